@@ -1,0 +1,274 @@
+"""The survey engine: pure functions from (definition, state, input) to (state, events).
+
+No I/O, no clock, no Telegram, no SQL. The host (terminal, bot) stores the state,
+performs the events (sends the question, stores the answer...) and feeds the next input.
+
+Navigation rules:
+- after an answer, the next question is the first unanswered shown question after it,
+  else the first unanswered shown question anywhere; when none is left, the survey is
+  completed;
+- ``Back`` goes to the previous shown question, ``GoTo`` to any answered one; answering
+  it again returns to where the respondent was;
+- an answer whose question is no longer shown (``show_if``) is discarded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flows.model import FlowDefinition, FreeText, Question, ShowIf
+from flows.questions import Reject, Selection, handle
+from flows.state import (
+    Answer,
+    AnswerDiscarded,
+    AnswerRecorded,
+    Back,
+    ChoiceAnswer,
+    Event,
+    GoTo,
+    Input,
+    InputRejected,
+    LanguageChanged,
+    MultiAnswer,
+    QuestionAsked,
+    RejectReason,
+    Resume,
+    SelectionChanged,
+    SessionState,
+    SetLanguage,
+    Special,
+    SpecialAnswer,
+    SurveyCompleted,
+    coded_value,
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """The new state and what happened, in order."""
+
+    state: SessionState
+    events: tuple[Event, ...]
+
+
+def _condition_met(rule: ShowIf, answers: dict[str, Answer]) -> bool:
+    answer = answers.get(rule.question)
+    if isinstance(answer, ChoiceAnswer):
+        chosen = {answer.option}
+    elif isinstance(answer, MultiAnswer):
+        chosen = set(answer.options)
+    else:
+        return False  # unanswered, prefer not to answer, don't know: condition not met
+    if rule.any_of is not None:
+        return bool(chosen & set(rule.any_of))
+    return not chosen & set(rule.none_of or [])
+
+
+def visible_questions(definition: FlowDefinition, answers: dict[str, Answer]) -> list[Question]:
+    """The questions shown given these answers, in definition order."""
+    return [
+        q for q in definition.questions if q.show_if is None or _condition_met(q.show_if, answers)
+    ]
+
+
+def scored_answers(definition: FlowDefinition, state: SessionState) -> dict[str, str | None]:
+    """Coded answers of the shown choice questions (option id, or a missing marker)."""
+    shown = {q.id for q in visible_questions(definition, state.answers)}
+    return {
+        qid: coded_value(a)
+        for qid, a in state.answers.items()
+        if qid in shown and not isinstance(definition.question(qid), FreeText)
+    }
+
+
+def _pending_for(state: SessionState, question_id: str) -> list[str]:
+    answer = state.answers.get(question_id)
+    return list(answer.options) if isinstance(answer, MultiAnswer) else []
+
+
+def _ask(definition: FlowDefinition, state: SessionState) -> QuestionAsked:
+    assert state.current is not None
+    shown = [q.id for q in visible_questions(definition, state.answers)]
+    return QuestionAsked(
+        question=state.current,
+        number=shown.index(state.current) + 1,
+        total=len(shown),
+        current_answer=state.answers.get(state.current),
+    )
+
+
+def _prune_hidden(definition: FlowDefinition, state: SessionState, events: list[Event]) -> None:
+    shown = {q.id for q in visible_questions(definition, state.answers)}
+    for qid in [q for q in state.answers if q not in shown]:
+        del state.answers[qid]
+        events.append(AnswerDiscarded(question=qid, reason="hidden"))
+
+
+def _move_on(
+    definition: FlowDefinition, state: SessionState, after: str | None, events: list[Event]
+) -> None:
+    shown = visible_questions(definition, state.answers)
+    unanswered = [q.id for q in shown if q.id not in state.answers]
+    later = (
+        [q for q in unanswered if definition.index(q) > definition.index(after)] if after else []
+    )
+    following = later or unanswered
+    if not following:
+        state.current, state.pending, state.completed = None, [], True
+        events.append(SurveyCompleted(answered=len(state.answers)))
+        return
+    state.current = following[0]
+    state.pending = _pending_for(state, state.current)
+    events.append(_ask(definition, state))
+
+
+def _valid(definition: FlowDefinition, question_id: str, answer: Answer) -> bool:
+    """Whether a stored answer still fits the definition (after a new flow version)."""
+    if not definition.has_question(question_id):
+        return False
+    question = definition.question(question_id)
+    if isinstance(answer, SpecialAnswer):
+        return (
+            answer.value == "prefer_not_to_answer"
+            or (answer.value == "dont_know" and question.allow_dont_know)
+            or (answer.value == "skip" and question.optional)
+        )
+    if isinstance(question, FreeText):
+        return answer.kind == "text"
+    known = {o.id for o in question.options}
+    if isinstance(answer, ChoiceAnswer):
+        return question.type != "multi_select" and answer.option in known
+    if isinstance(answer, MultiAnswer):
+        return question.type == "multi_select" and set(answer.options) <= known
+    return False
+
+
+def _reconcile(definition: FlowDefinition, state: SessionState, events: list[Event]) -> None:
+    """Bring a stored state in line with the definition it is resumed with."""
+    if state.flow_id != definition.id:
+        raise ValueError(f"state of flow '{state.flow_id}' resumed with flow '{definition.id}'")
+    if state.language not in definition.languages:
+        state.language = definition.languages[0]
+    for qid, answer in list(state.answers.items()):
+        if not _valid(definition, qid, answer):
+            del state.answers[qid]
+            events.append(AnswerDiscarded(question=qid, reason="invalid"))
+    state.flow_version = definition.version
+    _prune_hidden(definition, state, events)
+    if state.completed:
+        return
+    shown = {q.id for q in visible_questions(definition, state.answers)}
+    if state.current not in shown:
+        state.current = None
+        _move_on(definition, state, None, events)
+        if isinstance(events[-1], QuestionAsked):
+            events.pop()  # the caller decides whether to ask; keep discards (and completion)
+
+
+def start(definition: FlowDefinition, language: str) -> Step:
+    """Begin a new survey in ``language`` and ask the first question."""
+    if language not in definition.languages:
+        raise ValueError(f"flow '{definition.id}' has no language '{language}'")
+    state = SessionState(flow_id=definition.id, flow_version=definition.version, language=language)
+    events: list[Event] = []
+    _move_on(definition, state, None, events)
+    return Step(state, tuple(events))
+
+
+def _reject(state: SessionState, reason: RejectReason, limit: int | None = None) -> InputRejected:
+    return InputRejected(question=state.current, reason=reason, limit=limit)
+
+
+def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = None) -> Step:
+    """Apply one input to a stored state. ``inp`` defaults to :class:`Resume`.
+
+    The state passed in is never modified; a rejected input returns an equal state.
+    """
+    inp = inp or Resume()
+    state = state.model_copy(deep=True)
+    events: list[Event] = []
+    _reconcile(definition, state, events)
+
+    if isinstance(inp, SetLanguage):
+        if inp.language not in definition.languages:
+            events.append(_reject(state, "unknown_language"))
+            return Step(state, tuple(events))
+        state.language = inp.language
+        state.seq += 1
+        events.append(LanguageChanged(language=inp.language))
+        if not state.completed:
+            events.append(_ask(definition, state))
+        return Step(state, tuple(events))
+
+    if state.completed or state.current is None:
+        events.append(_reject(state, "completed"))
+        return Step(state, tuple(events))
+
+    if (inp.question is not None and inp.question != state.current) or (
+        inp.seq is not None and inp.seq != state.seq
+    ):
+        events.append(_reject(state, "stale"))
+        return Step(state, tuple(events))
+
+    question = definition.question(state.current)
+
+    if isinstance(inp, Resume):
+        events.append(_ask(definition, state))
+        return Step(state, tuple(events))
+
+    if isinstance(inp, Back | GoTo):
+        shown = [q.id for q in visible_questions(definition, state.answers)]
+        if isinstance(inp, Back):
+            position = shown.index(state.current)
+            if position == 0:
+                events.append(_reject(state, "at_start"))
+                return Step(state, tuple(events))
+            target = shown[position - 1]
+        else:
+            target = inp.target
+            if not definition.has_question(target):
+                events.append(_reject(state, "unknown_question"))
+                return Step(state, tuple(events))
+            if target not in shown or (target not in state.answers and target != state.current):
+                events.append(_reject(state, "not_reachable"))
+                return Step(state, tuple(events))
+        state.current = target
+        state.pending = _pending_for(state, target)
+        state.seq += 1
+        events.append(_ask(definition, state))
+        return Step(state, tuple(events))
+
+    if isinstance(inp, Special):
+        allowed = (
+            inp.value == "prefer_not_to_answer"
+            or (inp.value == "dont_know" and question.allow_dont_know)
+            or (inp.value == "skip" and question.optional)
+        )
+        outcome: Answer | Selection | Reject = (
+            SpecialAnswer(value=inp.value) if allowed else Reject("not_allowed")
+        )
+    else:
+        outcome = handle(question, state, inp)
+
+    if isinstance(outcome, Reject):
+        events.append(_reject(state, outcome.reason, outcome.limit))
+        return Step(state, tuple(events))
+    state.seq += 1
+    if isinstance(outcome, Selection):
+        state.pending = list(outcome.selected)
+        events.append(SelectionChanged(question=question.id, selected=outcome.selected))
+        return Step(state, tuple(events))
+
+    previous = state.answers.get(question.id)
+    state.answers[question.id] = outcome
+    state.pending = []
+    events.append(
+        AnswerRecorded(
+            question=question.id,
+            answer=outcome,
+            changed=previous is not None and previous != outcome,
+        )
+    )
+    _prune_hidden(definition, state, events)
+    _move_on(definition, state, question.id, events)
+    return Step(state, tuple(events))

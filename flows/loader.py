@@ -1,0 +1,170 @@
+"""Loading and validating flow definitions, with errors that say file, question and what."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from flows.model import (
+    SPEC_VERSION,
+    FlowDefinition,
+    FreeText,
+    LocalizedText,
+    MultiSelect,
+    Question,
+)
+
+_QUESTION = TypeAdapter(Question)
+
+
+class FlowDefinitionError(ValueError):
+    """A flow definition that cannot be used: ``source``, ``question`` and what is wrong."""
+
+    def __init__(self, source: str, message: str, question: str | None = None) -> None:
+        self.source = source
+        self.question = question
+        self.problem = message
+        where = f"{source}: question '{question}'" if question else source
+        super().__init__(f"{where}: {message}")
+
+
+def _pydantic_problem(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return "; ".join(parts)
+
+
+def _resolve_option_sets(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Replace ``options: <name>`` by the named entry of the top-level ``option_sets``."""
+    sets = data.pop("option_sets", {}) or {}
+    if not isinstance(sets, dict):
+        raise FlowDefinitionError(source, "'option_sets' must be a mapping of name to options")
+    questions = data.get("questions")
+    if not isinstance(questions, list):
+        raise FlowDefinitionError(source, "'questions' must be a list")
+    resolved = []
+    for i, raw in enumerate(questions):
+        if not isinstance(raw, dict):
+            raise FlowDefinitionError(source, f"questions[{i}] is not a mapping")
+        q = dict(raw)
+        if isinstance(q.get("options"), str):
+            name = q["options"]
+            if name not in sets:
+                raise FlowDefinitionError(
+                    source, f"options refer to unknown option set '{name}'", q.get("id")
+                )
+            q["options"] = sets[name]
+        resolved.append(q)
+    data["questions"] = resolved
+    return data
+
+
+def _check_texts(text: LocalizedText | None, languages: list[str], what: str) -> list[str]:
+    if text is None:
+        return []
+    problems = [f"{what} has no '{lang}' text" for lang in languages if not text.get(lang)]
+    extra = sorted(set(text) - set(languages))
+    if extra:
+        problems.append(f"{what} has text in undeclared language(s) {', '.join(extra)}")
+    return problems
+
+
+def _cross_checks(flow: FlowDefinition, source: str) -> None:
+    langs = flow.languages
+    for problem in _check_texts(flow.title, langs, "title"):
+        raise FlowDefinitionError(source, problem)
+    for name, title in flow.sections.items():
+        for problem in _check_texts(title, langs, f"section '{name}'"):
+            raise FlowDefinitionError(source, problem)
+    seen: set[str] = set()
+    for q in flow.questions:
+        if q.id in seen:
+            raise FlowDefinitionError(source, "question id appears twice", q.id)
+        problems = _check_texts(q.text, langs, "text") + _check_texts(q.hint, langs, "hint")
+        if not isinstance(q, FreeText):
+            for o in q.options:
+                problems += _check_texts(o.label, langs, f"option '{o.id}'")
+        if isinstance(q, MultiSelect) and q.min_choices > len(q.options):
+            problems.append("min_choices is larger than the number of options")
+        if q.section is not None and q.section not in flow.sections:
+            problems.append(f"unknown section '{q.section}'")
+        if q.show_if is not None:
+            ref = q.show_if.question
+            if ref not in seen:
+                problems.append(f"show_if refers to '{ref}', which is not an earlier question")
+            else:
+                target = flow.question(ref)
+                if isinstance(target, FreeText):
+                    problems.append(f"show_if refers to free-text question '{ref}'")
+                else:
+                    known = {o.id for o in target.options}
+                    wanted = set(q.show_if.any_of or []) | set(q.show_if.none_of or [])
+                    unknown = sorted(wanted - known)
+                    if unknown:
+                        problems.append(
+                            f"show_if names unknown option(s) {', '.join(unknown)} of '{ref}'"
+                        )
+        if problems:
+            raise FlowDefinitionError(source, "; ".join(problems), q.id)
+        seen.add(q.id)
+
+
+def parse_definition(data: Any, source: str = "<definition>") -> FlowDefinition:
+    """Validate a definition already parsed from YAML or JSON."""
+    if not isinstance(data, dict):
+        raise FlowDefinitionError(source, "a flow definition must be a mapping")
+    data = dict(data)
+    spec = data.get("spec_version")
+    if not isinstance(spec, int) or isinstance(spec, bool):
+        raise FlowDefinitionError(source, "'spec_version' is missing or not an integer")
+    if spec != SPEC_VERSION:
+        raise FlowDefinitionError(
+            source,
+            f"spec_version {spec} is not supported: this program reads spec_version "
+            f"{SPEC_VERSION}",
+        )
+    data = _resolve_option_sets(data, source)
+    for raw in data["questions"]:
+        try:
+            _QUESTION.validate_python(raw)
+        except ValidationError as exc:
+            raise FlowDefinitionError(source, _pydantic_problem(exc), raw.get("id")) from exc
+    try:
+        flow = FlowDefinition.model_validate(data)
+    except ValidationError as exc:
+        raise FlowDefinitionError(source, _pydantic_problem(exc)) from exc
+    _cross_checks(flow, source)
+    return flow
+
+
+def load_definition(path: str | Path) -> FlowDefinition:
+    """Load a definition file (``.yaml``/``.yml`` or ``.json``)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FlowDefinitionError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise FlowDefinitionError(str(path), f"not valid YAML/JSON: {exc}") from exc
+    return parse_definition(data, str(path.name))
+
+
+@cache
+def builtin_definition(name: str = "rss") -> FlowDefinition:
+    """A definition shipped in ``flows/definitions`` (``rss``: the RSS instrument)."""
+    resource = resources.files("flows").joinpath("definitions", f"{name}.yaml")
+    try:
+        text = resource.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise FlowDefinitionError(f"{name}.yaml", "no such built-in flow definition") from exc
+    return parse_definition(yaml.safe_load(text), f"{name}.yaml")

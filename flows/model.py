@@ -1,0 +1,140 @@
+"""The flow-definition format: versioned data describing a survey.
+
+A definition is a YAML (or JSON) document with a ``spec_version``. Every text a
+respondent reads is localised inside the definition (``{en: ..., fr: ..., ar: ...}``),
+so survey authors never touch gettext catalogues. Question types form a discriminated
+union on ``type``; each type's input handling lives in :mod:`flows.questions`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: The spec_version this program reads and writes.
+SPEC_VERSION = 1
+
+LocalizedText = dict[str, str]
+
+#: Answers every question accepts besides its options. ``skip`` only on optional questions,
+#: ``dont_know`` only where the question allows it.
+SpecialValue = Literal["prefer_not_to_answer", "dont_know", "skip"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Option(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: LocalizedText
+    #: in a multi-select, choosing this option clears the others (e.g. "none")
+    exclusive: bool = False
+
+
+class ShowIf(_Strict):
+    """Show a question only when an earlier question's answer matches.
+
+    ``any_of``: the earlier answer is one of these options (for a multi-select: at least
+    one of them is selected); ``none_of``: it is none of them (and was answered).
+    """
+
+    question: str
+    any_of: list[str] | None = None
+    none_of: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> ShowIf:
+        if (self.any_of is None) == (self.none_of is None):
+            raise ValueError("show_if needs exactly one of 'any_of' or 'none_of'")
+        return self
+
+
+class _QuestionBase(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    text: LocalizedText
+    hint: LocalizedText | None = None
+    section: str | None = None
+    show_if: ShowIf | None = None
+    #: offer "don't know" besides "prefer not to answer" (which every question offers)
+    allow_dont_know: bool = False
+    #: may be skipped without an answer
+    optional: bool = False
+
+
+class _ChoiceQuestion(_QuestionBase):
+    options: list[Option] = Field(min_length=2)
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+    @model_validator(mode="after")
+    def _unique_options(self) -> _ChoiceQuestion:
+        ids = [o.id for o in self.options]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate option id(s): {', '.join(dupes)}")
+        return self
+
+
+class SingleChoice(_ChoiceQuestion):
+    type: Literal["single_choice"] = "single_choice"
+
+
+class YesNo(_ChoiceQuestion):
+    """Yes / no, with ``not_applicable`` where the contract has it; any order."""
+
+    type: Literal["yes_no"] = "yes_no"
+
+    @model_validator(mode="after")
+    def _yes_no_options(self) -> YesNo:
+        ids = {o.id for o in self.options}
+        if not {"yes", "no"} <= ids or not ids <= {"yes", "no", "not_applicable"}:
+            raise ValueError(
+                "a yes_no question has options 'yes' and 'no', and optionally 'not_applicable'"
+            )
+        return self
+
+
+class MultiSelect(_ChoiceQuestion):
+    type: Literal["multi_select"] = "multi_select"
+    min_choices: int = Field(default=1, ge=0)
+
+
+class FreeText(_QuestionBase):
+    type: Literal["free_text"] = "free_text"
+    max_length: int = Field(default=1000, ge=1, le=4000)
+
+
+Question = Annotated[
+    SingleChoice | YesNo | MultiSelect | FreeText,
+    Field(discriminator="type"),
+]
+ChoiceQuestion = SingleChoice | YesNo | MultiSelect
+
+
+class FlowDefinition(_Strict):
+    spec_version: int
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    #: the content version of this survey; stored with every response
+    version: str
+    languages: list[str] = Field(min_length=1)
+    title: LocalizedText
+    sections: dict[str, LocalizedText] = Field(default_factory=dict)
+    questions: list[Question] = Field(min_length=1)
+
+    def question(self, question_id: str) -> Question:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise KeyError(question_id)
+
+    def index(self, question_id: str) -> int:
+        for i, q in enumerate(self.questions):
+            if q.id == question_id:
+                return i
+        raise KeyError(question_id)
+
+    def has_question(self, question_id: str) -> bool:
+        return any(q.id == question_id for q in self.questions)

@@ -1,0 +1,149 @@
+"""Input handling per question type, registered by type name.
+
+A handler turns one input into one outcome: an :data:`~flows.state.Answer` to record,
+a new multi-select selection, or a rejection reason. It never changes the state itself.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flows.model import ChoiceQuestion, FreeText, MultiSelect, Question
+from flows.state import (
+    Answer,
+    ChoiceAnswer,
+    Choose,
+    Done,
+    Input,
+    MultiAnswer,
+    RejectReason,
+    SessionState,
+    SpecialAnswer,
+    Text,
+    TextAnswer,
+    Toggle,
+)
+
+
+@dataclass(frozen=True)
+class Reject:
+    reason: RejectReason
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    selected: tuple[str, ...]
+
+
+Outcome = Answer | Selection | Reject
+Handler = Callable[[Any, SessionState, Input], Outcome]
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*type_names: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for name in type_names:
+            HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold().strip()
+    return re.sub(r"[\s.,;:!?،؛؟()\-]+$", "", text).strip()
+
+
+def match_option(question: ChoiceQuestion, text: str, language: str) -> str | None:
+    """The option a typed text means: its number (1-based, any script's digits), its
+    label in the session language, or its id. None if it matches nothing."""
+    wanted = _normalise(text)
+    if not wanted:
+        return None
+    try:
+        number = int(wanted)
+    except ValueError:
+        number = None
+    if number is not None:
+        return question.options[number - 1].id if 1 <= number <= len(question.options) else None
+    for option in question.options:
+        label = option.label.get(language, "")
+        if wanted in (_normalise(label), option.id):
+            return option.id
+    return None
+
+
+def _toggle(question: MultiSelect, selected: list[str], option_id: str) -> tuple[str, ...]:
+    option = question.option(option_id)
+    assert option is not None
+    if option_id in selected:
+        return tuple(s for s in selected if s != option_id)
+    if option.exclusive:
+        return (option_id,)
+    exclusive = {o.id for o in question.options if o.exclusive}
+    chosen = {*selected, option_id} - exclusive
+    return tuple(o.id for o in question.options if o.id in chosen)  # definition order
+
+
+@handles("single_choice", "yes_no")
+def _choice(question: ChoiceQuestion, state: SessionState, inp: Input) -> Outcome:
+    if isinstance(inp, Choose):
+        if question.option(inp.option) is None:
+            return Reject("unknown_option")
+        return ChoiceAnswer(option=inp.option)
+    if isinstance(inp, Text):
+        option_id = match_option(question, inp.text, state.language)
+        return Reject("expected_choice") if option_id is None else ChoiceAnswer(option=option_id)
+    return Reject("expected_choice")
+
+
+@handles("multi_select")
+def _multi(question: MultiSelect, state: SessionState, inp: Input) -> Outcome:
+    if isinstance(inp, Toggle | Choose):
+        if question.option(inp.option) is None:
+            return Reject("unknown_option")
+        return Selection(_toggle(question, state.pending, inp.option))
+    if isinstance(inp, Done):
+        if len(state.pending) < max(question.min_choices, 1):
+            return Reject("nothing_selected", limit=max(question.min_choices, 1))
+        return MultiAnswer(options=tuple(state.pending))
+    if isinstance(inp, Text):
+        tokens = [t for t in re.split(r"[,;،؛\n]+", inp.text) if t.strip()]
+        if len(tokens) == 1 and all(_normalise(p).isdigit() for p in tokens[0].split()):
+            tokens = tokens[0].split()  # "1 3 5"
+        chosen: list[str] = []
+        for token in tokens:
+            option_id = match_option(question, token, state.language)
+            if option_id is None:
+                return Reject("expected_selection")
+            if option_id not in chosen:
+                chosen.append(option_id)
+        exclusive = {o.id for o in question.options if o.exclusive}
+        if len(chosen) < max(question.min_choices, 1) or (
+            len(chosen) > 1 and exclusive & set(chosen)
+        ):
+            return Reject("expected_selection")
+        return MultiAnswer(options=tuple(o.id for o in question.options if o.id in chosen))
+    return Reject("expected_selection")
+
+
+@handles("free_text")
+def _free_text(question: FreeText, state: SessionState, inp: Input) -> Outcome:
+    if not isinstance(inp, Text):
+        return Reject("expected_text")
+    text = inp.text.strip()
+    if not text:
+        return SpecialAnswer(value="skip") if question.optional else Reject("empty_text")
+    if len(text) > question.max_length:
+        return Reject("too_long", limit=question.max_length)
+    return TextAnswer(text=text)
+
+
+def handle(question: Question, state: SessionState, inp: Input) -> Outcome:
+    return HANDLERS[question.type](question, state, inp)
