@@ -128,8 +128,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> FlowDefinition:
     if spec != SPEC_VERSION:
         raise FlowDefinitionError(
             source,
-            f"spec_version {spec} is not supported: this program reads spec_version "
-            f"{SPEC_VERSION}",
+            f"spec_version {spec} is not supported: this program reads spec_version {SPEC_VERSION}",
         )
     data = _resolve_option_sets(data, source)
     for raw in data["questions"]:

@@ -15,13 +15,11 @@ from fractions import Fraction
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import cast
 
 from scoring.model import (
     DIMENSIONS,
     MISSING_ANSWERS,
     SUM_TOLERANCE,
-    Dimension,
     Element,
     WeightTable,
     WeightTableError,
@@ -121,7 +119,9 @@ def _parse_elements(
             try:
                 weight = _number(row[column])
             except (ValueError, ZeroDivisionError):
-                errors.append(f"{where}: {column} '{row[column]}' of '{element_id}' is not a number")
+                errors.append(
+                    f"{where}: {column} '{row[column]}' of '{element_id}' is not a number"
+                )
                 continue
             if not 0 <= weight <= 1:
                 errors.append(
@@ -133,7 +133,7 @@ def _parse_elements(
             continue
         elements[element_id] = Element(
             id=element_id,
-            dimension=cast(Dimension, dimension),
+            dimension=dimension,
             indicator=row["indicator"],
             scale=row["scale"],
             dimensional_weight=weights[0],
@@ -237,25 +237,28 @@ def default_weight_table() -> WeightTable:
 
 
 def load_weight_table(
-    elements_path: str | Path,
+    elements_path: str | Path | None,
     scales_path: str | Path | None = None,
     *,
     expected_elements: Iterable[str] | None = None,
 ) -> WeightTable:
     """Load another weight table with the same columns from a path.
 
-    Without ``scales_path`` the shipped ``scales.csv`` is used.
+    Without ``elements_path`` (or ``scales_path``) the shipped file is used.
     """
-    elements_path = Path(elements_path)
+    if elements_path is None:
+        elements_text, elements_name = _builtin("elements.csv"), "elements.csv (built-in)"
+    else:
+        elements_text, elements_name = _read(Path(elements_path)), str(elements_path)
     if scales_path is None:
         scales_text, scales_name = _builtin("scales.csv"), "scales.csv (built-in)"
     else:
         scales_text, scales_name = _read(Path(scales_path)), str(scales_path)
     return parse_weight_table(
-        _read(elements_path),
+        elements_text,
         scales_text,
-        elements_name=str(elements_path),
+        elements_name=elements_name,
         scales_name=scales_name,
         expected_elements=expected_elements,
-        source=str(elements_path),
+        source=elements_name,
     )

@@ -1,0 +1,249 @@
+"""The survey in a terminal: numbered options, back, prefer not to answer, scores at the end.
+
+A thin host around :mod:`flows.engine`: it renders events with rich, turns typed lines
+into engine inputs and scores the completed survey with :mod:`scoring`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from bot.i18n import Translator
+from flows.engine import Step, resume, scored_answers, start
+from flows.model import FlowDefinition, FreeText, MultiSelect, Question
+from flows.state import (
+    Answer,
+    Back,
+    ChoiceAnswer,
+    Input,
+    InputRejected,
+    MultiAnswer,
+    QuestionAsked,
+    SessionState,
+    Special,
+    SpecialAnswer,
+    SurveyCompleted,
+    Text,
+    TextAnswer,
+)
+from scoring import ScoreResult, WeightTable, score
+
+QUIT_WORDS = frozenset({"q", "quit", "exit"})
+BACK_WORDS = frozenset({"0", "b", "back"})
+
+
+def dimension_label(_: Translator, dimension: str) -> str:
+    labels = {
+        "economic": _("Economic"),
+        "social": _("Social"),
+        "psychosocial": _("Psychosocial"),
+        "composite": _("Composite"),
+    }
+    return labels[dimension]
+
+
+def rejection_message(_: Translator, event: InputRejected) -> str:
+    messages = {
+        "completed": _("This survey is already complete."),
+        "stale": _("That answer was for another question. Please answer this one."),
+        "unknown_option": _("That is not one of the options."),
+        "expected_choice": _("Please type the number of one of the options."),
+        "expected_text": _("Please type your answer as text."),
+        "expected_selection": _(
+            "Please type the numbers of your choices, separated by commas (for example 1,3)."
+        ),
+        "nothing_selected": _("Please choose at least one option."),
+        "empty_text": _("Please type an answer."),
+        "too_long": _(
+            "Your answer is too long: at most {limit} characters, please.", limit=event.limit
+        ),
+        "not_allowed": _("That choice is not available for this question."),
+        "at_start": _("This is the first question."),
+        "unknown_question": _("There is no such question."),
+        "not_reachable": _("You can only go back to questions you have answered."),
+        "unknown_language": _("That language is not available."),
+    }
+    return messages[event.reason]
+
+
+class ConsoleSurvey:
+    """One respondent answering one survey in a terminal."""
+
+    def __init__(
+        self,
+        definition: FlowDefinition,
+        table: WeightTable,
+        language: str,
+        read_line: Callable[[str], str],
+        console: Console,
+    ) -> None:
+        self.definition = definition
+        self.table = table
+        self.language = language
+        self.read_line = read_line
+        self.console = console
+        self._ = Translator(language)
+        self._section: str | None = None
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def _answer_text(self, question: Question, answer: Answer) -> str:
+        _ = self._
+        if isinstance(answer, SpecialAnswer):
+            return {
+                "prefer_not_to_answer": _("Prefer not to answer"),
+                "dont_know": _("Don't know"),
+                "skip": _("Skipped"),
+            }[answer.value]
+        if isinstance(answer, TextAnswer):
+            return answer.text
+        if isinstance(question, FreeText):
+            return ""
+        labels = {o.id: o.label[self.language] for o in question.options}
+        if isinstance(answer, ChoiceAnswer):
+            return labels[answer.option]
+        assert isinstance(answer, MultiAnswer)
+        return ", ".join(labels[o] for o in answer.options)
+
+    def _show_question(self, event: QuestionAsked) -> None:
+        _ = self._
+        question = self.definition.question(event.question)
+        if question.section and question.section != self._section:
+            self._section = question.section
+            title = self.definition.sections[question.section][self.language]
+            self.console.print()
+            self.console.rule(f"[bold]{title}[/bold]")
+        self.console.print()
+        self.console.print(
+            _("Question {number} of {total}", number=event.number, total=event.total),
+            style="dim",
+        )
+        self.console.print(f"[bold]{question.text[self.language]}[/bold]", highlight=False)
+        if question.hint:
+            self.console.print(question.hint[self.language], style="italic", highlight=False)
+        if not isinstance(question, FreeText):
+            for number, option in enumerate(question.options, start=1):
+                self.console.print(
+                    f"  [cyan]{number}[/cyan]  {option.label[self.language]}", highlight=False
+                )
+        if event.current_answer is not None:
+            self.console.print(
+                _(
+                    "Your answer: {answer}",
+                    answer=self._answer_text(question, event.current_answer),
+                ),
+                style="green",
+                highlight=False,
+            )
+        self.console.print(
+            self._how_to_answer(question), style="dim", highlight=False, markup=False
+        )
+
+    def _how_to_answer(self, question: Question) -> str:
+        _ = self._
+        if isinstance(question, FreeText):
+            how = (
+                _("Type your answer, or press Enter to skip.")
+                if question.optional
+                else _("Type your answer.")
+            )
+        elif isinstance(question, MultiSelect):
+            how = _("Type the numbers of all that apply, separated by commas (for example 1,3).")
+        else:
+            how = _("Type the number of your answer.")
+        extras = [_("[0] back"), _("[p] prefer not to answer")]
+        if question.allow_dont_know:
+            extras.append(_("[d] don't know"))
+        extras.append(_("[q] stop"))
+        return f"{how}  " + "  ".join(extras)
+
+    def _show_scores(self, result: ScoreResult) -> None:
+        _ = self._
+        self.console.print(_("Your scores (0 = lowest, 1 = highest)"), style="bold")
+        table = Table()
+        table.add_column(_("Dimension"))
+        table.add_column(_("Score"), justify="right")
+        for dimension in ("economic", "social", "psychosocial"):
+            value = result.dimensions[dimension].score
+            table.add_row(dimension_label(_, dimension), _.score(value))
+        table.add_row(
+            f"[bold]{dimension_label(_, 'composite')}[/bold]",
+            f"[bold]{_.score(result.composite)}[/bold]",
+        )
+        self.console.print(table)
+        lowest = result.lowest_dimension
+        scores = {d.score for d in result.dimensions_by_score()}
+        if lowest is not None and len(scores) > 1:  # name a gap, not a tie
+            self.console.print(
+                _(
+                    "Where help may be needed most: {dimension}",
+                    dimension=dimension_label(_, lowest),
+                ),
+                style="bold yellow",
+                highlight=False,
+            )
+
+    # -- input ---------------------------------------------------------------------------
+
+    def _to_input(self, line: str, question: Question) -> Input | None:
+        word = line.strip().casefold()
+        if word in QUIT_WORDS:
+            return None
+        if word in BACK_WORDS:
+            return Back()
+        if word == "p":
+            return Special(value="prefer_not_to_answer")
+        if word == "d":
+            return Special(value="dont_know")
+        return Text(text=line)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, state: SessionState | None = None) -> tuple[SessionState, ScoreResult | None]:
+        """Ask until the survey is complete (returns its scores) or the respondent stops."""
+        _ = self._
+        step: Step = (
+            start(self.definition, self.language)
+            if state is None
+            else resume(self.definition, state)
+        )
+        self.console.print(Panel(self.definition.title[self.language], expand=False))
+        while True:
+            for event in step.events:
+                if isinstance(event, QuestionAsked):
+                    self._show_question(event)
+                elif isinstance(event, InputRejected):
+                    self.console.print(rejection_message(_, event), style="red", highlight=False)
+                elif isinstance(event, SurveyCompleted):
+                    self.console.print()
+                    self.console.print(
+                        _("Thank you! You have answered all the questions."), style="bold green"
+                    )
+                    result = score(self.table, self._scored(step.state))
+                    self._show_scores(result)
+                    return step.state, result
+            current = step.state.current
+            if current is None:  # a completed state resumed
+                self.console.print(_("This survey is already complete."))
+                return step.state, score(self.table, self._scored(step.state))
+            question = self.definition.question(current)
+            try:
+                line = self.read_line("> ")
+            except (EOFError, KeyboardInterrupt):
+                line = "q"
+            inp = self._to_input(line, question)
+            if inp is None:
+                self.console.print(_("Survey stopped."), style="yellow")
+                return step.state, None
+            step = resume(self.definition, step.state, inp)
+
+    def _scored(self, state: SessionState) -> dict[str, str | None]:
+        return {
+            k: v
+            for k, v in scored_answers(self.definition, state).items()
+            if k in self.table.elements
+        }

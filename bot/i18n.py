@@ -1,0 +1,58 @@
+"""UI strings through gettext catalogues in ``locales/`` (survey texts live in the flow).
+
+The ``.po`` files are the source of truth; they are compiled in memory with Babel the
+first time a language is used, so there is no build step to forget.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from functools import cache
+from importlib import resources
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+#: UI languages with a catalogue; English is the source language (msgids).
+UI_LANGUAGES = ("en", "fr", "ar")
+SOURCE_LANGUAGE = "en"
+RTL_LANGUAGES = frozenset({"ar", "fa", "ur", "ps", "he"})
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalogue of ``language`` (English, or unknown: the msgids)."""
+    if language == SOURCE_LANGUAGE or language not in UI_LANGUAGES:
+        return gettext.NullTranslations()
+    po = resources.files("locales").joinpath(language, "LC_MESSAGES", "messages.po")
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+class Translator:
+    """``_("Question {number} of {total}", number=3, total=32)`` in one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in UI_LANGUAGES else SOURCE_LANGUAGE
+        self._catalogue = translations(self.language)
+
+    def __call__(self, message: str, **values: object) -> str:
+        text = self._catalogue.gettext(message)
+        return text.format(**values) if values else text
+
+    @property
+    def rtl(self) -> bool:
+        return self.language in RTL_LANGUAGES
+
+    def score(self, value: float | None) -> str:
+        """A score as shown to people: two decimals in the language's number format."""
+        _ = self
+        if value is None:
+            return _("not enough answers")
+        return format_decimal(value, format="0.00", locale=self.language)

@@ -1,0 +1,1 @@
+"""Gettext catalogues for UI strings: ``<lang>/LC_MESSAGES/messages.po`` (Babel)."""

@@ -1,0 +1,1 @@
+"""Persistence (SQLAlchemy models, repositories, crypto). Built by the storage issue."""

@@ -1,0 +1,53 @@
+"""Re-extract UI strings into locales/messages.pot and merge them into every .po file.
+
+Run after adding or changing a ``_("...")`` string:  python tools/update_catalogues.py
+Then translate the new entries (the test suite fails while any is untranslated).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGES = ("fr", "ar")
+
+
+def main() -> int:
+    pot = ROOT / "locales" / "messages.pot"
+    bin_dir = Path(sys.executable).parent
+    pybabel = str(bin_dir / "pybabel")
+    subprocess.run(
+        [
+            pybabel,
+            "extract",
+            "-F",
+            "babel.cfg",
+            "--no-location",
+            "--sort-output",
+            "--project",
+            "rssbot",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    for lang in LANGUAGES:
+        po = ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po"
+        if po.exists():
+            cmd = ["update", "--no-fuzzy-matching", "--ignore-obsolete"]
+        else:
+            cmd = ["init"]
+        subprocess.run(
+            [pybabel, *cmd, "-i", str(pot), "-d", str(ROOT / "locales"), "-l", lang],
+            cwd=ROOT,
+            check=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
