@@ -37,10 +37,7 @@ def main() -> int:
     )
     for lang in LANGUAGES:
         po = ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po"
-        if po.exists():
-            cmd = ["update", "--no-fuzzy-matching", "--ignore-obsolete"]
-        else:
-            cmd = ["init"]
+        cmd = ["update", "--no-fuzzy-matching", "--ignore-obsolete"] if po.exists() else ["init"]
         subprocess.run(
             [pybabel, *cmd, "-i", str(pot), "-d", str(ROOT / "locales"), "-l", lang],
             cwd=ROOT,
