@@ -277,6 +277,7 @@ def test_shipped_copy_matches_the_contract() -> None:
         pytest.skip(f"the contract folder {SHARED_RSS} is not beside this checkout")
     for name in ("elements.csv", "scales.csv"):
         assert (DATA / name).read_text() == (SHARED_RSS / name).read_text(), name
+    assert (DATA.parent / "SCORING.md").read_text() == (SHARED_RSS / "SCORING.md").read_text()
 
 
 # --- properties ----------------------------------------------------------------------
