@@ -1,0 +1,757 @@
+"""The repository: every read and write of personal data goes through :class:`Store`.
+
+It encrypts on the way in and decrypts on the way out, refuses to store survey answers
+without consent, and erases completely. It knows nothing of Telegram.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from pydantic import TypeAdapter
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from flows.engine import Step
+from flows.model import FlowDefinition
+from flows.state import Answer as AnswerValue
+from flows.state import AnswerDiscarded, AnswerRecorded, SessionState
+from scoring import ScoreResult
+from storage.config import Settings
+from storage.crypto import (
+    CryptoError,
+    Keyring,
+    MissingKeyError,
+    WrongKeyError,
+    decrypt_field,
+    encrypt_field,
+    field_aad,
+    new_data_key,
+)
+from storage.db import current_revision, head_revision, make_engine
+from storage.models import (
+    Answer,
+    AuditEntry,
+    Base,
+    ConsentEvent,
+    DataKey,
+    Feedback,
+    KeyCheck,
+    Returnee,
+    Score,
+    StaffMember,
+    SurveyResponse,
+)
+
+log = logging.getLogger(__name__)
+
+Wave = Literal["initial", "intermediate", "final"]
+WAVES: tuple[Wave, ...] = ("initial", "intermediate", "final")
+ReturneeStatus = Literal["invited", "active", "declined", "opted_out", "unreachable"]
+STAFF_ROLES = ("admin", "caseworker", "feedback_officer", "viewer")
+FEEDBACK_OWNER = "feedback"
+_ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+
+
+class StorageError(Exception):
+    """A message safe to show to an operator."""
+
+
+class SchemaNotReady(StorageError):
+    pass
+
+
+class ConsentRequired(StorageError):
+    pass
+
+
+class NotFound(StorageError):
+    pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def short_code(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The keyring from ``RSSBOT_MASTER_KEY`` or the key file; a clear error otherwise."""
+    if settings.master_key is not None:
+        return Keyring.from_json(settings.master_key.get_secret_value(), "RSSBOT_MASTER_KEY")
+    return Keyring.read_file(settings.resolved_key_file)
+
+
+@dataclass(frozen=True)
+class ReturneeInfo:
+    id: str
+    public_id: str
+    status: str
+    language: str
+    country: str | None
+    return_date: date | None
+    consent_version: str | None
+    bound: bool
+
+    @classmethod
+    def of(cls, row: Returnee) -> ReturneeInfo:
+        return cls(
+            id=row.id,
+            public_id=row.public_id,
+            status=row.status,
+            language=row.language,
+            country=row.country,
+            return_date=row.return_date,
+            consent_version=row.consent_version,
+            bound=row.telegram_pseudonym is not None,
+        )
+
+
+@dataclass(frozen=True)
+class StoredScores:
+    wave: str
+    weights_version: str
+    values: dict[str, Any]
+    computed_at: datetime
+
+
+class Store:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keyring: Keyring,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        new_id: Callable[[], str] = new_uuid,
+    ) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.clock = clock
+        self.new_id = new_id
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, settings: Settings, **kwargs: Any) -> Store:
+        """Open the configured database with the configured keys; fail closed."""
+        keyring = load_keyring(settings)
+        store = cls(make_engine(settings.resolved_database_url), keyring, **kwargs)
+        try:
+            await store.verify()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- keys ----------------------------------------------------------------------------
+
+    async def verify(self) -> None:
+        """Schema at head, and the keyring is the one this database was written with."""
+        if await current_revision(self.engine) != head_revision():
+            raise SchemaNotReady("the database schema is not up to date: run 'rssbot db upgrade'")
+        async with self.sessions.begin() as session:
+            checks = {k.key_id: k.fingerprint for k in await session.scalars(select(KeyCheck))}
+            expected = {k: self.keyring.fingerprint(k) for k in self.keyring.keks}
+            expected["pepper"] = self.keyring.pepper_fingerprint()
+            for key_id, fingerprint in expected.items():
+                if key_id in checks and checks[key_id] != fingerprint:
+                    raise WrongKeyError(
+                        f"key '{key_id}' of {self.keyring.source} does not match this database"
+                    )
+            used = set(await session.scalars(select(DataKey.kek_id).distinct()))
+            missing = sorted(used - set(self.keyring.keks))
+            if missing:
+                raise WrongKeyError(
+                    f"this database has data keys wrapped by {', '.join(missing)}, which "
+                    f"{self.keyring.source} does not hold: wrong key file?"
+                )
+            for key_id, fingerprint in expected.items():
+                if key_id not in checks:
+                    session.add(
+                        KeyCheck(key_id=key_id, fingerprint=fingerprint, created_at=self.clock())
+                    )
+
+    async def _dek(self, session: AsyncSession, owner: str, *, create: bool) -> bytes | None:
+        row = await session.get(DataKey, owner)
+        if row is not None:
+            return self.keyring.unwrap(row.kek_id, row.wrapped, owner)
+        if not create:
+            return None
+        dek = new_data_key()
+        kek_id, wrapped = self.keyring.wrap(dek, owner)
+        session.add(DataKey(owner=owner, kek_id=kek_id, wrapped=wrapped, created_at=self.clock()))
+        return dek
+
+    async def _returnee_dek(self, session: AsyncSession, returnee_id: str) -> bytes:
+        dek = await self._dek(session, f"returnee:{returnee_id}", create=True)
+        assert dek is not None
+        return dek
+
+    @staticmethod
+    def _enc(dek: bytes, table: str, row_id: str, column: str, value: str) -> bytes:
+        return encrypt_field(dek, value.encode("utf-8"), field_aad(table, row_id, column))
+
+    @staticmethod
+    def _dec(dek: bytes, table: str, row_id: str, column: str, blob: bytes) -> str:
+        return decrypt_field(dek, blob, field_aad(table, row_id, column)).decode("utf-8")
+
+    async def rewrap_data_keys(
+        self, *, batch_size: int = 500, after_batch: Callable[[int], None] | None = None
+    ) -> int:
+        """Re-wrap every data key not under the active KEK; resumable, batch by batch.
+
+        Answers are not touched: only the small wrapped keys change.
+        """
+        done = 0
+        while True:
+            async with self.sessions.begin() as session:
+                rows = (
+                    await session.scalars(
+                        select(DataKey)
+                        .where(DataKey.kek_id != self.keyring.active)
+                        .order_by(DataKey.owner)
+                        .limit(batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                for row in rows:
+                    dek = self.keyring.unwrap(row.kek_id, row.wrapped, row.owner)
+                    row.kek_id, row.wrapped = self.keyring.wrap(dek, row.owner)
+            if not rows:
+                return done
+            done += len(rows)
+            if after_batch is not None:
+                after_batch(done)
+
+    async def keys_in_use(self) -> dict[str, int]:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id)
+            )
+            return {kek_id: count for kek_id, count in rows.tuples()}
+
+    # -- returnees -----------------------------------------------------------------------
+
+    async def enroll(
+        self,
+        *,
+        case_ref: str,
+        return_date: date | None,
+        country: str | None,
+        language: str,
+        actor: str = "system",
+    ) -> ReturneeInfo:
+        now = self.clock()
+        returnee_id = self.new_id()
+        async with self.sessions.begin() as session:
+            dek = await self._returnee_dek(session, returnee_id)
+            row = Returnee(
+                id=returnee_id,
+                public_id=short_code("R-"),
+                telegram_pseudonym=None,
+                case_ref_enc=self._enc(dek, "returnees", returnee_id, "case_ref", case_ref),
+                country=country.upper() if country else None,
+                return_date=return_date,
+                language=language,
+                status="invited",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            self._audit(session, actor, "enroll", returnee_id)
+            return ReturneeInfo.of(row)
+
+    async def bind_telegram(self, returnee_id: str, user_id: int | str, chat_id: int) -> None:
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            dek = await self._returnee_dek(session, returnee_id)
+            row.telegram_pseudonym = self.keyring.pseudonym("telegram", user_id)
+            row.chat_id_enc = self._enc(dek, "returnees", returnee_id, "chat_id", str(chat_id))
+            row.updated_at = self.clock()
+
+    async def find_by_telegram(self, user_id: int | str) -> ReturneeInfo | None:
+        pseudonym = self.keyring.pseudonym("telegram", user_id)
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(Returnee).where(Returnee.telegram_pseudonym == pseudonym)
+            )
+            return ReturneeInfo.of(row) if row else None
+
+    async def get(self, returnee_id: str) -> ReturneeInfo:
+        async with self.sessions() as session:
+            return ReturneeInfo.of(await self._returnee(session, returnee_id))
+
+    async def _returnee(self, session: AsyncSession, returnee_id: str) -> Returnee:
+        row = await session.get(Returnee, returnee_id)
+        if row is None:
+            raise NotFound("no such returnee")
+        return row
+
+    async def chat_id(self, returnee_id: str) -> int | None:
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            if row.chat_id_enc is None:
+                return None
+            dek = await self._returnee_dek(session, returnee_id)
+            return int(self._dec(dek, "returnees", returnee_id, "chat_id", row.chat_id_enc))
+
+    async def case_ref(self, returnee_id: str, *, actor: str) -> str | None:
+        """The case reference (personal data): every read is audited."""
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            self._audit(session, actor, "read_case_ref", returnee_id)
+            if row.case_ref_enc is None:
+                return None
+            dek = await self._returnee_dek(session, returnee_id)
+            return self._dec(dek, "returnees", returnee_id, "case_ref", row.case_ref_enc)
+
+    async def set_language(self, returnee_id: str, language: str) -> None:
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            row.language, row.updated_at = language, self.clock()
+
+    async def set_status(self, returnee_id: str, status: ReturneeStatus) -> None:
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            row.status, row.updated_at = status, self.clock()
+
+    # -- consent ---------------------------------------------------------------------------
+
+    def _consent_event(
+        self, session: AsyncSession, returnee_id: str, kind: str, version: str, language: str
+    ) -> None:
+        session.add(
+            ConsentEvent(
+                id=self.new_id(),
+                returnee_id=returnee_id,
+                kind=kind,
+                consent_version=version,
+                language=language,
+                at=self.clock(),
+            )
+        )
+
+    async def give_consent(self, returnee_id: str, *, version: str, language: str) -> None:
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            row.status, row.consent_version = "active", version
+            row.language, row.updated_at = language, self.clock()
+            self._consent_event(session, returnee_id, "given", version, language)
+
+    async def decline_consent(self, returnee_id: str, *, version: str, language: str) -> None:
+        """Keep only a pseudonymous 'declined' mark: personal fields and the data key go."""
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            await self._delete_survey_data(session, returnee_id)
+            row.case_ref_enc = row.chat_id_enc = None
+            row.country = row.return_date = None
+            row.status, row.consent_version, row.updated_at = "declined", None, self.clock()
+            await session.execute(delete(DataKey).where(DataKey.owner == f"returnee:{returnee_id}"))
+            self._consent_event(session, returnee_id, "declined", version, language)
+
+    async def withdraw_consent(self, returnee_id: str, *, language: str) -> None:
+        """Opt out: everything stops (no reminders, no storing) until consent is given again."""
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            version = row.consent_version or "-"
+            row.status, row.consent_version, row.updated_at = "opted_out", None, self.clock()
+            self._consent_event(session, returnee_id, "withdrawn", version, language)
+
+    # -- surveys ---------------------------------------------------------------------------
+
+    async def _response(
+        self, session: AsyncSession, returnee_id: str, wave: str
+    ) -> SurveyResponse | None:
+        return await session.scalar(
+            select(SurveyResponse).where(
+                SurveyResponse.returnee_id == returnee_id, SurveyResponse.wave == wave
+            )
+        )
+
+    async def load_state(
+        self, returnee_id: str, wave: Wave, definition: FlowDefinition
+    ) -> SessionState | None:
+        """The stored survey of this wave as an engine state (None if never started)."""
+        async with self.sessions.begin() as session:
+            response = await self._response(session, returnee_id, wave)
+            if response is None:
+                return None
+            dek = await self._returnee_dek(session, returnee_id)
+            rows = await session.scalars(select(Answer).where(Answer.response_id == response.id))
+            answers = {
+                a.question_id: _ANSWER.validate_json(
+                    self._dec(dek, "answers", a.id, "value", a.value_enc)
+                )
+                for a in rows
+            }
+            pending: list[str] = []
+            if response.pending_enc is not None:
+                pending = json.loads(
+                    self._dec(dek, "survey_responses", response.id, "pending", response.pending_enc)
+                )
+            return SessionState(
+                flow_id=response.flow_id,
+                flow_version=response.flow_version,
+                language=response.language,
+                answers=answers,
+                current=response.current_question,
+                pending=pending,
+                completed=response.status == "completed",
+                seq=response.seq,
+            )
+
+    async def save_step(self, returnee_id: str, wave: Wave, step: Step) -> None:
+        """Persist what an engine step changed, in one transaction; consent required."""
+        now = self.clock()
+        state = step.state
+        async with self.sessions.begin() as session:
+            returnee = await self._returnee(session, returnee_id)
+            if returnee.status != "active" or returnee.consent_version is None:
+                raise ConsentRequired("no consent: nothing of this survey can be stored")
+            dek = await self._returnee_dek(session, returnee_id)
+            response = await self._response(session, returnee_id, wave)
+            if response is None:
+                response = SurveyResponse(
+                    id=self.new_id(),
+                    returnee_id=returnee_id,
+                    wave=wave,
+                    flow_id=state.flow_id,
+                    flow_version=state.flow_version,
+                    language=state.language,
+                    status="in_progress",
+                    seq=0,
+                    started_at=now,
+                    updated_at=now,
+                )
+                session.add(response)
+                await session.flush()
+            for event in step.events:
+                if isinstance(event, AnswerRecorded):
+                    await self._upsert_answer(session, dek, response.id, event, now)
+                elif isinstance(event, AnswerDiscarded):
+                    await session.execute(
+                        delete(Answer).where(
+                            Answer.response_id == response.id,
+                            Answer.question_id == event.question,
+                        )
+                    )
+            response.flow_version = state.flow_version
+            response.language = state.language
+            response.current_question = state.current
+            response.seq = state.seq
+            response.pending_enc = (
+                self._enc(
+                    dek, "survey_responses", response.id, "pending", json.dumps(state.pending)
+                )
+                if state.pending
+                else None
+            )
+            response.updated_at = now
+            if state.completed and response.status != "completed":
+                response.status, response.completed_at = "completed", now
+
+    async def _upsert_answer(
+        self,
+        session: AsyncSession,
+        dek: bytes,
+        response_id: str,
+        event: AnswerRecorded,
+        now: datetime,
+    ) -> None:
+        value = event.answer.model_dump_json()
+        row = await session.scalar(
+            select(Answer).where(
+                Answer.response_id == response_id, Answer.question_id == event.question
+            )
+        )
+        if row is None:
+            answer_id = self.new_id()
+            session.add(
+                Answer(
+                    id=answer_id,
+                    response_id=response_id,
+                    question_id=event.question,
+                    value_enc=self._enc(dek, "answers", answer_id, "value", value),
+                    answered_at=now,
+                )
+            )
+        else:
+            row.value_enc = self._enc(dek, "answers", row.id, "value", value)
+            row.answered_at = now
+
+    async def response_status(self, returnee_id: str, wave: Wave) -> str | None:
+        async with self.sessions() as session:
+            response = await self._response(session, returnee_id, wave)
+            return response.status if response else None
+
+    async def store_scores(self, returnee_id: str, wave: Wave, result: ScoreResult) -> None:
+        async with self.sessions.begin() as session:
+            response = await self._response(session, returnee_id, wave)
+            if response is None or response.status != "completed":
+                raise StorageError("only a completed survey is scored")
+            dek = await self._returnee_dek(session, returnee_id)
+            await session.execute(
+                delete(Score).where(
+                    Score.response_id == response.id,
+                    Score.weights_version == result.weights_version,
+                )
+            )
+            score_id = self.new_id()
+            session.add(
+                Score(
+                    id=score_id,
+                    response_id=response.id,
+                    weights_version=result.weights_version,
+                    values_enc=self._enc(
+                        dek, "scores", score_id, "values", json.dumps(result.as_dict())
+                    ),
+                    computed_at=self.clock(),
+                )
+            )
+
+    async def scores(self, returnee_id: str) -> list[StoredScores]:
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                select(Score, SurveyResponse.wave)
+                .join(SurveyResponse, Score.response_id == SurveyResponse.id)
+                .where(SurveyResponse.returnee_id == returnee_id)
+                .order_by(Score.computed_at)
+            )
+            rows = list(result.tuples())
+            if not rows:
+                return []
+            dek = await self._returnee_dek(session, returnee_id)
+            return [
+                StoredScores(
+                    wave=wave,
+                    weights_version=s.weights_version,
+                    values=json.loads(self._dec(dek, "scores", s.id, "values", s.values_enc)),
+                    computed_at=s.computed_at,
+                )
+                for s, wave in rows
+            ]
+
+    # -- feedback --------------------------------------------------------------------------
+
+    async def add_feedback(
+        self, returnee_id: str | None, text: str, *, rating: int | None, anonymous: bool
+    ) -> str:
+        """Store feedback and return its receipt code. Anonymous: linked to no one."""
+        if rating is not None and not 1 <= rating <= 5:
+            raise StorageError("a rating is between 1 and 5")
+        feedback_id = self.new_id()
+        receipt = short_code("FB-")
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            if anonymous or returnee_id is None:
+                dek = await self._dek(session, FEEDBACK_OWNER, create=True)
+                owner_id, created = None, now.replace(hour=0, minute=0, second=0, microsecond=0)
+            else:
+                await self._returnee(session, returnee_id)
+                dek = await self._returnee_dek(session, returnee_id)
+                owner_id, created = returnee_id, now
+            assert dek is not None
+            session.add(
+                Feedback(
+                    id=feedback_id,
+                    returnee_id=owner_id,
+                    anonymous=owner_id is None,
+                    text_enc=self._enc(dek, "feedback", feedback_id, "text", text),
+                    rating=rating,
+                    receipt_code=receipt,
+                    created_at=created,
+                )
+            )
+        return receipt
+
+    async def read_feedback(self, *, actor: str) -> list[dict[str, Any]]:
+        """All feedback, decrypted, for a feedback officer; the read is audited."""
+        async with self.sessions.begin() as session:
+            rows = (await session.scalars(select(Feedback).order_by(Feedback.created_at))).all()
+            self._audit(session, actor, "read_feedback", None, f"{len(rows)} items")
+            out = []
+            for row in rows:
+                owner = f"returnee:{row.returnee_id}" if row.returnee_id else FEEDBACK_OWNER
+                dek = await self._dek(session, owner, create=False)
+                if dek is None:
+                    continue
+                out.append(
+                    {
+                        "receipt": row.receipt_code,
+                        "anonymous": row.anonymous,
+                        "rating": row.rating,
+                        "text": self._dec(dek, "feedback", row.id, "text", row.text_enc),
+                        "date": row.created_at.date().isoformat(),
+                    }
+                )
+            return out
+
+    # -- the returnee's own rights ---------------------------------------------------------
+
+    async def my_data(self, returnee_id: str) -> dict[str, Any]:
+        """Everything kept about a returnee, decrypted, for the returnee themselves."""
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            dek = await self._returnee_dek(session, returnee_id)
+            events = await session.scalars(
+                select(ConsentEvent)
+                .where(ConsentEvent.returnee_id == returnee_id)
+                .order_by(ConsentEvent.at)
+            )
+            responses = (
+                await session.scalars(
+                    select(SurveyResponse).where(SurveyResponse.returnee_id == returnee_id)
+                )
+            ).all()
+            surveys = []
+            for response in responses:
+                answers = await session.scalars(
+                    select(Answer).where(Answer.response_id == response.id)
+                )
+                surveys.append(
+                    {
+                        "wave": response.wave,
+                        "status": response.status,
+                        "started": response.started_at.date().isoformat(),
+                        "answers": {
+                            a.question_id: json.loads(
+                                self._dec(dek, "answers", a.id, "value", a.value_enc)
+                            )
+                            for a in answers
+                        },
+                    }
+                )
+            feedback = await session.scalars(
+                select(Feedback).where(Feedback.returnee_id == returnee_id)
+            )
+            return {
+                "public_id": row.public_id,
+                "status": row.status,
+                "language": row.language,
+                "country": row.country,
+                "return_date": row.return_date.isoformat() if row.return_date else None,
+                "case_ref": (
+                    self._dec(dek, "returnees", row.id, "case_ref", row.case_ref_enc)
+                    if row.case_ref_enc
+                    else None
+                ),
+                "telegram_linked": row.telegram_pseudonym is not None,
+                "consent": [
+                    {"kind": e.kind, "version": e.consent_version, "at": e.at.isoformat()}
+                    for e in events
+                ],
+                "surveys": surveys,
+                "feedback": [
+                    {
+                        "receipt": f.receipt_code,
+                        "rating": f.rating,
+                        "text": self._dec(dek, "feedback", f.id, "text", f.text_enc),
+                    }
+                    for f in feedback
+                ],
+            }
+
+    async def _delete_survey_data(self, session: AsyncSession, returnee_id: str) -> None:
+        responses = select(SurveyResponse.id).where(SurveyResponse.returnee_id == returnee_id)
+        await session.execute(delete(Answer).where(Answer.response_id.in_(responses)))
+        await session.execute(delete(Score).where(Score.response_id.in_(responses)))
+        await session.execute(
+            delete(SurveyResponse).where(SurveyResponse.returnee_id == returnee_id)
+        )
+
+    async def erase(self, returnee_id: str, *, actor: str = "returnee") -> None:
+        """Delete every row about the returnee and destroy their data key (crypto-shredding).
+
+        Anonymous feedback is linked to no one and stays. The audit log keeps its entries
+        without the identity, and records that an erasure happened.
+        """
+        async with self.sessions.begin() as session:
+            await self._returnee(session, returnee_id)
+            await self._delete_survey_data(session, returnee_id)
+            await session.execute(
+                delete(ConsentEvent).where(ConsentEvent.returnee_id == returnee_id)
+            )
+            await session.execute(delete(Feedback).where(Feedback.returnee_id == returnee_id))
+            await session.execute(
+                update(AuditEntry)
+                .where(AuditEntry.returnee_id == returnee_id)
+                .values(returnee_id=None)
+            )
+            await session.execute(delete(DataKey).where(DataKey.owner == f"returnee:{returnee_id}"))
+            await session.execute(delete(Returnee).where(Returnee.id == returnee_id))
+            self._audit(session, actor, "erasure", None)
+
+    # -- staff and audit -------------------------------------------------------------------
+
+    def _audit(
+        self,
+        session: AsyncSession,
+        actor: str,
+        action: str,
+        returnee_id: str | None,
+        detail: str | None = None,
+    ) -> None:
+        session.add(
+            AuditEntry(
+                id=self.new_id(),
+                at=self.clock(),
+                actor=actor,
+                action=action,
+                returnee_id=returnee_id,
+                detail=detail,
+            )
+        )
+
+    async def audit_entries(self) -> Sequence[AuditEntry]:
+        async with self.sessions() as session:
+            return (await session.scalars(select(AuditEntry).order_by(AuditEntry.at))).all()
+
+    async def add_staff(self, telegram_user_id: int, role: str) -> str:
+        if role not in STAFF_ROLES:
+            raise StorageError(f"unknown role '{role}': one of {', '.join(STAFF_ROLES)}")
+        staff_id = self.new_id()
+        async with self.sessions.begin() as session:
+            session.add(
+                StaffMember(
+                    id=staff_id,
+                    telegram_pseudonym=self.keyring.pseudonym("telegram", telegram_user_id),
+                    role=role,
+                    created_at=self.clock(),
+                )
+            )
+        return staff_id
+
+
+__all__ = [
+    "WAVES",
+    "Base",
+    "ConsentRequired",
+    "CryptoError",
+    "MissingKeyError",
+    "NotFound",
+    "ReturneeInfo",
+    "SchemaNotReady",
+    "StorageError",
+    "Store",
+    "StoredScores",
+    "Wave",
+    "WrongKeyError",
+    "load_keyring",
+]
