@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import getpass
 import json
 import sys
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from bot import cli_admin
+from bot.common import fail, open_store
+from bot.consent import CONSENT_VERSION, consent_text
 from bot.console import ConsoleSurvey
+from bot.i18n import Translator
 from flows import FlowDefinitionError, builtin_definition, load_definition
+from flows.engine import Step
 from scoring import (
     ScoringError,
     WeightTable,
@@ -20,6 +28,8 @@ from scoring import (
     load_weight_table,
     score,
 )
+from storage.redaction import configure_logging
+from storage.store import WAVES, ConsentRequired
 
 app = typer.Typer(
     help="Reintegration Sustainability Survey bot: survey, scoring and staff tools.",
@@ -28,14 +38,9 @@ app = typer.Typer(
 )
 flow_app = typer.Typer(help="Survey flow definitions.", no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
-
-EXIT_USAGE = 2
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """A clear message on stderr and a non-zero exit code."""
-    typer.echo(f"rssbot: {message}", err=True)
-    raise typer.Exit(code)
+app.add_typer(cli_admin.db_app, name="db", no_args_is_help=True)
+app.add_typer(cli_admin.keys_app, name="keys", no_args_is_help=True)
+app.command("init")(cli_admin.init)
 
 
 def _weight_table(weights: Path | None, scales: Path | None) -> WeightTable:
@@ -104,22 +109,96 @@ def score_command(
     typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
 
 
+CONSOLE_CHANNEL = "console"
+
+
 @app.command("console")
 def console_command(
     language: Annotated[
         str, typer.Option("--language", "-l", help="Survey language: en, fr or ar.")
     ] = "en",
+    wave: Annotated[str, typer.Option(help="initial, intermediate or final.")] = "initial",
     weights: Annotated[Path | None, typer.Option(help="Another elements.csv.")] = None,
+    show_data: Annotated[
+        bool, typer.Option("--show-data", help="Show what is kept about you, then exit.")
+    ] = False,
+    erase: Annotated[
+        bool, typer.Option("--erase", help="Erase everything kept about you, then exit.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm --erase.")] = False,
 ) -> None:
-    """Answer the whole survey in the terminal, then see the four scores."""
+    """Answer the survey in the terminal; answers are saved (encrypted) as you go.
+
+    Stop at any time with q or Ctrl-C; run the same command again to continue.
+    """
     definition = builtin_definition()
     if language not in definition.languages:
         fail(f"unknown language '{language}': choose one of {', '.join(definition.languages)}")
+    if wave not in WAVES:
+        fail(f"unknown wave '{wave}': choose one of {', '.join(WAVES)}")
     table = _weight_table(weights, None)
-    survey = ConsoleSurvey(definition, table, language, input, Console())
-    _, result = survey.run()
-    if result is None:
-        raise typer.Exit(1)
+    configure_logging("WARNING")
+    console = Console()
+    _ = Translator(language)
+    user = getpass.getuser()
+
+    with asyncio.Runner() as runner:
+        store = runner.run(open_store())
+        try:
+            returnee = runner.run(store.find_by_telegram(user, channel=CONSOLE_CHANNEL))
+            if show_data or erase:
+                if returnee is None:
+                    console.print(_("Nothing is kept about you."))
+                    return
+                if show_data:
+                    console.print_json(json.dumps(runner.run(store.my_data(returnee.id))))
+                    return
+                if not yes and not typer.confirm(_("Erase everything kept about you?")):
+                    raise typer.Exit(1)
+                runner.run(store.erase(returnee.id))
+                console.print(_("Everything kept about you has been erased."))
+                return
+            if returnee is None:
+                returnee = runner.run(
+                    store.enroll(
+                        case_ref=f"console:{user}",
+                        return_date=date.today(),
+                        country=None,
+                        language=language,
+                        actor="cli",
+                    )
+                )
+                runner.run(store.bind_telegram(returnee.id, user, 0, channel=CONSOLE_CHANNEL))
+            if returnee.status != "active":
+                for paragraph in consent_text(_):
+                    console.print(paragraph, highlight=False)
+                if not typer.confirm(_("Do you agree?"), default=False):
+                    runner.run(
+                        store.decline_consent(
+                            returnee.id, version=CONSENT_VERSION, language=language
+                        )
+                    )
+                    console.print(_("No problem. Nothing of your answers is kept."))
+                    raise typer.Exit(1)
+                runner.run(
+                    store.give_consent(returnee.id, version=CONSENT_VERSION, language=language)
+                )
+            state = runner.run(store.load_state(returnee.id, wave, definition))
+            returnee_id = returnee.id
+
+            def persist(step: Step) -> None:
+                runner.run(store.save_step(returnee_id, wave, step))
+
+            survey = ConsoleSurvey(definition, table, language, input, console)
+            try:
+                _final, result = survey.run(state, persist)
+            except ConsentRequired as exc:
+                fail(str(exc))
+            if result is None:
+                raise typer.Exit(1)
+            runner.run(store.store_scores(returnee_id, wave, result))
+        finally:
+            runner.run(store.close())
 
 
 @flow_app.command("validate")

@@ -24,6 +24,7 @@ from flows.state import (
     MultiAnswer,
     QuestionAsked,
     SessionState,
+    SetLanguage,
     Special,
     SpecialAnswer,
     SurveyCompleted,
@@ -31,6 +32,7 @@ from flows.state import (
     TextAnswer,
 )
 from scoring import ScoreResult, WeightTable, score
+from storage.redaction import sensitive
 
 QUIT_WORDS = frozenset({"q", "quit", "exit"})
 BACK_WORDS = frozenset({"0", "b", "back"})
@@ -203,16 +205,26 @@ class ConsoleSurvey:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def run(self, state: SessionState | None = None) -> tuple[SessionState, ScoreResult | None]:
-        """Ask until the survey is complete (returns its scores) or the respondent stops."""
+    def run(
+        self,
+        state: SessionState | None = None,
+        persist: Callable[[Step], None] | None = None,
+    ) -> tuple[SessionState, ScoreResult | None]:
+        """Ask until the survey is complete (returns its scores) or the respondent stops.
+
+        ``persist`` is called with every step before the next question is shown, so an
+        interruption at any moment loses at most the answer being typed.
+        """
         _ = self._
         step: Step = (
             start(self.definition, self.language)
             if state is None
-            else resume(self.definition, state)
+            else resume(self.definition, state, SetLanguage(language=self.language))
         )
         self.console.print(Panel(self.definition.title[self.language], expand=False))
         while True:
+            if persist is not None:
+                persist(step)
             for event in step.events:
                 if isinstance(event, QuestionAsked):
                     self._show_question(event)
@@ -229,7 +241,9 @@ class ConsoleSurvey:
             current = step.state.current
             if current is None:  # a completed state resumed
                 self.console.print(_("This survey is already complete."))
-                return step.state, score(self.table, self._scored(step.state))
+                result = score(self.table, self._scored(step.state))
+                self._show_scores(result)
+                return step.state, result
             question = self.definition.question(current)
             try:
                 line = self.read_line("> ")
@@ -237,9 +251,13 @@ class ConsoleSurvey:
                 line = "q"
             inp = self._to_input(line, question)
             if inp is None:
-                self.console.print(_("Survey stopped."), style="yellow")
+                self.console.print(
+                    _("Survey paused. Run the same command again to continue where you stopped."),
+                    style="yellow",
+                )
                 return step.state, None
-            step = resume(self.definition, step.state, inp)
+            with sensitive(line.strip()):
+                step = resume(self.definition, step.state, inp)
 
     def _scored(self, state: SessionState) -> dict[str, str | None]:
         return {

@@ -145,9 +145,11 @@ class Store:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    async def open(cls, settings: Settings, **kwargs: Any) -> Store:
-        """Open the configured database with the configured keys; fail closed."""
-        keyring = load_keyring(settings)
+    async def open(
+        cls, settings: Settings, *, keyring: Keyring | None = None, **kwargs: Any
+    ) -> Store:
+        """Open the configured database with the configured (or given) keys; fail closed."""
+        keyring = keyring or load_keyring(settings)
         store = cls(make_engine(settings.resolved_database_url), keyring, **kwargs)
         try:
             await store.verify()
@@ -278,16 +280,21 @@ class Store:
             self._audit(session, actor, "enroll", returnee_id)
             return ReturneeInfo.of(row)
 
-    async def bind_telegram(self, returnee_id: str, user_id: int | str, chat_id: int) -> None:
+    async def bind_telegram(
+        self, returnee_id: str, user_id: int | str, chat_id: int, *, channel: str = "telegram"
+    ) -> None:
+        """Link a chat to a returnee: only an HMAC pseudonym of the user id is kept."""
         async with self.sessions.begin() as session:
             row = await self._returnee(session, returnee_id)
             dek = await self._returnee_dek(session, returnee_id)
-            row.telegram_pseudonym = self.keyring.pseudonym("telegram", user_id)
+            row.telegram_pseudonym = self.keyring.pseudonym(channel, user_id)
             row.chat_id_enc = self._enc(dek, "returnees", returnee_id, "chat_id", str(chat_id))
             row.updated_at = self.clock()
 
-    async def find_by_telegram(self, user_id: int | str) -> ReturneeInfo | None:
-        pseudonym = self.keyring.pseudonym("telegram", user_id)
+    async def find_by_telegram(
+        self, user_id: int | str, *, channel: str = "telegram"
+    ) -> ReturneeInfo | None:
+        pseudonym = self.keyring.pseudonym(channel, user_id)
         async with self.sessions() as session:
             row = await session.scalar(
                 select(Returnee).where(Returnee.telegram_pseudonym == pseudonym)

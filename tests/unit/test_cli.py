@@ -126,7 +126,7 @@ def test_console_completes_all_32_questions(language: str) -> None:
 def test_console_stop_exits_1_without_scores() -> None:
     result = runner.invoke(app, ["console"], input="1\nq\n")
     assert result.exit_code == 1
-    assert "Survey stopped." in result.stdout
+    assert "Survey paused." in result.stdout
 
 
 def test_flow_validate(tmp_path: Path) -> None:

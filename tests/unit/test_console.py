@@ -40,7 +40,7 @@ def test_back_prefer_not_and_dont_know(rss: FlowDefinition, table: WeightTable) 
     }
     assert state.answers["econ_food_reduction"].model_dump()["value"] == "prefer_not_to_answer"
     assert state.answers["econ_borrow_ability"].model_dump()["value"] == "dont_know"
-    assert "Survey stopped." in text
+    assert "Survey paused." in text
 
 
 def test_bad_input_gets_a_message_and_loses_nothing(
