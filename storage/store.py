@@ -246,7 +246,7 @@ class Store:
             rows = await session.execute(
                 select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id)
             )
-            return {kek_id: count for kek_id, count in rows.tuples()}
+            return {row[0]: int(row[1]) for row in rows.all()}
 
     # -- returnees -----------------------------------------------------------------------
 
@@ -541,7 +541,7 @@ class Store:
                 .where(SurveyResponse.returnee_id == returnee_id)
                 .order_by(Score.computed_at)
             )
-            rows = list(result.tuples())
+            rows = [(row[0], row[1]) for row in result.all()]
             if not rows:
                 return []
             dek = await self._returnee_dek(session, returnee_id)

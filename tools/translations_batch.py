@@ -1,6 +1,6 @@
 """Fill catalogue entries from a Python dict {msgid: (fr, ar)}; used when adding strings.
 
-    python tools/translations_batch.py path/to/batch.py
+python tools/translations_batch.py path/to/batch.py
 """
 
 from __future__ import annotations

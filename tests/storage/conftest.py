@@ -1,0 +1,93 @@
+"""Store fixtures on both back ends: a fresh SQLite file, and a fresh database on the real
+PostgreSQL server of this machine (skipped with a reason when it is down, unless
+RSSBOT_REQUIRE_SERVICES=1, as in CI, where it fails instead)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from storage.crypto import Keyring
+from storage.db import make_engine, upgrade
+from storage.store import Store
+
+PG_HOST = os.environ.get("RSSBOT_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("RSSBOT_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("RSSBOT_TEST_PG_USER", "postgres")
+
+
+def services_required() -> bool:
+    return os.environ.get("RSSBOT_REQUIRE_SERVICES") == "1"
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    #: SQLite: the database file; PostgreSQL: the database name
+    location: str
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        path = tmp_path / "rssbot.db"
+        yield Backend("sqlite", f"sqlite+aiosqlite:///{path}", str(path))
+        return
+    name = f"rssbot_test_{secrets.token_hex(4)}"
+    try:
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+    except (OSError, Exception) as exc:  # connection refused, auth...
+        message = f"PostgreSQL at {PG_HOST}:{PG_PORT} is not available: {exc!r}"
+        if services_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield Backend(
+            "postgresql", f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}", name
+        )
+    finally:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring.generate()
+
+
+@pytest.fixture
+async def store(backend: Backend, keyring: Keyring) -> AsyncIterator[Store]:
+    engine = make_engine(backend.url)
+    await upgrade(engine)
+    s = Store(engine, keyring)
+    await s.verify()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture
+def env_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the command line at a fresh data directory (embedded default)."""
+    for var in ("DATABASE_URL", "RSSBOT_MASTER_KEY", "RSSBOT_KEY_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("RSSBOT_DATA_DIR", str(tmp_path / "data"))
+    yield tmp_path / "data"

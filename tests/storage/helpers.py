@@ -1,0 +1,55 @@
+"""Driving the engine into a store, as a host would."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flows import FlowDefinition, builtin_definition, resume, start
+from flows.engine import scored_answers
+from flows.state import Choose, Input, Text, Toggle
+from flows.state import Done as DoneInput
+from scoring import default_weight_table, score
+from storage.store import ReturneeInfo, Store, Wave
+
+RSS: FlowDefinition = builtin_definition("rss")
+CONSENT = "test-v1"
+
+
+async def consented_returnee(store: Store, case_ref: str = "CASE-001") -> ReturneeInfo:
+    returnee = await store.enroll(
+        case_ref=case_ref, return_date=date(2026, 5, 1), country="gn", language="fr"
+    )
+    await store.bind_telegram(returnee.id, 424242 if case_ref == "CASE-001" else 515151, 99)
+    await store.give_consent(returnee.id, version=CONSENT, language="fr")
+    return await store.get(returnee.id)
+
+
+def full_inputs(comment: str) -> list[Input]:
+    inputs: list[Input] = []
+    for question in RSS.questions[:30]:
+        inputs.append(Choose(option=question.options[1].id))  # type: ignore[union-attr]
+    inputs += [Toggle(option="cash"), Toggle(option="training"), DoneInput(), Text(text=comment)]
+    return inputs
+
+
+async def answer(
+    store: Store, returnee_id: str, inputs: list[Input], wave: Wave = "initial"
+) -> None:
+    """Apply inputs one by one, loading the state from the store each time (as after a
+    restart), and save every step."""
+    for inp in inputs:
+        state = await store.load_state(returnee_id, wave, RSS)
+        step = start(RSS, "fr") if state is None else resume(RSS, state, inp)
+        await store.save_step(returnee_id, wave, step)
+        if state is None:
+            step = resume(RSS, step.state, inp)
+            await store.save_step(returnee_id, wave, step)
+
+
+async def complete_and_score(store: Store, returnee_id: str, comment: str) -> None:
+    await answer(store, returnee_id, full_inputs(comment))
+    state = await store.load_state(returnee_id, "initial", RSS)
+    assert state is not None and state.completed
+    table = default_weight_table()
+    answers = {k: v for k, v in scored_answers(RSS, state).items() if k in table.elements}
+    await store.store_scores(returnee_id, "initial", score(table, answers))

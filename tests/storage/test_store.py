@@ -1,0 +1,258 @@
+"""The store on SQLite and PostgreSQL: consent gate, persistence, resume, scores, feedback."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, text
+
+from flows import resume, scored_answers, start
+from flows.state import ChoiceAnswer, Choose, QuestionAsked, Resume, TextAnswer
+from scoring import default_weight_table, score
+from storage.crypto import DecryptionError, Keyring, WrongKeyError
+from storage.db import make_engine
+from storage.models import Answer, AuditEntry, ConsentEvent, DataKey, Returnee, SurveyResponse
+from storage.store import ConsentRequired, SchemaNotReady, Store
+from tests.storage.conftest import Backend
+from tests.storage.helpers import RSS, answer, complete_and_score, consented_returnee
+
+
+async def count(store: Store, model: type) -> int:
+    async with store.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_nothing_is_stored_before_consent(store: Store) -> None:
+    returnee = await store.enroll(
+        case_ref="CASE-9", return_date=date(2026, 1, 1), country="ma", language="ar"
+    )
+    step = resume(RSS, start(RSS, "ar").state, Choose(option="satisfied"))
+    with pytest.raises(ConsentRequired):
+        await store.save_step(returnee.id, "initial", step)
+    assert await count(store, Answer) == 0 and await count(store, SurveyResponse) == 0
+
+
+async def test_answers_survive_a_restart_and_resume_at_the_same_question(
+    store: Store, backend: Backend, keyring: Keyring
+) -> None:
+    returnee = await consented_returnee(store)
+    inputs = [Choose(option="satisfied"), Choose(option="never"), Choose(option="yes")]
+    await answer(store, returnee.id, inputs)
+    # a new process: new engine, same database and keys
+    again = Store(make_engine(backend.url), keyring)
+    try:
+        await again.verify()
+        state = await again.load_state(returnee.id, "initial", RSS)
+        assert state is not None
+        assert state.answers["econ_satisfaction"] == ChoiceAnswer(option="satisfied")
+        assert state.current == "econ_borrow_frequency"
+        step = resume(RSS, state, Resume())
+        assert step.events[-1] == QuestionAsked(
+            question="econ_borrow_frequency", number=4, total=32
+        )
+    finally:
+        await again.close()
+
+
+async def test_changed_and_discarded_answers_are_persisted(store: Store) -> None:
+    returnee = await consented_returnee(store)
+    await answer(store, returnee.id, [Choose(option="satisfied"), Choose(option="never")])
+    state = await store.load_state(returnee.id, "initial", RSS)
+    assert state is not None
+    from flows.state import Back
+
+    step = resume(RSS, resume(RSS, state, Back()).state, Choose(option="rarely"))
+    await store.save_step(returnee.id, "initial", step)
+    state = await store.load_state(returnee.id, "initial", RSS)
+    assert state is not None and state.answers["econ_food_reduction"] == ChoiceAnswer(
+        option="rarely"
+    )
+    assert await count(store, Answer) == 2  # updated in place, not duplicated
+
+
+async def test_completed_survey_is_scored_with_its_weights_version(store: Store) -> None:
+    returnee = await consented_returnee(store)
+    await complete_and_score(store, returnee.id, "Tout va bien")
+    assert await store.response_status(returnee.id, "initial") == "completed"
+    [stored] = await store.scores(returnee.id)
+    assert stored.wave == "initial"
+    assert stored.weights_version == stored.values["weights_version"]
+    state = await store.load_state(returnee.id, "initial", RSS)
+    assert state is not None and state.answers["ctx_comment"] == TextAnswer(text="Tout va bien")
+    table = default_weight_table()
+    expected = score(
+        table, {k: v for k, v in scored_answers(RSS, state).items() if k in table.elements}
+    )
+    assert stored.values == expected.as_dict()
+    assert stored.values["composite"] is not None
+
+
+async def test_withdraw_stops_storing_and_consent_again_opts_back_in(store: Store) -> None:
+    returnee = await consented_returnee(store)
+    await answer(store, returnee.id, [Choose(option="satisfied")])
+    await store.withdraw_consent(returnee.id, language="fr")
+    assert (await store.get(returnee.id)).status == "opted_out"
+    state = await store.load_state(returnee.id, "initial", RSS)
+    assert state is not None
+    with pytest.raises(ConsentRequired):
+        await store.save_step(returnee.id, "initial", resume(RSS, state, Choose(option="never")))
+    await store.give_consent(returnee.id, version="test-v2", language="fr")
+    await store.save_step(returnee.id, "initial", resume(RSS, state, Choose(option="never")))
+    async with store.sessions() as session:
+        kinds = list(
+            await session.scalars(
+                select(ConsentEvent.kind)
+                .where(ConsentEvent.returnee_id == returnee.id)
+                .order_by(ConsentEvent.at)
+            )
+        )
+    assert kinds == ["given", "withdrawn", "given"]
+
+
+async def test_declining_keeps_only_a_pseudonymous_mark(store: Store) -> None:
+    returnee = await store.enroll(
+        case_ref="CASE-DECLINE", return_date=date(2026, 1, 1), country="sn", language="fr"
+    )
+    await store.bind_telegram(returnee.id, 777, 777)
+    await store.decline_consent(returnee.id, version="test-v1", language="fr")
+    async with store.sessions() as session:
+        row = await session.get(Returnee, returnee.id)
+        assert row is not None
+        assert (row.status, row.case_ref_enc, row.chat_id_enc, row.country, row.return_date) == (
+            "declined",
+            None,
+            None,
+            None,
+            None,
+        )
+        assert row.telegram_pseudonym is not None
+        assert await session.get(DataKey, f"returnee:{returnee.id}") is None
+    assert (await store.find_by_telegram(777)) is not None
+
+
+async def test_feedback_is_encrypted_and_reading_it_is_audited(store: Store) -> None:
+    returnee = await consented_returnee(store)
+    linked = await store.add_feedback(
+        returnee.id, "Merci pour la formation", rating=4, anonymous=False
+    )
+    anonymous = await store.add_feedback(
+        returnee.id, "Le versement était en retard", rating=2, anonymous=True
+    )
+    assert linked.startswith("FB-") and linked != anonymous
+    items = await store.read_feedback(actor="staff:officer-1")
+    assert {(i["receipt"], i["anonymous"], i["text"]) for i in items} == {
+        (linked, False, "Merci pour la formation"),
+        (anonymous, True, "Le versement était en retard"),
+    }
+    entries = await store.audit_entries()
+    assert [(e.actor, e.action) for e in entries if e.action == "read_feedback"] == [
+        ("staff:officer-1", "read_feedback")
+    ]
+    with pytest.raises(Exception, match="between 1 and 5"):
+        await store.add_feedback(None, "x", rating=9, anonymous=True)
+
+
+async def test_case_reference_reads_are_audited(store: Store) -> None:
+    returnee = await consented_returnee(store)
+    assert await store.case_ref(returnee.id, actor="staff:cw-1") == "CASE-001"
+    assert await store.chat_id(returnee.id) == 99
+    async with store.sessions() as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.returnee_id == returnee.id)
+            )
+        )
+    assert "read_case_ref" in actions
+
+
+async def test_my_data_shows_everything_kept(store: Store) -> None:
+    returnee = await consented_returnee(store)
+    await answer(store, returnee.id, [Choose(option="satisfied")])
+    await store.add_feedback(returnee.id, "Bien reçu", rating=None, anonymous=False)
+    data = await store.my_data(returnee.id)
+    assert data["case_ref"] == "CASE-001" and data["country"] == "GN"
+    assert data["consent"][0]["kind"] == "given"
+    assert data["surveys"][0]["answers"]["econ_satisfaction"] == {
+        "kind": "choice",
+        "option": "satisfied",
+    }
+    assert data["feedback"][0]["text"] == "Bien reçu"
+
+
+async def test_tampered_or_moved_ciphertext_fails_to_decrypt(store: Store) -> None:
+    returnee = await consented_returnee(store)
+    await answer(store, returnee.id, [Choose(option="satisfied"), Choose(option="never")])
+    async with store.sessions.begin() as session:
+        rows = (await session.scalars(select(Answer).order_by(Answer.question_id))).all()
+        first, second = rows
+        first.value_enc = second.value_enc  # moved to another row
+    with pytest.raises(DecryptionError):
+        await store.load_state(returnee.id, "initial", RSS)
+    async with store.sessions.begin() as session:
+        row = await session.get(Answer, first.id)
+        assert row is not None
+        blob = bytearray(second.value_enc)
+        blob[20] ^= 0xFF
+        row.value_enc = bytes(blob)  # tampered
+    with pytest.raises(DecryptionError):
+        await store.load_state(returnee.id, "initial", RSS)
+
+
+async def test_wrong_key_is_refused_before_anything_is_stored(
+    store: Store, backend: Backend
+) -> None:
+    returnee = await consented_returnee(store)
+    await answer(store, returnee.id, [Choose(option="satisfied")])
+    stranger = Store(make_engine(backend.url), Keyring.generate())
+    try:
+        with pytest.raises(WrongKeyError):
+            await stranger.verify()
+    finally:
+        await stranger.close()
+    # same pepper, different key-encryption key under the same id: fingerprint mismatch
+    forged = Keyring.generate()
+    forged.pepper = store.keyring.pepper
+    forged.keks = {store.keyring.active: forged.keks[forged.active]}
+    forged.active = store.keyring.active
+    impostor = Store(make_engine(backend.url), forged)
+    try:
+        with pytest.raises(WrongKeyError, match="does not match"):
+            await impostor.verify()
+    finally:
+        await impostor.close()
+
+
+async def test_unmigrated_database_is_refused(backend: Backend, keyring: Keyring) -> None:
+    fresh = Store(make_engine(backend.url), keyring)
+    try:
+        with pytest.raises(SchemaNotReady, match="rssbot db upgrade"):
+            await fresh.verify()
+    finally:
+        await fresh.close()
+
+
+async def test_schema_matches_the_models(store: Store) -> None:
+    """The migration creates exactly the tables the models declare."""
+    from storage.models import Base
+
+    def table_names(connection):  # type: ignore[no-untyped-def]
+        from sqlalchemy import inspect
+
+        return set(inspect(connection).get_table_names())
+
+    async with store.engine.connect() as connection:
+        names = await connection.run_sync(table_names)
+    assert names - {"alembic_version"} == set(Base.metadata.tables)
+    async with store.engine.connect() as connection:
+        version = await connection.scalar(text("select version_num from alembic_version"))
+    assert version == "0001"
+
+    def differences(connection):  # type: ignore[no-untyped-def]
+        from alembic.autogenerate import compare_metadata
+        from alembic.runtime.migration import MigrationContext
+
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(differences) == []  # a model change needs a migration
