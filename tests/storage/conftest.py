@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,12 +82,3 @@ async def store(backend: Backend, keyring: Keyring) -> AsyncIterator[Store]:
         yield s
     finally:
         await s.close()
-
-
-@pytest.fixture
-def env_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point the command line at a fresh data directory (embedded default)."""
-    for var in ("DATABASE_URL", "RSSBOT_MASTER_KEY", "RSSBOT_KEY_FILE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("RSSBOT_DATA_DIR", str(tmp_path / "data"))
-    yield tmp_path / "data"

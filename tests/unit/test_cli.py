@@ -105,14 +105,14 @@ def test_score_with_another_weight_table(tmp_path: Path, table: WeightTable) -> 
     assert json.loads(ok.stdout)["weights_version"] != table.version
 
 
-def test_console_rejects_unknown_language() -> None:
+def test_console_rejects_unknown_language(initialised: Path) -> None:
     result = runner.invoke(app, ["console", "--language", "de"])
     assert result.exit_code == 2 and "unknown language 'de'" in result.stderr
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "ar"])
-def test_console_completes_all_32_questions(language: str) -> None:
-    lines = ["1"] * 30 + ["1,3", ""]
+def test_console_completes_all_32_questions(initialised: Path, language: str) -> None:
+    lines = ["y"] + ["1"] * 30 + ["1,3", ""]
     result = runner.invoke(app, ["console", "--language", language], input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     from bot.i18n import Translator
@@ -123,8 +123,8 @@ def test_console_completes_all_32_questions(language: str) -> None:
     assert _.score(1.0) in result.stdout
 
 
-def test_console_stop_exits_1_without_scores() -> None:
-    result = runner.invoke(app, ["console"], input="1\nq\n")
+def test_console_stop_exits_1_without_scores(initialised: Path) -> None:
+    result = runner.invoke(app, ["console"], input="y\n1\nq\n")
     assert result.exit_code == 1
     assert "Survey paused." in result.stdout
 
