@@ -20,7 +20,7 @@ from flows.model import (
     Question,
 )
 
-_QUESTION = TypeAdapter(Question)
+_QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
 
 
 class FlowDefinitionError(ValueError):

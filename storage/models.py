@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -193,3 +194,25 @@ class AuditEntry(Base):
         ForeignKey("returnees.id", ondelete="SET NULL"), index=True
     )
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class Invite(Base):
+    """A single-use enrolment link; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "invites"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    returnee_id: Mapped[str] = mapped_column(
+        ForeignKey("returnees.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already applied, so a redelivered update is applied once."""
+
+    __tablename__ = "processed_updates"
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

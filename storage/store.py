@@ -6,13 +6,14 @@ without consent, and erases completely. It knows nothing of Telegram.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
@@ -43,17 +44,18 @@ from storage.models import (
     ConsentEvent,
     DataKey,
     Feedback,
+    Invite,
     KeyCheck,
+    ProcessedUpdate,
     Returnee,
     Score,
     StaffMember,
     SurveyResponse,
 )
+from storage.waves import WAVES, Wave
 
 log = logging.getLogger(__name__)
 
-Wave = Literal["initial", "intermediate", "final"]
-WAVES: tuple[Wave, ...] = ("initial", "intermediate", "final")
 ReturneeStatus = Literal["invited", "active", "declined", "opted_out", "unreachable"]
 STAFF_ROLES = ("admin", "caseworker", "feedback_officer", "viewer")
 FEEDBACK_OWNER = "feedback"
@@ -75,6 +77,14 @@ class ConsentRequired(StorageError):
 
 class NotFound(StorageError):
     pass
+
+
+class InviteProblem(StorageError):
+    """An invite that cannot be used: ``reason`` is unknown, expired, used or taken."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"invite {reason}")
 
 
 def utcnow() -> datetime:
@@ -338,6 +348,100 @@ class Store:
         async with self.sessions.begin() as session:
             row = await self._returnee(session, returnee_id)
             row.status, row.updated_at = status, self.clock()
+
+    # -- invites -------------------------------------------------------------------------
+
+    @staticmethod
+    def _token_hash(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    async def create_invite(self, returnee_id: str, *, valid_days: int = 30) -> str:
+        """A random single-use token for a ``/start`` link; only its hash is stored."""
+        token = secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-]
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            await self._returnee(session, returnee_id)
+            session.add(
+                Invite(
+                    id=self.new_id(),
+                    returnee_id=returnee_id,
+                    token_hash=self._token_hash(token),
+                    expires_at=now + timedelta(days=valid_days),
+                    created_at=now,
+                )
+            )
+        return token
+
+    async def redeem_invite(self, token: str, user_id: int, chat_id: int) -> ReturneeInfo:
+        """Bind this Telegram user to the invited returnee, once; or raise InviteProblem."""
+        now = self.clock()
+        pseudonym = self.keyring.pseudonym("telegram", user_id)
+        async with self.sessions.begin() as session:
+            invite = await session.scalar(
+                select(Invite).where(Invite.token_hash == self._token_hash(token))
+            )
+            if invite is None:
+                raise InviteProblem("unknown")
+            if invite.used_at is not None:
+                raise InviteProblem("used")
+            if invite.expires_at < now:
+                raise InviteProblem("expired")
+            taken = await session.scalar(
+                select(Returnee.id).where(Returnee.telegram_pseudonym == pseudonym)
+            )
+            if taken is not None and taken != invite.returnee_id:
+                raise InviteProblem("taken")
+            row = await self._returnee(session, invite.returnee_id)
+            dek = await self._returnee_dek(session, row.id)
+            row.telegram_pseudonym = pseudonym
+            row.chat_id_enc = self._enc(dek, "returnees", row.id, "chat_id", str(chat_id))
+            row.updated_at = now
+            invite.used_at = now
+            return ReturneeInfo.of(row)
+
+    # -- updates ---------------------------------------------------------------------------
+
+    async def is_processed(self, update_id: int) -> bool:
+        async with self.sessions() as session:
+            return await session.get(ProcessedUpdate, update_id) is not None
+
+    async def mark_processed(self, update_id: int) -> bool:
+        """Record an applied update; False if it was already recorded."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            async with self.sessions.begin() as session:
+                session.add(ProcessedUpdate(update_id=update_id, at=self.clock()))
+        except IntegrityError:
+            return False
+        return True
+
+    async def prune_processed(self, older_than: timedelta = timedelta(days=2)) -> int:
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                delete(ProcessedUpdate).where(ProcessedUpdate.at < self.clock() - older_than)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def completed_waves(self, returnee_id: str) -> set[str]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(SurveyResponse.wave).where(
+                    SurveyResponse.returnee_id == returnee_id,
+                    SurveyResponse.status == "completed",
+                )
+            )
+            return set(rows)
+
+    async def wave_in_progress(self, returnee_id: str) -> Wave | None:
+        async with self.sessions() as session:
+            wave = await session.scalar(
+                select(SurveyResponse.wave).where(
+                    SurveyResponse.returnee_id == returnee_id,
+                    SurveyResponse.status == "in_progress",
+                )
+            )
+            return wave if wave in WAVES else None
 
     # -- consent ---------------------------------------------------------------------------
 
@@ -696,6 +800,7 @@ class Store:
                 delete(ConsentEvent).where(ConsentEvent.returnee_id == returnee_id)
             )
             await session.execute(delete(Feedback).where(Feedback.returnee_id == returnee_id))
+            await session.execute(delete(Invite).where(Invite.returnee_id == returnee_id))
             await session.execute(
                 update(AuditEntry)
                 .where(AuditEntry.returnee_id == returnee_id)

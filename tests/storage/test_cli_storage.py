@@ -78,7 +78,7 @@ def test_db_upgrade_on_a_new_sqlite_file_is_idempotent(env_embedded: Path) -> No
     for _ in range(2):
         result = runner.invoke(app, ["db", "upgrade"])
         assert result.exit_code == 0, result.output
-        assert "schema at revision 0001" in result.stdout
+        assert "schema at revision 0002" in result.stdout
     assert (env_embedded / "rssbot.db").exists()
 
 
@@ -90,7 +90,7 @@ async def test_db_upgrade_on_each_backend(
     monkeypatch.setenv("DATABASE_URL", backend.url)
     result = await asyncio.to_thread(runner.invoke, app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "schema at revision 0001" in result.stdout
+    assert "schema at revision 0002" in result.stdout
 
 
 def test_db_upgrade_reports_an_unreachable_database(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select, text
@@ -11,7 +11,7 @@ from flows import resume, scored_answers, start
 from flows.state import ChoiceAnswer, Choose, QuestionAsked, Resume, TextAnswer
 from scoring import default_weight_table, score
 from storage.crypto import DecryptionError, Keyring, WrongKeyError
-from storage.db import make_engine
+from storage.db import head_revision, make_engine
 from storage.models import Answer, AuditEntry, ConsentEvent, DataKey, Returnee, SurveyResponse
 from storage.store import ConsentRequired, SchemaNotReady, Store
 from tests.storage.conftest import Backend
@@ -246,7 +246,7 @@ async def test_schema_matches_the_models(store: Store) -> None:
     assert names - {"alembic_version"} == set(Base.metadata.tables)
     async with store.engine.connect() as connection:
         version = await connection.scalar(text("select version_num from alembic_version"))
-    assert version == "0001"
+    assert version == head_revision()
 
     def differences(connection):  # type: ignore[no-untyped-def]
         from alembic.autogenerate import compare_metadata
@@ -256,3 +256,39 @@ async def test_schema_matches_the_models(store: Store) -> None:
 
     async with store.engine.connect() as connection:
         assert await connection.run_sync(differences) == []  # a model change needs a migration
+
+
+async def test_invites_are_single_use_hashed_and_expire(store: Store) -> None:
+    from datetime import timedelta
+
+    from storage.models import Invite
+    from storage.store import InviteProblem
+
+    returnee = await store.enroll(
+        case_ref="CASE-INV", return_date=date(2026, 1, 1), country="ml", language="fr"
+    )
+    token = await store.create_invite(returnee.id)
+    async with store.sessions() as session:
+        stored = (await session.scalars(select(Invite))).one()
+        assert token not in stored.token_hash and len(stored.token_hash) == 64
+    with pytest.raises(InviteProblem) as unknown:
+        await store.redeem_invite("nope", 1, 1)
+    assert unknown.value.reason == "unknown"
+    bound = await store.redeem_invite(token, 1001, 2002)
+    assert bound.id == returnee.id and bound.bound
+    assert (await store.find_by_telegram(1001)) is not None
+    assert await store.chat_id(returnee.id) == 2002
+    with pytest.raises(InviteProblem) as used:
+        await store.redeem_invite(token, 1001, 2002)
+    assert used.value.reason == "used"
+    later = await store.create_invite(returnee.id, valid_days=0)
+    store.clock = lambda: datetime.now(UTC) + timedelta(seconds=5)
+    with pytest.raises(InviteProblem) as expired:
+        await store.redeem_invite(later, 1001, 2002)
+    assert expired.value.reason == "expired"
+
+
+async def test_updates_are_applied_once(store: Store) -> None:
+    assert await store.mark_processed(10) is True
+    assert await store.mark_processed(10) is False
+    assert await store.is_processed(10) and not await store.is_processed(11)

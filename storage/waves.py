@@ -1,0 +1,62 @@
+"""The three follow-up points, as windows after the return date (pure; no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+Wave = Literal["initial", "intermediate", "final"]
+WAVES: tuple[Wave, ...] = ("initial", "intermediate", "final")
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class WaveWindows:
+    """Months after the return date: (start, end) of each wave's *due* window.
+
+    Defaults follow the RSS framework: initial 0-3, intermediate 6-9, final 12-18.
+    """
+
+    initial: tuple[int, int] = (0, 3)
+    intermediate: tuple[int, int] = (6, 9)
+    final: tuple[int, int] = (12, 18)
+
+    def window(self, wave: Wave, return_date: date) -> tuple[date, date]:
+        start, end = getattr(self, wave)
+        return add_months(return_date, start), add_months(return_date, end)
+
+    def due(self, return_date: date | None, today: date) -> Wave | None:
+        """The wave whose due window contains today (for reminders)."""
+        if return_date is None:
+            return "initial"
+        for wave in WAVES:
+            start, end = self.window(wave, return_date)
+            if start <= today <= end:
+                return wave
+        return None
+
+    def open_wave(self, return_date: date | None, today: date, completed: set[str]) -> Wave | None:
+        """The wave a returnee may answer today: the latest one that has started, is not
+        completed, and has not been overtaken by the next wave (the final one closes at
+        the end of its window). Answering late is better than not answering."""
+        if return_date is None:
+            return next((w for w in WAVES if w not in completed), None)
+        started = [w for w in WAVES if self.window(w, return_date)[0] <= today]
+        if not started:
+            return None
+        latest = started[-1]
+        if latest == "final" and today > self.window("final", return_date)[1]:
+            return None
+        return None if latest in completed else latest
