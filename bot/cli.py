@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from bot import cli_admin
+from bot import cli_admin, cli_bot
 from bot.common import fail, open_store
 from bot.consent import CONSENT_VERSION, consent_text
 from bot.console import ConsoleSurvey
@@ -41,6 +41,8 @@ app.add_typer(flow_app, name="flow")
 app.add_typer(cli_admin.db_app, name="db", no_args_is_help=True)
 app.add_typer(cli_admin.keys_app, name="keys", no_args_is_help=True)
 app.command("init")(cli_admin.init)
+app.command("run")(cli_bot.run)
+app.command("enroll")(cli_bot.enroll)
 
 
 def _weight_table(weights: Path | None, scales: Path | None) -> WeightTable:

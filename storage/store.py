@@ -835,6 +835,15 @@ class Store:
         async with self.sessions() as session:
             return (await session.scalars(select(AuditEntry).order_by(AuditEntry.at))).all()
 
+    async def staff_member(self, telegram_user_id: int) -> tuple[str, str] | None:
+        """(staff id, role) of a registered staff member, found by pseudonym."""
+        pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
+            )
+            return (row.id, row.role) if row else None
+
     async def add_staff(self, telegram_user_id: int, role: str) -> str:
         if role not in STAFF_ROLES:
             raise StorageError(f"unknown role '{role}': one of {', '.join(STAFF_ROLES)}")

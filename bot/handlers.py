@@ -1,0 +1,762 @@
+"""The returnee's side of the Telegram bot: invite, language, consent, survey, commands.
+
+Every handler is patient: bad input gets a short answer in the returnee's language and
+the current question again; nothing already given is lost, because every accepted input
+is stored (encrypted) before the next question is sent.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
+from pydantic import TypeAdapter
+
+from bot.consent import CONSENT_VERSION, consent_text
+from bot.console import dimension_label, rejection_message
+from bot.i18n import UI_LANGUAGES, Translator
+from bot.keyboards import (
+    ConsentCB,
+    DeleteCB,
+    FeedbackCB,
+    LangCB,
+    SurveyCB,
+    anonymity_keyboard,
+    consent_keyboard,
+    delete_keyboard,
+    language_keyboard,
+    question_keyboard,
+    rating_keyboard,
+)
+from bot.services import Services
+from flows.engine import Step, resume, scored_answers, start, visible_questions
+from flows.model import FlowDefinition as FlowDefinitionT
+from flows.model import FreeText, Question
+from flows.state import Answer as AnswerValue
+from flows.state import (
+    AnswerRecorded,
+    Back,
+    ChoiceAnswer,
+    Choose,
+    Done,
+    Input,
+    InputRejected,
+    MultiAnswer,
+    QuestionAsked,
+    Resume,
+    SelectionChanged,
+    SetLanguage,
+    Special,
+    SpecialAnswer,
+    SurveyCompleted,
+    Text,
+    TextAnswer,
+    Toggle,
+)
+from scoring import score
+from storage.store import ConsentRequired, InviteProblem, ReturneeInfo
+from storage.waves import Wave
+
+log = logging.getLogger(__name__)
+router = Router(name="returnee")
+
+ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
+STOP_WORDS = frozenset({"stop", "arret", "arrêt", "توقف", "/stop"})
+MAX_FEEDBACK = 2000
+
+
+class FeedbackFlow(StatesGroup):
+    #: FSM data holds only the anonymity choice and the rating, never the text
+    text = State()
+
+
+def proposed_language(code: str | None) -> str:
+    base = (code or "en").split("-")[0].lower()
+    return base if base in UI_LANGUAGES else "en"
+
+
+def translator_for(returnee: ReturneeInfo | None, code: str | None) -> Translator:
+    return Translator(returnee.language if returnee else proposed_language(code))
+
+
+# -- the survey host -------------------------------------------------------------------
+
+
+def _answer_label(question: Question, answer: object, lang: str, _: Translator) -> str:
+    if isinstance(answer, SpecialAnswer):
+        return {
+            "prefer_not_to_answer": _("Prefer not to answer"),
+            "dont_know": _("Don't know"),
+            "skip": _("Skipped"),
+        }[answer.value]
+    if isinstance(answer, TextAnswer):
+        return answer.text
+    if isinstance(question, FreeText):
+        return ""
+    labels = {o.id: o.label[lang] for o in question.options}
+    if isinstance(answer, ChoiceAnswer):
+        return labels.get(answer.option, answer.option)
+    if isinstance(answer, MultiAnswer):
+        return ", ".join(labels.get(o, o) for o in answer.options)
+    return ""
+
+
+def asked_event(definition: FlowDefinitionT, step: Step, question: Question) -> QuestionAsked:
+    """The 'question asked' view of a question that is already current."""
+    shown = [q.id for q in visible_questions(definition, step.state.answers)]
+    return QuestionAsked(
+        question=question.id,
+        number=shown.index(question.id) + 1 if question.id in shown else 1,
+        total=len(shown),
+        current_answer=step.state.answers.get(question.id),
+    )
+
+
+class SurveyHost:
+    """Runs one returnee's survey on Telegram: engine steps in, messages out."""
+
+    def __init__(self, svc: Services, bot: Bot, chat_id: int, returnee: ReturneeInfo) -> None:
+        self.svc, self.bot, self.chat_id, self.returnee = svc, bot, chat_id, returnee
+        self.lang = returnee.language
+        self._ = Translator(self.lang)
+
+    async def wave(self) -> Wave | None:
+        store = self.svc.store
+        in_progress = await store.wave_in_progress(self.returnee.id)
+        if in_progress is not None:
+            return in_progress
+        return self.svc.windows.open_wave(
+            self.returnee.return_date,
+            self.svc.today(),
+            await store.completed_waves(self.returnee.id),
+        )
+
+    async def apply(self, inp: Input, *, source: Message | None = None) -> None:
+        """Feed one input to the survey that is open and show what follows."""
+        wave = await self.wave()
+        if wave is None:
+            await self.bot.send_message(
+                self.chat_id,
+                self._(
+                    "There is no survey for you right now. We will send you a message when it "
+                    "is time. Thank you!"
+                ),
+            )
+            return
+        definition = self.svc.definition
+        state = await self.svc.store.load_state(self.returnee.id, wave, definition)
+        if state is None:
+            step = start(definition, self.lang)
+            if not isinstance(inp, Resume | SetLanguage):
+                await self.svc.store.save_step(self.returnee.id, wave, step)
+                step = resume(definition, step.state, inp)
+        else:
+            step = resume(definition, state, inp)
+        if any(isinstance(e, InputRejected) for e in step.events):
+            await self.render(step, source=source)
+            return
+        await self.svc.store.save_step(self.returnee.id, wave, step)
+        await self.render(step, source=source, wave=wave)
+
+    async def render(self, step: Step, *, source: Message | None, wave: Wave | None = None) -> None:
+        definition, _ = self.svc.definition, self._
+        for event in step.events:
+            if isinstance(event, InputRejected):
+                await self.bot.send_message(self.chat_id, rejection_message(_, event))
+                if event.question is not None:
+                    await self.ask(step, definition.question(event.question), None)
+            elif isinstance(event, AnswerRecorded) and source is not None:
+                question = definition.question(event.question)
+                label = _answer_label(question, event.answer, self.lang, _)
+                if source.from_user is not None and source.from_user.is_bot:
+                    await self._close_question(source, label)
+            elif isinstance(event, SelectionChanged) and source is not None:
+                question = definition.question(event.question)
+                await source.edit_reply_markup(
+                    reply_markup=question_keyboard(
+                        definition,
+                        question,
+                        asked_event(definition, step, question),
+                        list(event.selected),
+                        step.state.seq,
+                        self.lang,
+                        _,
+                    )
+                )
+            elif isinstance(event, QuestionAsked):
+                await self.ask(step, definition.question(event.question), event)
+            elif isinstance(event, SurveyCompleted):
+                await self.complete(step, wave)
+
+    async def _close_question(self, message: Message, label: str) -> None:
+        """Keep the question on screen with the answer under it, without buttons."""
+        text = message.html_text if message.text else ""
+        await message.edit_text(f"{text}\n\n✓ <b>{html.escape(label)}</b>", reply_markup=None)
+
+    async def ask(self, step: Step, question: Question, event: QuestionAsked | None) -> None:
+        definition, _ = self.svc.definition, self._
+        if event is None:
+            event = asked_event(definition, step, question)
+        parts = []
+        if question.section:
+            parts.append(f"<b>{html.escape(definition.sections[question.section][self.lang])}</b>")
+        parts.append(_("Question {number} of {total}", number=event.number, total=event.total))
+        parts.append("")
+        parts.append(html.escape(question.text[self.lang]))
+        if question.hint:
+            parts.append(f"<i>{html.escape(question.hint[self.lang])}</i>")
+        if isinstance(question, FreeText):
+            if event.current_answer is not None:
+                label = _answer_label(question, event.current_answer, self.lang, _)
+                parts.append(_("Your answer: {answer}", answer=html.escape(label)))
+            parts.append(_("Type your answer below."))
+        await self.bot.send_message(
+            self.chat_id,
+            "\n".join(parts),
+            reply_markup=question_keyboard(
+                definition, question, event, step.state.pending, step.state.seq, self.lang, _
+            ),
+        )
+
+    async def complete(self, step: Step, wave: Wave | None) -> None:
+        _ = self._
+        table = self.svc.table
+        answers = {
+            k: v
+            for k, v in scored_answers(self.svc.definition, step.state).items()
+            if k in table.elements
+        }
+        result = score(table, answers)
+        if wave is not None:
+            await self.svc.store.store_scores(self.returnee.id, wave, result)
+        lines = [_("Thank you! You have answered all the questions. Your answers are saved.")]
+        if self.svc.show_scores:
+            for dimension in ("economic", "social", "psychosocial"):
+                value = result.dimensions[dimension].score
+                lines.append(f"{dimension_label(_, dimension)}: {_.score(value)}")
+            lines.append(f"{dimension_label(_, 'composite')}: {_.score(result.composite)}")
+        lines.append(_("You can send /feedback about the help you received at any time."))
+        await self.bot.send_message(self.chat_id, "\n".join(lines))
+
+
+# -- entry: /start, language, consent ----------------------------------------------------
+
+
+async def _continue(svc: Services, bot: Bot, chat_id: int, returnee: ReturneeInfo) -> None:
+    await SurveyHost(svc, bot, chat_id, returnee).apply(Resume())
+
+
+async def _ask_consent(bot: Bot, chat_id: int, _: Translator) -> None:
+    await bot.send_message(chat_id, "\n\n".join(consent_text(_)), reply_markup=consent_keyboard(_))
+
+
+@router.message(CommandStart())
+async def on_start(
+    message: Message,
+    command: CommandObject,
+    svc: Services,
+    bot: Bot,
+    state: FSMContext,
+    returnee: ReturneeInfo | None,
+) -> None:
+    await state.clear()
+    user = message.from_user
+    assert user is not None
+    _ = translator_for(returnee, user.language_code)
+    if returnee is None:
+        token = (command.args or "").strip()
+        if not token:
+            await message.answer(
+                _(
+                    "Hello! This bot is for people invited by the team that assisted their "
+                    "return. Please open the invitation link you received. Nothing has been "
+                    "stored about you."
+                )
+            )
+            return
+        try:
+            returnee = await svc.store.redeem_invite(token, user.id, message.chat.id)
+        except InviteProblem as problem:
+            texts = {
+                "unknown": _(
+                    "This invitation link is not valid. Please ask your caseworker "
+                    "for a new one. Nothing has been stored about you."
+                ),
+                "used": _(
+                    "This invitation link has already been used. If it was not you, "
+                    "please tell your caseworker."
+                ),
+                "expired": _(
+                    "This invitation link has expired. Please ask your caseworker for a new one."
+                ),
+                "taken": _("You are already registered with another invitation."),
+            }
+            await message.answer(texts[problem.reason])
+            return
+        proposed = proposed_language(user.language_code)
+        _ = Translator(proposed)
+        await message.answer(
+            _("Welcome! Please choose your language."),
+            reply_markup=language_keyboard(proposed, "start"),
+        )
+        return
+    if returnee.status != "active":
+        if returnee.status == "unreachable":
+            await svc.store.set_status(
+                returnee.id, "active" if returnee.consent_version else "invited"
+            )
+            returnee = await svc.store.get(returnee.id)
+            if returnee.status == "active":
+                await _continue(svc, bot, message.chat.id, returnee)
+                return
+        await _ask_consent(bot, message.chat.id, _)
+        return
+    await _continue(svc, bot, message.chat.id, returnee)
+
+
+@router.callback_query(LangCB.filter())
+async def on_language(
+    query: CallbackQuery,
+    callback_data: LangCB,
+    svc: Services,
+    bot: Bot,
+    returnee: ReturneeInfo | None,
+) -> None:
+    if returnee is None or callback_data.code not in UI_LANGUAGES:
+        _ = Translator("en")
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await svc.store.set_language(returnee.id, callback_data.code)
+    returnee = await svc.store.get(returnee.id)
+    _ = Translator(returnee.language)
+    await query.answer()
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    if returnee.status != "active":
+        await _ask_consent(bot, chat_id, _)
+        return
+    if callback_data.then == "switch":
+        await bot.send_message(chat_id, _("Language changed."))
+        host = SurveyHost(svc, bot, chat_id, returnee)
+        if await svc.store.wave_in_progress(returnee.id) is not None:
+            await host.apply(SetLanguage(language=returnee.language))
+        return
+    await _continue(svc, bot, chat_id, returnee)
+
+
+@router.callback_query(ConsentCB.filter())
+async def on_consent(
+    query: CallbackQuery,
+    callback_data: ConsentCB,
+    svc: Services,
+    bot: Bot,
+    returnee: ReturneeInfo | None,
+) -> None:
+    _ = translator_for(returnee, query.from_user.language_code)
+    if returnee is None or returnee.status == "active":
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    chat_id = query.from_user.id if query.message is None else query.message.chat.id
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    if callback_data.agree:
+        await svc.store.give_consent(
+            returnee.id, version=CONSENT_VERSION, language=returnee.language
+        )
+        await bot.send_message(chat_id, _("Thank you. Let's begin. You can stop at any time."))
+        await _continue(svc, bot, chat_id, await svc.store.get(returnee.id))
+    else:
+        await svc.store.decline_consent(
+            returnee.id, version=CONSENT_VERSION, language=returnee.language
+        )
+        await bot.send_message(
+            chat_id,
+            _("No problem. Nothing of your answers is kept. If you change your mind, send /start."),
+        )
+
+
+# -- commands that work from any state ---------------------------------------------------
+
+
+@router.message(Command("help"))
+async def on_help(message: Message, returnee: ReturneeInfo | None) -> None:
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    await message.answer(
+        "\n".join(
+            [
+                _("Answer each question with the buttons under it."),
+                _("/language - change the language"),
+                _("/mydata - see what is kept about you"),
+                _("/feedback - tell us about the help you received"),
+                _("/stop - stop all messages"),
+                _("/delete - erase everything kept about you"),
+            ]
+        )
+    )
+
+
+@router.message(Command("language"))
+async def on_language_command(message: Message, returnee: ReturneeInfo | None) -> None:
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    if returnee is None:
+        await message.answer(_("Please open the invitation link you received first."))
+        return
+    await message.answer(
+        _("Choose your language."), reply_markup=language_keyboard(returnee.language, "switch")
+    )
+
+
+async def _stop(
+    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
+) -> None:
+    await state.clear()
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    if returnee is None:
+        await message.answer(_("You are not registered. Nothing is kept about you."))
+        return
+    if returnee.status == "active":
+        await svc.store.withdraw_consent(returnee.id, language=returnee.language)
+    await message.answer(
+        _(
+            "You will not receive any more messages from us. What you answered is kept until "
+            "you erase it with /delete. To take part again, send /start."
+        )
+    )
+
+
+@router.message(Command("stop"))
+async def on_stop(
+    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
+) -> None:
+    await _stop(message, svc, state, returnee)
+
+
+@router.message(F.text.func(lambda t: t.strip().casefold() in STOP_WORDS))
+async def on_stop_word(
+    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
+) -> None:
+    await _stop(message, svc, state, returnee)
+
+
+@router.message(Command("delete"))
+async def on_delete(message: Message, state: FSMContext, returnee: ReturneeInfo | None) -> None:
+    await state.clear()
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    if returnee is None:
+        await message.answer(_("Nothing is kept about you."))
+        return
+    await message.answer(
+        _("Do you want to erase everything kept about you? This cannot be undone."),
+        reply_markup=delete_keyboard(_),
+    )
+
+
+@router.callback_query(DeleteCB.filter())
+async def on_delete_confirm(
+    query: CallbackQuery, callback_data: DeleteCB, svc: Services, returnee: ReturneeInfo | None
+) -> None:
+    _ = translator_for(returnee, query.from_user.language_code)
+    if returnee is None:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        if callback_data.confirm:
+            await svc.store.erase(returnee.id, actor="returnee")
+            await query.message.answer(
+                _("Everything kept about you has been erased. Goodbye, and good luck.")
+            )
+        else:
+            await query.message.answer(_("Nothing was erased."))
+
+
+@router.message(Command("mydata"))
+async def on_mydata(message: Message, svc: Services, returnee: ReturneeInfo | None) -> None:
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    if returnee is None:
+        await message.answer(_("Nothing is kept about you."))
+        return
+    data = await svc.store.my_data(returnee.id)
+    lang = returnee.language
+    lines = [
+        _("What is kept about you:"),
+        _("Reference: {ref}", ref=html.escape(data["case_ref"] or "-")),
+        _("Country: {country}", country=data["country"] or "-"),
+        _("Return date: {date}", date=data["return_date"] or "-"),
+        _("Language: {language}", language=lang),
+        _(
+            "Consent: {events}",
+            events=", ".join(f"{e['kind']} {e['at'][:10]}" for e in data["consent"]) or "-",
+        ),
+    ]
+    for survey in data["surveys"]:
+        lines.append("")
+        lines.append(
+            _("Survey ({wave}): {count} answers", wave=survey["wave"], count=len(survey["answers"]))
+        )
+        for qid, raw in survey["answers"].items():
+            question = svc.definition.question(qid)
+            value = ANSWER.validate_python(raw)
+            label = _answer_label(question, value, lang, _)
+            lines.append(f"• {html.escape(question.text[lang][:60])}: {html.escape(label)}")
+    lines.append("")
+    lines.append(_("Feedback you sent with your name: {count}", count=len(data["feedback"])))
+    lines.append(_("To erase everything, send /delete."))
+    await _send_long(message, "\n".join(lines))
+
+
+async def _send_long(message: Message, text: str, limit: int = 3500) -> None:
+    chunk: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        if size + len(line) > limit and chunk:
+            await message.answer("\n".join(chunk))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        await message.answer("\n".join(chunk))
+
+
+# -- feedback ------------------------------------------------------------------------------
+
+
+@router.message(Command("feedback"))
+async def on_feedback(message: Message, state: FSMContext, returnee: ReturneeInfo | None) -> None:
+    await state.clear()
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    if returnee is None:
+        await message.answer(_("Please open the invitation link you received first."))
+        return
+    await message.answer(
+        _(
+            "Your feedback on the help you received is confidential. Do you want to send it "
+            "with your name, or anonymously (nobody can link it to you)?"
+        ),
+        reply_markup=anonymity_keyboard(_),
+    )
+
+
+@router.callback_query(FeedbackCB.filter(F.step == "anon"))
+async def on_feedback_anonymity(
+    query: CallbackQuery,
+    callback_data: FeedbackCB,
+    state: FSMContext,
+    returnee: ReturneeInfo | None,
+) -> None:
+    _ = translator_for(returnee, query.from_user.language_code)
+    await query.answer()
+    await state.update_data(anonymous=bool(callback_data.value))
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(
+            _("How would you rate the help you received, from 1 (very bad) to 5 (very good)?"),
+            reply_markup=rating_keyboard(_),
+        )
+
+
+@router.callback_query(FeedbackCB.filter(F.step == "rating"))
+async def on_feedback_rating(
+    query: CallbackQuery,
+    callback_data: FeedbackCB,
+    state: FSMContext,
+    returnee: ReturneeInfo | None,
+) -> None:
+    _ = translator_for(returnee, query.from_user.language_code)
+    data = await state.get_data()
+    if "anonymous" not in data or not 0 <= callback_data.value <= 5:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    await state.update_data(rating=callback_data.value or None)
+    await state.set_state(FeedbackFlow.text)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(
+            _("Please write your feedback in one message. Send /cancel to stop.")
+        )
+
+
+@router.message(Command("cancel"))
+async def on_cancel(message: Message, state: FSMContext, returnee: ReturneeInfo | None) -> None:
+    await state.clear()
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    await message.answer(_("Cancelled."))
+
+
+@router.message(StateFilter(FeedbackFlow.text))
+async def on_feedback_text(
+    message: Message, svc: Services, bot: Bot, state: FSMContext, returnee: ReturneeInfo | None
+) -> None:
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    text = (message.text or "").strip()
+    if not text or text.startswith("/"):
+        await message.answer(_("Please write your feedback as a text message, or send /cancel."))
+        return
+    if len(text) > MAX_FEEDBACK:
+        await message.answer(
+            _("Your message is too long: at most {limit} characters, please.", limit=MAX_FEEDBACK)
+        )
+        return
+    data = await state.get_data()
+    receipt = await svc.store.add_feedback(
+        None if data.get("anonymous") or returnee is None else returnee.id,
+        text,
+        rating=data.get("rating"),
+        anonymous=bool(data.get("anonymous")),
+    )
+    await state.clear()
+    await message.answer(
+        _("Thank you. Your feedback was received. Your receipt code is {code}.", code=receipt)
+    )
+    if (
+        returnee is not None
+        and returnee.status == "active"
+        and (await svc.store.wave_in_progress(returnee.id))
+    ):
+        await _continue(svc, bot, message.chat.id, returnee)
+
+
+# -- staff: feedback inbox ------------------------------------------------------------------
+
+
+@router.message(Command("inbox"))
+async def on_inbox(message: Message, svc: Services) -> None:
+    user = message.from_user
+    assert user is not None
+    _ = Translator(proposed_language(user.language_code))
+    member = await svc.store.staff_member(user.id)
+    if member is None or member[1] != "feedback_officer":
+        await message.answer(_("Only feedback officers can read feedback."))
+        return
+    items = await svc.store.read_feedback(actor=f"staff:{member[0]}")
+    if not items:
+        await message.answer(_("No feedback yet."))
+        return
+    lines = []
+    for item in items:
+        who = _("anonymous") if item["anonymous"] else _("with name")
+        rating = item["rating"] if item["rating"] is not None else "-"
+        lines.append(
+            f"{item['receipt']} · {item['date']} · {who} · {rating}/5\n{html.escape(item['text'])}"
+        )
+    await _send_long(message, "\n\n".join(lines))
+
+
+# -- the survey: buttons and typed answers -------------------------------------------------
+
+
+def _survey_input(svc: Services, data: SurveyCB) -> Input | None:
+    """The engine input a survey button stands for; None for a forged or broken button."""
+    questions = svc.definition.questions
+    if not 0 <= data.q < len(questions):
+        return None
+    question = questions[data.q]
+    qid, seq = question.id, data.v
+    options = [] if isinstance(question, FreeText) else question.options
+    option = options[data.o].id if 0 <= data.o < len(options) else None
+    if data.a == "c" and option is not None:
+        return Choose(question=qid, seq=seq, option=option)
+    if data.a == "t" and option is not None:
+        return Toggle(question=qid, seq=seq, option=option)
+    if data.a == "d":
+        return Done(question=qid, seq=seq)
+    if data.a == "b":
+        return Back(question=qid, seq=seq)
+    if data.a == "p":
+        return Special(question=qid, seq=seq, value="prefer_not_to_answer")
+    if data.a == "k":
+        return Special(question=qid, seq=seq, value="dont_know")
+    if data.a == "s":
+        return Special(question=qid, seq=seq, value="skip")
+    return None
+
+
+@router.callback_query(SurveyCB.filter())
+async def on_survey_button(
+    query: CallbackQuery,
+    callback_data: SurveyCB,
+    svc: Services,
+    bot: Bot,
+    returnee: ReturneeInfo | None,
+) -> None:
+    _ = translator_for(returnee, query.from_user.language_code)
+    inp = _survey_input(svc, callback_data)
+    if returnee is None or returnee.status != "active" or inp is None:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    host = SurveyHost(svc, bot, query.from_user.id, returnee)
+    wave = await host.wave()
+    state = await svc.store.load_state(returnee.id, wave, svc.definition) if wave else None
+    if state is None:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    step = resume(svc.definition, state, inp)
+    rejected = next((e for e in step.events if isinstance(e, InputRejected)), None)
+    if rejected is not None:
+        message = (
+            _("This button is no longer active. Please answer the latest question.")
+            if rejected.reason in ("stale", "unknown_option", "completed")
+            else rejection_message(_, rejected)
+        )
+        await query.answer(message, show_alert=True)
+        return
+    await query.answer()
+    try:
+        await svc.store.save_step(returnee.id, wave, step)  # type: ignore[arg-type]
+    except ConsentRequired:
+        return
+    source = query.message if isinstance(query.message, Message) else None
+    await host.render(step, source=source, wave=wave)
+
+
+@router.message(F.text)
+async def on_text(message: Message, svc: Services, bot: Bot, returnee: ReturneeInfo | None) -> None:
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    text = message.text or ""
+    if returnee is None:
+        await message.answer(
+            _(
+                "Hello! This bot is for people invited by the team that assisted their "
+                "return. Please open the invitation link you received. Nothing has been "
+                "stored about you."
+            )
+        )
+        return
+    if returnee.status != "active":
+        await message.answer(_("Send /start to take part."))
+        return
+    if text.startswith("/"):
+        await message.answer(_("I do not know this command. Send /help to see what I can do."))
+        await _continue(svc, bot, message.chat.id, returnee)
+        return
+    await SurveyHost(svc, bot, message.chat.id, returnee).apply(Text(text=text), source=message)
+
+
+@router.message()
+async def on_other(
+    message: Message, svc: Services, bot: Bot, returnee: ReturneeInfo | None
+) -> None:
+    """Stickers, photos, voice notes, locations...: say what works, then the question again."""
+    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    await message.answer(_("I can only read text messages and button presses."))
+    if returnee is not None and returnee.status == "active":
+        await _continue(svc, bot, message.chat.id, returnee)
+
+
+@router.my_chat_member()
+async def on_membership(update: ChatMemberUpdated, svc: Services) -> None:
+    """Blocked (kicked) marks the returnee unreachable; unblocking needs a /start."""
+    if update.new_chat_member.status == "kicked":
+        returnee = await svc.store.find_by_telegram(update.from_user.id)
+        if returnee is not None:
+            await svc.store.set_status(returnee.id, "unreachable")
+            log.info("returnee %s blocked the bot: marked unreachable", returnee.public_id)

@@ -1,0 +1,145 @@
+"""Typed callback data and inline keyboards (aiogram). Labels come from the flow or gettext."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Translator
+from flows.model import FlowDefinition, FreeText, MultiSelect, Question
+from flows.state import Answer, ChoiceAnswer, QuestionAsked
+
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
+
+
+class LangCB(CallbackData, prefix="lang"):
+    code: str
+    #: "start": first choice, then consent; "switch": /language at any time
+    then: str
+
+
+class ConsentCB(CallbackData, prefix="consent"):
+    agree: bool
+
+
+class SurveyCB(CallbackData, prefix="sv"):
+    """A survey button: action, question index, option index, state seq (version token)."""
+
+    a: str  # c choose, t toggle, d done, p prefer not, k don't know, s skip, b back
+    q: int
+    o: int = -1
+    v: int
+
+
+class DeleteCB(CallbackData, prefix="del"):
+    confirm: bool
+
+
+class FeedbackCB(CallbackData, prefix="fb"):
+    step: str  # "anon" or "rating"
+    value: int
+
+
+def rows(*buttons: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in buttons if row])
+
+
+def language_keyboard(proposed: str, then: str) -> InlineKeyboardMarkup:
+    order = [proposed] + [code for code in LANGUAGE_NAMES if code != proposed]
+    return rows(
+        *[
+            [
+                InlineKeyboardButton(
+                    text=LANGUAGE_NAMES[code],
+                    callback_data=LangCB(code=code, then=then).pack(),
+                )
+            ]
+            for code in order
+            if code in LANGUAGE_NAMES
+        ]
+    )
+
+
+def consent_keyboard(_: Translator) -> InlineKeyboardMarkup:
+    return rows(
+        [InlineKeyboardButton(text=_("I agree"), callback_data=ConsentCB(agree=True).pack())],
+        [InlineKeyboardButton(text=_("No thanks"), callback_data=ConsentCB(agree=False).pack())],
+    )
+
+
+def delete_keyboard(_: Translator) -> InlineKeyboardMarkup:
+    return rows(
+        [
+            InlineKeyboardButton(
+                text=_("Yes, erase everything"), callback_data=DeleteCB(confirm=True).pack()
+            )
+        ],
+        [InlineKeyboardButton(text=_("No, keep it"), callback_data=DeleteCB(confirm=False).pack())],
+    )
+
+
+def anonymity_keyboard(_: Translator) -> InlineKeyboardMarkup:
+    return rows(
+        [
+            InlineKeyboardButton(
+                text=_("With my name on it"),
+                callback_data=FeedbackCB(step="anon", value=0).pack(),
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                text=_("Anonymously"), callback_data=FeedbackCB(step="anon", value=1).pack()
+            )
+        ],
+    )
+
+
+def rating_keyboard(_: Translator) -> InlineKeyboardMarkup:
+    stars = [
+        InlineKeyboardButton(text=str(n), callback_data=FeedbackCB(step="rating", value=n).pack())
+        for n in range(1, 6)
+    ]
+    skip = InlineKeyboardButton(
+        text=_("Skip"), callback_data=FeedbackCB(step="rating", value=0).pack()
+    )
+    return rows(stars, [skip])
+
+
+def question_keyboard(
+    definition: FlowDefinition,
+    question: Question,
+    event: QuestionAsked,
+    pending: list[str],
+    seq: int,
+    language: str,
+    _: Translator,
+) -> InlineKeyboardMarkup:
+    q = definition.index(question.id)
+
+    def button(text: str, action: str, option: int = -1) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=text, callback_data=SurveyCB(a=action, q=q, o=option, v=seq).pack()
+        )
+
+    keyboard: list[list[InlineKeyboardButton]] = []
+    current: Answer | None = event.current_answer
+    if isinstance(question, MultiSelect):
+        for i, option in enumerate(question.options):
+            mark = "☑" if option.id in pending else "☐"
+            keyboard.append([button(f"{mark} {option.label[language]}", "t", i)])
+        keyboard.append([button(_("Done ✓"), "d")])
+    elif not isinstance(question, FreeText):
+        for i, option in enumerate(question.options):
+            chosen = isinstance(current, ChoiceAnswer) and current.option == option.id
+            label = option.label[language]
+            keyboard.append([button(f"✓ {label}" if chosen else label, "c", i)])
+    specials = []
+    if question.optional:
+        specials.append(button(_("Skip"), "s"))
+    specials.append(button(_("Prefer not to answer"), "p"))
+    if question.allow_dont_know:
+        specials.append(button(_("Don't know"), "k"))
+    keyboard.append(specials)
+    if event.number > 1:
+        keyboard.append([button(_("◀ Back"), "b")])
+    return InlineKeyboardMarkup(inline_keyboard=keyboard)

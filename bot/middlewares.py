@@ -1,0 +1,102 @@
+"""Dispatcher and session middlewares: apply-once, who is talking, redaction, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import TelegramObject, Update, User
+
+from bot.services import Services
+from storage.redaction import sensitive
+
+log = logging.getLogger(__name__)
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class ApplyOnceMiddleware(BaseMiddleware):
+    """An update delivered twice (retry, restart, two workers) is applied once.
+
+    The update id is recorded after the handler succeeded, so an update whose handling
+    failed is handled again when Telegram redelivers it.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        svc: Services = data["svc"]
+        assert isinstance(event, Update)
+        if await svc.store.is_processed(event.update_id):
+            log.info("update %s already applied: skipped", event.update_id)
+            return None
+        result = await handler(event, data)
+        await svc.store.mark_processed(event.update_id)
+        return result
+
+
+class ReturneeMiddleware(BaseMiddleware):
+    """Finds the returnee behind the update (by pseudonym) and keeps their words out of
+    the logs while the update is handled."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        svc: Services = data["svc"]
+        user: User | None = data.get("event_from_user")
+        data["returnee"] = await svc.store.find_by_telegram(user.id) if user else None
+        text = None
+        if isinstance(event, Update) and event.message is not None:
+            text = event.message.text or event.message.caption
+        with sensitive(text):
+            return await handler(event, data)
+
+
+class RetryMiddleware(BaseRequestMiddleware):
+    """Retries calls to the Bot API on network errors, 5xx and 429 (honouring retry_after),
+    so a returnee's next question is not lost to a flaky connection."""
+
+    def __init__(
+        self,
+        attempts: int = 4,
+        base_delay: float = 0.5,
+        max_retry_after: float = 60.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.attempts, self.base_delay = attempts, base_delay
+        self.max_retry_after, self.sleep = max_retry_after, sleep
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if method.__api_method__ == GetUpdates.__api_method__:  # polling has its own backoff
+            return await make_request(bot, method)
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == self.attempts or exc.retry_after > self.max_retry_after:
+                    raise
+                log.warning("429 on %s: waiting %ss", method.__api_method__, exc.retry_after)
+                await self.sleep(exc.retry_after)
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                if attempt == self.attempts:
+                    raise
+                delay = self.base_delay * 2 ** (attempt - 1)
+                log.warning(
+                    "%s on %s (attempt %s): retrying in %.1fs",
+                    exc.__class__.__name__,
+                    method.__api_method__,
+                    attempt,
+                    delay,
+                )
+                await self.sleep(delay)
+        raise AssertionError("unreachable")

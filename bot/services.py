@@ -1,0 +1,27 @@
+"""What the Telegram handlers need, injected through the dispatcher (``svc``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from flows.model import FlowDefinition
+from scoring import WeightTable
+from storage.store import Store
+from storage.waves import WaveWindows
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass
+class Services:
+    store: Store
+    definition: FlowDefinition
+    table: WeightTable
+    windows: WaveWindows = field(default_factory=WaveWindows)
+    #: show returnees their scores at the end (off by default: staff read them)
+    show_scores: bool = False
+    today: Callable[[], date] = today_utc

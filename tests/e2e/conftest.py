@@ -1,0 +1,96 @@
+"""The whole bot over real HTTP: aiogram's session -> fake Bot API server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date
+
+import pytest
+
+from bot.app import build_bot, build_dispatcher
+from bot.services import Services
+from flows import builtin_definition
+from scoring import default_weight_table
+from storage.crypto import Keyring
+from storage.db import make_engine, upgrade
+from storage.store import Store
+from tests.e2e.fake_telegram import TOKEN, FakeTelegram, FakeUser
+from tests.storage.conftest import Backend, backend, keyring  # noqa: F401 (fixtures)
+
+
+class Harness:
+    """A running bot (polling) against the fake server, restartable like a real process."""
+
+    def __init__(self, server: FakeTelegram, backend: Backend, keyring: Keyring) -> None:
+        self.server, self.backend, self.keyring = server, backend, keyring
+        self.store: Store | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dp = None
+        self.today = date(2026, 11, 25)
+
+    async def start(self) -> None:
+        engine = make_engine(self.backend.url)
+        self.store = Store(engine, self.keyring)
+        await self.store.verify()
+        bot = build_bot(TOKEN, self.server.base_url, retry_delay=0.01)
+        svc = Services(
+            store=self.store,
+            definition=builtin_definition(),
+            table=default_weight_table(),
+            today=lambda: self.today,
+        )
+        self._dp = dp = build_dispatcher(svc)
+        self._task = asyncio.create_task(
+            dp.start_polling(bot, handle_signals=False, polling_timeout=1)
+        )
+
+    async def stop(self) -> None:
+        if self._dp is not None and self._task is not None:
+            with contextlib.suppress(RuntimeError):
+                await self._dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, 10)
+        if self.store is not None:
+            await self.store.close()
+        self._task = self._dp = self.store = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def invite(
+        self, *, language: str = "en", return_date: date = date(2026, 10, 1), case: str = "CASE-1"
+    ) -> str:
+        assert self.store is not None
+        returnee = await self.store.enroll(
+            case_ref=case, return_date=return_date, country="GN", language=language
+        )
+        return await self.store.create_invite(returnee.id)
+
+
+@pytest.fixture
+async def harness(backend: Backend, keyring: Keyring) -> AsyncIterator[Harness]:
+    engine = make_engine(backend.url)
+    await upgrade(engine)
+    await engine.dispose()
+    server = FakeTelegram()
+    await server.start()
+    h = Harness(server, backend, keyring)
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+        await server.stop()
+
+
+@pytest.fixture
+def user_factory(harness: Harness):  # type: ignore[no-untyped-def]
+    ids = iter(range(50001, 60000))
+
+    def make(language_code: str = "en") -> FakeUser:
+        return FakeUser(harness.server, next(ids), language_code)
+
+    return make
