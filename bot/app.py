@@ -12,7 +12,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.handlers import router
+from bot.handlers import build_router
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.middlewares import ApplyOnceMiddleware, RetryMiddleware, ReturneeMiddleware
 from bot.services import Services
@@ -54,7 +54,7 @@ def build_dispatcher(
     dp["svc"] = svc
     dp.update.outer_middleware(ApplyOnceMiddleware())
     dp.update.outer_middleware(ReturneeMiddleware())
-    dp.include_router(router)
+    dp.include_router(build_router())
     return dp
 
 

@@ -63,7 +63,6 @@ from storage.store import ConsentRequired, InviteProblem, ReturneeInfo
 from storage.waves import Wave
 
 log = logging.getLogger(__name__)
-router = Router(name="returnee")
 
 ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
 STOP_WORDS = frozenset({"stop", "arret", "arrêt", "توقف", "/stop"})
@@ -255,7 +254,6 @@ async def _ask_consent(bot: Bot, chat_id: int, _: Translator) -> None:
     await bot.send_message(chat_id, "\n\n".join(consent_text(_)), reply_markup=consent_keyboard(_))
 
 
-@router.message(CommandStart())
 async def on_start(
     message: Message,
     command: CommandObject,
@@ -319,7 +317,6 @@ async def on_start(
     await _continue(svc, bot, message.chat.id, returnee)
 
 
-@router.callback_query(LangCB.filter())
 async def on_language(
     query: CallbackQuery,
     callback_data: LangCB,
@@ -350,7 +347,6 @@ async def on_language(
     await _continue(svc, bot, chat_id, returnee)
 
 
-@router.callback_query(ConsentCB.filter())
 async def on_consent(
     query: CallbackQuery,
     callback_data: ConsentCB,
@@ -385,7 +381,6 @@ async def on_consent(
 # -- commands that work from any state ---------------------------------------------------
 
 
-@router.message(Command("help"))
 async def on_help(message: Message, returnee: ReturneeInfo | None) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     await message.answer(
@@ -402,7 +397,6 @@ async def on_help(message: Message, returnee: ReturneeInfo | None) -> None:
     )
 
 
-@router.message(Command("language"))
 async def on_language_command(message: Message, returnee: ReturneeInfo | None) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     if returnee is None:
@@ -431,21 +425,18 @@ async def _stop(
     )
 
 
-@router.message(Command("stop"))
 async def on_stop(
     message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
 ) -> None:
     await _stop(message, svc, state, returnee)
 
 
-@router.message(F.text.func(lambda t: t.strip().casefold() in STOP_WORDS))
 async def on_stop_word(
     message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
 ) -> None:
     await _stop(message, svc, state, returnee)
 
 
-@router.message(Command("delete"))
 async def on_delete(message: Message, state: FSMContext, returnee: ReturneeInfo | None) -> None:
     await state.clear()
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
@@ -458,7 +449,6 @@ async def on_delete(message: Message, state: FSMContext, returnee: ReturneeInfo 
     )
 
 
-@router.callback_query(DeleteCB.filter())
 async def on_delete_confirm(
     query: CallbackQuery, callback_data: DeleteCB, svc: Services, returnee: ReturneeInfo | None
 ) -> None:
@@ -478,7 +468,6 @@ async def on_delete_confirm(
             await query.message.answer(_("Nothing was erased."))
 
 
-@router.message(Command("mydata"))
 async def on_mydata(message: Message, svc: Services, returnee: ReturneeInfo | None) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     if returnee is None:
@@ -529,7 +518,6 @@ async def _send_long(message: Message, text: str, limit: int = 3500) -> None:
 # -- feedback ------------------------------------------------------------------------------
 
 
-@router.message(Command("feedback"))
 async def on_feedback(message: Message, state: FSMContext, returnee: ReturneeInfo | None) -> None:
     await state.clear()
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
@@ -545,7 +533,6 @@ async def on_feedback(message: Message, state: FSMContext, returnee: ReturneeInf
     )
 
 
-@router.callback_query(FeedbackCB.filter(F.step == "anon"))
 async def on_feedback_anonymity(
     query: CallbackQuery,
     callback_data: FeedbackCB,
@@ -563,7 +550,6 @@ async def on_feedback_anonymity(
         )
 
 
-@router.callback_query(FeedbackCB.filter(F.step == "rating"))
 async def on_feedback_rating(
     query: CallbackQuery,
     callback_data: FeedbackCB,
@@ -585,14 +571,12 @@ async def on_feedback_rating(
         )
 
 
-@router.message(Command("cancel"))
 async def on_cancel(message: Message, state: FSMContext, returnee: ReturneeInfo | None) -> None:
     await state.clear()
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     await message.answer(_("Cancelled."))
 
 
-@router.message(StateFilter(FeedbackFlow.text))
 async def on_feedback_text(
     message: Message, svc: Services, bot: Bot, state: FSMContext, returnee: ReturneeInfo | None
 ) -> None:
@@ -628,7 +612,6 @@ async def on_feedback_text(
 # -- staff: feedback inbox ------------------------------------------------------------------
 
 
-@router.message(Command("inbox"))
 async def on_inbox(message: Message, svc: Services) -> None:
     user = message.from_user
     assert user is not None
@@ -665,10 +648,12 @@ def _survey_input(svc: Services, data: SurveyCB) -> Input | None:
     option = options[data.o].id if 0 <= data.o < len(options) else None
     if data.a == "c" and option is not None:
         return Choose(question=qid, seq=seq, option=option)
+    # a multi-select's buttons stay valid while its keyboard is being redrawn, so quick
+    # taps on a slow connection are not refused: the question id is enough there
     if data.a == "t" and option is not None:
-        return Toggle(question=qid, seq=seq, option=option)
+        return Toggle(question=qid, option=option)
     if data.a == "d":
-        return Done(question=qid, seq=seq)
+        return Done(question=qid)
     if data.a == "b":
         return Back(question=qid, seq=seq)
     if data.a == "p":
@@ -680,7 +665,6 @@ def _survey_input(svc: Services, data: SurveyCB) -> Input | None:
     return None
 
 
-@router.callback_query(SurveyCB.filter())
 async def on_survey_button(
     query: CallbackQuery,
     callback_data: SurveyCB,
@@ -718,7 +702,6 @@ async def on_survey_button(
     await host.render(step, source=source, wave=wave)
 
 
-@router.message(F.text)
 async def on_text(message: Message, svc: Services, bot: Bot, returnee: ReturneeInfo | None) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     text = message.text or ""
@@ -741,7 +724,6 @@ async def on_text(message: Message, svc: Services, bot: Bot, returnee: ReturneeI
     await SurveyHost(svc, bot, message.chat.id, returnee).apply(Text(text=text), source=message)
 
 
-@router.message()
 async def on_other(
     message: Message, svc: Services, bot: Bot, returnee: ReturneeInfo | None
 ) -> None:
@@ -752,7 +734,6 @@ async def on_other(
         await _continue(svc, bot, message.chat.id, returnee)
 
 
-@router.my_chat_member()
 async def on_membership(update: ChatMemberUpdated, svc: Services) -> None:
     """Blocked (kicked) marks the returnee unreachable; unblocking needs a /start."""
     if update.new_chat_member.status == "kicked":
@@ -760,3 +741,35 @@ async def on_membership(update: ChatMemberUpdated, svc: Services) -> None:
         if returnee is not None:
             await svc.store.set_status(returnee.id, "unreachable")
             log.info("returnee %s blocked the bot: marked unreachable", returnee.public_id)
+
+
+async def is_stop_word(message: Message) -> bool:
+    """STOP, ARRET, توقف... as a whole message, in any case."""
+    return bool(message.text) and message.text.strip().casefold() in STOP_WORDS  # type: ignore[union-attr]
+
+
+def build_router() -> Router:
+    """A fresh router with the returnee handlers, in priority order (commands and buttons
+    first, then typed text, then anything else)."""
+    router = Router(name="returnee")
+    router.message.register(on_start, CommandStart())
+    router.callback_query.register(on_language, LangCB.filter())
+    router.callback_query.register(on_consent, ConsentCB.filter())
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_language_command, Command("language"))
+    router.message.register(on_stop, Command("stop"))
+    router.message.register(on_stop_word, is_stop_word)
+    router.message.register(on_delete, Command("delete"))
+    router.callback_query.register(on_delete_confirm, DeleteCB.filter())
+    router.message.register(on_mydata, Command("mydata"))
+    router.message.register(on_feedback, Command("feedback"))
+    router.callback_query.register(on_feedback_anonymity, FeedbackCB.filter(F.step == "anon"))
+    router.callback_query.register(on_feedback_rating, FeedbackCB.filter(F.step == "rating"))
+    router.message.register(on_cancel, Command("cancel"))
+    router.message.register(on_feedback_text, StateFilter(FeedbackFlow.text))
+    router.message.register(on_inbox, Command("inbox"))
+    router.callback_query.register(on_survey_button, SurveyCB.filter())
+    router.message.register(on_text, F.text)
+    router.message.register(on_other)
+    router.my_chat_member.register(on_membership)
+    return router

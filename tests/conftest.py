@@ -10,6 +10,8 @@ import pytest
 from flows import FlowDefinition, builtin_definition, load_definition
 from scoring import WeightTable, default_weight_table
 
+pytest_plugins = ["tests.backends"]  # database back ends, keyring and store fixtures
+
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 #: the contract folder beside the repository (present in a developer's checkout and in CI)

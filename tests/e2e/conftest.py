@@ -16,8 +16,8 @@ from scoring import default_weight_table
 from storage.crypto import Keyring
 from storage.db import make_engine, upgrade
 from storage.store import Store
+from tests.backends import Backend
 from tests.e2e.fake_telegram import TOKEN, FakeTelegram, FakeUser
-from tests.storage.conftest import Backend, backend, keyring  # noqa: F401 (fixtures)
 
 
 class Harness:

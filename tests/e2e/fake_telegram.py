@@ -350,6 +350,10 @@ class FakeUser:
             raise AssertionError(f"button {label!r} not found once in {message.labels()}")
         self.press_data(chosen[0]["callback_data"], message)
 
+    def press_nth(self, index: int, message: BotMessage | None = None) -> None:
+        message = message or self.last_with_buttons()
+        self.press_data(message.buttons()[index]["callback_data"], message)
+
     def press_data(self, data: str, message: BotMessage) -> None:
         self._push(
             {

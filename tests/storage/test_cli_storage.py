@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from storage.crypto import Keyring
-from tests.storage.conftest import Backend
+from tests.backends import Backend
 
 runner = CliRunner()
 

@@ -17,7 +17,7 @@ from storage.db import make_engine
 from storage.models import Answer, Base, DataKey, Feedback
 from storage.redaction import RedactingFilter, sensitive
 from storage.store import Store
-from tests.storage.conftest import PG_HOST, PG_PORT, PG_USER, Backend, services_required
+from tests.backends import PG_HOST, PG_PORT, PG_USER, Backend, services_required
 from tests.storage.helpers import answer, complete_and_score, consented_returnee
 
 CANARY = "CANARY-7f3a9-zebra-mango-answer"

@@ -14,7 +14,7 @@ from storage.crypto import DecryptionError, Keyring, WrongKeyError
 from storage.db import head_revision, make_engine
 from storage.models import Answer, AuditEntry, ConsentEvent, DataKey, Returnee, SurveyResponse
 from storage.store import ConsentRequired, SchemaNotReady, Store
-from tests.storage.conftest import Backend
+from tests.backends import Backend
 from tests.storage.helpers import RSS, answer, complete_and_score, consented_returnee
 
 
