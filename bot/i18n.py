@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import unicodedata
 from functools import cache
 from importlib import resources
 
@@ -19,6 +20,26 @@ from babel.numbers import format_decimal
 UI_LANGUAGES = ("en", "fr", "ar")
 SOURCE_LANGUAGE = "en"
 RTL_LANGUAGES = frozenset({"ar", "fa", "ur", "ps", "he"})
+RLM = "\u200f"  # RIGHT-TO-LEFT MARK
+
+
+def first_strong_direction(text: str) -> str | None:
+    """'rtl' or 'ltr' by the first strong character (how Telegram picks a direction)."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return None
+
+
+def right_to_left(text: str) -> str:
+    """Make every line of ``text`` read right to left: lines that start with a Latin
+    word or a /command get a right-to-left mark in front."""
+    return "\n".join(
+        RLM + line if first_strong_direction(line) == "ltr" else line for line in text.split("\n")
+    )
 
 
 @cache
@@ -44,7 +65,8 @@ class Translator:
 
     def __call__(self, message: str, **values: object) -> str:
         text = self._catalogue.gettext(message)
-        return text.format(**values) if values else text
+        text = text.format(**values) if values else text
+        return right_to_left(text) if self.rtl else text
 
     @property
     def rtl(self) -> bool:

@@ -60,3 +60,29 @@ def test_scores_are_shown_with_two_decimals_in_the_language_format() -> None:
     assert Translator("fr").score(0.1125) == "0,11"
     assert Translator("en").score(None) == "not enough answers"
     assert Translator("fr").score(None) == "pas assez de réponses"
+
+
+def test_arabic_reads_right_to_left() -> None:
+    from bot.i18n import RLM, first_strong_direction
+
+    _ = Translator("ar")
+    cat = catalogue("ar")
+    for message in cat:
+        if not message.id:
+            continue
+        shown = _(str(message.id), **{k: "x" for k in PLACEHOLDER.findall(str(message.id))})
+        for line in shown.split("\n"):
+            assert first_strong_direction(line) in ("rtl", None) or line.startswith(RLM), line
+    assert _("/stop - stop all messages").startswith(RLM + "/stop")
+    assert not Translator("fr")("/stop - stop all messages").startswith(RLM)
+
+
+def test_flow_texts_in_arabic_start_right_to_left(rss) -> None:  # type: ignore[no-untyped-def]
+    from bot.i18n import first_strong_direction
+
+    for question in rss.questions:
+        assert first_strong_direction(question.text["ar"]) == "rtl", question.id
+        for option in getattr(question, "options", []):
+            assert first_strong_direction(option.label["ar"]) == "rtl", (question.id, option.id)
+    for title in rss.sections.values():
+        assert first_strong_direction(title["ar"]) == "rtl"

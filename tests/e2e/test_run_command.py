@@ -1,0 +1,108 @@
+"""`rssbot enroll` and `rssbot run` as a newcomer would use them: real processes, the fake
+Bot API on loopback, DEBUG logs checked for a canary answer and the bot token."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from tests.e2e.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, FakeUser
+
+CANARY = "CANARY-run-9d2e-kiwi-lantern"
+RSSBOT = str(Path(sys.executable).parent / "rssbot")
+
+
+def test_run_without_a_token_says_so(env_embedded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 2 and "TELEGRAM_BOT_TOKEN is not set" in result.stderr
+
+
+def test_enroll_validates_its_input(initialised: Path) -> None:
+    runner = CliRunner()
+    bad_date = runner.invoke(app, ["enroll", "--case", "C1", "--return-date", "31/05/2026"])
+    assert (
+        bad_date.exit_code == 2
+        and "YYYY" not in bad_date.stderr
+        and "2026-05-31" in bad_date.stderr
+    )
+    future = runner.invoke(app, ["enroll", "--case", "C1", "--return-date", "2999-01-01"])
+    assert future.exit_code == 2 and "future" in future.stderr
+    language = runner.invoke(
+        app, ["enroll", "--case", "C1", "--return-date", "2026-01-01", "--language", "sw"]
+    )
+    assert language.exit_code == 2
+    offline = runner.invoke(app, ["enroll", "--case", "C1", "--return-date", "2026-01-01"])
+    assert offline.exit_code == 0 and "https://t.me/<bot username>?start=" in offline.stdout
+
+
+async def test_enroll_then_run_the_bot_process(
+    initialised: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = FakeTelegram()
+    await server.start()
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE", server.base_url)
+    try:
+        result = await asyncio.to_thread(
+            CliRunner().invoke,
+            app,
+            ["enroll", "--case", "CASE-RUN-1", "--return-date", "2026-11-01", "--language", "fr"],
+        )
+        assert result.exit_code == 0, result.output
+        link = re.search(rf"https://t\.me/{BOT_USERNAME}\?start=([\w-]+)", result.stdout)
+        assert link is not None, result.stdout
+
+        log_file = (initialised / "bot.log").open("wb")  # a file: a full pipe would block it
+        process = await asyncio.create_subprocess_exec(
+            RSSBOT,
+            "run",
+            "--log-level",
+            "DEBUG",
+            env={**os.environ},
+            stdout=log_file,
+            stderr=log_file,
+        )
+        try:
+            user = FakeUser(server, 880001, "fr")
+            user.send(f"/start {link.group(1)}")
+            await user.expect("Bienvenue", timeout=30)
+            user.press("Français")
+            await user.expect("Avant de commencer")
+            user.press("J'accepte")
+            await user.expect("Question 1 sur 32")
+            for number in range(2, 32):
+                user.press_nth(0)
+                await user.expect(f"Question {number} sur 32")
+            user.press_nth(0)
+            user.press("Terminé ✓")
+            await user.expect("Question 32 sur 32")
+            user.send(CANARY)
+            await user.expect("Merci ! Vous avez répondu")
+            user.send("/feedback")
+            await user.expect("confidentiel")
+            user.press("Anonymement")
+            user.press("5", await user.expect("Quelle note"))
+            await user.expect("Écrivez votre avis")
+            user.send(f"feedback {CANARY}")
+            await user.expect("code de reçu")
+        finally:
+            process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(process.wait(), 30)
+            log_file.close()
+    finally:
+        await server.stop()
+    logs = (initialised / "bot.log").read_text(encoding="utf-8", errors="replace")
+    assert "is handled" in logs and "DEBUG" in logs  # the log really was verbose
+    assert CANARY not in logs
+    assert TOKEN not in logs and TOKEN.split(":")[1] not in logs
+    commands = [p for m, p in server.calls if m == "setmycommands"]
+    assert {p.get("language_code") for p in commands} == {None, "fr", "ar"}
