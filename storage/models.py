@@ -84,6 +84,9 @@ class Returnee(Base):
     #: HMAC-SHA256 of the Telegram user id under the pepper; null until the invite is used
     telegram_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True)
     case_ref_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: blind index: HMAC of the normalised case reference, to find a case without
+    #: decrypting every row
+    case_ref_index: Mapped[str | None] = mapped_column(String(64), index=True)
     chat_id_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     country: Mapped[str | None] = mapped_column(String(8), index=True)
     return_date: Mapped[date | None] = mapped_column(Date)
@@ -216,3 +219,37 @@ class ProcessedUpdate(Base):
     __tablename__ = "processed_updates"
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ReminderRound(Base):
+    """A reminder round started by staff for one wave (and optionally one country)."""
+
+    __tablename__ = "reminder_rounds"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    wave: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(8))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Reminder(Base):
+    """One returnee's reminder in a round: an outbox row, sent at most once."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("round_id", "returnee_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    round_id: Mapped[str] = mapped_column(
+        ForeignKey("reminder_rounds.id", ondelete="CASCADE"), index=True
+    )
+    returnee_id: Mapped[str] = mapped_column(
+        ForeignKey("returnees.id", ondelete="CASCADE"), index=True
+    )
+    #: pending / sending / sent / failed / skipped / unconfirmed
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: a reason code (opted_out, blocked, http_502...), never personal data
+    reason: Mapped[str | None] = mapped_column(String(64))

@@ -47,6 +47,7 @@ from storage.models import (
     Invite,
     KeyCheck,
     ProcessedUpdate,
+    Reminder,
     Returnee,
     Score,
     StaffMember,
@@ -210,17 +211,20 @@ class Store:
         session.add(DataKey(owner=owner, kek_id=kek_id, wrapped=wrapped, created_at=self.clock()))
         return dek
 
+    async def returnee_dek(self, session: AsyncSession, returnee_id: str) -> bytes:
+        return await self._returnee_dek(session, returnee_id)
+
     async def _returnee_dek(self, session: AsyncSession, returnee_id: str) -> bytes:
         dek = await self._dek(session, f"returnee:{returnee_id}", create=True)
         assert dek is not None
         return dek
 
     @staticmethod
-    def _enc(dek: bytes, table: str, row_id: str, column: str, value: str) -> bytes:
+    def enc(dek: bytes, table: str, row_id: str, column: str, value: str) -> bytes:
         return encrypt_field(dek, value.encode("utf-8"), field_aad(table, row_id, column))
 
     @staticmethod
-    def _dec(dek: bytes, table: str, row_id: str, column: str, blob: bytes) -> str:
+    def dec(dek: bytes, table: str, row_id: str, column: str, blob: bytes) -> str:
         return decrypt_field(dek, blob, field_aad(table, row_id, column)).decode("utf-8")
 
     async def rewrap_data_keys(
@@ -277,7 +281,8 @@ class Store:
                 id=returnee_id,
                 public_id=short_code("R-"),
                 telegram_pseudonym=None,
-                case_ref_enc=self._enc(dek, "returnees", returnee_id, "case_ref", case_ref),
+                case_ref_enc=self.enc(dek, "returnees", returnee_id, "case_ref", case_ref),
+                case_ref_index=self.case_ref_index(case_ref),
                 country=country.upper() if country else None,
                 return_date=return_date,
                 language=language,
@@ -290,6 +295,26 @@ class Store:
             self._audit(session, actor, "enroll", returnee_id)
             return ReturneeInfo.of(row)
 
+    def case_ref_index(self, case_ref: str) -> str:
+        """Blind index of a case reference (HMAC under the pepper), for exact look-ups."""
+        return self.keyring.pseudonym("case", " ".join(case_ref.split()).casefold())
+
+    async def find_by_case_ref(self, case_ref: str, *, actor: str) -> ReturneeInfo | None:
+        """Find a returnee by case reference; the look-up is audited."""
+        async with self.sessions.begin() as session:
+            row = await session.scalar(
+                select(Returnee).where(Returnee.case_ref_index == self.case_ref_index(case_ref))
+            )
+            self._audit(session, actor, "find_case", row.id if row else None)
+            return ReturneeInfo.of(row) if row else None
+
+    async def find_by_public_id(self, public_id: str) -> ReturneeInfo | None:
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(Returnee).where(Returnee.public_id == public_id.strip().upper())
+            )
+            return ReturneeInfo.of(row) if row else None
+
     async def bind_telegram(
         self, returnee_id: str, user_id: int | str, chat_id: int, *, channel: str = "telegram"
     ) -> None:
@@ -298,7 +323,7 @@ class Store:
             row = await self._returnee(session, returnee_id)
             dek = await self._returnee_dek(session, returnee_id)
             row.telegram_pseudonym = self.keyring.pseudonym(channel, user_id)
-            row.chat_id_enc = self._enc(dek, "returnees", returnee_id, "chat_id", str(chat_id))
+            row.chat_id_enc = self.enc(dek, "returnees", returnee_id, "chat_id", str(chat_id))
             row.updated_at = self.clock()
 
     async def find_by_telegram(
@@ -327,7 +352,7 @@ class Store:
             if row.chat_id_enc is None:
                 return None
             dek = await self._returnee_dek(session, returnee_id)
-            return int(self._dec(dek, "returnees", returnee_id, "chat_id", row.chat_id_enc))
+            return int(self.dec(dek, "returnees", returnee_id, "chat_id", row.chat_id_enc))
 
     async def case_ref(self, returnee_id: str, *, actor: str) -> str | None:
         """The case reference (personal data): every read is audited."""
@@ -337,7 +362,7 @@ class Store:
             if row.case_ref_enc is None:
                 return None
             dek = await self._returnee_dek(session, returnee_id)
-            return self._dec(dek, "returnees", returnee_id, "case_ref", row.case_ref_enc)
+            return self.dec(dek, "returnees", returnee_id, "case_ref", row.case_ref_enc)
 
     async def set_language(self, returnee_id: str, language: str) -> None:
         async with self.sessions.begin() as session:
@@ -348,6 +373,17 @@ class Store:
         async with self.sessions.begin() as session:
             row = await self._returnee(session, returnee_id)
             row.status, row.updated_at = status, self.clock()
+            if status != "active":
+                await self._cancel_reminders(session, returnee_id, status)
+
+    @staticmethod
+    async def _cancel_reminders(session: AsyncSession, returnee_id: str, reason: str) -> None:
+        """Pending reminders of someone who stopped, blocked or left are never sent."""
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.returnee_id == returnee_id, Reminder.status == "pending")
+            .values(status="skipped", reason=reason)
+        )
 
     # -- invites -------------------------------------------------------------------------
 
@@ -394,7 +430,7 @@ class Store:
             row = await self._returnee(session, invite.returnee_id)
             dek = await self._returnee_dek(session, row.id)
             row.telegram_pseudonym = pseudonym
-            row.chat_id_enc = self._enc(dek, "returnees", row.id, "chat_id", str(chat_id))
+            row.chat_id_enc = self.enc(dek, "returnees", row.id, "chat_id", str(chat_id))
             row.updated_at = now
             invite.used_at = now
             return ReturneeInfo.of(row)
@@ -471,7 +507,7 @@ class Store:
         async with self.sessions.begin() as session:
             row = await self._returnee(session, returnee_id)
             await self._delete_survey_data(session, returnee_id)
-            row.case_ref_enc = row.chat_id_enc = None
+            row.case_ref_enc = row.chat_id_enc = row.case_ref_index = None
             row.country = row.return_date = None
             row.status, row.consent_version, row.updated_at = "declined", None, self.clock()
             await session.execute(delete(DataKey).where(DataKey.owner == f"returnee:{returnee_id}"))
@@ -484,6 +520,7 @@ class Store:
             version = row.consent_version or "-"
             row.status, row.consent_version, row.updated_at = "opted_out", None, self.clock()
             self._consent_event(session, returnee_id, "withdrawn", version, language)
+            await self._cancel_reminders(session, returnee_id, "opted_out")
 
     # -- surveys ---------------------------------------------------------------------------
 
@@ -508,14 +545,14 @@ class Store:
             rows = await session.scalars(select(Answer).where(Answer.response_id == response.id))
             answers = {
                 a.question_id: _ANSWER.validate_json(
-                    self._dec(dek, "answers", a.id, "value", a.value_enc)
+                    self.dec(dek, "answers", a.id, "value", a.value_enc)
                 )
                 for a in rows
             }
             pending: list[str] = []
             if response.pending_enc is not None:
                 pending = json.loads(
-                    self._dec(dek, "survey_responses", response.id, "pending", response.pending_enc)
+                    self.dec(dek, "survey_responses", response.id, "pending", response.pending_enc)
                 )
             return SessionState(
                 flow_id=response.flow_id,
@@ -568,9 +605,7 @@ class Store:
             response.current_question = state.current
             response.seq = state.seq
             response.pending_enc = (
-                self._enc(
-                    dek, "survey_responses", response.id, "pending", json.dumps(state.pending)
-                )
+                self.enc(dek, "survey_responses", response.id, "pending", json.dumps(state.pending))
                 if state.pending
                 else None
             )
@@ -599,12 +634,12 @@ class Store:
                     id=answer_id,
                     response_id=response_id,
                     question_id=event.question,
-                    value_enc=self._enc(dek, "answers", answer_id, "value", value),
+                    value_enc=self.enc(dek, "answers", answer_id, "value", value),
                     answered_at=now,
                 )
             )
         else:
-            row.value_enc = self._enc(dek, "answers", row.id, "value", value)
+            row.value_enc = self.enc(dek, "answers", row.id, "value", value)
             row.answered_at = now
 
     async def response_status(self, returnee_id: str, wave: Wave) -> str | None:
@@ -630,7 +665,7 @@ class Store:
                     id=score_id,
                     response_id=response.id,
                     weights_version=result.weights_version,
-                    values_enc=self._enc(
+                    values_enc=self.enc(
                         dek, "scores", score_id, "values", json.dumps(result.as_dict())
                     ),
                     computed_at=self.clock(),
@@ -653,7 +688,7 @@ class Store:
                 StoredScores(
                     wave=wave,
                     weights_version=s.weights_version,
-                    values=json.loads(self._dec(dek, "scores", s.id, "values", s.values_enc)),
+                    values=json.loads(self.dec(dek, "scores", s.id, "values", s.values_enc)),
                     computed_at=s.computed_at,
                 )
                 for s, wave in rows
@@ -684,7 +719,7 @@ class Store:
                     id=feedback_id,
                     returnee_id=owner_id,
                     anonymous=owner_id is None,
-                    text_enc=self._enc(dek, "feedback", feedback_id, "text", text),
+                    text_enc=self.enc(dek, "feedback", feedback_id, "text", text),
                     rating=rating,
                     receipt_code=receipt,
                     created_at=created,
@@ -708,7 +743,7 @@ class Store:
                         "receipt": row.receipt_code,
                         "anonymous": row.anonymous,
                         "rating": row.rating,
-                        "text": self._dec(dek, "feedback", row.id, "text", row.text_enc),
+                        "text": self.dec(dek, "feedback", row.id, "text", row.text_enc),
                         "date": row.created_at.date().isoformat(),
                     }
                 )
@@ -743,7 +778,7 @@ class Store:
                         "started": response.started_at.date().isoformat(),
                         "answers": {
                             a.question_id: json.loads(
-                                self._dec(dek, "answers", a.id, "value", a.value_enc)
+                                self.dec(dek, "answers", a.id, "value", a.value_enc)
                             )
                             for a in answers
                         },
@@ -759,7 +794,7 @@ class Store:
                 "country": row.country,
                 "return_date": row.return_date.isoformat() if row.return_date else None,
                 "case_ref": (
-                    self._dec(dek, "returnees", row.id, "case_ref", row.case_ref_enc)
+                    self.dec(dek, "returnees", row.id, "case_ref", row.case_ref_enc)
                     if row.case_ref_enc
                     else None
                 ),
@@ -773,7 +808,7 @@ class Store:
                     {
                         "receipt": f.receipt_code,
                         "rating": f.rating,
-                        "text": self._dec(dek, "feedback", f.id, "text", f.text_enc),
+                        "text": self.dec(dek, "feedback", f.id, "text", f.text_enc),
                     }
                     for f in feedback
                 ],
@@ -801,6 +836,7 @@ class Store:
             )
             await session.execute(delete(Feedback).where(Feedback.returnee_id == returnee_id))
             await session.execute(delete(Invite).where(Invite.returnee_id == returnee_id))
+            await session.execute(delete(Reminder).where(Reminder.returnee_id == returnee_id))
             await session.execute(
                 update(AuditEntry)
                 .where(AuditEntry.returnee_id == returnee_id)
@@ -811,6 +847,17 @@ class Store:
             self._audit(session, actor, "erasure", None)
 
     # -- staff and audit -------------------------------------------------------------------
+
+    def audit(
+        self,
+        session: AsyncSession,
+        actor: str,
+        action: str,
+        returnee_id: str | None,
+        detail: str | None = None,
+    ) -> None:
+        """Record a staff read or change of personal data (in the caller's transaction)."""
+        self._audit(session, actor, action, returnee_id, detail)
 
     def _audit(
         self,
@@ -844,11 +891,32 @@ class Store:
             )
             return (row.id, row.role) if row else None
 
+    async def remove_staff(self, telegram_user_id: int) -> bool:
+        pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                delete(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    async def list_staff(self) -> list[tuple[str, str, datetime]]:
+        """(staff id, role, added) of every staff member; Telegram ids are not kept."""
+        async with self.sessions() as session:
+            rows = await session.scalars(select(StaffMember).order_by(StaffMember.created_at))
+            return [(r.id, r.role, r.created_at) for r in rows]
+
     async def add_staff(self, telegram_user_id: int, role: str) -> str:
         if role not in STAFF_ROLES:
             raise StorageError(f"unknown role '{role}': one of {', '.join(STAFF_ROLES)}")
         staff_id = self.new_id()
+        pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)
         async with self.sessions.begin() as session:
+            existing = await session.scalar(
+                select(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
+            )
+            if existing is not None:
+                existing.role = role
+                return existing.id
             session.add(
                 StaffMember(
                     id=staff_id,

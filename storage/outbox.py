@@ -1,0 +1,286 @@
+"""Reminder rounds as an outbox of rows: preview, create, claim, settle, report.
+
+Rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (the same statement runs on
+SQLite, where one process sends), marked ``sending`` before the message goes out and
+``sent`` after: a returnee gets at most one reminder per round even if the sender is
+killed and restarted. A row left ``sending`` by a killed sender is not resent (at most
+once); it is reported as ``unconfirmed``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, select, update
+
+from storage.models import Reminder, ReminderRound, Returnee, SurveyResponse
+from storage.store import Store
+from storage.waves import Wave, WaveWindows
+
+#: why a returnee due for the wave is not reminded
+SKIP_REASONS = ("completed", "opted_out", "unreachable", "declined", "no_consent", "not_joined")
+
+
+@dataclass
+class DueReturnee:
+    returnee_id: str
+    public_id: str
+    country: str | None
+    return_date: date | None
+    status: str
+    wave_status: str | None  # None (not started), in_progress, completed
+    #: None when they will be reminded, else one of SKIP_REASONS
+    skip: str | None
+
+
+@dataclass
+class RoundPreview:
+    wave: Wave
+    country: str | None
+    due: list[DueReturnee]
+
+    @property
+    def to_remind(self) -> list[DueReturnee]:
+        return [d for d in self.due if d.skip is None]
+
+    @property
+    def skipped(self) -> Counter[str]:
+        return Counter(d.skip for d in self.due if d.skip is not None)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    reminder_id: str
+    round_id: str
+    returnee_id: str
+    public_id: str
+    chat_id: int
+    language: str
+    wave: str
+    attempts: int
+
+
+@dataclass
+class RoundReport:
+    round_id: str
+    wave: str
+    country: str | None
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def pending(self) -> int:
+        return self.counts["pending"] + self.counts["sending"]
+
+
+def _skip_reason(status: str, bound: bool, wave_status: str | None) -> str | None:
+    if wave_status == "completed":
+        return "completed"
+    if status in ("opted_out", "unreachable", "declined"):
+        return status
+    if status != "active":
+        return "no_consent"
+    if not bound:
+        return "not_joined"
+    return None
+
+
+async def due_returnees(
+    store: Store,
+    *,
+    wave: Wave | None,
+    country: str | None,
+    windows: WaveWindows,
+    today: date,
+) -> list[DueReturnee]:
+    """Returnees whose due window for ``wave`` (or any wave) contains today."""
+    query = select(Returnee)
+    if country:
+        query = query.where(Returnee.country == country.upper())
+    async with store.sessions() as session:
+        returnees = (await session.scalars(query.order_by(Returnee.created_at))).all()
+        progress = {
+            (r.returnee_id, r.wave): r.status for r in await session.scalars(select(SurveyResponse))
+        }
+    out = []
+    for r in returnees:
+        if r.return_date is None and r.status == "declined":
+            continue
+        due = windows.due(r.return_date, today)
+        if due is None or (wave is not None and due != wave):
+            continue
+        wave_status = progress.get((r.id, due))
+        out.append(
+            DueReturnee(
+                returnee_id=r.id,
+                public_id=r.public_id,
+                country=r.country,
+                return_date=r.return_date,
+                status=r.status,
+                wave_status=wave_status,
+                skip=_skip_reason(r.status, r.telegram_pseudonym is not None, wave_status),
+            )
+        )
+    return out
+
+
+async def preview_round(
+    store: Store, *, wave: Wave, country: str | None, windows: WaveWindows, today: date
+) -> RoundPreview:
+    due = await due_returnees(store, wave=wave, country=country, windows=windows, today=today)
+    return RoundPreview(wave=wave, country=country.upper() if country else None, due=due)
+
+
+async def create_round(store: Store, preview: RoundPreview, *, actor: str) -> str:
+    """The round and one pending outbox row per returnee to remind, in one transaction."""
+    now = store.clock()
+    round_id = store.new_id()
+    async with store.sessions.begin() as session:
+        session.add(
+            ReminderRound(
+                id=round_id,
+                wave=preview.wave,
+                country=preview.country,
+                created_by=actor,
+                created_at=now,
+            )
+        )
+        await session.flush()
+        for due in preview.to_remind:
+            session.add(
+                Reminder(
+                    id=store.new_id(),
+                    round_id=round_id,
+                    returnee_id=due.returnee_id,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                )
+            )
+        store.audit(
+            session, actor, "start_round", None, f"{preview.wave}: {len(preview.to_remind)}"
+        )
+    return round_id
+
+
+async def recover_stale(store: Store, *, lease: timedelta = timedelta(minutes=2)) -> int:
+    """Rows a killed sender left in ``sending``: never resent, reported as unconfirmed."""
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            update(Reminder)
+            .where(Reminder.status == "sending", Reminder.claimed_at < store.clock() - lease)
+            .values(status="unconfirmed", reason="sender_stopped")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def claim(store: Store, *, limit: int, round_id: str | None = None) -> list[Claimed]:
+    """Claim due pending rows; returnees who stopped meanwhile are skipped right here."""
+    now = store.clock()
+    query = (
+        select(Reminder, Returnee, ReminderRound.wave)
+        .join(Returnee, Reminder.returnee_id == Returnee.id)
+        .join(ReminderRound, Reminder.round_id == ReminderRound.id)
+        .where(Reminder.status == "pending", Reminder.next_attempt_at <= now)
+        .order_by(Reminder.next_attempt_at, Reminder.id)
+        .limit(limit)
+        .with_for_update(of=Reminder, skip_locked=True)
+    )
+    if round_id is not None:
+        query = query.where(Reminder.round_id == round_id)
+    claimed = []
+    async with store.sessions.begin() as session:
+        for reminder, returnee, wave in (await session.execute(query)).all():
+            if returnee.status != "active" or returnee.chat_id_enc is None:
+                reminder.status, reminder.reason = "skipped", returnee.status
+                continue
+            reminder.status, reminder.claimed_at = "sending", now
+            reminder.attempts += 1
+            dek = await store.returnee_dek(session, returnee.id)
+            chat_id = int(store.dec(dek, "returnees", returnee.id, "chat_id", returnee.chat_id_enc))
+            claimed.append(
+                Claimed(
+                    reminder_id=reminder.id,
+                    round_id=reminder.round_id,
+                    returnee_id=returnee.id,
+                    public_id=returnee.public_id,
+                    chat_id=chat_id,
+                    language=returnee.language,
+                    wave=wave,
+                    attempts=reminder.attempts,
+                )
+            )
+    return claimed
+
+
+async def still_active(store: Store, returnee_id: str) -> bool:
+    """Re-checked right before each send: an opt-out a second ago still counts."""
+    async with store.sessions() as session:
+        status = await session.scalar(select(Returnee.status).where(Returnee.id == returnee_id))
+        return status == "active"
+
+
+async def settle(
+    store: Store,
+    reminder_id: str,
+    status: str,
+    *,
+    reason: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    """Record what happened to one claimed row (sent, failed, skipped, or back to pending)."""
+    values: dict[str, object] = {"status": status, "reason": reason}
+    if status == "sent":
+        values["sent_at"] = store.clock()
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    async with store.sessions.begin() as session:
+        await session.execute(update(Reminder).where(Reminder.id == reminder_id).values(**values))
+
+
+async def next_attempt(store: Store, round_id: str | None = None) -> datetime | None:
+    """When the earliest pending row becomes due (None: nothing pending)."""
+    query = select(func.min(Reminder.next_attempt_at)).where(Reminder.status == "pending")
+    if round_id is not None:
+        query = query.where(Reminder.round_id == round_id)
+    async with store.sessions() as session:
+        return await session.scalar(query)
+
+
+async def report(store: Store, round_id: str) -> RoundReport:
+    async with store.sessions() as session:
+        round_ = await session.get(ReminderRound, round_id)
+        if round_ is None:
+            raise LookupError(f"no round {round_id}")
+        out = RoundReport(round_id=round_id, wave=round_.wave, country=round_.country)
+        rows = await session.execute(
+            select(Reminder.status, Reminder.reason, func.count())
+            .where(Reminder.round_id == round_id)
+            .group_by(Reminder.status, Reminder.reason)
+        )
+        for status, reason, count in rows.all():
+            out.counts[status] += count
+            if reason and status in ("skipped", "failed", "unconfirmed"):
+                out.reasons[f"{status}:{reason}"] += count
+        return out
+
+
+async def finish_round(store: Store, round_id: str) -> None:
+    async with store.sessions.begin() as session:
+        await session.execute(
+            update(ReminderRound)
+            .where(and_(ReminderRound.id == round_id, ReminderRound.finished_at.is_(None)))
+            .values(finished_at=store.clock())
+        )
+
+
+async def open_rounds(store: Store) -> list[str]:
+    async with store.sessions() as session:
+        rows = await session.scalars(
+            select(ReminderRound.id)
+            .where(ReminderRound.finished_at.is_(None))
+            .order_by(ReminderRound.created_at)
+        )
+        return list(rows)
