@@ -16,6 +16,7 @@ from bot.handlers import build_router
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.middlewares import ApplyOnceMiddleware, RetryMiddleware, ReturneeMiddleware
 from bot.services import Services
+from bot.staff_handlers import build_staff_router
 
 TELEGRAM_API = "https://api.telegram.org"
 
@@ -29,9 +30,14 @@ class BotSettings(BaseSettings):
     show_scores: bool = Field(False, validation_alias="RSSBOT_SHOW_SCORES")
 
 
-def build_bot(token: str, api_base: str = TELEGRAM_API, *, retry_delay: float = 0.5) -> Bot:
+def build_bot(
+    token: str, api_base: str = TELEGRAM_API, *, retry_delay: float = 0.5, retries: bool = True
+) -> Bot:
+    """A bot on its own HTTP session. The round sender disables retries: it handles 429
+    (pausing every send) and other errors itself."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
-    session.middleware(RetryMiddleware(base_delay=retry_delay))
+    if retries:
+        session.middleware(RetryMiddleware(base_delay=retry_delay))
     return Bot(
         token,
         session=session,
@@ -54,6 +60,7 @@ def build_dispatcher(
     dp["svc"] = svc
     dp.update.outer_middleware(ApplyOnceMiddleware())
     dp.update.outer_middleware(ReturneeMiddleware())
+    dp.include_router(build_staff_router())
     dp.include_router(build_router())
     return dp
 

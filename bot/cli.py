@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from bot import cli_admin, cli_bot
+from bot import cli_admin, cli_bot, cli_staff
 from bot.common import fail, open_store
 from bot.consent import CONSENT_VERSION, consent_text
 from bot.console import ConsoleSurvey
@@ -43,6 +43,12 @@ app.add_typer(cli_admin.keys_app, name="keys", no_args_is_help=True)
 app.command("init")(cli_admin.init)
 app.command("run")(cli_bot.run)
 app.command("enroll")(cli_bot.enroll)
+app.add_typer(cli_staff.staff_app, name="staff")
+app.add_typer(cli_staff.round_app, name="round")
+app.add_typer(cli_staff.chart_app, name="chart")
+app.command("due")(cli_staff.due)
+app.command("export")(cli_staff.export)
+app.command("rescore")(cli_staff.rescore)
 
 
 def _weight_table(weights: Path | None, scales: Path | None) -> WeightTable:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from bot.app import BotSettings, build_bot, build_dispatcher, set_commands
+from bot.cli_staff import windows
 from bot.common import fail, open_store
 from bot.i18n import UI_LANGUAGES
 from bot.services import Services
@@ -32,11 +33,14 @@ def _token(config: BotSettings) -> str:
 async def _run_polling(config: BotSettings, token: str) -> None:
     store = await open_store()
     bot = build_bot(token, config.api_base)
+    sender_bot = build_bot(token, config.api_base, retries=False)
     svc = Services(
         store=store,
         definition=builtin_definition(),
         table=default_weight_table(),
         show_scores=config.show_scores,
+        windows=windows(),
+        sender_bot=sender_bot,
     )
     dp = build_dispatcher(svc)
     try:
@@ -47,6 +51,7 @@ async def _run_polling(config: BotSettings, token: str) -> None:
         await dp.start_polling(bot, polling_timeout=30)
     finally:
         await bot.session.close()
+        await sender_bot.session.close()
         await store.close()
 
 

@@ -31,6 +31,18 @@ class SurveyCB(CallbackData, prefix="sv"):
     v: int
 
 
+class ResumeCB(CallbackData, prefix="go"):
+    """'Start the survey' under a reminder."""
+
+
+class RoundCB(CallbackData, prefix="round"):
+    """Staff confirmation of a previewed round."""
+
+    wave: str
+    country: str = ""
+    go: bool
+
+
 class DeleteCB(CallbackData, prefix="del"):
     confirm: bool
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+
+from aiogram import Bot
 
 from flows.model import FlowDefinition
 from scoring import WeightTable
@@ -25,3 +28,7 @@ class Services:
     #: show returnees their scores at the end (off by default: staff read them)
     show_scores: bool = False
     today: Callable[[], date] = today_utc
+    #: the bot the round sender uses (no automatic retries: it handles 429 itself)
+    sender_bot: Bot | None = None
+    send_rate: float = 25.0
+    background: set[asyncio.Task[None]] = field(default_factory=set)

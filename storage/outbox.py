@@ -1,10 +1,13 @@
 """Reminder rounds as an outbox of rows: preview, create, claim, settle, report.
 
 Rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (the same statement runs on
-SQLite, where one process sends), marked ``sending`` before the message goes out and
-``sent`` after: a returnee gets at most one reminder per round even if the sender is
-killed and restarted. A row left ``sending`` by a killed sender is not resent (at most
-once); it is reported as ``unconfirmed``.
+SQLite, where one process sends). Claiming leases a row (its ``next_attempt_at`` moves a
+lease ahead, so no other sender takes it); right before its message goes out the row is
+marked ``sending``, and ``sent`` after. So a returnee gets at most one reminder per
+round even if the sender is killed and restarted, and none is lost: leased rows a killed
+sender never started become claimable again when the lease ends. Only a row killed in
+the middle of its own HTTP call (``sending``) is not resent (at most once); it is
+reported as ``unconfirmed``.
 """
 
 from __future__ import annotations
@@ -166,7 +169,8 @@ async def create_round(store: Store, preview: RoundPreview, *, actor: str) -> st
 
 
 async def recover_stale(store: Store, *, lease: timedelta = timedelta(minutes=2)) -> int:
-    """Rows a killed sender left in ``sending``: never resent, reported as unconfirmed."""
+    """Rows a killed sender left in ``sending`` (killed during the HTTP call): never
+    resent, reported as unconfirmed."""
     async with store.sessions.begin() as session:
         result = await session.execute(
             update(Reminder)
@@ -176,8 +180,14 @@ async def recover_stale(store: Store, *, lease: timedelta = timedelta(minutes=2)
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def claim(store: Store, *, limit: int, round_id: str | None = None) -> list[Claimed]:
-    """Claim due pending rows; returnees who stopped meanwhile are skipped right here."""
+async def claim(
+    store: Store,
+    *,
+    limit: int,
+    round_id: str | None = None,
+    lease: timedelta = timedelta(seconds=30),
+) -> list[Claimed]:
+    """Lease due pending rows; returnees who stopped meanwhile are skipped right here."""
     now = store.clock()
     query = (
         select(Reminder, Returnee, ReminderRound.wave)
@@ -196,8 +206,7 @@ async def claim(store: Store, *, limit: int, round_id: str | None = None) -> lis
             if returnee.status != "active" or returnee.chat_id_enc is None:
                 reminder.status, reminder.reason = "skipped", returnee.status
                 continue
-            reminder.status, reminder.claimed_at = "sending", now
-            reminder.attempts += 1
+            reminder.next_attempt_at, reminder.claimed_at = now + lease, now
             dek = await store.returnee_dek(session, returnee.id)
             chat_id = int(store.dec(dek, "returnees", returnee.id, "chat_id", returnee.chat_id_enc))
             claimed.append(
@@ -209,10 +218,22 @@ async def claim(store: Store, *, limit: int, round_id: str | None = None) -> lis
                     chat_id=chat_id,
                     language=returnee.language,
                     wave=wave,
-                    attempts=reminder.attempts,
+                    attempts=reminder.attempts + 1,
                 )
             )
     return claimed
+
+
+async def mark_sending(store: Store, reminder_id: str) -> bool:
+    """The last step before the HTTP call; False if the row is no longer ours to send
+    (skipped by an opt-out, or the lease ran out and another sender took it)."""
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id, Reminder.status == "pending")
+            .values(status="sending", claimed_at=store.clock(), attempts=Reminder.attempts + 1)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
 
 async def still_active(store: Store, returnee_id: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -32,6 +33,29 @@ class WaveWindows:
     initial: tuple[int, int] = (0, 3)
     intermediate: tuple[int, int] = (6, 9)
     final: tuple[int, int] = (12, 18)
+
+    @classmethod
+    def parse(cls, text: str | None) -> WaveWindows:
+        """``initial=0-3,intermediate=6-9,final=12-18`` (any subset); a clear error otherwise."""
+        if not text or not text.strip():
+            return cls()
+        values: dict[str, tuple[int, int]] = {}
+        for part in text.split(","):
+            name, _, span = part.partition("=")
+            name = name.strip()
+            start, _, end = span.partition("-")
+            if name not in WAVES or not start.strip().isdigit() or not end.strip().isdigit():
+                raise ValueError(
+                    f"bad wave window {part.strip()!r}: write e.g. initial=0-3,intermediate=6-9"
+                )
+            if int(start) > int(end):
+                raise ValueError(f"wave window {part.strip()!r} ends before it starts")
+            values[name] = (int(start), int(end))
+        windows = cls(**values)
+        spans = [getattr(windows, w) for w in WAVES]
+        if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
+            raise ValueError("wave windows overlap: each must end before the next starts")
+        return windows
 
     def window(self, wave: Wave, return_date: date) -> tuple[date, date]:
         start, end = getattr(self, wave)

@@ -1,0 +1,330 @@
+"""Staff operations from the terminal: staff, due, rounds, exports, re-scoring, charts."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar, cast
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot import exports
+from bot.app import BotSettings, build_bot
+from bot.charts import cohort_chart, trajectory_chart
+from bot.common import fail, open_store
+from bot.sender import RateLimiter, RoundSender
+from bot.services import today_utc
+from bot.staff import ROLES, allowed
+from flows import builtin_definition
+from scoring import WeightTableError, default_weight_table, load_weight_table
+from storage import outbox, reports
+from storage.outbox import RoundPreview, RoundReport
+from storage.store import Store
+from storage.waves import WAVES, Wave, WaveWindows
+
+staff_app = typer.Typer(help="Staff members and their roles.", no_args_is_help=True)
+round_app = typer.Typer(help="Reminder rounds.", no_args_is_help=True)
+chart_app = typer.Typer(help="Charts as PNG.", no_args_is_help=True)
+console = Console()
+T = TypeVar("T")
+
+
+def actor(role: str = "admin") -> str:
+    return f"cli:{getpass.getuser()}:{role}"
+
+
+def windows() -> WaveWindows:
+    try:
+        return WaveWindows.parse(os.environ.get("RSSBOT_WAVE_WINDOWS"))
+    except ValueError as exc:
+        fail(f"RSSBOT_WAVE_WINDOWS: {exc}")
+
+
+def _wave(value: str | None) -> Wave | None:
+    if value is None:
+        return None
+    if value not in WAVES:
+        fail(f"unknown wave '{value}': choose one of {', '.join(WAVES)}")
+    return value
+
+
+def _role(value: str) -> str:
+    if value not in ROLES:
+        fail(f"unknown role '{value}': choose one of {', '.join(ROLES)}")
+    return value
+
+
+async def _with_store(work: Callable[[Store], Awaitable[T]]) -> T:
+    store = await open_store()
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+# -- staff ---------------------------------------------------------------------------------
+
+
+@staff_app.command("add")
+def staff_add(
+    telegram_id: Annotated[int, typer.Option(help="The staff member's Telegram user id.")],
+    role: Annotated[str, typer.Option(help="admin, caseworker, feedback_officer or viewer.")],
+) -> None:
+    """Register a staff member (or change their role). Only a pseudonym of the id is kept."""
+    role = _role(role)
+    staff_id = asyncio.run(_with_store(lambda s: s.add_staff(telegram_id, role)))
+    typer.echo(f"staff {staff_id}: {role}")
+
+
+@staff_app.command("remove")
+def staff_remove(telegram_id: Annotated[int, typer.Option(help="Telegram user id.")]) -> None:
+    """Remove a staff member."""
+    if not asyncio.run(_with_store(lambda s: s.remove_staff(telegram_id))):
+        fail(f"no staff member with Telegram id {telegram_id}", code=1)
+    typer.echo("removed")
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """Staff members and roles (Telegram ids are not kept, only pseudonyms)."""
+    members = asyncio.run(_with_store(lambda s: s.list_staff()))
+    table = Table("staff id", "role", "added")
+    for staff_id, role, added in members:
+        table.add_row(staff_id, role, added.date().isoformat())
+    console.print(table)
+
+
+# -- who is due ----------------------------------------------------------------------------
+
+
+def due(
+    wave: Annotated[str | None, typer.Option(help="initial, intermediate or final.")] = None,
+    country: Annotated[str | None, typer.Option(help="Country code.")] = None,
+) -> None:
+    """Who is due for a follow-up survey today, and who will not be reminded (and why)."""
+    w = _wave(wave)
+    rows = asyncio.run(
+        _with_store(
+            lambda s: outbox.due_returnees(
+                s, wave=w, country=country, windows=windows(), today=today_utc()
+            )
+        )
+    )
+    table = Table("returnee", "country", "returned", "survey", "status", "reminder")
+    for r in rows:
+        table.add_row(
+            r.public_id,
+            r.country or "-",
+            r.return_date.isoformat() if r.return_date else "-",
+            r.wave_status or "not started",
+            r.status,
+            "yes" if r.skip is None else f"no ({r.skip})",
+        )
+    console.print(table)
+    console.print(f"{len(rows)} due, {sum(r.skip is None for r in rows)} to remind")
+
+
+# -- rounds --------------------------------------------------------------------------------
+
+
+def print_preview(preview: RoundPreview) -> None:
+    where = f" in {preview.country}" if preview.country else ""
+    console.print(
+        f"[bold]Round '{preview.wave}'{where}[/bold]: {len(preview.to_remind)} to remind, "
+        f"{sum(preview.skipped.values())} skipped"
+    )
+    for reason, count in sorted(preview.skipped.items()):
+        console.print(f"  skipped, {reason}: {count}")
+
+
+def print_report(report: RoundReport, sent_rate: float, limit: float | None) -> None:
+    console.print(f"[bold]Round {report.round_id}[/bold] ({report.wave})")
+    for status in ("sent", "skipped", "failed", "unconfirmed", "pending"):
+        if report.counts[status]:
+            console.print(f"  {status}: {report.counts[status]}")
+    for reason, count in sorted(report.reasons.items()):
+        console.print(f"    {reason}: {count}")
+    ceiling = f" (limit {limit:g}/s)" if limit else " (no limit)"
+    console.print(f"  achieved: {sent_rate:.1f} messages/s{ceiling}")
+
+
+async def send_round(
+    store: Store, round_id: str, *, rate: float | None, total: int, show: bool = True
+) -> tuple[RoundReport, float]:
+    config = BotSettings()
+    if config.token is None:
+        fail(
+            "TELEGRAM_BOT_TOKEN is not set: the round was saved; send it with 'rssbot round resume'"
+        )
+    bot = build_bot(config.token.get_secret_value(), config.api_base, retries=False)
+    sender = RoundSender(store, bot, RateLimiter(rate=rate))
+    try:
+        with Progress(
+            TextColumn("[bold]reminders"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not show,
+        ) as bar:
+            task = bar.add_task("send", total=total)
+
+            async def progress(report: RoundReport) -> None:
+                bar.update(task, completed=total - report.pending)
+
+            report = await sender.run(round_id, progress=progress)
+    finally:
+        await bot.session.close()
+    return report, sender.stats.rate
+
+
+@round_app.command("start")
+def round_start(
+    wave: Annotated[str, typer.Option(help="initial, intermediate or final.")],
+    country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Preview only.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+    rate: Annotated[float, typer.Option(help="Messages per second (0: no limit).")] = 25.0,
+) -> None:
+    """Preview who will be reminded (and who skipped, why), then send the round."""
+    w = cast(Wave, _wave(wave))
+
+    async def work(store: Store) -> None:
+        preview = await outbox.preview_round(
+            store, wave=w, country=country, windows=windows(), today=today_utc()
+        )
+        print_preview(preview)
+        if dry_run or not preview.to_remind:
+            return
+        if not yes and not typer.confirm(f"Send {len(preview.to_remind)} reminders now?"):
+            raise typer.Exit(1)
+        round_id = await outbox.create_round(store, preview, actor=actor())
+        started = time.monotonic()
+        report, achieved = await send_round(
+            store, round_id, rate=rate or None, total=len(preview.to_remind)
+        )
+        print_report(report, achieved, rate or None)
+        console.print(f"  duration: {time.monotonic() - started:.1f} s")
+
+    asyncio.run(_with_store(work))
+
+
+@round_app.command("resume")
+def round_resume(
+    rate: Annotated[float, typer.Option(help="Messages per second (0: no limit).")] = 25.0,
+) -> None:
+    """Finish rounds that were interrupted (nothing is sent twice)."""
+
+    async def work(store: Store) -> None:
+        rounds = await outbox.open_rounds(store)
+        if not rounds:
+            console.print("No round to resume.")
+        for round_id in rounds:
+            before = await outbox.report(store, round_id)
+            report, achieved = await send_round(
+                store, round_id, rate=rate or None, total=before.pending
+            )
+            print_report(report, achieved, rate or None)
+
+    asyncio.run(_with_store(work))
+
+
+# -- exports, re-scoring, charts -----------------------------------------------------------
+
+
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    wave: Annotated[str | None, typer.Option(help="Only this wave.")] = None,
+    country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
+    output: Annotated[Path | None, typer.Option(help="File to write.")] = None,
+    role: Annotated[
+        str, typer.Option(help="Whose view: case references only for admin and caseworker.")
+    ] = "viewer",
+) -> None:
+    """One row per completed survey: coded answers, the four scores, weights_version."""
+    if fmt not in exports.FORMATS:
+        fail(f"unknown format '{fmt}': csv or xlsx")
+    role = _role(role)
+    if not allowed(role, "export"):
+        fail(f"the role '{role}' may not export scores")
+    include = allowed(role, "case_ref")
+    table = default_weight_table()
+    w = _wave(wave)
+
+    async def work(store: Store) -> tuple[list[str], list[list[object]]]:
+        surveys = await reports.completed_surveys(
+            store,
+            builtin_definition(),
+            weights_version=table.version,
+            wave=w,
+            country=country,
+            include_case_ref=include,
+            actor=actor(role),
+        )
+        return reports.export_table(surveys, table, include_case_ref=include)
+
+    header, rows = asyncio.run(_with_store(work))
+    path = output or Path(f"rss-scores-{today_utc().isoformat()}.{fmt}")
+    path.write_bytes(exports.render(fmt, header, rows))
+    typer.echo(f"{path}: {len(rows)} surveys{' with case references' if include else ''}")
+
+
+def rescore(
+    weights: Annotated[Path, typer.Option(help="The new elements.csv.")],
+    scales: Annotated[Path | None, typer.Option(help="Another scales.csv.")] = None,
+) -> None:
+    """Recompute every stored score under a new weight table (old scores are kept)."""
+    try:
+        table = load_weight_table(
+            weights, scales, expected_elements=default_weight_table().elements
+        )
+    except WeightTableError as exc:
+        fail(str(exc))
+    count = asyncio.run(
+        _with_store(lambda s: reports.rescore(s, builtin_definition(), table, actor=actor()))
+    )
+    typer.echo(f"re-scored {count} surveys under {table.version}")
+
+
+@chart_app.command("returnee")
+def chart_returnee(
+    output: Annotated[Path, typer.Option(help="PNG file to write.")],
+    case: Annotated[str | None, typer.Option(help="Case reference.")] = None,
+    returnee: Annotated[str | None, typer.Option(help="Pseudonymous id (R-...).")] = None,
+) -> None:
+    """One returnee's dimensions and composite across the waves."""
+    if (case is None) == (returnee is None):
+        fail("give --case or --returnee")
+
+    async def work(store: Store) -> bytes:
+        info = (
+            await store.find_by_case_ref(case, actor=actor())
+            if case
+            else await store.find_by_public_id(returnee or "")
+        )
+        if info is None:
+            fail("no such returnee", code=1)
+        return await trajectory_chart(store, info.id, info.public_id, actor())
+
+    output.write_bytes(asyncio.run(_with_store(work)))
+    typer.echo(f"{output}")
+
+
+@chart_app.command("cohort")
+def chart_cohort(
+    wave: Annotated[str, typer.Option(help="initial, intermediate or final.")],
+    output: Annotated[Path, typer.Option(help="PNG file to write.")],
+    country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
+) -> None:
+    """Distribution of composite scores and mean of each dimension, for a wave (and country)."""
+    w = cast(Wave, _wave(wave))
+    png, n = asyncio.run(_with_store(lambda s: cohort_chart(s, w, country, actor())))
+    output.write_bytes(png)
+    typer.echo(f"{output}: {n} surveys")

@@ -1,0 +1,235 @@
+"""The one rate-limited sender of proactive messages (reminder rounds).
+
+- a global limit (default 25 messages/s) and at most one message per second per chat;
+- a 429 pauses *all* sending for ``retry_after``;
+- a 403 (blocked) marks the returnee unreachable and cancels their reminders, never retried;
+- other errors are retried with exponential backoff, then recorded as failed;
+- the returnee's consent is re-checked right before each send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Translator
+from bot.keyboards import ResumeCB
+from storage import outbox
+from storage.outbox import Claimed, RoundReport
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class RateLimiter:
+    """Spaces sends: a global rate, a minimum interval per chat, and a shared pause."""
+
+    def __init__(
+        self,
+        rate: float | None = 25.0,
+        per_chat_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate, self.per_chat_interval = rate, per_chat_interval
+        self.clock, self.sleep = clock, sleep
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._last_by_chat: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    async def acquire(self, chat_id: int) -> None:
+        async with self._lock:
+            now = self.clock()
+            start = max(now, self._paused_until)
+            if self.rate:
+                start = max(start, self._next_slot)
+                self._next_slot = start + 1.0 / self.rate
+            last = self._last_by_chat.get(chat_id)
+            if last is not None:
+                start = max(start, last + self.per_chat_interval)
+            self._last_by_chat[chat_id] = start
+        delay = start - self.clock()
+        if delay > 0:
+            await self.sleep(delay)
+        while self._paused_until > self.clock():  # a 429 arrived while we waited
+            await self.sleep(self._paused_until - self.clock())
+
+
+@dataclass
+class SendStats:
+    sent: int = 0
+    first_send: float | None = None
+    last_send: float | None = None
+    throttled: int = 0
+
+    @property
+    def rate(self) -> float:
+        if self.sent < 2 or self.first_send is None or self.last_send is None:
+            return 0.0
+        return (self.sent - 1) / max(self.last_send - self.first_send, 1e-9)
+
+
+Progress = Callable[[RoundReport], Awaitable[None]]
+
+
+def reminder_message(claimed: Claimed) -> tuple[str, InlineKeyboardMarkup]:
+    _ = Translator(claimed.language)
+    waves = {
+        "initial": _("first follow-up"),
+        "intermediate": _("follow-up at 6 to 9 months"),
+        "final": _("final follow-up"),
+    }
+    text = _(
+        "Hello! It is time for your {wave} survey. It takes about 10 minutes, and you "
+        "can stop and continue later. Press the button to start.",
+        wave=waves.get(claimed.wave, claimed.wave),
+    )
+    button = InlineKeyboardButton(text=_("Start the survey"), callback_data=ResumeCB().pack())
+    return text, InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+class RoundSender:
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        limiter: RateLimiter | None = None,
+        *,
+        batch_size: int = 100,
+        concurrency: int = 8,
+        max_attempts: int = 5,
+        backoff: float = 2.0,
+        lease: timedelta = timedelta(seconds=30),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store, self.bot = store, bot
+        self.lease = lease
+        self.limiter = limiter or RateLimiter()
+        self.batch_size, self.concurrency = batch_size, concurrency
+        self.max_attempts, self.backoff = max_attempts, backoff
+        self.clock = clock
+        self.stats = SendStats()
+
+    async def run(
+        self,
+        round_id: str,
+        *,
+        progress: Progress | None = None,
+        stop_after: int | None = None,
+    ) -> RoundReport:
+        """Send the round's pending reminders until none is left (retries included).
+
+        ``stop_after`` stops after that many claims, as a killed process would (tests).
+        """
+        await outbox.recover_stale(self.store)
+        claims = 0
+        semaphore = asyncio.Semaphore(self.concurrency)
+        while True:
+            batch = await outbox.claim(
+                self.store, limit=self.batch_size, round_id=round_id, lease=self.lease
+            )
+            if not batch:
+                upcoming = await outbox.next_attempt(self.store, round_id)
+                if upcoming is None:
+                    break
+                wait = (upcoming - self.store.clock()).total_seconds()
+                await asyncio.sleep(min(max(wait, 0.01), 5.0))
+                continue
+
+            async def one(item: Claimed) -> None:
+                async with semaphore:
+                    await self._send(item)
+
+            if stop_after is not None and claims + len(batch) > stop_after:
+                batch = batch[: stop_after - claims]
+                await asyncio.gather(*(one(item) for item in batch))
+                raise SenderStopped(stop_after)
+            await asyncio.gather(*(one(item) for item in batch))
+            claims += len(batch)
+            if progress is not None:
+                await progress(await outbox.report(self.store, round_id))
+        await outbox.finish_round(self.store, round_id)
+        final = await outbox.report(self.store, round_id)
+        if progress is not None:
+            await progress(final)
+        return final
+
+    async def _send(self, item: Claimed) -> None:
+        store = self.store
+        if not await outbox.still_active(store, item.returnee_id):
+            await outbox.settle(store, item.reminder_id, "skipped", reason="opted_out")
+            return
+        await self.limiter.acquire(item.chat_id)
+        if not await outbox.still_active(store, item.returnee_id):
+            await outbox.settle(store, item.reminder_id, "skipped", reason="opted_out")
+            return
+        if not await outbox.mark_sending(store, item.reminder_id):
+            return
+        text, keyboard = reminder_message(item)
+        try:
+            await self.bot.send_message(
+                item.chat_id, text, reply_markup=keyboard, protect_content=True
+            )
+        except TelegramRetryAfter as exc:
+            self.stats.throttled += 1
+            self.limiter.pause(exc.retry_after)
+            log.warning("429 from Telegram: all sending paused for %ss", exc.retry_after)
+            await outbox.settle(
+                store,
+                item.reminder_id,
+                "pending",
+                reason="throttled",
+                retry_at=store.clock() + timedelta(seconds=exc.retry_after),
+            )
+        except TelegramForbiddenError:
+            await store.set_status(item.returnee_id, "unreachable")
+            await outbox.settle(store, item.reminder_id, "failed", reason="blocked")
+            log.info("reminder to %s: blocked, marked unreachable", item.public_id)
+        except (TelegramNetworkError, TelegramAPIError) as exc:
+            reason = _reason(exc)
+            if item.attempts >= self.max_attempts:
+                await outbox.settle(store, item.reminder_id, "failed", reason=reason)
+                log.warning("reminder to %s failed for good: %s", item.public_id, reason)
+            else:
+                delay = self.backoff * 2 ** (item.attempts - 1)
+                await outbox.settle(
+                    store,
+                    item.reminder_id,
+                    "pending",
+                    reason=reason,
+                    retry_at=store.clock() + timedelta(seconds=delay),
+                )
+        else:
+            await outbox.settle(store, item.reminder_id, "sent")
+            now = self.clock()
+            self.stats.sent += 1
+            self.stats.first_send = self.stats.first_send or now
+            self.stats.last_send = now
+
+
+class SenderStopped(Exception):
+    """Raised by ``RoundSender.run(stop_after=N)`` to simulate a killed process."""
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, TelegramNetworkError):
+        return "network"
+    name = exc.__class__.__name__.removeprefix("Telegram").removesuffix("Error")
+    return name.lower() or "api"

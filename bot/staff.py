@@ -1,0 +1,20 @@
+"""Staff roles and what each may do (used by the bot and the command line)."""
+
+from __future__ import annotations
+
+ROLES = ("admin", "caseworker", "feedback_officer", "viewer")
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "due": frozenset({"admin", "caseworker", "viewer"}),
+    "round": frozenset({"admin", "caseworker"}),
+    "stats": frozenset({"admin", "caseworker", "viewer"}),
+    "case": frozenset({"admin", "caseworker"}),
+    "export": frozenset({"admin", "caseworker", "viewer"}),
+    #: case references appear in exports only for these roles
+    "case_ref": frozenset({"admin", "caseworker"}),
+    "feedback": frozenset({"feedback_officer"}),
+}
+
+
+def allowed(role: str | None, action: str) -> bool:
+    return role is not None and role in PERMISSIONS[action]

@@ -1,0 +1,253 @@
+"""Staff commands in Telegram: /due, /round, /stats, /case, /export (by role).
+
+Anyone who is not registered staff gets the same answer as for an unknown command, so the
+bot does not reveal that staff features exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
+
+from bot import exports
+from bot.charts import cohort_chart, trajectory_chart
+from bot.i18n import Translator
+from bot.keyboards import ResumeCB, RoundCB, rows
+from bot.sender import RateLimiter, RoundSender
+from bot.services import Services
+from bot.staff import allowed
+from flows.state import Resume
+from storage import outbox, reports
+from storage.outbox import RoundReport
+from storage.store import ReturneeInfo
+from storage.waves import WAVES, Wave
+
+log = logging.getLogger(__name__)
+
+
+async def _role(svc: Services, message: Message | CallbackQuery, action: str) -> str | None:
+    user = message.from_user
+    if user is None:
+        return None
+    member = await svc.store.staff_member(user.id)
+    if member is None or not allowed(member[1], action):
+        _ = Translator("en")
+        text = _("I do not know this command. Send /help to see what I can do.")
+        if isinstance(message, Message):
+            await message.answer(text)
+        else:
+            await message.answer(text, show_alert=True)
+        return None
+    return f"staff:{member[0]}"
+
+
+def _args(command: CommandObject) -> list[str]:
+    return (command.args or "").split()
+
+
+def _wave_and_country(args: list[str], default: Wave | None) -> tuple[Wave | None, str | None]:
+    wave: Wave | None = default
+    country = None
+    for arg in args:
+        if arg in WAVES:
+            wave = arg
+        elif len(arg) <= 3 and arg.isalpha():
+            country = arg.upper()
+    return wave, country
+
+
+async def on_due(message: Message, command: CommandObject, svc: Services) -> None:
+    if await _role(svc, message, "due") is None:
+        return
+    wave, country = _wave_and_country(_args(command), None)
+    due = await outbox.due_returnees(
+        svc.store, wave=wave, country=country, windows=svc.windows, today=svc.today()
+    )
+    lines = [f"Due today: {len(due)} ({sum(d.skip is None for d in due)} to remind)"]
+    for d in due[:40]:
+        reminder = "remind" if d.skip is None else d.skip
+        lines.append(
+            f"{d.public_id} {d.country or '-'} {d.wave_status or 'not started'} · {reminder}"
+        )
+    if len(due) > 40:
+        lines.append(f"… and {len(due) - 40} more (rssbot due)")
+    await message.answer("\n".join(lines))
+
+
+async def on_round(message: Message, command: CommandObject, svc: Services) -> None:
+    if await _role(svc, message, "round") is None:
+        return
+    wave, country = _wave_and_country(_args(command), None)
+    if wave is None:
+        await message.answer("Usage: /round initial|intermediate|final [country]")
+        return
+    preview = await outbox.preview_round(
+        svc.store, wave=wave, country=country, windows=svc.windows, today=svc.today()
+    )
+    lines = [
+        f"Round '{wave}'{' in ' + country if country else ''}: {len(preview.to_remind)} to remind"
+    ]
+    lines += [f"skipped, {reason}: {count}" for reason, count in sorted(preview.skipped.items())]
+    if not preview.to_remind:
+        await message.answer("\n".join([*lines, "Nobody to remind."]))
+        return
+    keyboard = rows(
+        [
+            InlineKeyboardButton(
+                text=f"Send {len(preview.to_remind)} reminders",
+                callback_data=RoundCB(wave=wave, country=country or "", go=True).pack(),
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                text="Cancel", callback_data=RoundCB(wave=wave, country="", go=False).pack()
+            )
+        ],
+    )
+    await message.answer("\n".join(lines), reply_markup=keyboard)
+
+
+def _status(report: RoundReport, total: int) -> str:
+    done = total - report.pending
+    lines = [f"Round '{report.wave}': {done}/{total}"]
+    for status in ("sent", "skipped", "failed", "unconfirmed"):
+        if report.counts[status]:
+            lines.append(f"{status}: {report.counts[status]}")
+    lines += [f"  {reason}: {count}" for reason, count in sorted(report.reasons.items())]
+    return "\n".join(lines)
+
+
+async def on_round_confirm(
+    query: CallbackQuery, callback_data: RoundCB, svc: Services, bot: Bot
+) -> None:
+    who = await _role(svc, query, "round")
+    if who is None or not isinstance(query.message, Message):
+        return
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.go or callback_data.wave not in WAVES:
+        await query.message.answer("Cancelled.")
+        return
+    preview = await outbox.preview_round(
+        svc.store,
+        wave=callback_data.wave,
+        country=callback_data.country or None,
+        windows=svc.windows,
+        today=svc.today(),
+    )
+    round_id = await outbox.create_round(svc.store, preview, actor=who)
+    total = len(preview.to_remind)
+    status = await query.message.answer(f"Round '{preview.wave}': 0/{total}")
+    sender = RoundSender(svc.store, svc.sender_bot or bot, RateLimiter(rate=svc.send_rate))
+    last_edit = 0.0
+
+    async def progress(report: RoundReport) -> None:
+        nonlocal last_edit
+        if time.monotonic() - last_edit >= 2.0 or report.pending == 0:
+            last_edit = time.monotonic()
+            await bot.edit_message_text(
+                _status(report, total), chat_id=status.chat.id, message_id=status.message_id
+            )
+
+    async def run() -> None:
+        try:
+            report = await sender.run(round_id, progress=progress)
+            await bot.send_message(
+                status.chat.id,
+                _status(report, total)
+                + f"\nachieved: {sender.stats.rate:.1f} messages/s (limit {svc.send_rate:g}/s)",
+            )
+        except Exception:
+            log.exception("round %s stopped; 'rssbot round resume' finishes it", round_id)
+
+    task = asyncio.create_task(run())
+    svc.background.add(task)
+    task.add_done_callback(svc.background.discard)
+
+
+async def on_stats(message: Message, command: CommandObject, svc: Services) -> None:
+    who = await _role(svc, message, "stats")
+    if who is None:
+        return
+    wave, country = _wave_and_country(_args(command), "initial")
+    assert wave is not None
+    png, n = await cohort_chart(svc.store, wave, country, who)
+    await message.answer_photo(
+        BufferedInputFile(png, filename=f"stats-{wave}.png"),
+        caption=f"Wave {wave}{', ' + country if country else ''}: {n} completed surveys",
+    )
+
+
+async def on_case(message: Message, command: CommandObject, svc: Services) -> None:
+    who = await _role(svc, message, "case")
+    if who is None:
+        return
+    reference = (command.args or "").strip()
+    if not reference:
+        await message.answer("Usage: /case CASE-REFERENCE")
+        return
+    info = await svc.store.find_by_case_ref(reference, actor=who)
+    if info is None:
+        await message.answer("No returnee with this case reference.")
+        return
+    png = await trajectory_chart(svc.store, info.id, info.public_id, who)
+    await message.answer_photo(
+        BufferedInputFile(png, filename=f"{info.public_id}.png"),
+        caption=f"{info.public_id} · {info.status} · returned {info.return_date or '-'}",
+    )
+
+
+async def on_export(message: Message, command: CommandObject, svc: Services) -> None:
+    member = await svc.store.staff_member(message.from_user.id) if message.from_user else None
+    who = await _role(svc, message, "export")
+    if who is None or member is None:
+        return
+    args = _args(command)
+    fmt = "xlsx" if "xlsx" in args else "csv"
+    wave, country = _wave_and_country([a for a in args if a not in exports.FORMATS], None)
+    include = allowed(member[1], "case_ref")
+    surveys = await reports.completed_surveys(
+        svc.store,
+        svc.definition,
+        weights_version=svc.table.version,
+        wave=wave,
+        country=country,
+        include_case_ref=include,
+        actor=who,
+    )
+    header, table_rows = reports.export_table(surveys, svc.table, include_case_ref=include)
+    await message.answer_document(
+        BufferedInputFile(exports.render(fmt, header, table_rows), filename=f"rss-scores.{fmt}"),
+        caption=f"{len(table_rows)} completed surveys",
+    )
+
+
+async def on_resume_button(
+    query: CallbackQuery, svc: Services, bot: Bot, returnee: ReturneeInfo | None
+) -> None:
+    """'Start the survey' under a reminder."""
+    from bot.handlers import SurveyHost, translator_for
+
+    _ = translator_for(returnee, query.from_user.language_code)
+    if returnee is None or returnee.status != "active":
+        await query.answer(_("Send /start to take part."), show_alert=True)
+        return
+    await query.answer()
+    await SurveyHost(svc, bot, query.from_user.id, returnee).apply(Resume())
+
+
+def build_staff_router() -> Router:
+    router = Router(name="staff")
+    router.message.register(on_due, Command("due"))
+    router.message.register(on_round, Command("round"))
+    router.callback_query.register(on_round_confirm, RoundCB.filter())
+    router.message.register(on_stats, Command("stats"))
+    router.message.register(on_case, Command("case"))
+    router.message.register(on_export, Command("export"))
+    router.callback_query.register(on_resume_button, ResumeCB.filter())
+    return router
