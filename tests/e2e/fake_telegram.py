@@ -48,6 +48,8 @@ class BotMessage:
     reply_markup: dict[str, Any] | None
     protect_content: bool
     edits: int = 0
+    file: bytes | None = None
+    kind: str = "text"
 
     def buttons(self) -> list[dict[str, Any]]:
         if not self.reply_markup:
@@ -76,6 +78,10 @@ class FakeTelegram:
     alerts: dict[int, list[str]] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
     faults: list[Fault] = field(default_factory=list)
+    #: per-chat faults: chat id -> (status, description, times)
+    chat_faults: dict[int, list[Fault]] = field(default_factory=dict)
+    #: coroutines called with the chat id before each sendMessage (tests' side effects)
+    on_send: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -127,12 +133,17 @@ class FakeTelegram:
         method = request.match_info["method"].lower()
         form = await request.post()
         params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
         for key, value in form.items():
             if not isinstance(value, str):
+                files[key] = value.file.read()
                 continue
             params[key] = json.loads(value) if key in JSON_FIELDS else value
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                params[key] = files.get(value.removeprefix("attach://"), b"")
         self.calls.append((method, params))
-        for fault in self.faults:
+        for fault in self.faults + self.chat_faults.get(_chat(params), []):
             if fault.method.lower() == method and fault.times > 0:
                 fault.times -= 1
                 return self._error(fault.status, fault.description, fault.retry_after)
@@ -186,12 +197,22 @@ class FakeTelegram:
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "RSS"},
             "text": m.text,
         }
+        if m.kind == "photo":
+            out.pop("text")
+            out["caption"] = m.text
+            out["photo"] = [{"file_id": "ph", "file_unique_id": "ph", "width": 1, "height": 1}]
+        elif m.kind == "document":
+            out.pop("text")
+            out["caption"] = m.text
+            out["document"] = {"file_id": "doc", "file_unique_id": "doc"}
         if m.reply_markup:
             out["reply_markup"] = m.reply_markup
         return out
 
     async def _m_sendmessage(self, p: dict[str, Any]) -> dict[str, Any] | web.Response:
         chat_id = int(p["chat_id"])
+        for hook in list(self.on_send):
+            await hook(chat_id)
         if chat_id in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
         text = p.get("text", "")
@@ -208,6 +229,29 @@ class FakeTelegram:
         )
         self.messages.setdefault(chat_id, []).append(message)
         return self._message_json(message)
+
+    async def _send_file(self, p: dict[str, Any], kind: str) -> dict[str, Any] | web.Response:
+        chat_id = int(p["chat_id"])
+        if chat_id in self.blocked:
+            return self._error(403, "Forbidden: bot was blocked by the user")
+        data = p.get(kind)
+        message = BotMessage(
+            chat_id=chat_id,
+            message_id=next(self._message_ids),
+            text=p.get("caption", ""),
+            reply_markup=None,
+            protect_content=bool(p.get("protect_content")),
+            file=data if isinstance(data, bytes) else None,
+            kind=kind,
+        )
+        self.messages.setdefault(chat_id, []).append(message)
+        return self._message_json(message)
+
+    async def _m_sendphoto(self, p: dict[str, Any]) -> dict[str, Any] | web.Response:
+        return await self._send_file(p, "photo")
+
+    async def _m_senddocument(self, p: dict[str, Any]) -> dict[str, Any] | web.Response:
+        return await self._send_file(p, "document")
 
     def _find(self, p: dict[str, Any]) -> BotMessage | None:
         chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
@@ -253,6 +297,13 @@ class FakeTelegram:
     async def wait_changed(self, timeout: float) -> None:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait(), timeout)
+
+
+def _chat(params: dict[str, Any]) -> int:
+    try:
+        return int(params.get("chat_id", 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _strip_html(text: str) -> str:

@@ -1,0 +1,58 @@
+"""The sender's rate limiter, on a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.sender import RateLimiter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+async def _sends(limiter: RateLimiter, clock: FakeClock, chats: list[int]) -> list[float]:
+    times = []
+    for chat in chats:
+        await limiter.acquire(chat)
+        times.append(round(clock.now, 6))
+    return times
+
+
+async def test_global_rate_spaces_sends() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=25, clock=clock, sleep=clock.sleep)
+    times = await _sends(limiter, clock, list(range(1, 51)))
+    assert times[0] == 0.0
+    assert times[-1] == round(49 / 25, 6)  # 50 messages in 1.96 s: 25/s
+
+
+async def test_one_message_per_second_per_chat() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, clock=clock, sleep=clock.sleep)
+    assert await _sends(limiter, clock, [7, 8, 7, 7]) == [0.0, 0.0, 1.0, 2.0]
+
+
+async def test_a_429_pauses_everyone() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, clock=clock, sleep=clock.sleep)
+    await limiter.acquire(1)
+    limiter.pause(5)
+    await limiter.acquire(2)
+    assert clock.now == 5.0
+
+
+async def test_concurrent_callers_share_the_budget() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=10, clock=clock, sleep=clock.sleep)
+    await asyncio.gather(*(limiter.acquire(chat) for chat in range(20)))
+    assert max(clock.sleeps) <= 1.9 + 1e-9
