@@ -161,12 +161,24 @@ async def test_erasure_deletes_every_row_in_every_table_and_the_data_key(store: 
         await store.add_feedback(returnee.id, "linked", rating=5, anonymous=False)
         await store.case_ref(returnee.id, actor="staff:cw")  # audited read
     anonymous = await store.add_feedback(gone.id, "anonymous words", rating=1, anonymous=True)
+    from storage import outbox
+
+    preview = outbox.RoundPreview(
+        wave="intermediate",
+        country=None,
+        due=[
+            outbox.DueReturnee(r.id, r.public_id, None, None, "active", None, None)
+            for r in (gone, kept)
+        ],
+    )
+    await outbox.create_round(store, preview, actor="staff:cw")  # a reminder for each
     pseudonym = store.keyring.pseudonym("telegram", 424242)
     before = await _all_rows(store)
     linked = await _rows_about(store, gone.id)
     needles = {gone.id, gone.public_id, pseudonym} | linked
     # responses, 32 answers, scores, consent, feedback, audit entries, data key...
-    assert sum(_mentions(r, needles) for rows in before.values() for r in rows) >= 40
+    assert sum(_mentions(r, needles) for rows in before.values() for r in rows) >= 41
+    assert any(_mentions(r, needles) for r in before["reminders"])
 
     await store.erase(gone.id, actor="returnee")
 
