@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.asyncio import Redis
 
 from bot.handlers import build_router
 from bot.i18n import UI_LANGUAGES, Translator
+from bot.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares import ApplyOnceMiddleware, RetryMiddleware, ReturneeMiddleware
 from bot.services import Services
+from bot.shared import UpdateClaims
 from bot.staff_handlers import build_staff_router
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -28,14 +34,27 @@ class BotSettings(BaseSettings):
     api_base: str = Field(TELEGRAM_API, validation_alias="TELEGRAM_API_BASE")
     username: str | None = Field(None, validation_alias="TELEGRAM_BOT_USERNAME")
     show_scores: bool = Field(False, validation_alias="RSSBOT_SHOW_SCORES")
+    webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    #: the public HTTPS address Telegram posts to (setWebhook); unset: set it yourself
+    webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
+    redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
+    redis_prefix: str = Field("rssbot", validation_alias="RSSBOT_REDIS_PREFIX")
+    send_rate: float = Field(25.0, validation_alias="RSSBOT_SEND_RATE")
 
 
 def build_bot(
-    token: str, api_base: str = TELEGRAM_API, *, retry_delay: float = 0.5, retries: bool = True
+    token: str,
+    api_base: str = TELEGRAM_API,
+    *,
+    retry_delay: float = 0.5,
+    retries: bool = True,
+    metrics: Metrics | None = None,
 ) -> Bot:
     """A bot on its own HTTP session. The round sender disables retries: it handles 429
     (pausing every send) and other errors itself."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    if metrics is not None:
+        session.middleware(RequestMetricsMiddleware(metrics))
     if retries:
         session.middleware(RetryMiddleware(base_delay=retry_delay))
     return Bot(
@@ -58,6 +77,7 @@ def build_dispatcher(
         storage=storage or MemoryStorage(), events_isolation=isolation or SimpleEventIsolation()
     )
     dp["svc"] = svc
+    dp.update.outer_middleware(UpdateMetricsMiddleware(svc.metrics))
     dp.update.outer_middleware(ApplyOnceMiddleware())
     dp.update.outer_middleware(ReturneeMiddleware())
     dp.include_router(build_staff_router())
@@ -83,3 +103,21 @@ async def set_commands(bot: Bot) -> None:
             scope=BotCommandScopeDefault(),
             language_code=None if language == "en" else language,
         )
+
+
+def redis_state(
+    redis: Redis, prefix: str
+) -> tuple[RedisStorage, RedisEventIsolation, UpdateClaims]:
+    """FSM storage, per-chat locks and update claims in Redis, under ``prefix``."""
+    storage = RedisStorage(
+        redis,
+        key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True, with_destiny=True),
+        state_ttl=timedelta(days=7),
+        data_ttl=timedelta(days=7),
+    )
+    isolation = RedisEventIsolation(
+        redis,
+        key_builder=DefaultKeyBuilder(prefix=f"{prefix}:lock", with_bot_id=True),
+        lock_kwargs={"timeout": 60, "blocking_timeout": 55},
+    )
+    return storage, isolation, UpdateClaims(redis, prefix)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
 import typer
+from aiohttp import web
+from redis.asyncio import Redis
 
-from bot.app import BotSettings, build_bot, build_dispatcher, set_commands
+from bot.app import BotSettings, build_bot, build_dispatcher, redis_state, set_commands
 from bot.cli_staff import windows
 from bot.common import fail, open_store
 from bot.i18n import UI_LANGUAGES
+from bot.metrics import Metrics
 from bot.services import Services
+from bot.shared import RedisRateLimiter
+from bot.webhook import build_webhook_app
 from flows import builtin_definition
 from scoring import default_weight_table
 from storage.redaction import configure_logging
@@ -30,10 +37,13 @@ def _token(config: BotSettings) -> str:
     return config.token.get_secret_value().strip()
 
 
-async def _run_polling(config: BotSettings, token: str) -> None:
+async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None) -> None:
+    """Polling (embedded default) or webhook; Redis-shared state when REDIS_URL is set."""
     store = await open_store()
-    bot = build_bot(token, config.api_base)
-    sender_bot = build_bot(token, config.api_base, retries=False)
+    metrics = Metrics()
+    bot = build_bot(token, config.api_base, metrics=metrics)
+    sender_bot = build_bot(token, config.api_base, retries=False, metrics=metrics)
+    redis = Redis.from_url(config.redis_url.get_secret_value()) if config.redis_url else None
     svc = Services(
         store=store,
         definition=builtin_definition(),
@@ -41,28 +51,84 @@ async def _run_polling(config: BotSettings, token: str) -> None:
         show_scores=config.show_scores,
         windows=windows(),
         sender_bot=sender_bot,
+        send_rate=config.send_rate,
+        metrics=metrics,
     )
-    dp = build_dispatcher(svc)
+    storage = isolation = None
+    if redis is not None:
+        storage, isolation, svc.claims = redis_state(redis, config.redis_prefix)
+        svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
+    dp = build_dispatcher(svc, storage=storage, isolation=isolation)
     try:
         me = await bot.get_me()
-        log.info("bot @%s starting (polling, %s)", me.username, config.api_base)
         await set_commands(bot)
-        await bot.delete_webhook(drop_pending_updates=False)
-        await dp.start_polling(bot, polling_timeout=30)
+        if webhook is None:
+            log.info("bot @%s starting: polling %s", me.username, config.api_base)
+            await bot.delete_webhook(drop_pending_updates=False)
+            await dp.start_polling(bot, polling_timeout=30)
+            return
+        if config.webhook_url:
+            await bot.set_webhook(
+                config.webhook_url.rstrip("/") + webhook.path,
+                secret_token=webhook.secret,
+                allowed_updates=dp.resolve_used_update_types(),
+            )
+        app = build_webhook_app(dp, bot, svc, path=webhook.path, secret=webhook.secret, redis=redis)
+        runner = web.AppRunner(app, handle_signals=True)
+        await runner.setup()
+        site = web.TCPSite(runner, webhook.host, webhook.port, reuse_port=True)
+        await site.start()
+        log.info(
+            "bot @%s starting: webhook on %s:%s%s",
+            me.username,
+            webhook.host,
+            webhook.port,
+            webhook.path,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signame in ("SIGINT", "SIGTERM"):
+            loop.add_signal_handler(getattr(signal, signame), stop.set)
+        await stop.wait()
+        await runner.cleanup()
     finally:
         await bot.session.close()
         await sender_bot.session.close()
+        if redis is not None:
+            await redis.aclose()
         await store.close()
+
+
+@dataclass(frozen=True)
+class WebhookOptions:
+    host: str
+    port: int
+    path: str
+    secret: str
 
 
 def run(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING...")] = "INFO",
+    webhook: Annotated[
+        bool, typer.Option("--webhook", help="Serve a webhook instead of polling.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Webhook: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Webhook: port.")] = 8080,
+    path: Annotated[str, typer.Option(help="Webhook: URL path.")] = "/telegram",
 ) -> None:
-    """Run the Telegram bot (long polling) on the configured storage."""
+    """Run the Telegram bot: long polling by default, or a webhook worker (--webhook)."""
     config = BotSettings()
     token = _token(config)
+    options = None
+    if webhook:
+        if config.webhook_secret is None or len(config.webhook_secret.get_secret_value()) < 16:
+            fail(
+                "webhook mode needs TELEGRAM_WEBHOOK_SECRET (16+ characters of A-Z, a-z, "
+                "0-9, _ and -): Telegram sends it with every update"
+            )
+        options = WebhookOptions(host, port, path, config.webhook_secret.get_secret_value())
     configure_logging(log_level.upper())
-    asyncio.run(_run_polling(config, token))
+    asyncio.run(_serve(config, token, options))
 
 
 async def _username(config: BotSettings) -> str | None:

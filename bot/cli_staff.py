@@ -236,6 +236,47 @@ def round_resume(
     asyncio.run(_with_store(work))
 
 
+@round_app.command("worker")
+def round_worker(
+    interval: Annotated[float, typer.Option(help="Seconds between looks for open rounds.")] = 10.0,
+    once: Annotated[bool, typer.Option("--once", help="Look once, then exit.")] = False,
+) -> None:
+    """Send open rounds as they appear (the round sender service of a scaled-out set-up).
+
+    Several workers may run: rows are claimed with SKIP LOCKED, and with REDIS_URL the
+    rate limit and 429 pauses are shared."""
+    from redis.asyncio import Redis
+
+    from bot.shared import RedisRateLimiter
+
+    config = BotSettings()
+    if config.token is None:
+        fail("TELEGRAM_BOT_TOKEN is not set")
+    token = config.token.get_secret_value()
+
+    async def work(store: Store) -> None:
+        redis = Redis.from_url(config.redis_url.get_secret_value()) if config.redis_url else None
+        bot = build_bot(token, config.api_base, retries=False)
+        rate = config.send_rate or None
+        limiter = (
+            RedisRateLimiter(redis, config.redis_prefix, rate=rate) if redis else RateLimiter(rate)
+        )
+        try:
+            while True:
+                for round_id in await outbox.open_rounds(store):
+                    report = await RoundSender(store, bot, limiter).run(round_id)
+                    console.print(f"round {round_id}: {dict(report.counts)}")
+                if once:
+                    return
+                await asyncio.sleep(interval)
+        finally:
+            await bot.session.close()
+            if redis is not None:
+                await redis.aclose()
+
+    asyncio.run(_with_store(work))
+
+
 # -- exports, re-scoring, charts -----------------------------------------------------------
 
 

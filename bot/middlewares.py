@@ -37,9 +37,22 @@ class ApplyOnceMiddleware(BaseMiddleware):
         if await svc.store.is_processed(event.update_id):
             log.info("update %s already applied: skipped", event.update_id)
             return None
-        result = await handler(event, data)
-        await svc.store.mark_processed(event.update_id)
+        if svc.claims is not None and not await svc.claims.claim(event.update_id):
+            # another worker is handling it right now: answer with an error so that, if
+            # that worker dies, Telegram delivers the update again later
+            raise UpdateInProgress(event.update_id)
+        try:
+            result = await handler(event, data)
+            await svc.store.mark_processed(event.update_id)
+        except BaseException:
+            if svc.claims is not None:
+                await svc.claims.release(event.update_id)
+            raise
         return result
+
+
+class UpdateInProgress(Exception):
+    """The update is being handled by another worker (webhook answers 500; retried)."""
 
 
 class ReturneeMiddleware(BaseMiddleware):

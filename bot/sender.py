@@ -27,6 +27,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.keyboards import ResumeCB
+from bot.metrics import Metrics
 from storage import outbox
 from storage.outbox import Claimed, RoundReport
 from storage.store import Store
@@ -51,7 +52,7 @@ class RateLimiter:
         self._last_by_chat: dict[int, float] = {}
         self._lock = asyncio.Lock()
 
-    def pause(self, seconds: float) -> None:
+    async def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
     async def acquire(self, chat_id: int) -> None:
@@ -118,9 +119,10 @@ class RoundSender:
         backoff: float = 2.0,
         lease: timedelta = timedelta(seconds=30),
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store, self.bot = store, bot
-        self.lease = lease
+        self.lease, self.metrics = lease, metrics
         self.limiter = limiter or RateLimiter()
         self.batch_size, self.concurrency = batch_size, concurrency
         self.max_attempts, self.backoff = max_attempts, backoff
@@ -139,6 +141,17 @@ class RoundSender:
         ``stop_after`` stops after that many claims, as a killed process would (tests).
         """
         await outbox.recover_stale(self.store)
+        if self.metrics is not None:
+            self.metrics.rounds.inc()
+        try:
+            return await self._run(round_id, progress=progress, stop_after=stop_after)
+        finally:
+            if self.metrics is not None:
+                self.metrics.rounds.dec()
+
+    async def _run(
+        self, round_id: str, *, progress: Progress | None, stop_after: int | None
+    ) -> RoundReport:
         claims = 0
         semaphore = asyncio.Semaphore(self.concurrency)
         while True:
@@ -189,7 +202,7 @@ class RoundSender:
             )
         except TelegramRetryAfter as exc:
             self.stats.throttled += 1
-            self.limiter.pause(exc.retry_after)
+            await self.limiter.pause(exc.retry_after)
             log.warning("429 from Telegram: all sending paused for %ss", exc.retry_after)
             await outbox.settle(
                 store,

@@ -6,8 +6,15 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from aiogram import Bot
+
+from bot.metrics import Metrics
+
+if TYPE_CHECKING:
+    from bot.sender import RateLimiter
+    from bot.shared import UpdateClaims
 
 from flows.model import FlowDefinition
 from scoring import WeightTable
@@ -32,3 +39,14 @@ class Services:
     sender_bot: Bot | None = None
     send_rate: float = 25.0
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    metrics: Metrics = field(default_factory=Metrics)
+    #: update claims shared by workers (Redis); None with one process
+    claims: UpdateClaims | None = None
+    #: makes the round sender's rate limiter (shared through Redis when several workers run)
+    limiter_factory: Callable[[float | None], RateLimiter] | None = None
+
+    def limiter(self) -> RateLimiter:
+        from bot.sender import RateLimiter
+
+        rate = self.send_rate or None
+        return self.limiter_factory(rate) if self.limiter_factory else RateLimiter(rate=rate)

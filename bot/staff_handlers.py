@@ -18,7 +18,7 @@ from bot import exports
 from bot.charts import cohort_chart, trajectory_chart
 from bot.i18n import Translator
 from bot.keyboards import ResumeCB, RoundCB, rows
-from bot.sender import RateLimiter, RoundSender
+from bot.sender import RoundSender
 from bot.services import Services
 from bot.staff import allowed
 from flows.state import Resume
@@ -143,7 +143,7 @@ async def on_round_confirm(
     round_id = await outbox.create_round(svc.store, preview, actor=who)
     total = len(preview.to_remind)
     status = await query.message.answer(f"Round '{preview.wave}': 0/{total}")
-    sender = RoundSender(svc.store, svc.sender_bot or bot, RateLimiter(rate=svc.send_rate))
+    sender = RoundSender(svc.store, svc.sender_bot or bot, svc.limiter(), metrics=svc.metrics)
     last_edit = 0.0
 
     async def progress(report: RoundReport) -> None:

@@ -46,7 +46,7 @@ async def test_a_429_pauses_everyone() -> None:
     clock = FakeClock()
     limiter = RateLimiter(rate=None, clock=clock, sleep=clock.sleep)
     await limiter.acquire(1)
-    limiter.pause(5)
+    await limiter.pause(5)
     await limiter.acquire(2)
     assert clock.now == 5.0
 
