@@ -82,6 +82,9 @@ class FakeTelegram:
     chat_faults: dict[int, list[Fault]] = field(default_factory=dict)
     #: coroutines called with the chat id before each sendMessage (tests' side effects)
     on_send: list[Any] = field(default_factory=list)
+    #: webhook mode: a coroutine that POSTs an update to the bot (instead of getUpdates)
+    deliver: Any = None
+    deliveries: set[Any] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -285,7 +288,13 @@ class FakeTelegram:
 
     def push(self, update: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
-        self._updates.append({"update_id": update_id, **update})
+        full = {"update_id": update_id, **update}
+        if self.deliver is not None:  # webhook mode: POST it to the bot
+            task = asyncio.get_running_loop().create_task(self.deliver(full))
+            self.deliveries.add(task)
+            task.add_done_callback(self.deliveries.discard)
+            return update_id
+        self._updates.append(full)
         self._new_update.set()
         return update_id
 

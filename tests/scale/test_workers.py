@@ -1,0 +1,245 @@
+"""Two webhook workers on the same PostgreSQL and Redis: every update applied once, a
+killed worker loses nothing, and nothing a returnee says reaches Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+
+from bot.app import build_bot, build_dispatcher, redis_state
+from bot.services import Services
+from bot.shared import RedisRateLimiter
+from bot.webhook import build_webhook_app
+from flows import builtin_definition
+from scoring import default_weight_table
+from storage.crypto import Keyring
+from storage.db import make_engine, upgrade
+from storage.models import Answer, Reminder
+from storage.store import Store
+from tests.backends import Backend
+from tests.e2e.fake_telegram import TOKEN, FakeTelegram, FakeUser
+
+SECRET = "test-webhook-secret-0123456789"
+CANARY = "CANARY-redis-4c1f-walrus-ember"
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+
+
+@dataclass
+class Worker:
+    name: str
+    store: Store
+    runner: web.AppRunner
+    url: str
+    svc: Services
+
+    async def kill(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_worker(
+    name: str, backend: Backend, keyring: Keyring, server: FakeTelegram, redis: Redis, prefix: str
+) -> Worker:
+    store = Store(make_engine(backend.url), keyring)
+    await store.verify()
+    bot = build_bot(TOKEN, server.base_url, retry_delay=0.01)
+    svc = Services(store=store, definition=builtin_definition(), table=default_weight_table())
+    storage, isolation, svc.claims = redis_state(redis, prefix)
+    svc.limiter_factory = lambda rate: RedisRateLimiter(redis, prefix, rate=rate)
+    dp = build_dispatcher(svc, storage=storage, isolation=isolation)
+    app = build_webhook_app(dp, bot, svc, path="/telegram", secret=SECRET, redis=redis)
+    app.on_cleanup.append(lambda _: bot.session.close())
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return Worker(name, store, runner, f"http://127.0.0.1:{port}/telegram", svc)
+
+
+@pytest.fixture
+async def cluster(
+    backend: Backend, keyring: Keyring, redis_prefix: tuple[Redis, str]
+) -> AsyncIterator[tuple[FakeTelegram, list[Worker], Redis, str]]:
+    redis, prefix = redis_prefix
+    engine = make_engine(backend.url)
+    await upgrade(engine)
+    await engine.dispose()
+    server = FakeTelegram()
+    await server.start()
+    workers = [await start_worker(n, backend, keyring, server, redis, prefix) for n in ("a", "b")]
+    try:
+        yield server, workers, redis, prefix
+    finally:
+        for task in list(server.deliveries):
+            task.cancel()
+        for worker in workers:
+            with contextlib.suppress(Exception):
+                await worker.kill()
+            await worker.store.close()
+        await server.stop()
+
+
+Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def telegram_delivery(targets: Callable[[], list[str]], *, attempts: int = 40) -> Deliver:
+    """Deliver like Telegram: POST with the secret; on an error or no answer, try again
+    (behind a proxy, the retry may reach another worker)."""
+
+    async def deliver(update: dict[str, Any]) -> None:
+        async with aiohttp.ClientSession() as http:
+            for attempt in range(attempts):
+                urls = targets()
+                url = urls[attempt % len(urls)]
+                try:
+                    async with http.post(
+                        url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                    ) as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"update {update['update_id']} was never accepted")
+
+    return deliver
+
+
+async def enrol(worker: Worker, user: FakeUser) -> None:
+    returnee = await worker.store.enroll(
+        case_ref=f"CASE-{user.user_id}",
+        return_date=__import__("datetime").date.today(),
+        country="GN",
+        language="en",
+    )
+    await worker.store.bind_telegram(returnee.id, user.user_id, user.chat_id)
+    await worker.store.give_consent(returnee.id, version="v1", language="en")
+
+
+async def answer_questions(user: FakeUser, count: int) -> None:
+    user.send("/start")
+    await user.expect("Question 1 of 32")
+    for number in range(2, count + 2):
+        user.press_nth(1)
+        await user.expect(f"Question {number} of 32")
+
+
+async def test_every_update_reaches_both_workers_and_is_applied_once(cluster) -> None:  # type: ignore[no-untyped-def]
+    server, workers, redis, prefix = cluster
+    urls = [w.url for w in workers]
+
+    async def both(update: dict[str, Any]) -> None:  # every update delivered twice, at once
+        await asyncio.gather(*(telegram_delivery(lambda u=u: [u])(update) for u in urls))
+
+    server.deliver = both
+    users = [FakeUser(server, 610000 + i, "en") for i in range(4)]
+    for user in users:
+        await enrol(workers[0], user)
+    await asyncio.gather(*(answer_questions(user, 6) for user in users))
+    await asyncio.gather(*server.deliveries)
+    async with workers[0].store.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Answer)) == 4 * 6
+    for user in users:
+        texts = [m.text for m in user.messages]
+        for number in range(1, 8):
+            asked = sum(f"Question {number} of 32" in t for t in texts)
+            assert asked == 1, (user.user_id, number, asked)  # never asked twice
+    handled = sum(
+        w.svc.metrics.updates.labels("message", "ok")._value.get()
+        + w.svc.metrics.updates.labels("callback_query", "ok")._value.get()
+        for w in workers
+    )
+    assert handled >= 4 * 7  # some updates were skipped by the second worker
+
+
+async def test_a_worker_killed_mid_stream_loses_nothing(cluster) -> None:  # type: ignore[no-untyped-def]
+    server, workers, redis, prefix = cluster
+    alive = {w.url: True for w in workers}
+    server.deliver = telegram_delivery(lambda: [u for u, ok in alive.items() if ok] or list(alive))
+    users = [FakeUser(server, 620000 + i, "en") for i in range(3)]
+    for user in users:
+        await enrol(workers[0], user)
+
+    async def kill_a_soon() -> None:
+        await asyncio.sleep(0.6)
+        alive[workers[0].url] = False
+        await workers[0].kill()
+
+    killer = asyncio.create_task(kill_a_soon())
+    await asyncio.gather(*(answer_questions(user, 10) for user in users))
+    await killer
+    async with workers[1].store.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Answer)) == 3 * 10
+
+
+async def test_no_answer_reaches_redis_and_rounds_are_shared(cluster) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from bot.sender import RoundSender
+    from storage import outbox
+    from storage.waves import WaveWindows
+
+    server, workers, redis, prefix = cluster
+    server.deliver = telegram_delivery(lambda: [w.url for w in workers])
+    user = FakeUser(server, 630001, "en")
+    await enrol(workers[0], user)
+    user.send("/start")
+    await user.expect("Question 1 of 32")
+    user.send("/feedback")
+    await user.expect("confidential")
+    user.press("Anonymously")
+    rating = await user.expect("How would you rate")
+    user.press("2", rating)
+    await user.expect("Please write your feedback")
+    user.send(f"feedback {CANARY}")
+    await user.expect("receipt code")
+    user.press("Satisfied", next(m for m in user.messages if "Question 1 of 32" in m.text))
+    await user.expect("Question 2 of 32")
+
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
+    assert keys  # FSM, locks and update claims really live in Redis
+    dump = b""
+    for key in keys:
+        kind = await redis.type(key)
+        if kind == b"string":
+            dump += await redis.get(key) or b""
+        elif kind == b"hash":
+            for field_, value in (await redis.hgetall(key)).items():  # type: ignore[misc]
+                dump += field_ + value
+    assert CANARY.encode() not in dump and b"Satisfied" not in dump and b"satisfied" not in dump
+
+    # two senders on the same round: each reminder sent once, one shared rate budget
+    more = [FakeUser(server, 640000 + i, "en") for i in range(20)]
+    for u in more:
+        await enrol(workers[0], u)
+    preview = await outbox.preview_round(
+        workers[0].store, wave="initial", country=None, windows=WaveWindows(), today=date.today()
+    )
+    round_id = await outbox.create_round(workers[0].store, preview, actor="test")
+    bots = [build_bot(TOKEN, server.base_url, retries=False) for _ in workers]
+    try:
+        await asyncio.gather(
+            *(
+                RoundSender(w.store, b, w.svc.limiter(), batch_size=3).run(round_id)
+                for w, b in zip(workers, bots, strict=True)
+            )
+        )
+    finally:
+        for b in bots:
+            await b.session.close()
+    async with workers[0].store.sessions() as session:
+        sent = await session.scalar(
+            select(func.count()).select_from(Reminder).where(Reminder.status == "sent")
+        )
+    assert sent == len(preview.to_remind) == 21
+    reminders = [m for u in [user, *more] for m in u.messages if "It is time for your" in m.text]
+    assert len(reminders) == 21
