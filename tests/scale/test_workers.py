@@ -134,7 +134,7 @@ async def answer_questions(user: FakeUser, count: int) -> None:
 
 
 async def test_every_update_reaches_both_workers_and_is_applied_once(cluster) -> None:  # type: ignore[no-untyped-def]
-    server, workers, redis, prefix = cluster
+    server, workers, _redis, _prefix = cluster
     urls = [w.url for w in workers]
 
     async def both(update: dict[str, Any]) -> None:  # every update delivered twice, at once
@@ -162,7 +162,7 @@ async def test_every_update_reaches_both_workers_and_is_applied_once(cluster) ->
 
 
 async def test_a_worker_killed_mid_stream_loses_nothing(cluster) -> None:  # type: ignore[no-untyped-def]
-    server, workers, redis, prefix = cluster
+    server, workers, _redis, _prefix = cluster
     alive = {w.url: True for w in workers}
     server.deliver = telegram_delivery(lambda: [u for u, ok in alive.items() if ok] or list(alive))
     users = [FakeUser(server, 620000 + i, "en") for i in range(3)]
