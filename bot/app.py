@@ -42,6 +42,32 @@ class BotSettings(BaseSettings):
     send_rate: float = Field(25.0, validation_alias="RSSBOT_SEND_RATE")
 
 
+def _pin_response_models() -> list[object]:
+    """aiogram validates every Bot API answer with ``Response[T]``; pydantic caches these
+    parametrised models only weakly, so under load they are rebuilt again and again (about
+    4 ms each, measured). Holding them here keeps pydantic's cache warm."""
+    from aiogram import methods
+    from aiogram.methods.base import Response
+
+    used = (
+        methods.SendMessage,
+        methods.EditMessageText,
+        methods.EditMessageReplyMarkup,
+        methods.AnswerCallbackQuery,
+        methods.SendPhoto,
+        methods.SendDocument,
+        methods.GetMe,
+        methods.GetUpdates,
+        methods.SetMyCommands,
+        methods.SetWebhook,
+        methods.DeleteWebhook,
+    )
+    return [Response[m.__returning__] for m in used]  # type: ignore[name-defined]
+
+
+_RESPONSE_MODELS = _pin_response_models()
+
+
 def build_bot(
     token: str,
     api_base: str = TELEGRAM_API,

@@ -1,0 +1,49 @@
+"""A bare aiogram echo bot behind the same webhook handler: the baseline of the load
+benchmark (what aiogram + aiohttp + the fake Bot API cost per update, with no storage)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from aiogram import Dispatcher, F
+from aiogram.types import CallbackQuery, Message
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.app import build_bot
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    bot = build_bot(os.environ["TELEGRAM_BOT_TOKEN"], os.environ["TELEGRAM_API_BASE"])
+    dp = Dispatcher()
+
+    @dp.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    @dp.callback_query()
+    async def pressed(query: CallbackQuery) -> None:
+        await query.answer()
+        await bot.send_message(query.from_user.id, query.data or "")
+
+    app = web.Application()
+    SimpleRequestHandler(
+        dispatcher=dp,
+        bot=bot,
+        secret_token=os.environ["TELEGRAM_WEBHOOK_SECRET"],
+        handle_in_background=False,
+    ).register(app, path="/telegram")
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get("/healthz", healthz)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()
