@@ -299,13 +299,15 @@ async def main(args: argparse.Namespace) -> None:
         )
         print(f"  memory per worker (RSS): {', '.join(f'{m} MiB' for m in memory)}")
         print(f"echo bot (same harness, {len(echo.latencies)} updates):")
+        echo_mem = ", ".join(f"{m} MiB" for m in echo_memory)
         print(
-            f"  {echo.rate:.0f} updates/s overall; p50 {echo.pct(0.5):.1f} ms, p95 {echo.pct(0.95):.1f} ms, "
-            f"p99 {echo.pct(0.99):.1f} ms; memory {', '.join(f'{m} MiB' for m in echo_memory)}"
+            f"  {echo.rate:.0f} updates/s overall; p50 {echo.pct(0.5):.1f} ms, "
+            f"p95 {echo.pct(0.95):.1f} ms, p99 {echo.pct(0.99):.1f} ms; memory {echo_mem}"
         )
+        latency_ratio = statistics.mean(survey.latencies) / statistics.mean(echo.latencies)
         print(
             f"cost per update vs echo bot: x{echo.rate / survey.rate:.2f} (throughput), "
-            f"x{statistics.mean(survey.latencies) / statistics.mean(echo.latencies):.2f} (mean latency)"
+            f"x{latency_ratio:.2f} (mean latency)"
         )
     finally:
         if processes:
