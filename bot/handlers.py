@@ -14,6 +14,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from pydantic import TypeAdapter
 
@@ -50,6 +51,7 @@ from flows.state import (
     QuestionAsked,
     Resume,
     SelectionChanged,
+    SessionState,
     SetLanguage,
     Special,
     SpecialAnswer,
@@ -124,21 +126,24 @@ class SurveyHost:
         self.lang = returnee.language
         self._ = Translator(self.lang)
 
-    async def wave(self) -> Wave | None:
+    async def current(self) -> tuple[Wave, SessionState | None] | None:
+        """The survey to answer now: the one in progress (with its state), else the wave
+        that is open and not completed (not started yet), else None."""
         store = self.svc.store
-        in_progress = await store.wave_in_progress(self.returnee.id)
-        if in_progress is not None:
-            return in_progress
-        return self.svc.windows.open_wave(
+        found = await store.open_survey(self.returnee.id)
+        if found is not None:
+            return found
+        wave = self.svc.windows.open_wave(
             self.returnee.return_date,
             self.svc.today(),
             await store.completed_waves(self.returnee.id),
         )
+        return None if wave is None else (wave, None)
 
     async def apply(self, inp: Input, *, source: Message | None = None) -> None:
         """Feed one input to the survey that is open and show what follows."""
-        wave = await self.wave()
-        if wave is None:
+        current = await self.current()
+        if current is None:
             await self.bot.send_message(
                 self.chat_id,
                 self._(
@@ -148,7 +153,7 @@ class SurveyHost:
             )
             return
         definition = self.svc.definition
-        state = await self.svc.store.load_state(self.returnee.id, wave, definition)
+        wave, state = current
         if state is None:
             step = start(definition, self.lang)
             if not isinstance(inp, Resume | SetLanguage):
@@ -671,18 +676,19 @@ async def on_survey_button(
     svc: Services,
     bot: Bot,
     returnee: ReturneeInfo | None,
-) -> None:
+) -> AnswerCallbackQuery | None:
     _ = translator_for(returnee, query.from_user.language_code)
     inp = _survey_input(svc, callback_data)
     if returnee is None or returnee.status != "active" or inp is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
-        return
+        return None
     host = SurveyHost(svc, bot, query.from_user.id, returnee)
-    wave = await host.wave()
-    state = await svc.store.load_state(returnee.id, wave, svc.definition) if wave else None
-    if state is None:
+    current = await host.current()
+    state = current[1] if current is not None else None
+    if current is None or state is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
-        return
+        return None
+    wave = current[0]
     step = resume(svc.definition, state, inp)
     rejected = next((e for e in step.events if isinstance(e, InputRejected)), None)
     if rejected is not None:
@@ -692,14 +698,16 @@ async def on_survey_button(
             else rejection_message(_, rejected)
         )
         await query.answer(message, show_alert=True)
-        return
-    await query.answer()
+        return None
     try:
-        await svc.store.save_step(returnee.id, wave, step)  # type: ignore[arg-type]
+        await svc.store.save_step(returnee.id, wave, step)
     except ConsentRequired:
-        return
+        return query.answer()
     source = query.message if isinstance(query.message, Message) else None
     await host.render(step, source=source, wave=wave)
+    # answered through the webhook's HTTP response (or right after, when polling): one
+    # call fewer per press, and the button's spinner lasts until the next question is there
+    return query.answer()
 
 
 async def on_text(message: Message, svc: Services, bot: Bot, returnee: ReturneeInfo | None) -> None:

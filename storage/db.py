@@ -32,7 +32,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # no pre-ping: it costs a round trip per transaction; stale connections are recycled
+    return create_async_engine(url, pool_recycle=1800, **kwargs)
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -541,29 +541,45 @@ class Store:
             response = await self._response(session, returnee_id, wave)
             if response is None:
                 return None
-            dek = await self._returnee_dek(session, returnee_id)
-            rows = await session.scalars(select(Answer).where(Answer.response_id == response.id))
-            answers = {
-                a.question_id: _ANSWER.validate_json(
-                    self.dec(dek, "answers", a.id, "value", a.value_enc)
+            return await self._state_of(session, response)
+
+    async def open_survey(self, returnee_id: str) -> tuple[Wave, SessionState] | None:
+        """The survey in progress, if any, with its state: one transaction."""
+        async with self.sessions.begin() as session:
+            response = await session.scalar(
+                select(SurveyResponse).where(
+                    SurveyResponse.returnee_id == returnee_id,
+                    SurveyResponse.status == "in_progress",
                 )
-                for a in rows
-            }
-            pending: list[str] = []
-            if response.pending_enc is not None:
-                pending = json.loads(
-                    self.dec(dek, "survey_responses", response.id, "pending", response.pending_enc)
-                )
-            return SessionState(
-                flow_id=response.flow_id,
-                flow_version=response.flow_version,
-                language=response.language,
-                answers=answers,
-                current=response.current_question,
-                pending=pending,
-                completed=response.status == "completed",
-                seq=response.seq,
             )
+            if response is None or response.wave not in WAVES:
+                return None
+            return response.wave, await self._state_of(session, response)
+
+    async def _state_of(self, session: AsyncSession, response: SurveyResponse) -> SessionState:
+        dek = await self._returnee_dek(session, response.returnee_id)
+        rows = await session.scalars(select(Answer).where(Answer.response_id == response.id))
+        answers = {
+            a.question_id: _ANSWER.validate_json(
+                self.dec(dek, "answers", a.id, "value", a.value_enc)
+            )
+            for a in rows
+        }
+        pending: list[str] = []
+        if response.pending_enc is not None:
+            pending = json.loads(
+                self.dec(dek, "survey_responses", response.id, "pending", response.pending_enc)
+            )
+        return SessionState(
+            flow_id=response.flow_id,
+            flow_version=response.flow_version,
+            language=response.language,
+            answers=answers,
+            current=response.current_question,
+            pending=pending,
+            completed=response.status == "completed",
+            seq=response.seq,
+        )
 
     async def save_step(self, returnee_id: str, wave: Wave, step: Step) -> None:
         """Persist what an engine step changed, in one transaction; consent required."""
