@@ -40,6 +40,8 @@ class BotSettings(BaseSettings):
     redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
     redis_prefix: str = Field("rssbot", validation_alias="RSSBOT_REDIS_PREFIX")
     send_rate: float = Field(25.0, validation_alias="RSSBOT_SEND_RATE")
+    #: seconds a worker's claim on an update lasts (a dead worker's update is retried after)
+    claim_ttl: int = Field(60, validation_alias="RSSBOT_CLAIM_TTL", ge=1)
 
 
 def _pin_response_models() -> list[object]:
@@ -132,7 +134,7 @@ async def set_commands(bot: Bot) -> None:
 
 
 def redis_state(
-    redis: Redis, prefix: str
+    redis: Redis, prefix: str, claim_ttl: int = 60
 ) -> tuple[RedisStorage, RedisEventIsolation, UpdateClaims]:
     """FSM storage, per-chat locks and update claims in Redis, under ``prefix``."""
     storage = RedisStorage(
@@ -144,6 +146,7 @@ def redis_state(
     isolation = RedisEventIsolation(
         redis,
         key_builder=DefaultKeyBuilder(prefix=f"{prefix}:lock", with_bot_id=True),
-        lock_kwargs={"timeout": 60, "blocking_timeout": 55},
+        # a dead worker's lock on a chat lapses with its claim on the update
+        lock_kwargs={"timeout": claim_ttl, "blocking_timeout": claim_ttl + 5},
     )
-    return storage, isolation, UpdateClaims(redis, prefix)
+    return storage, isolation, UpdateClaims(redis, prefix, ttl_seconds=claim_ttl)

@@ -56,7 +56,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     )
     storage = isolation = None
     if redis is not None:
-        storage, isolation, svc.claims = redis_state(redis, config.redis_prefix)
+        storage, isolation, svc.claims = redis_state(redis, config.redis_prefix, config.claim_ttl)
         svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
     dp = build_dispatcher(svc, storage=storage, isolation=isolation)
     try:

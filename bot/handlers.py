@@ -15,7 +15,7 @@ from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.methods import AnswerCallbackQuery
-from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 from pydantic import TypeAdapter
 
 from bot.consent import CONSENT_VERSION, consent_text
@@ -61,7 +61,7 @@ from flows.state import (
     Toggle,
 )
 from scoring import score
-from storage.store import ConsentRequired, InviteProblem, ReturneeInfo
+from storage.store import AlreadyApplied, ConsentRequired, InviteProblem, ReturneeInfo
 from storage.waves import Wave
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,17 @@ def asked_event(definition: FlowDefinitionT, step: Step, question: Question) -> 
 class SurveyHost:
     """Runs one returnee's survey on Telegram: engine steps in, messages out."""
 
-    def __init__(self, svc: Services, bot: Bot, chat_id: int, returnee: ReturneeInfo) -> None:
+    def __init__(
+        self,
+        svc: Services,
+        bot: Bot,
+        chat_id: int,
+        returnee: ReturneeInfo,
+        update_id: int | None = None,
+    ) -> None:
         self.svc, self.bot, self.chat_id, self.returnee = svc, bot, chat_id, returnee
+        #: the update being handled: recorded as applied together with the answer
+        self.update_id = update_id
         self.lang = returnee.language
         self._ = Translator(self.lang)
 
@@ -164,8 +173,19 @@ class SurveyHost:
         if any(isinstance(e, InputRejected) for e in step.events):
             await self.render(step, source=source)
             return
-        await self.svc.store.save_step(self.returnee.id, wave, step)
+        try:
+            await self.svc.store.save_step(self.returnee.id, wave, step, update_id=self.update_id)
+        except AlreadyApplied:
+            # a redelivery of an update a worker applied before it died: its answer is
+            # stored; make sure the returnee sees where they are
+            await self.resend_current()
+            return
         await self.render(step, source=source, wave=wave)
+
+    async def resend_current(self) -> None:
+        current = await self.current()
+        if current is not None and current[1] is not None:
+            await self.render(resume(self.svc.definition, current[1], Resume()), source=None)
 
     async def render(self, step: Step, *, source: Message | None, wave: Wave | None = None) -> None:
         definition, _ = self.svc.definition, self._
@@ -676,13 +696,14 @@ async def on_survey_button(
     svc: Services,
     bot: Bot,
     returnee: ReturneeInfo | None,
+    event_update: Update,
 ) -> AnswerCallbackQuery | None:
     _ = translator_for(returnee, query.from_user.language_code)
     inp = _survey_input(svc, callback_data)
     if returnee is None or returnee.status != "active" or inp is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return None
-    host = SurveyHost(svc, bot, query.from_user.id, returnee)
+    host = SurveyHost(svc, bot, query.from_user.id, returnee, event_update.update_id)
     current = await host.current()
     state = current[1] if current is not None else None
     if current is None or state is None:
@@ -700,8 +721,11 @@ async def on_survey_button(
         await query.answer(message, show_alert=True)
         return None
     try:
-        await svc.store.save_step(returnee.id, wave, step)
+        await svc.store.save_step(returnee.id, wave, step, update_id=host.update_id)
     except ConsentRequired:
+        return query.answer()
+    except AlreadyApplied:
+        await host.resend_current()
         return query.answer()
     source = query.message if isinstance(query.message, Message) else None
     await host.render(step, source=source, wave=wave)
@@ -710,7 +734,13 @@ async def on_survey_button(
     return query.answer()
 
 
-async def on_text(message: Message, svc: Services, bot: Bot, returnee: ReturneeInfo | None) -> None:
+async def on_text(
+    message: Message,
+    svc: Services,
+    bot: Bot,
+    returnee: ReturneeInfo | None,
+    event_update: Update,
+) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     text = message.text or ""
     if returnee is None:
@@ -729,7 +759,9 @@ async def on_text(message: Message, svc: Services, bot: Bot, returnee: ReturneeI
         await message.answer(_("I do not know this command. Send /help to see what I can do."))
         await _continue(svc, bot, message.chat.id, returnee)
         return
-    await SurveyHost(svc, bot, message.chat.id, returnee).apply(Text(text=text), source=message)
+    await SurveyHost(svc, bot, message.chat.id, returnee, event_update.update_id).apply(
+        Text(text=text), source=message
+    )
 
 
 async def on_other(

@@ -43,7 +43,7 @@ class ApplyOnceMiddleware(BaseMiddleware):
             raise UpdateInProgress(event.update_id)
         try:
             result = await handler(event, data)
-            await svc.store.mark_processed(event.update_id)
+            await svc.store.mark_processed(event.update_id)  # (the survey marks it itself)
         except BaseException:
             if svc.claims is not None:
                 await svc.claims.release(event.update_id)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from flows.engine import Step
@@ -78,6 +79,14 @@ class ConsentRequired(StorageError):
 
 class NotFound(StorageError):
     pass
+
+
+class AlreadyApplied(StorageError):
+    """This Telegram update was already applied (by this or another worker)."""
+
+    def __init__(self, update_id: int) -> None:
+        self.update_id = update_id
+        super().__init__(f"update {update_id} was already applied")
 
 
 class InviteProblem(StorageError):
@@ -443,8 +452,6 @@ class Store:
 
     async def mark_processed(self, update_id: int) -> bool:
         """Record an applied update; False if it was already recorded."""
-        from sqlalchemy.exc import IntegrityError
-
         try:
             async with self.sessions.begin() as session:
                 session.add(ProcessedUpdate(update_id=update_id, at=self.clock()))
@@ -581,11 +588,30 @@ class Store:
             seq=response.seq,
         )
 
-    async def save_step(self, returnee_id: str, wave: Wave, step: Step) -> None:
-        """Persist what an engine step changed, in one transaction; consent required."""
+    async def save_step(
+        self, returnee_id: str, wave: Wave, step: Step, *, update_id: int | None = None
+    ) -> None:
+        """Persist what an engine step changed, in one transaction; consent required.
+
+        With ``update_id``, the Telegram update is recorded as applied in the same
+        transaction: if a worker dies after this commit, the redelivered update is
+        recognised and not applied a second time (raises :class:`AlreadyApplied`).
+        """
+        try:
+            await self._save_step(returnee_id, wave, step, update_id)
+        except IntegrityError as exc:
+            if update_id is not None and await self.is_processed(update_id):
+                raise AlreadyApplied(update_id) from exc
+            raise
+
+    async def _save_step(
+        self, returnee_id: str, wave: Wave, step: Step, update_id: int | None
+    ) -> None:
         now = self.clock()
         state = step.state
         async with self.sessions.begin() as session:
+            if update_id is not None:
+                session.add(ProcessedUpdate(update_id=update_id, at=now))
             returnee = await self._returnee(session, returnee_id)
             if returnee.status != "active" or returnee.consent_version is None:
                 raise ConsentRequired("no consent: nothing of this survey can be stored")

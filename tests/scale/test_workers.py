@@ -46,13 +46,19 @@ class Worker:
 
 
 async def start_worker(
-    name: str, backend: Backend, keyring: Keyring, server: FakeTelegram, redis: Redis, prefix: str
+    name: str,
+    backend: Backend,
+    keyring: Keyring,
+    server: FakeTelegram,
+    redis: Redis,
+    prefix: str,
+    claim_ttl: int = 60,
 ) -> Worker:
     store = Store(make_engine(backend.url), keyring)
     await store.verify()
     bot = build_bot(TOKEN, server.base_url, retry_delay=0.01)
     svc = Services(store=store, definition=builtin_definition(), table=default_weight_table())
-    storage, isolation, svc.claims = redis_state(redis, prefix)
+    storage, isolation, svc.claims = redis_state(redis, prefix, claim_ttl)
     svc.limiter_factory = lambda rate: RedisRateLimiter(redis, prefix, rate=rate)
     dp = build_dispatcher(svc, storage=storage, isolation=isolation)
     app = build_webhook_app(dp, bot, svc, path="/telegram", secret=SECRET, redis=redis)
@@ -243,3 +249,96 @@ async def test_no_answer_reaches_redis_and_rounds_are_shared(cluster) -> None:  
     assert sent == len(preview.to_remind) == 21
     reminders = [m for u in [user, *more] for m in u.messages if "It is time for your" in m.text]
     assert len(reminders) == 21
+
+
+async def test_a_worker_process_killed_hard_loses_and_doubles_nothing(
+    backend: Backend, keyring: Keyring, redis_prefix: tuple[Redis, str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Worker A is a real `rssbot run --webhook` process, SIGKILLed mid-stream; typed
+    answers (which would land on the next question if applied twice) go on to worker B."""
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    redis, prefix = redis_prefix
+    engine = make_engine(backend.url)
+    await upgrade(engine)
+    await engine.dispose()
+    keyring.write_file(tmp_path / "keys.json")
+    server = FakeTelegram()
+    await server.start()
+    worker_b = await start_worker("b", backend, keyring, server, redis, prefix, claim_ttl=2)
+    env = {
+        **os.environ,
+        "DATABASE_URL": backend.url,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "RSSBOT_REDIS_PREFIX": prefix,
+        "RSSBOT_KEY_FILE": str(tmp_path / "keys.json"),
+        "RSSBOT_CLAIM_TTL": "2",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE": server.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+    }
+    env.pop("RSSBOT_MASTER_KEY", None)
+    rssbot = str(Path(sys.executable).parent / "rssbot")
+    log = (tmp_path / "a.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        rssbot,
+        "run",
+        "--webhook",
+        "--port",
+        "18731",
+        "--log-level",
+        "WARNING",
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    url_a = "http://127.0.0.1:18731/telegram"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                try:
+                    async with http.get("http://127.0.0.1:18731/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+        server.deliver = telegram_delivery(lambda: [url_a, worker_b.url])
+        users = [FakeUser(server, 650000 + i, "en") for i in range(3)]
+        for user in users:
+            await enrol(worker_b, user)
+
+        async def typed_answers(user: FakeUser) -> None:
+            user.send("/start")
+            await user.expect("Question 1 of 32", timeout=20)
+            for number in range(2, 13):
+                user.send("2")  # the second option, typed
+                await user.expect(f"Question {number} of 32", timeout=20)
+
+        async def kill_a() -> None:
+            await asyncio.sleep(1.0)
+            process.send_signal(signal.SIGKILL)
+
+        await asyncio.gather(kill_a(), *(typed_answers(u) for u in users))
+        await process.wait()
+        assert process.returncode == -signal.SIGKILL
+        for user in users:
+            found = await worker_b.store.find_by_telegram(user.user_id)
+            assert found is not None
+            data = await worker_b.store.my_data(found.id)
+            answers = data["surveys"][0]["answers"]
+            assert len(answers) == 11, (user.user_id, sorted(answers))
+            assert list(answers) == [q.id for q in builtin_definition().questions[:11]]
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        log.close()
+        for task in list(server.deliveries):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await worker_b.kill()
+        await worker_b.store.close()
+        await server.stop()

@@ -292,3 +292,20 @@ async def test_updates_are_applied_once(store: Store) -> None:
     assert await store.mark_processed(10) is True
     assert await store.mark_processed(10) is False
     assert await store.is_processed(10) and not await store.is_processed(11)
+
+
+async def test_an_answer_and_its_update_id_are_recorded_together(store: Store) -> None:
+    from storage.store import AlreadyApplied
+
+    returnee = await consented_returnee(store)
+    state = start(RSS, "en").state
+    await store.save_step(returnee.id, "initial", start(RSS, "en"))
+    step = resume(RSS, state, Choose(option="satisfied"))
+    await store.save_step(returnee.id, "initial", step, update_id=77)
+    assert await store.is_processed(77)
+    # the same update again (a worker died after the commit): refused, nothing changes
+    later = resume(RSS, step.state, Choose(option="never"))
+    with pytest.raises(AlreadyApplied):
+        await store.save_step(returnee.id, "initial", later, update_id=77)
+    loaded = await store.load_state(returnee.id, "initial", RSS)
+    assert loaded is not None and list(loaded.answers) == ["econ_satisfaction"]
