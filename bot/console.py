@@ -13,63 +13,26 @@ from rich.panel import Panel
 from rich.table import Table
 
 from bot.i18n import Translator
+from bot.texts import answer_label, dimension_label, rejection_message
 from flows.engine import Step, resume, scored_answers, start
 from flows.model import FlowDefinition, FreeText, MultiSelect, Question
 from flows.state import (
     Answer,
     Back,
-    ChoiceAnswer,
     Input,
     InputRejected,
-    MultiAnswer,
     QuestionAsked,
     SessionState,
     SetLanguage,
     Special,
-    SpecialAnswer,
     SurveyCompleted,
     Text,
-    TextAnswer,
 )
 from scoring import ScoreResult, WeightTable, score
 from storage.redaction import sensitive
 
 QUIT_WORDS = frozenset({"q", "quit", "exit"})
 BACK_WORDS = frozenset({"0", "b", "back"})
-
-
-def dimension_label(_: Translator, dimension: str) -> str:
-    labels = {
-        "economic": _("Economic"),
-        "social": _("Social"),
-        "psychosocial": _("Psychosocial"),
-        "composite": _("Composite"),
-    }
-    return labels[dimension]
-
-
-def rejection_message(_: Translator, event: InputRejected) -> str:
-    messages = {
-        "completed": _("This survey is already complete."),
-        "stale": _("That answer was for another question. Please answer this one."),
-        "unknown_option": _("That is not one of the options."),
-        "expected_choice": _("Please type the number of one of the options."),
-        "expected_text": _("Please type your answer as text."),
-        "expected_selection": _(
-            "Please type the numbers of your choices, separated by commas (for example 1,3)."
-        ),
-        "nothing_selected": _("Please choose at least one option."),
-        "empty_text": _("Please type an answer."),
-        "too_long": _(
-            "Your answer is too long: at most {limit} characters, please.", limit=event.limit
-        ),
-        "not_allowed": _("That choice is not available for this question."),
-        "at_start": _("This is the first question."),
-        "unknown_question": _("There is no such question."),
-        "not_reachable": _("You can only go back to questions you have answered."),
-        "unknown_language": _("That language is not available."),
-    }
-    return messages[event.reason]
 
 
 class ConsoleSurvey:
@@ -94,22 +57,7 @@ class ConsoleSurvey:
     # -- rendering -----------------------------------------------------------------------
 
     def _answer_text(self, question: Question, answer: Answer) -> str:
-        _ = self._
-        if isinstance(answer, SpecialAnswer):
-            return {
-                "prefer_not_to_answer": _("Prefer not to answer"),
-                "dont_know": _("Don't know"),
-                "skip": _("Skipped"),
-            }[answer.value]
-        if isinstance(answer, TextAnswer):
-            return answer.text
-        if isinstance(question, FreeText):
-            return ""
-        labels = {o.id: o.label[self.language] for o in question.options}
-        if isinstance(answer, ChoiceAnswer):
-            return labels[answer.option]
-        assert isinstance(answer, MultiAnswer)
-        return ", ".join(labels[o] for o in answer.options)
+        return answer_label(question, answer, self.language, self._)
 
     def _show_question(self, event: QuestionAsked) -> None:
         _ = self._

@@ -19,7 +19,6 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 from pydantic import TypeAdapter
 
 from bot.consent import CONSENT_VERSION, consent_text
-from bot.console import dimension_label, rejection_message
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.keyboards import (
     ConsentCB,
@@ -35,6 +34,7 @@ from bot.keyboards import (
     rating_keyboard,
 )
 from bot.services import Services
+from bot.texts import answer_label, dimension_label, rejection_message
 from flows.engine import Step, resume, scored_answers, start, visible_questions
 from flows.model import FlowDefinition as FlowDefinitionT
 from flows.model import FreeText, Question
@@ -42,22 +42,18 @@ from flows.state import Answer as AnswerValue
 from flows.state import (
     AnswerRecorded,
     Back,
-    ChoiceAnswer,
     Choose,
     Done,
     Input,
     InputRejected,
-    MultiAnswer,
     QuestionAsked,
     Resume,
     SelectionChanged,
     SessionState,
     SetLanguage,
     Special,
-    SpecialAnswer,
     SurveyCompleted,
     Text,
-    TextAnswer,
     Toggle,
 )
 from scoring import score
@@ -86,25 +82,6 @@ def translator_for(returnee: ReturneeInfo | None, code: str | None) -> Translato
 
 
 # -- the survey host -------------------------------------------------------------------
-
-
-def _answer_label(question: Question, answer: object, lang: str, _: Translator) -> str:
-    if isinstance(answer, SpecialAnswer):
-        return {
-            "prefer_not_to_answer": _("Prefer not to answer"),
-            "dont_know": _("Don't know"),
-            "skip": _("Skipped"),
-        }[answer.value]
-    if isinstance(answer, TextAnswer):
-        return answer.text
-    if isinstance(question, FreeText):
-        return ""
-    labels = {o.id: o.label[lang] for o in question.options}
-    if isinstance(answer, ChoiceAnswer):
-        return labels.get(answer.option, answer.option)
-    if isinstance(answer, MultiAnswer):
-        return ", ".join(labels.get(o, o) for o in answer.options)
-    return ""
 
 
 def asked_event(definition: FlowDefinitionT, step: Step, question: Question) -> QuestionAsked:
@@ -196,7 +173,7 @@ class SurveyHost:
                     await self.ask(step, definition.question(event.question), None)
             elif isinstance(event, AnswerRecorded) and source is not None:
                 question = definition.question(event.question)
-                label = _answer_label(question, event.answer, self.lang, _)
+                label = answer_label(question, event.answer, self.lang, _)
                 if source.from_user is not None and source.from_user.is_bot:
                     await self._close_question(source, label)
             elif isinstance(event, SelectionChanged) and source is not None:
@@ -236,7 +213,7 @@ class SurveyHost:
             parts.append(f"<i>{html.escape(question.hint[self.lang])}</i>")
         if isinstance(question, FreeText):
             if event.current_answer is not None:
-                label = _answer_label(question, event.current_answer, self.lang, _)
+                label = answer_label(question, event.current_answer, self.lang, _)
                 parts.append(_("Your answer: {answer}", answer=html.escape(label)))
             parts.append(_("Type your answer below."))
         await self.bot.send_message(
@@ -519,7 +496,7 @@ async def on_mydata(message: Message, svc: Services, returnee: ReturneeInfo | No
         for qid, raw in survey["answers"].items():
             question = svc.definition.question(qid)
             value = ANSWER.validate_python(raw)
-            label = _answer_label(question, value, lang, _)
+            label = answer_label(question, value, lang, _)
             lines.append(f"• {html.escape(question.text[lang][:60])}: {html.escape(label)}")
     lines.append("")
     lines.append(_("Feedback you sent with your name: {count}", count=len(data["feedback"])))

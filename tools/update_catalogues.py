@@ -37,7 +37,11 @@ def main() -> int:
     )
     for lang in LANGUAGES:
         po = ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po"
-        cmd = ["update", "--no-fuzzy-matching", "--ignore-obsolete"] if po.exists() else ["init"]
+        cmd = (
+            ["update", "--no-fuzzy-matching", "--ignore-obsolete", "-w", "100"]
+            if po.exists()
+            else ["init"]
+        )
         subprocess.run(
             [pybabel, *cmd, "-i", str(pot), "-d", str(ROOT / "locales"), "-l", lang],
             cwd=ROOT,
