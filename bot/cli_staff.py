@@ -17,7 +17,6 @@ from rich.table import Table
 
 from bot import exports
 from bot.app import BotSettings, build_bot
-from bot.charts import cohort_chart, trajectory_chart
 from bot.common import fail, open_store
 from bot.sender import RateLimiter, RoundSender
 from bot.services import today_utc
@@ -341,6 +340,8 @@ def chart_returnee(
     returnee: Annotated[str | None, typer.Option(help="Pseudonymous id (R-...).")] = None,
 ) -> None:
     """One returnee's dimensions and composite across the waves."""
+    from bot.charts import trajectory_chart  # matplotlib only when needed
+
     if (case is None) == (returnee is None):
         fail("give --case or --returnee")
 
@@ -365,6 +366,8 @@ def chart_cohort(
     country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
 ) -> None:
     """Distribution of composite scores and mean of each dimension, for a wave (and country)."""
+    from bot.charts import cohort_chart  # matplotlib only when needed
+
     w = cast(Wave, _wave(wave))
     png, n = asyncio.run(_with_store(lambda s: cohort_chart(s, w, country, actor())))
     output.write_bytes(png)

@@ -15,7 +15,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 
 from bot import exports
-from bot.charts import cohort_chart, trajectory_chart
 from bot.i18n import Translator
 from bot.keyboards import ResumeCB, RoundCB, rows
 from bot.sender import RoundSender
@@ -171,6 +170,8 @@ async def on_round_confirm(
 
 
 async def on_stats(message: Message, command: CommandObject, svc: Services) -> None:
+    from bot.charts import cohort_chart  # matplotlib only when needed
+
     who = await _role(svc, message, "stats")
     if who is None:
         return
@@ -184,6 +185,8 @@ async def on_stats(message: Message, command: CommandObject, svc: Services) -> N
 
 
 async def on_case(message: Message, command: CommandObject, svc: Services) -> None:
+    from bot.charts import trajectory_chart  # matplotlib only when needed
+
     who = await _role(svc, message, "case")
     if who is None:
         return
