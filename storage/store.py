@@ -811,7 +811,9 @@ class Store:
             surveys = []
             for response in responses:
                 answers = await session.scalars(
-                    select(Answer).where(Answer.response_id == response.id)
+                    select(Answer)
+                    .where(Answer.response_id == response.id)
+                    .order_by(Answer.answered_at, Answer.question_id)
                 )
                 surveys.append(
                     {
