@@ -14,7 +14,7 @@ from storage import outbox
 from storage.store import Store
 from storage.waves import WaveWindows
 from tests.e2e.conftest import Harness
-from tests.e2e.fake_telegram import TOKEN, FakeTelegram
+from tests.e2e.fake_telegram import TOKEN, FakeTelegram, Fault
 
 TODAY = date(2026, 11, 25)
 WINDOWS = WaveWindows()
@@ -78,7 +78,10 @@ async def test_round_with_429_403_and_5xx_sends_each_reminder_once(harness: Harn
     server.blocked.add(blocked_chat)
     flaky_chat = people[5][1]
     server.chat_faults[flaky_chat] = [_fault(502, times=2)]
-    server.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    throttled_chat = people[7][1]  # a 429 on one send pauses every send
+    server.chat_faults[throttled_chat] = [
+        Fault("sendMessage", 429, "Too Many Requests: retry after 1", 1, 1)
+    ]
     round_id, total = await start_round(store)
     bot = build_bot(TOKEN, server.base_url, retries=False)
     try:
@@ -93,6 +96,8 @@ async def test_round_with_429_403_and_5xx_sends_each_reminder_once(harness: Harn
     assert set(got) == {chat for _, chat in people} - {blocked_chat}
     assert all(count == 1 for count in got.values())  # never two reminders
     assert sends_by_chat(server)[flaky_chat] == 3  # retried after two 502s
+    assert sends_by_chat(server)[throttled_chat] == 2  # sent again after the pause
+    assert sender.stats.throttled == 1
     returnee = await store.get(people[3][0])
     assert returnee.status == "unreachable"
     reminder = next(m for m in server.messages[people[0][1]])
