@@ -451,13 +451,19 @@ class Store:
             return await session.get(ProcessedUpdate, update_id) is not None
 
     async def mark_processed(self, update_id: int) -> bool:
-        """Record an applied update; False if it was already recorded."""
-        try:
-            async with self.sessions.begin() as session:
-                session.add(ProcessedUpdate(update_id=update_id, at=self.clock()))
-        except IntegrityError:
-            return False
-        return True
+        """Record an applied update; False if it was already recorded (e.g. by
+        ``save_step``), without an error round trip (``ON CONFLICT DO NOTHING``)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(ProcessedUpdate)
+            .values(update_id=update_id, at=self.clock())
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        async with self.sessions.begin() as session:
+            result = await session.execute(statement)
+            return bool(getattr(result, "rowcount", 0))
 
     async def prune_processed(self, older_than: timedelta = timedelta(days=2)) -> int:
         async with self.sessions.begin() as session:
