@@ -24,6 +24,7 @@ from bot.webhook import build_webhook_app
 from flows import builtin_definition
 from scoring import default_weight_table
 from storage.redaction import configure_logging
+from storage.store import Store
 
 log = logging.getLogger("rssbot")
 
@@ -59,6 +60,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
         storage, isolation, svc.claims = redis_state(redis, config.redis_prefix, config.claim_ttl)
         svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
     dp = build_dispatcher(svc, storage=storage, isolation=isolation)
+    pruning = asyncio.create_task(_prune_processed_updates(store))
     try:
         me = await bot.get_me()
         await set_commands(bot)
@@ -92,11 +94,24 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
         await stop.wait()
         await runner.cleanup()
     finally:
+        pruning.cancel()
         await bot.session.close()
         await sender_bot.session.close()
         if redis is not None:
             await redis.aclose()
         await store.close()
+
+
+async def _prune_processed_updates(store: Store, every: float = 3600.0) -> None:
+    """Forget applied update ids after two days (Telegram stops redelivering long before)."""
+    while True:
+        try:
+            removed = await store.prune_processed()
+            if removed:
+                log.info("forgot %s applied update ids older than two days", removed)
+        except Exception as exc:  # a passing database hiccup must not stop the bot
+            log.warning("pruning applied update ids failed: %s", exc.__class__.__name__)
+        await asyncio.sleep(every)
 
 
 @dataclass(frozen=True)

@@ -309,3 +309,14 @@ async def test_an_answer_and_its_update_id_are_recorded_together(store: Store) -
         await store.save_step(returnee.id, "initial", later, update_id=77)
     loaded = await store.load_state(returnee.id, "initial", RSS)
     assert loaded is not None and list(loaded.answers) == ["econ_satisfaction"]
+
+
+async def test_old_processed_updates_are_forgotten(store: Store) -> None:
+    from datetime import timedelta
+
+    await store.mark_processed(1)
+    real = store.clock
+    store.clock = lambda: real() + timedelta(days=3)
+    await store.mark_processed(2)
+    assert await store.prune_processed() == 1
+    assert not await store.is_processed(1) and await store.is_processed(2)
