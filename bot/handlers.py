@@ -105,10 +105,15 @@ class SurveyHost:
         chat_id: int,
         returnee: ReturneeInfo,
         update_id: int | None = None,
+        *,
+        redelivered: bool = False,
     ) -> None:
         self.svc, self.bot, self.chat_id, self.returnee = svc, bot, chat_id, returnee
         #: the update being handled: recorded as applied together with the answer
         self.update_id = update_id
+        #: this update's answer is already stored (its first handling died before the
+        #: reply): show where the returnee is instead of applying it again
+        self.redelivered = redelivered
         self.lang = returnee.language
         self._ = Translator(self.lang)
 
@@ -128,6 +133,9 @@ class SurveyHost:
 
     async def apply(self, inp: Input, *, source: Message | None = None) -> None:
         """Feed one input to the survey that is open and show what follows."""
+        if self.redelivered:
+            await self.resend_current()
+            return
         current = await self.current()
         if current is None:
             await self.bot.send_message(
@@ -674,6 +682,7 @@ async def on_survey_button(
     bot: Bot,
     returnee: ReturneeInfo | None,
     event_update: Update,
+    redelivered: bool = False,
 ) -> AnswerCallbackQuery | None:
     _ = translator_for(returnee, query.from_user.language_code)
     inp = _survey_input(svc, callback_data)
@@ -681,6 +690,9 @@ async def on_survey_button(
         await query.answer(_("This button is no longer active."), show_alert=True)
         return None
     host = SurveyHost(svc, bot, query.from_user.id, returnee, event_update.update_id)
+    if redelivered:  # the press was applied before; its reply may never have been sent
+        await host.resend_current()
+        return query.answer()
     current = await host.current()
     state = current[1] if current is not None else None
     if current is None or state is None:
@@ -717,6 +729,7 @@ async def on_text(
     bot: Bot,
     returnee: ReturneeInfo | None,
     event_update: Update,
+    redelivered: bool = False,
 ) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     text = message.text or ""
@@ -736,9 +749,9 @@ async def on_text(
         await message.answer(_("I do not know this command. Send /help to see what I can do."))
         await _continue(svc, bot, message.chat.id, returnee)
         return
-    await SurveyHost(svc, bot, message.chat.id, returnee, event_update.update_id).apply(
-        Text(text=text), source=message
-    )
+    await SurveyHost(
+        svc, bot, message.chat.id, returnee, event_update.update_id, redelivered=redelivered
+    ).apply(Text(text=text), source=message)
 
 
 async def on_other(

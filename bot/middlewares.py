@@ -27,23 +27,29 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class ApplyOnceMiddleware(BaseMiddleware):
     """An update delivered twice (retry, restart, two workers) is applied once.
 
-    The update id is recorded after the handler succeeded, so an update whose handling
-    failed is handled again when Telegram redelivers it.
+    The update id is recorded as replied after the handler succeeded, so an update whose
+    handling failed is handled again when Telegram redelivers it. A survey answer is
+    recorded as applied together with the answer itself: if the handling failed after
+    that (the worker died, Telegram was down), the redelivery is handed on with
+    ``redelivered=True`` so the survey shows the current question instead of storing the
+    answer twice or leaving the returnee without a question.
     """
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         svc: Services = data["svc"]
         assert isinstance(event, Update)
-        if await svc.store.is_processed(event.update_id):
+        state = await svc.store.update_state(event.update_id)
+        if state == "replied":
             log.info("update %s already applied: skipped", event.update_id)
             return None
+        data["redelivered"] = state == "applied"
         if svc.claims is not None and not await svc.claims.claim(event.update_id):
             # another worker is handling it right now: answer with an error so that, if
             # that worker dies, Telegram delivers the update again later
             raise UpdateInProgress(event.update_id)
         try:
             result = await handler(event, data)
-            await svc.store.mark_processed(event.update_id)  # (the survey marks it itself)
+            await svc.store.mark_processed(event.update_id)  # replied (upsert)
         except BaseException:
             if svc.claims is not None:
                 await svc.claims.release(event.update_id)

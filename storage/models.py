@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -214,11 +215,17 @@ class Invite(Base):
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already applied, so a redelivered update is applied once."""
+    """Telegram update ids already applied, so a redelivered update is applied once.
+
+    ``replied`` is false while an answer is stored but the returnee may not have seen what
+    follows (the worker died, or Telegram failed, between the commit and the reply): a
+    redelivery then shows the current question again instead of being dropped.
+    """
 
     __tablename__ = "processed_updates"
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    replied: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
 
 class ReminderRound(Base):

@@ -59,6 +59,7 @@ from storage.waves import WAVES, Wave
 log = logging.getLogger(__name__)
 
 ReturneeStatus = Literal["invited", "active", "declined", "opted_out", "unreachable"]
+UpdateState = Literal["new", "applied", "replied"]
 STAFF_ROLES = ("admin", "caseworker", "feedback_officer", "viewer")
 FEEDBACK_OWNER = "feedback"
 _ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
@@ -446,24 +447,31 @@ class Store:
 
     # -- updates ---------------------------------------------------------------------------
 
-    async def is_processed(self, update_id: int) -> bool:
+    async def update_state(self, update_id: int) -> UpdateState:
+        """``new``; ``applied`` (its answer is stored, the reply may not have been seen:
+        ``save_step`` recorded it, the handler did not finish); or ``replied``."""
         async with self.sessions() as session:
-            return await session.get(ProcessedUpdate, update_id) is not None
+            replied = await session.scalar(
+                select(ProcessedUpdate.replied).where(ProcessedUpdate.update_id == update_id)
+            )
+        return "new" if replied is None else "replied" if replied else "applied"
 
-    async def mark_processed(self, update_id: int) -> bool:
-        """Record an applied update; False if it was already recorded (e.g. by
-        ``save_step``), without an error round trip (``ON CONFLICT DO NOTHING``)."""
+    async def is_processed(self, update_id: int) -> bool:
+        return await self.update_state(update_id) != "new"
+
+    async def mark_processed(self, update_id: int) -> None:
+        """Record an update as handled and replied to, in one statement whether or not
+        ``save_step`` recorded it already (upsert)."""
         from sqlalchemy.dialects import postgresql, sqlite
 
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         statement = (
             dialect.insert(ProcessedUpdate)
-            .values(update_id=update_id, at=self.clock())
-            .on_conflict_do_nothing(index_elements=["update_id"])
+            .values(update_id=update_id, at=self.clock(), replied=True)
+            .on_conflict_do_update(index_elements=["update_id"], set_={"replied": True})
         )
         async with self.sessions.begin() as session:
-            result = await session.execute(statement)
-            return bool(getattr(result, "rowcount", 0))
+            await session.execute(statement)
 
     async def prune_processed(self, older_than: timedelta = timedelta(days=2)) -> int:
         async with self.sessions.begin() as session:
@@ -616,8 +624,8 @@ class Store:
         now = self.clock()
         state = step.state
         async with self.sessions.begin() as session:
-            if update_id is not None:
-                session.add(ProcessedUpdate(update_id=update_id, at=now))
+            if update_id is not None:  # replied: once the next question is sent
+                session.add(ProcessedUpdate(update_id=update_id, at=now, replied=False))
             returnee = await self._returnee(session, returnee_id)
             if returnee.status != "active" or returnee.consent_version is None:
                 raise ConsentRequired("no consent: nothing of this survey can be stored")

@@ -187,6 +187,34 @@ async def test_a_worker_killed_mid_stream_loses_nothing(cluster) -> None:  # typ
         assert await session.scalar(select(func.count()).select_from(Answer)) == 3 * 10
 
 
+@pytest.mark.parametrize("typed", [False, True], ids=["button", "typed"])
+async def test_an_answer_stored_before_a_failed_reply_shows_the_next_question_on_redelivery(
+    cluster,  # type: ignore[no-untyped-def]
+    typed: bool,
+) -> None:
+    """The answer is committed, then every attempt to send the next question fails: the
+    update is answered with an error, Telegram redelivers it, and the returnee gets the
+    next question (the answer is not stored twice, nor applied to the next question)."""
+    server, workers, _redis, _prefix = cluster
+    server.deliver = telegram_delivery(lambda: [workers[0].url])
+    user = FakeUser(server, 640001 + typed, "en")
+    await enrol(workers[0], user)
+    await answer_questions(user, 1)  # question 2 is on screen
+    server.fail("sendMessage", 502, "Bad Gateway", times=4)  # every retry of the send
+    if typed:
+        user.send("2")
+    else:
+        user.press_nth(1)
+    await user.expect("Question 3 of 32", timeout=20)
+    await asyncio.gather(*server.deliveries)
+    await user.settle()
+    assert sum("Question 3 of 32" in m.text for m in user.messages) == 1
+    found = await workers[0].store.find_by_telegram(user.user_id)
+    assert found is not None
+    answers = (await workers[0].store.my_data(found.id))["surveys"][0]["answers"]
+    assert set(answers) == {q.id for q in builtin_definition().questions[:2]}
+
+
 async def test_no_answer_reaches_redis_and_rounds_are_shared(cluster) -> None:  # type: ignore[no-untyped-def]
     from datetime import date
 
