@@ -4,6 +4,7 @@ benchmark (what aiogram + aiohttp + the fake Bot API cost per update, with no st
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 
 from aiogram import Dispatcher, F
@@ -12,6 +13,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.app import build_bot
+from bot.cli_bot import event_loop_factory
 
 
 def main() -> None:
@@ -42,7 +44,10 @@ def main() -> None:
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/healthz", healthz)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None)
+    # the same event loop as `rssbot run` (uvloop where installed), for a fair baseline
+    factory = event_loop_factory()
+    loop = factory() if factory is not None else asyncio.new_event_loop()
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, loop=loop)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     # no pre-ping: it costs a round trip per transaction; stale connections are recycled
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 10)
     return create_async_engine(url, pool_recycle=1800, **kwargs)
 
 

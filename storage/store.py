@@ -164,6 +164,10 @@ class Store:
         self.clock = clock
         self.new_id = new_id
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        #: single reads on the hot path of every update: no BEGIN / ROLLBACK round trips
+        self.reads = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @classmethod
     async def open(
@@ -171,7 +175,9 @@ class Store:
     ) -> Store:
         """Open the configured database with the configured (or given) keys; fail closed."""
         keyring = keyring or load_keyring(settings)
-        store = cls(make_engine(settings.resolved_database_url), keyring, **kwargs)
+        url = settings.resolved_database_url
+        options = {} if settings.is_sqlite else {"pool_size": settings.db_pool_size}
+        store = cls(make_engine(url, **options), keyring, **kwargs)
         try:
             await store.verify()
         except BaseException:
@@ -224,8 +230,12 @@ class Store:
     async def returnee_dek(self, session: AsyncSession, returnee_id: str) -> bytes:
         return await self._returnee_dek(session, returnee_id)
 
+    @staticmethod
+    def _dek_owner(returnee_id: str) -> str:
+        return f"returnee:{returnee_id}"
+
     async def _returnee_dek(self, session: AsyncSession, returnee_id: str) -> bytes:
-        dek = await self._dek(session, f"returnee:{returnee_id}", create=True)
+        dek = await self._dek(session, self._dek_owner(returnee_id), create=True)
         assert dek is not None
         return dek
 
@@ -340,7 +350,7 @@ class Store:
         self, user_id: int | str, *, channel: str = "telegram"
     ) -> ReturneeInfo | None:
         pseudonym = self.keyring.pseudonym(channel, user_id)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             row = await session.scalar(
                 select(Returnee).where(Returnee.telegram_pseudonym == pseudonym)
             )
@@ -450,7 +460,7 @@ class Store:
     async def update_state(self, update_id: int) -> UpdateState:
         """``new``; ``applied`` (its answer is stored, the reply may not have been seen:
         ``save_step`` recorded it, the handler did not finish); or ``replied``."""
-        async with self.sessions() as session:
+        async with self.reads() as session:
             replied = await session.scalar(
                 select(ProcessedUpdate.replied).where(ProcessedUpdate.update_id == update_id)
             )
@@ -565,16 +575,24 @@ class Store:
             return await self._state_of(session, response)
 
     async def open_survey(self, returnee_id: str) -> tuple[Wave, SessionState] | None:
-        """The survey in progress, if any, with its state: one transaction."""
+        """The survey in progress, if any, with its state: two statements (the survey with
+        its data key, then the answers)."""
         async with self.sessions.begin() as session:
-            response = await session.scalar(
-                select(SurveyResponse).where(
-                    SurveyResponse.returnee_id == returnee_id,
-                    SurveyResponse.status == "in_progress",
+            found = (
+                await session.execute(
+                    select(SurveyResponse, DataKey)
+                    .select_from(SurveyResponse)
+                    .join(DataKey, DataKey.owner == self._dek_owner(returnee_id))
+                    .where(
+                        SurveyResponse.returnee_id == returnee_id,
+                        SurveyResponse.status == "in_progress",
+                    )
                 )
-            )
+            ).first()
+            response = found[0] if found is not None else None
             if response is None or response.wave not in WAVES:
                 return None
+            # (the data key is now in the session: _state_of does not look it up again)
             return response.wave, await self._state_of(session, response)
 
     async def _state_of(self, session: AsyncSession, response: SurveyResponse) -> SessionState:
@@ -626,11 +644,25 @@ class Store:
         async with self.sessions.begin() as session:
             if update_id is not None:  # replied: once the next question is sent
                 session.add(ProcessedUpdate(update_id=update_id, at=now, replied=False))
-            returnee = await self._returnee(session, returnee_id)
+            # the returnee, their data key and this wave's survey in one statement
+            found = (
+                await session.execute(
+                    select(Returnee, DataKey, SurveyResponse)
+                    .select_from(Returnee)
+                    .join(DataKey, DataKey.owner == self._dek_owner(returnee_id))
+                    .outerjoin(
+                        SurveyResponse,
+                        (SurveyResponse.returnee_id == Returnee.id) & (SurveyResponse.wave == wave),
+                    )
+                    .where(Returnee.id == returnee_id)
+                )
+            ).first()
+            if found is None:
+                raise NotFound("no such returnee")
+            returnee, _key, response = found
             if returnee.status != "active" or returnee.consent_version is None:
                 raise ConsentRequired("no consent: nothing of this survey can be stored")
-            dek = await self._returnee_dek(session, returnee_id)
-            response = await self._response(session, returnee_id, wave)
+            dek = await self._returnee_dek(session, returnee_id)  # (from the session)
             if response is None:
                 response = SurveyResponse(
                     id=self.new_id(),
