@@ -164,7 +164,8 @@ class Store:
         self.clock = clock
         self.new_id = new_id
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
-        #: single reads on the hot path of every update: no BEGIN / ROLLBACK round trips
+        #: single statements on the hot path of every update (reads, the processed mark):
+        #: autocommit, no BEGIN / COMMIT round trips
         self.reads = async_sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
@@ -480,7 +481,7 @@ class Store:
             .values(update_id=update_id, at=self.clock(), replied=True)
             .on_conflict_do_update(index_elements=["update_id"], set_={"replied": True})
         )
-        async with self.sessions.begin() as session:
+        async with self.reads() as session:  # one statement: atomic without BEGIN/COMMIT
             await session.execute(statement)
 
     async def prune_processed(self, older_than: timedelta = timedelta(days=2)) -> int:
@@ -576,8 +577,9 @@ class Store:
 
     async def open_survey(self, returnee_id: str) -> tuple[Wave, SessionState] | None:
         """The survey in progress, if any, with its state: two statements (the survey with
-        its data key, then the answers)."""
-        async with self.sessions.begin() as session:
+        its data key, then the answers; no transaction: under READ COMMITTED each
+        statement has its own snapshot anyway, and the chat's lock orders its updates)."""
+        async with self.reads() as session:
             found = (
                 await session.execute(
                     select(SurveyResponse, DataKey)
