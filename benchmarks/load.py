@@ -68,6 +68,15 @@ async def wait_healthy(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not become healthy")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time consumed so far by these processes (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -249,7 +258,9 @@ async def main(args: argparse.Namespace) -> None:
         for p in ports:
             await wait_healthy(f"http://127.0.0.1:{p}/healthz")
         driver = Driver(server, [f"http://127.0.0.1:{p}/telegram" for p in ports])
+        cpu_before = cpu_seconds([p.pid for p in processes])
         survey = await drive(driver, users, args.concurrency, driver.survey)
+        survey_cpu = cpu_seconds([p.pid for p in processes]) - cpu_before
         memory = [rss_kb(p.pid) // 1024 for p in processes]
         await stop(processes)
         async with store.sessions() as session:
@@ -275,12 +286,14 @@ async def main(args: argparse.Namespace) -> None:
             await wait_healthy(f"http://127.0.0.1:{p}/healthz")
         echo_driver = Driver(server, [f"http://127.0.0.1:{p}/telegram" for p in echo_ports])
         per_user = len(survey.latencies) // len(users)
+        cpu_before = cpu_seconds([p.pid for p in processes])
         echo = await drive(
             echo_driver,
             [3_000_000 + i for i in range(args.returnees)],
             args.concurrency,
             lambda http, u: echo_driver.echo(http, u, per_user),
         )
+        echo_cpu = cpu_seconds([p.pid for p in processes]) - cpu_before
         echo_memory = [rss_kb(p.pid) // 1024 for p in processes]
         await stop(processes)
         processes = []
@@ -297,6 +310,11 @@ async def main(args: argparse.Namespace) -> None:
             f"  latency per update: p50 {survey.pct(0.5):.1f} ms, p95 {survey.pct(0.95):.1f} ms, "
             f"p99 {survey.pct(0.99):.1f} ms, mean {statistics.mean(survey.latencies) * 1000:.1f} ms"
         )
+        survey_ms = survey_cpu * 1000 / n
+        print(
+            f"  worker CPU per update: {survey_ms:.2f} ms, i.e. at most "
+            f"{1000 / survey_ms:.0f} updates/s per worker on a core of its own"
+        )
         print(f"  memory per worker (RSS): {', '.join(f'{m} MiB' for m in memory)}")
         print(f"echo bot (same harness, {len(echo.latencies)} updates):")
         echo_mem = ", ".join(f"{m} MiB" for m in echo_memory)
@@ -304,10 +322,12 @@ async def main(args: argparse.Namespace) -> None:
             f"  {echo.rate:.0f} updates/s overall; p50 {echo.pct(0.5):.1f} ms, "
             f"p95 {echo.pct(0.95):.1f} ms, p99 {echo.pct(0.99):.1f} ms; memory {echo_mem}"
         )
+        echo_ms = echo_cpu * 1000 / len(echo.latencies)
+        print(f"  worker CPU per update: {echo_ms:.2f} ms")
         latency_ratio = statistics.mean(survey.latencies) / statistics.mean(echo.latencies)
         print(
-            f"cost per update vs echo bot: x{echo.rate / survey.rate:.2f} (throughput), "
-            f"x{latency_ratio:.2f} (mean latency)"
+            f"cost per update vs echo bot: x{survey_ms / echo_ms:.2f} (worker CPU), "
+            f"x{echo.rate / survey.rate:.2f} (throughput), x{latency_ratio:.2f} (mean latency)"
         )
     finally:
         if processes:

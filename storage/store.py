@@ -599,12 +599,17 @@ class Store:
 
     async def _state_of(self, session: AsyncSession, response: SurveyResponse) -> SessionState:
         dek = await self._returnee_dek(session, response.returnee_id)
-        rows = await session.scalars(select(Answer).where(Answer.response_id == response.id))
-        answers = {
-            a.question_id: _ANSWER.validate_json(
-                self.dec(dek, "answers", a.id, "value", a.value_enc)
+        # plain columns, not ORM objects: this runs for every update of a survey
+        rows = await session.execute(
+            select(Answer.id, Answer.question_id, Answer.value_enc).where(
+                Answer.response_id == response.id
             )
-            for a in rows
+        )
+        answers = {
+            question_id: _ANSWER.validate_json(
+                self.dec(dek, "answers", answer_id, "value", value_enc)
+            )
+            for answer_id, question_id, value_enc in rows
         }
         pending: list[str] = []
         if response.pending_enc is not None:
