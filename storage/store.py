@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -646,17 +646,28 @@ class Store:
     async def _save_step(
         self, returnee_id: str, wave: Wave, step: Step, update_id: int | None
     ) -> None:
+        # Core statements, not the ORM's unit of work: this runs for every answer
         now = self.clock()
         state = step.state
+        owner = self._dek_owner(returnee_id)
         async with self.sessions.begin() as session:
             if update_id is not None:  # replied: once the next question is sent
-                session.add(ProcessedUpdate(update_id=update_id, at=now, replied=False))
-            # the returnee, their data key and this wave's survey in one statement
+                await session.execute(
+                    insert(ProcessedUpdate).values(update_id=update_id, at=now, replied=False)
+                )
+            # the returnee's consent, their data key and this wave's survey in one statement
             found = (
                 await session.execute(
-                    select(Returnee, DataKey, SurveyResponse)
+                    select(
+                        Returnee.status,
+                        Returnee.consent_version,
+                        DataKey.kek_id,
+                        DataKey.wrapped,
+                        SurveyResponse.id,
+                        SurveyResponse.status,
+                    )
                     .select_from(Returnee)
-                    .join(DataKey, DataKey.owner == self._dek_owner(returnee_id))
+                    .outerjoin(DataKey, DataKey.owner == owner)
                     .outerjoin(
                         SurveyResponse,
                         (SurveyResponse.returnee_id == Returnee.id) & (SurveyResponse.wave == wave),
@@ -666,47 +677,58 @@ class Store:
             ).first()
             if found is None:
                 raise NotFound("no such returnee")
-            returnee, _key, response = found
-            if returnee.status != "active" or returnee.consent_version is None:
+            status, consent_version, kek_id, wrapped, response_id, response_status = found
+            if status != "active" or consent_version is None:
                 raise ConsentRequired("no consent: nothing of this survey can be stored")
-            dek = await self._returnee_dek(session, returnee_id)  # (from the session)
-            if response is None:
-                response = SurveyResponse(
-                    id=self.new_id(),
-                    returnee_id=returnee_id,
-                    wave=wave,
-                    flow_id=state.flow_id,
-                    flow_version=state.flow_version,
-                    language=state.language,
-                    status="in_progress",
-                    seq=0,
-                    started_at=now,
-                    updated_at=now,
+            if wrapped is not None:
+                dek = self.keyring.unwrap(kek_id, wrapped, owner)
+            else:
+                dek = await self._returnee_dek(session, returnee_id)
+            if response_id is None:
+                response_id, response_status = self.new_id(), "in_progress"
+                await session.execute(
+                    insert(SurveyResponse).values(
+                        id=response_id,
+                        returnee_id=returnee_id,
+                        wave=wave,
+                        flow_id=state.flow_id,
+                        flow_version=state.flow_version,
+                        language=state.language,
+                        status=response_status,
+                        seq=0,
+                        started_at=now,
+                        updated_at=now,
+                    )
                 )
-                session.add(response)
-                await session.flush()
             for event in step.events:
                 if isinstance(event, AnswerRecorded):
-                    await self._upsert_answer(session, dek, response.id, event, now)
+                    await self._upsert_answer(session, dek, response_id, event, now)
                 elif isinstance(event, AnswerDiscarded):
                     await session.execute(
                         delete(Answer).where(
-                            Answer.response_id == response.id,
+                            Answer.response_id == response_id,
                             Answer.question_id == event.question,
                         )
                     )
-            response.flow_version = state.flow_version
-            response.language = state.language
-            response.current_question = state.current
-            response.seq = state.seq
-            response.pending_enc = (
-                self.enc(dek, "survey_responses", response.id, "pending", json.dumps(state.pending))
-                if state.pending
-                else None
+            changes: dict[str, Any] = {
+                "flow_version": state.flow_version,
+                "language": state.language,
+                "current_question": state.current,
+                "seq": state.seq,
+                "pending_enc": (
+                    self.enc(
+                        dek, "survey_responses", response_id, "pending", json.dumps(state.pending)
+                    )
+                    if state.pending
+                    else None
+                ),
+                "updated_at": now,
+            }
+            if state.completed and response_status != "completed":
+                changes.update(status="completed", completed_at=now)
+            await session.execute(
+                update(SurveyResponse).where(SurveyResponse.id == response_id).values(**changes)
             )
-            response.updated_at = now
-            if state.completed and response.status != "completed":
-                response.status, response.completed_at = "completed", now
 
     async def _upsert_answer(
         self,
@@ -717,15 +739,15 @@ class Store:
         now: datetime,
     ) -> None:
         value = event.answer.model_dump_json()
-        row = await session.scalar(
-            select(Answer).where(
+        answer_id = await session.scalar(
+            select(Answer.id).where(
                 Answer.response_id == response_id, Answer.question_id == event.question
             )
         )
-        if row is None:
+        if answer_id is None:
             answer_id = self.new_id()
-            session.add(
-                Answer(
+            await session.execute(
+                insert(Answer).values(
                     id=answer_id,
                     response_id=response_id,
                     question_id=event.question,
@@ -734,8 +756,13 @@ class Store:
                 )
             )
         else:
-            row.value_enc = self.enc(dek, "answers", row.id, "value", value)
-            row.answered_at = now
+            await session.execute(
+                update(Answer)
+                .where(Answer.id == answer_id)
+                .values(
+                    value_enc=self.enc(dek, "answers", answer_id, "value", value), answered_at=now
+                )
+            )
 
     async def response_status(self, returnee_id: str, wave: Wave) -> str | None:
         async with self.sessions() as session:

@@ -33,6 +33,19 @@ async def test_nothing_is_stored_before_consent(store: Store) -> None:
     assert await count(store, Answer) == 0 and await count(store, SurveyResponse) == 0
 
 
+async def test_a_declined_returnee_is_refused_as_without_consent(store: Store) -> None:
+    """Declining removes the data key: saving is still refused for want of consent."""
+    returnee = await store.enroll(
+        case_ref="CASE-10", return_date=date(2026, 1, 1), country="GN", language="fr"
+    )
+    await store.decline_consent(returnee.id, version="v1", language="fr")
+    step = resume(RSS, start(RSS, "fr").state, Choose(option="satisfied"))
+    with pytest.raises(ConsentRequired):
+        await store.save_step(returnee.id, "initial", step, update_id=5)
+    assert await count(store, Answer) == 0 and await count(store, DataKey) == 0
+    assert not await store.is_processed(5)
+
+
 async def test_answers_survive_a_restart_and_resume_at_the_same_question(
     store: Store, backend: Backend, keyring: Keyring
 ) -> None:
