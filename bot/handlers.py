@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 from pydantic import TypeAdapter
 
 from bot.consent import CONSENT_VERSION, consent_text
+from bot.edits import quietly, remove_keyboard
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.keyboards import (
     ConsentCB,
@@ -186,15 +187,17 @@ class SurveyHost:
                     await self._close_question(source, label)
             elif isinstance(event, SelectionChanged) and source is not None:
                 question = definition.question(event.question)
-                await source.edit_reply_markup(
-                    reply_markup=question_keyboard(
-                        definition,
-                        question,
-                        asked_event(definition, step, question),
-                        list(event.selected),
-                        step.state.seq,
-                        self.lang,
-                        _,
+                await quietly(
+                    source.edit_reply_markup(
+                        reply_markup=question_keyboard(
+                            definition,
+                            question,
+                            asked_event(definition, step, question),
+                            list(event.selected),
+                            step.state.seq,
+                            self.lang,
+                            _,
+                        )
                     )
                 )
             elif isinstance(event, QuestionAsked):
@@ -205,7 +208,9 @@ class SurveyHost:
     async def _close_question(self, message: Message, label: str) -> None:
         """Keep the question on screen with the answer under it, without buttons."""
         text = message.html_text if message.text else ""
-        await message.edit_text(f"{text}\n\n✓ <b>{html.escape(label)}</b>", reply_markup=None)
+        await quietly(
+            message.edit_text(f"{text}\n\n✓ <b>{html.escape(label)}</b>", reply_markup=None)
+        )
 
     async def ask(self, step: Step, question: Question, event: QuestionAsked | None) -> None:
         definition, _ = self.svc.definition, self._
@@ -344,7 +349,7 @@ async def on_language(
     await query.answer()
     chat_id = query.message.chat.id if query.message else query.from_user.id
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(query.message)
     if returnee.status != "active":
         await _ask_consent(bot, chat_id, _)
         return
@@ -371,7 +376,7 @@ async def on_consent(
     await query.answer()
     chat_id = query.from_user.id if query.message is None else query.message.chat.id
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(query.message)
     if callback_data.agree:
         await svc.store.give_consent(
             returnee.id, version=CONSENT_VERSION, language=returnee.language
@@ -468,7 +473,7 @@ async def on_delete_confirm(
         return
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(query.message)
         if callback_data.confirm:
             await svc.store.erase(returnee.id, actor="returnee")
             await query.message.answer(
@@ -553,7 +558,7 @@ async def on_feedback_anonymity(
     await query.answer()
     await state.update_data(anonymous=bool(callback_data.value))
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(query.message)
         await query.message.answer(
             _("How would you rate the help you received, from 1 (very bad) to 5 (very good)?"),
             reply_markup=rating_keyboard(_),
@@ -575,7 +580,7 @@ async def on_feedback_rating(
     await state.update_data(rating=callback_data.value or None)
     await state.set_state(FeedbackFlow.text)
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(query.message)
         await query.message.answer(
             _("Please write your feedback in one message. Send /cancel to stop.")
         )

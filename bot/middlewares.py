@@ -12,13 +12,20 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update, User
 
 from bot.services import Services
 from storage.redaction import sensitive
+from storage.store import ReturneeInfo
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -49,11 +56,25 @@ class ApplyOnceMiddleware(BaseMiddleware):
             raise UpdateInProgress(event.update_id)
         try:
             result = await handler(event, data)
-            await svc.store.mark_processed(event.update_id)  # replied (upsert)
+        except (TelegramBadRequest, TelegramForbiddenError) as exc:
+            # Telegram refused a call for good (blocked, chat gone, message not
+            # modifiable...): handling the update again would fail the same way, and a
+            # webhook error would have Telegram redeliver it again and again
+            log.warning(
+                "update %s: Telegram refused %s (%s): not retried",
+                event.update_id,
+                exc.method.__api_method__,
+                exc.__class__.__name__,
+            )
+            returnee: ReturneeInfo | None = data.get("returnee")
+            if isinstance(exc, TelegramForbiddenError) and returnee is not None:
+                await svc.store.set_status(returnee.id, "unreachable")
+            result = None
         except BaseException:
             if svc.claims is not None:
                 await svc.claims.release(event.update_id)
             raise
+        await svc.store.mark_processed(event.update_id)  # replied (upsert)
         return result
 
 

@@ -15,6 +15,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 
 from bot import exports
+from bot.edits import quietly, remove_keyboard
 from bot.i18n import Translator
 from bot.keyboards import ResumeCB, RoundCB, rows
 from bot.sender import RoundSender
@@ -128,7 +129,7 @@ async def on_round_confirm(
     if who is None or not isinstance(query.message, Message):
         return
     await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await remove_keyboard(query.message)
     if not callback_data.go or callback_data.wave not in WAVES:
         await query.message.answer("Cancelled.")
         return
@@ -149,8 +150,10 @@ async def on_round_confirm(
         nonlocal last_edit
         if time.monotonic() - last_edit >= 2.0 or report.pending == 0:
             last_edit = time.monotonic()
-            await bot.edit_message_text(
-                _status(report, total), chat_id=status.chat.id, message_id=status.message_id
+            await quietly(  # (unchanged text, e.g. during a 429 pause, is refused)
+                bot.edit_message_text(
+                    _status(report, total), chat_id=status.chat.id, message_id=status.message_id
+                )
             )
 
     async def run() -> None:

@@ -308,6 +308,32 @@ async def test_telegram_failures_are_retried_without_losing_the_answer(
     await user.expect("Question 4 of 32")  # the returnee just carries on
 
 
+async def test_edits_telegram_refuses_do_not_stop_the_survey(
+    harness: Harness, user_factory: Users
+) -> None:
+    """Removing spent buttons and closing an answered question are cosmetic: a message
+    Telegram will not edit (deleted, unchanged after a double tap, too old) changes nothing
+    for the returnee."""
+    user = user_factory("en")
+    token = await harness.invite(language="en")
+    user.send(f"/start {token}")
+    await user.expect("Welcome")
+    user.press("English")
+    await user.expect("Before we start")
+    harness.server.fail(
+        "editMessageReplyMarkup", 400, "Bad Request: message is not modified", times=5
+    )
+    user.press("I agree")
+    await user.expect("Question 1 of 32")
+    harness.server.fail("editMessageText", 400, "Bad Request: message can't be edited")
+    user.press("Satisfied")
+    await user.expect("Question 2 of 32")
+    assert await answered(harness) == 1
+    assert harness.store is not None
+    returnee = await harness.store.find_by_telegram(user.user_id)
+    assert returnee is not None and returnee.status == "active"
+
+
 async def test_start_without_a_valid_invite_stores_nothing(
     harness: Harness, user_factory: Users
 ) -> None:

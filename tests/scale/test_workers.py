@@ -215,6 +215,37 @@ async def test_an_answer_stored_before_a_failed_reply_shows_the_next_question_on
     assert set(answers) == {q.id for q in builtin_definition().questions[:2]}
 
 
+async def test_a_call_telegram_refuses_for_good_is_not_redelivered(cluster) -> None:  # type: ignore[no-untyped-def]
+    """A 400 or a 403 will not go away when the update is handled again: the webhook
+    answers 200 at once (no redelivery loop); a 403 marks the returnee unreachable."""
+    server, workers, _redis, _prefix = cluster
+    statuses: list[int] = []
+
+    async def once(update: dict[str, Any]) -> None:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                workers[0].url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            ) as response,
+        ):
+            statuses.append(response.status)
+
+    server.deliver = once
+    user = FakeUser(server, 660001, "en")
+    await enrol(workers[0], user)
+    server.fail("sendMessage", 400, "Bad Request: chat not found")
+    user.send("/help")
+    await asyncio.gather(*server.deliveries)
+    user.send("/help")
+    await user.expect("/mydata")  # the next update is handled as usual
+    server.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    user.send("/help")
+    await asyncio.gather(*server.deliveries)
+    assert statuses == [200, 200, 200]
+    found = await workers[0].store.find_by_telegram(user.user_id)
+    assert found is not None and found.status == "unreachable"
+
+
 async def test_no_answer_reaches_redis_and_rounds_are_shared(cluster) -> None:  # type: ignore[no-untyped-def]
     from datetime import date
 
