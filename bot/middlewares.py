@@ -40,12 +40,18 @@ class ApplyOnceMiddleware(BaseMiddleware):
     that (the worker died, Telegram was down), the redelivery is handed on with
     ``redelivered=True`` so the survey shows the current question instead of storing the
     answer twice or leaving the returnee without a question.
+
+    The update's state and the returnee behind it are read in one statement (``returnee``
+    in the handler data), since both are needed for nearly every update.
     """
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         svc: Services = data["svc"]
         assert isinstance(event, Update)
-        state = await svc.store.update_state(event.update_id)
+        user: User | None = data.get("event_from_user")
+        state, data["returnee"] = await svc.store.update_context(
+            event.update_id, user.id if user else None
+        )
         if state == "replied":
             log.info("update %s already applied: skipped", event.update_id)
             return None
@@ -88,8 +94,9 @@ class ReturneeMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         svc: Services = data["svc"]
-        user: User | None = data.get("event_from_user")
-        data["returnee"] = await svc.store.find_by_telegram(user.id) if user else None
+        if "returnee" not in data:  # (ApplyOnceMiddleware looks it up with the update)
+            user: User | None = data.get("event_from_user")
+            data["returnee"] = await svc.store.find_by_telegram(user.id) if user else None
         text = None
         if isinstance(event, Update) and event.message is not None:
             text = event.message.text or event.message.caption

@@ -98,6 +98,10 @@ class InviteProblem(StorageError):
         super().__init__(f"invite {reason}")
 
 
+def _update_state(replied: bool | None) -> UpdateState:
+    return "new" if replied is None else "replied" if replied else "applied"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -465,7 +469,29 @@ class Store:
             replied = await session.scalar(
                 select(ProcessedUpdate.replied).where(ProcessedUpdate.update_id == update_id)
             )
-        return "new" if replied is None else "replied" if replied else "applied"
+        return _update_state(replied)
+
+    async def update_context(
+        self, update_id: int, user_id: int | None, *, channel: str = "telegram"
+    ) -> tuple[UpdateState, ReturneeInfo | None]:
+        """The update's state (see :meth:`update_state`) and the returnee who sent it, in
+        one statement: this runs before every update."""
+        replied = (
+            select(ProcessedUpdate.replied)
+            .where(ProcessedUpdate.update_id == update_id)
+            .scalar_subquery()
+        )
+        async with self.reads() as session:
+            if user_id is not None:
+                pseudonym = self.keyring.pseudonym(channel, user_id)
+                found = (
+                    await session.execute(
+                        select(Returnee, replied).where(Returnee.telegram_pseudonym == pseudonym)
+                    )
+                ).first()
+                if found is not None:
+                    return _update_state(found[1]), ReturneeInfo.of(found[0])
+            return _update_state(await session.scalar(select(replied))), None
 
     async def is_processed(self, update_id: int) -> bool:
         return await self.update_state(update_id) != "new"

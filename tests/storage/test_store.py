@@ -309,6 +309,19 @@ async def test_updates_are_applied_once(store: Store) -> None:
     assert await store.is_processed(10) and not await store.is_processed(11)
 
 
+async def test_update_context_reads_the_update_state_and_the_returnee_together(
+    store: Store,
+) -> None:
+    returnee = await consented_returnee(store)
+    await store.bind_telegram(returnee.id, 4242, 4242)
+    state, found = await store.update_context(31, 4242)
+    assert state == "new" and found is not None and found.id == returnee.id
+    await store.mark_processed(31)
+    assert (await store.update_context(31, 4242))[0] == "replied"
+    assert await store.update_context(31, 999) == ("replied", None)  # a stranger
+    assert await store.update_context(32, None) == ("new", None)  # no sender (channel post)
+
+
 async def test_an_answer_and_its_update_id_are_recorded_together(store: Store) -> None:
     from storage.store import AlreadyApplied
 
