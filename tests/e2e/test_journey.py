@@ -24,6 +24,13 @@ THANKS = {
 
 
 async def enrol_and_consent(h: Harness, user: FakeUser, language: str = "en") -> None:
+    await open_invitation(h, user, language)
+    user.press(AGREE[language])
+    await user.expect(QUESTION[language].format(1))
+
+
+async def open_invitation(h: Harness, user: FakeUser, language: str = "en") -> None:
+    """From the invitation link to the consent screen."""
     token = await h.invite(language=language)
     user.send(f"/start {token}")
     await user.expect(
@@ -35,8 +42,6 @@ async def enrol_and_consent(h: Harness, user: FakeUser, language: str = "en") ->
     await user.expect(
         {"en": "Before we start", "fr": "Avant de commencer", "ar": "قبل أن نبدأ"}[language]
     )
-    user.press(AGREE[language])
-    await user.expect(QUESTION[language].format(1))
 
 
 async def answered(h: Harness) -> int:
@@ -315,11 +320,7 @@ async def test_edits_telegram_refuses_do_not_stop_the_survey(
     Telegram will not edit (deleted, unchanged after a double tap, too old) changes nothing
     for the returnee."""
     user = user_factory("en")
-    token = await harness.invite(language="en")
-    user.send(f"/start {token}")
-    await user.expect("Welcome")
-    user.press("English")
-    await user.expect("Before we start")
+    await open_invitation(harness, user)
     harness.server.fail(
         "editMessageReplyMarkup", 400, "Bad Request: message is not modified", times=5
     )
