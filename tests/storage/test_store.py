@@ -309,6 +309,36 @@ async def test_updates_are_applied_once(store: Store) -> None:
     assert await store.is_processed(10) and not await store.is_processed(11)
 
 
+async def test_a_changed_answer_replaces_the_stored_one_in_its_row(
+    store: Store,
+) -> None:
+    """Changing an answer re-encrypts it in its row (whatever that row's id), and the
+    survey reads back only the new value."""
+    from flows.state import Back
+
+    returnee = await consented_returnee(store)
+    await answer(store, returnee.id, [Choose(option="satisfied")])
+    async with store.sessions.begin() as session:  # a row id of another form
+        row = await session.scalar(select(Answer))
+        assert row is not None
+        dek = await store.returnee_dek(session, returnee.id)
+        old_id = "00000000-0000-4000-8000-000000000001"
+        value = store.dec(dek, "answers", row.id, "value", row.value_enc)
+        row.id, row.value_enc = old_id, store.enc(dek, "answers", old_id, "value", value)
+    state = await store.load_state(returnee.id, "initial", RSS)
+    assert state is not None and state.answers["econ_satisfaction"].option == "satisfied"  # type: ignore[union-attr]
+    back = resume(RSS, state, Back(question=state.current, seq=state.seq))
+    await store.save_step(returnee.id, "initial", back)
+    async with store.sessions() as session:  # going back keeps the answer
+        assert await session.scalar(select(Answer.id)) == old_id
+    again = resume(RSS, back.state, Choose(option="very_dissatisfied"))
+    await store.save_step(returnee.id, "initial", again)
+    loaded = await store.load_state(returnee.id, "initial", RSS)
+    assert loaded is not None
+    assert loaded.answers["econ_satisfaction"].option == "very_dissatisfied"  # type: ignore[union-attr]
+    assert await count(store, Answer) == 1
+
+
 async def test_update_context_reads_the_update_state_and_the_returnee_together(
     store: Store,
 ) -> None:
