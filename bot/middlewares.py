@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,7 +26,7 @@ from aiogram.types import TelegramObject, Update, User
 
 from bot.services import Services
 from storage.redaction import sensitive
-from storage.store import ReturneeInfo
+from storage.store import NotFound, ReturneeInfo
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -74,7 +75,8 @@ class ApplyOnceMiddleware(BaseMiddleware):
             )
             returnee: ReturneeInfo | None = data.get("returnee")
             if isinstance(exc, TelegramForbiddenError) and returnee is not None:
-                await svc.store.set_status(returnee.id, "unreachable")
+                with contextlib.suppress(NotFound):  # (erased by this very update)
+                    await svc.store.set_status(returnee.id, "unreachable")
             result = None
         except BaseException:
             if svc.claims is not None:

@@ -244,6 +244,15 @@ async def test_a_call_telegram_refuses_for_good_is_not_redelivered(cluster) -> N
     assert statuses == [200, 200, 200]
     found = await workers[0].store.find_by_telegram(user.user_id)
     assert found is not None and found.status == "unreachable"
+    # erased, then blocked before the goodbye arrives: nothing left to mark, still 200
+    other = FakeUser(server, 660002, "en")
+    await enrol(workers[0], other)
+    other.send("/delete")
+    await other.expect("cannot be undone")
+    server.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    other.press("Yes, erase everything")
+    await asyncio.gather(*server.deliveries)
+    assert statuses[-1] == 200 and await workers[0].store.find_by_telegram(other.user_id) is None
 
 
 async def test_no_answer_reaches_redis_and_rounds_are_shared(cluster) -> None:  # type: ignore[no-untyped-def]
