@@ -170,7 +170,7 @@ class Store:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         #: single statements on the hot path of every update (reads, the processed mark):
         #: autocommit, no BEGIN / COMMIT round trips
-        self.reads = async_sessionmaker(
+        self.autocommit = async_sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
 
@@ -355,7 +355,7 @@ class Store:
         self, user_id: int | str, *, channel: str = "telegram"
     ) -> ReturneeInfo | None:
         pseudonym = self.keyring.pseudonym(channel, user_id)
-        async with self.reads() as session:
+        async with self.autocommit() as session:
             row = await session.scalar(
                 select(Returnee).where(Returnee.telegram_pseudonym == pseudonym)
             )
@@ -465,11 +465,7 @@ class Store:
     async def update_state(self, update_id: int) -> UpdateState:
         """``new``; ``applied`` (its answer is stored, the reply may not have been seen:
         ``save_step`` recorded it, the handler did not finish); or ``replied``."""
-        async with self.reads() as session:
-            replied = await session.scalar(
-                select(ProcessedUpdate.replied).where(ProcessedUpdate.update_id == update_id)
-            )
-        return _update_state(replied)
+        return (await self.update_context(update_id, None))[0]
 
     async def update_context(
         self, update_id: int, user_id: int | None, *, channel: str = "telegram"
@@ -481,7 +477,7 @@ class Store:
             .where(ProcessedUpdate.update_id == update_id)
             .scalar_subquery()
         )
-        async with self.reads() as session:
+        async with self.autocommit() as session:
             if user_id is not None:
                 pseudonym = self.keyring.pseudonym(channel, user_id)
                 found = (
@@ -507,7 +503,7 @@ class Store:
             .values(update_id=update_id, at=self.clock(), replied=True)
             .on_conflict_do_update(index_elements=["update_id"], set_={"replied": True})
         )
-        async with self.reads() as session:  # one statement: atomic without BEGIN/COMMIT
+        async with self.autocommit() as session:  # one statement: atomic without BEGIN/COMMIT
             await session.execute(statement)
 
     async def prune_processed(self, older_than: timedelta = timedelta(days=2)) -> int:
@@ -605,7 +601,7 @@ class Store:
         """The survey in progress, if any, with its state: two statements (the survey with
         its data key, then the answers; no transaction: under READ COMMITTED each
         statement has its own snapshot anyway, and the chat's lock orders its updates)."""
-        async with self.reads() as session:
+        async with self.autocommit() as session:
             found = (
                 await session.execute(
                     select(SurveyResponse, DataKey)
