@@ -11,7 +11,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -54,6 +54,7 @@ from storage.models import (
     StaffMember,
     SurveyResponse,
 )
+from storage.pg_hotpath import PgHotPath, UpdateSeenBefore, asyncpg_dsn
 from storage.waves import WAVES, Wave
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,16 @@ UpdateState = Literal["new", "applied", "replied"]
 STAFF_ROLES = ("admin", "caseworker", "feedback_officer", "viewer")
 FEEDBACK_OWNER = "feedback"
 _ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
+_RESPONSE_STATE_COLUMNS = (
+    "id",
+    "flow_id",
+    "flow_version",
+    "language",
+    "current_question",
+    "pending_enc",
+    "status",
+    "seq",
+)
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
 
@@ -162,6 +173,7 @@ class Store:
         *,
         clock: Callable[[], datetime] = utcnow,
         new_id: Callable[[], str] = new_uuid,
+        hot_pool_size: int = 10,
     ) -> None:
         self.engine = engine
         self.keyring = keyring
@@ -173,6 +185,10 @@ class Store:
         self.autocommit = async_sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
+        #: PostgreSQL: the statements of every survey update on asyncpg directly
+        self.hot: PgHotPath | None = None
+        if engine.url.drivername == "postgresql+asyncpg":
+            self.hot = PgHotPath(asyncpg_dsn(engine.url), max_size=hot_pool_size)
 
     @classmethod
     async def open(
@@ -181,7 +197,13 @@ class Store:
         """Open the configured database with the configured (or given) keys; fail closed."""
         keyring = keyring or load_keyring(settings)
         url = settings.resolved_database_url
-        options = {} if settings.is_sqlite else {"pool_size": settings.db_pool_size}
+        options: dict[str, Any] = {}
+        if not settings.is_sqlite:
+            # the updates' statements use the hot path's pool (db_pool_size connections);
+            # SQLAlchemy's serves the rest (first answers, consent, staff, rounds)
+            quarter = max(2, settings.db_pool_size // 4)
+            options = {"pool_size": quarter, "max_overflow": quarter}
+            kwargs.setdefault("hot_pool_size", settings.db_pool_size)
         store = cls(make_engine(url, **options), keyring, **kwargs)
         try:
             await store.verify()
@@ -191,6 +213,8 @@ class Store:
         return store
 
     async def close(self) -> None:
+        if self.hot is not None:
+            await self.hot.close()
         await self.engine.dispose()
 
     # -- keys ----------------------------------------------------------------------------
@@ -477,6 +501,23 @@ class Store:
             .where(ProcessedUpdate.update_id == update_id)
             .scalar_subquery()
         )
+        if self.hot is not None:
+            row = await self.hot.update_context(
+                update_id, None if user_id is None else self.keyring.pseudonym(channel, user_id)
+            )
+            assert row is not None  # (one row, whether or not anyone matched)
+            if row["id"] is None:
+                return _update_state(row["replied"]), None
+            return _update_state(row["replied"]), ReturneeInfo(
+                id=row["id"],
+                public_id=row["public_id"],
+                status=row["status"],
+                language=row["language"],
+                country=row["country"],
+                return_date=row["return_date"],
+                consent_version=row["consent_version"],
+                bound=True,
+            )
         async with self.autocommit() as session:
             if user_id is not None:
                 pseudonym = self.keyring.pseudonym(channel, user_id)
@@ -495,6 +536,9 @@ class Store:
     async def mark_processed(self, update_id: int) -> None:
         """Record an update as handled and replied to, in one statement whether or not
         ``save_step`` recorded it already (upsert)."""
+        if self.hot is not None:
+            await self.hot.mark_replied(update_id, self.clock())
+            return
         from sqlalchemy.dialects import postgresql, sqlite
 
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
@@ -598,15 +642,26 @@ class Store:
             return await self._state_of(session, response)
 
     async def open_survey(self, returnee_id: str) -> tuple[Wave, SessionState] | None:
-        """The survey in progress, if any, with its state: two statements (the survey with
-        its data key, then the answers; no transaction: under READ COMMITTED each
-        statement has its own snapshot anyway, and the chat's lock orders its updates)."""
+        """The survey in progress, if any, with its state. On PostgreSQL one statement (the
+        survey, its data key and its answers); elsewhere two. No transaction: under READ
+        COMMITTED each statement has its own snapshot anyway, and the chat's lock orders
+        its updates."""
+        owner = self._dek_owner(returnee_id)
+        if self.hot is not None:
+            row = await self.hot.open_survey(returnee_id, owner)
+            if row is None or row["wave"] not in WAVES:
+                return None
+            return row["wave"], self._session_state(
+                self.keyring.unwrap(row["kek_id"], row["wrapped"], owner),
+                dict(row.items()),
+                zip(row["ids"] or (), row["questions"] or (), row["values"] or (), strict=True),
+            )
         async with self.autocommit() as session:
             found = (
                 await session.execute(
                     select(SurveyResponse, DataKey)
                     .select_from(SurveyResponse)
-                    .join(DataKey, DataKey.owner == self._dek_owner(returnee_id))
+                    .join(DataKey, DataKey.owner == owner)
                     .where(
                         SurveyResponse.returnee_id == returnee_id,
                         SurveyResponse.status == "in_progress",
@@ -627,26 +682,35 @@ class Store:
                 Answer.response_id == response.id
             )
         )
+        fields = {c: getattr(response, c) for c in _RESPONSE_STATE_COLUMNS}
+        return self._session_state(dek, fields, ((i, q, v) for i, q, v in rows))
+
+    def _session_state(
+        self,
+        dek: bytes,
+        response: Mapping[str, Any],
+        answer_rows: Iterable[tuple[str, str, bytes]],
+    ) -> SessionState:
+        """The engine state of a stored survey: its columns (``_RESPONSE_STATE_COLUMNS``)
+        and its answers (id, question id, ciphertext), decrypted."""
         answers = {
             question_id: _ANSWER.validate_json(
                 self.dec(dek, "answers", answer_id, "value", value_enc)
             )
-            for answer_id, question_id, value_enc in rows
+            for answer_id, question_id, value_enc in answer_rows
         }
         pending: list[str] = []
-        if response.pending_enc is not None:
-            pending = json.loads(
-                self.dec(dek, "survey_responses", response.id, "pending", response.pending_enc)
-            )
+        if (blob := response["pending_enc"]) is not None:
+            pending = json.loads(self.dec(dek, "survey_responses", response["id"], "pending", blob))
         return SessionState(
-            flow_id=response.flow_id,
-            flow_version=response.flow_version,
-            language=response.language,
+            flow_id=response["flow_id"],
+            flow_version=response["flow_version"],
+            language=response["language"],
             answers=answers,
-            current=response.current_question,
+            current=response["current_question"],
             pending=pending,
-            completed=response.status == "completed",
-            seq=response.seq,
+            completed=response["status"] == "completed",
+            seq=response["seq"],
         )
 
     async def save_step(
@@ -658,12 +722,61 @@ class Store:
         transaction: if a worker dies after this commit, the redelivered update is
         recognised and not applied a second time (raises :class:`AlreadyApplied`).
         """
+        if self.hot is not None and await self._save_step_hot(
+            self.hot, returnee_id, wave, step, update_id
+        ):
+            return
         try:
             await self._save_step(returnee_id, wave, step, update_id)
         except IntegrityError as exc:
             if update_id is not None and await self.is_processed(update_id):
                 raise AlreadyApplied(update_id) from exc
             raise
+
+    async def _save_step_hot(
+        self, hot: PgHotPath, returnee_id: str, wave: Wave, step: Step, update_id: int | None
+    ) -> bool:
+        """The usual step on PostgreSQL (a survey started, a data key made): one read, one
+        write. False when the general path must decide (nothing was written then)."""
+        recorded = [e for e in step.events if isinstance(e, AnswerRecorded)]
+        discarded = [e.question for e in step.events if isinstance(e, AnswerDiscarded)]
+        questions = {e.question for e in recorded}
+        if len(questions) != len(recorded) or questions & set(discarded):
+            return False  # (the same answer changed twice in one step: in order, below)
+        owner = self._dek_owner(returnee_id)
+        found = await hot.save_context(returnee_id, owner, wave)
+        if found is None or found["wrapped"] is None or found["response_id"] is None:
+            return False
+        if found["status"] != "active" or found["consent_version"] is None:
+            raise ConsentRequired("no consent: nothing of this survey can be stored")
+        dek = self.keyring.unwrap(found["kek_id"], found["wrapped"], owner)
+        response_id, state = found["response_id"], step.state
+        answers = []
+        for event in recorded:
+            answer_id = self.new_id()
+            value = event.answer.model_dump_json()
+            answers.append(
+                (answer_id, event.question, self.enc(dek, "answers", answer_id, "value", value))
+            )
+        pending = None
+        if state.pending:
+            pending = self.enc(
+                dek, "survey_responses", response_id, "pending", json.dumps(state.pending)
+            )
+        try:
+            return await hot.save_step(
+                returnee_id=returnee_id,
+                response_id=response_id,
+                update_id=update_id,
+                now=self.clock(),
+                answers=answers,
+                discarded=discarded,
+                progress=(state.flow_version, state.language, state.current, state.seq, pending),
+                completed=state.completed,
+            )
+        except UpdateSeenBefore as exc:
+            assert update_id is not None  # (only an update's mark can be there before)
+            raise AlreadyApplied(update_id) from exc
 
     async def _save_step(
         self, returnee_id: str, wave: Wave, step: Step, update_id: int | None
