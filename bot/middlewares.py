@@ -57,7 +57,11 @@ class ApplyOnceMiddleware(BaseMiddleware):
             log.info("update %s already applied: skipped", event.update_id)
             return None
         data["redelivered"] = state == "applied"
-        if svc.claims is not None and not await svc.claims.claim(event.update_id):
+        # an update with a chat is handled under that chat's lock (aiogram's event
+        # isolation, in Redis with several workers): a copy of it waits for the lock, then
+        # finds it replied. Only an update without a chat needs a claim of its own.
+        claims = svc.claims if data.get("state") is None else None
+        if claims is not None and not await claims.claim(event.update_id):
             # another worker is handling it right now: answer with an error so that, if
             # that worker dies, Telegram delivers the update again later
             raise UpdateInProgress(event.update_id)
@@ -79,8 +83,8 @@ class ApplyOnceMiddleware(BaseMiddleware):
                     await svc.store.set_status(returnee.id, "unreachable")
             result = None
         except BaseException:
-            if svc.claims is not None:
-                await svc.claims.release(event.update_id)
+            if claims is not None:
+                await claims.release(event.update_id)
             raise
         await svc.store.mark_processed(event.update_id)  # replied (upsert)
         return result
