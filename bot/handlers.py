@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import Literal
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
@@ -58,7 +59,13 @@ from flows.state import (
     Toggle,
 )
 from scoring import score
-from storage.store import AlreadyApplied, ConsentRequired, InviteProblem, ReturneeInfo
+from storage.store import (
+    AlreadyApplied,
+    ConsentRequired,
+    InviteProblem,
+    OpenSurvey,
+    ReturneeInfo,
+)
 from storage.waves import Wave
 
 log = logging.getLogger(__name__)
@@ -108,6 +115,7 @@ class SurveyHost:
         update_id: int | None = None,
         *,
         redelivered: bool = False,
+        open_survey: OpenSurvey | Literal["unread"] | None = "unread",
     ) -> None:
         self.svc, self.bot, self.chat_id, self.returnee = svc, bot, chat_id, returnee
         #: the update being handled: recorded as applied together with the answer
@@ -117,14 +125,21 @@ class SurveyHost:
         self.redelivered = redelivered
         self.lang = returnee.language
         self._ = Translator(self.lang)
+        #: the survey in progress as read with the update (used once: see current())
+        self._read_with_update = open_survey
+        #: the survey in progress as last read: saving a step of it needs no new read
+        self.opened: OpenSurvey | None = None
 
     async def current(self) -> tuple[Wave, SessionState | None] | None:
         """The survey to answer now: the one in progress (with its state), else the wave
         that is open and not completed (not started yet), else None."""
         store = self.svc.store
-        found = await store.open_survey(self.returnee.id)
+        found, self._read_with_update = self._read_with_update, "unread"
+        if found == "unread":  # (or read already: a second call reads afresh)
+            found = await store.open_survey(self.returnee.id)
+        self.opened = found
         if found is not None:
-            return found
+            return found.wave, found.state
         wave = self.svc.windows.open_wave(
             self.returnee.return_date,
             self.svc.today(),
@@ -160,7 +175,9 @@ class SurveyHost:
             await self.render(step, source=source)
             return
         try:
-            await self.svc.store.save_step(self.returnee.id, wave, step, update_id=self.update_id)
+            await self.svc.store.save_step(
+                self.returnee.id, wave, step, update_id=self.update_id, opened=self.opened
+            )
         except AlreadyApplied:
             # a redelivery of an update a worker applied before it died: its answer is
             # stored; make sure the returnee sees where they are
@@ -688,13 +705,16 @@ async def on_survey_button(
     returnee: ReturneeInfo | None,
     event_update: Update,
     redelivered: bool = False,
+    open_survey: OpenSurvey | Literal["unread"] | None = "unread",
 ) -> AnswerCallbackQuery | None:
     _ = translator_for(returnee, query.from_user.language_code)
     inp = _survey_input(svc, callback_data)
     if returnee is None or returnee.status != "active" or inp is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return None
-    host = SurveyHost(svc, bot, query.from_user.id, returnee, event_update.update_id)
+    host = SurveyHost(
+        svc, bot, query.from_user.id, returnee, event_update.update_id, open_survey=open_survey
+    )
     if redelivered:  # the press was applied before; its reply may never have been sent
         await host.resend_current()
         return query.answer()
@@ -715,7 +735,9 @@ async def on_survey_button(
         await query.answer(message, show_alert=True)
         return None
     try:
-        await svc.store.save_step(returnee.id, wave, step, update_id=host.update_id)
+        await svc.store.save_step(
+            returnee.id, wave, step, update_id=host.update_id, opened=host.opened
+        )
     except ConsentRequired:
         return query.answer()
     except AlreadyApplied:
@@ -735,6 +757,7 @@ async def on_text(
     returnee: ReturneeInfo | None,
     event_update: Update,
     redelivered: bool = False,
+    open_survey: OpenSurvey | Literal["unread"] | None = "unread",
 ) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     text = message.text or ""
@@ -755,7 +778,13 @@ async def on_text(
         await _continue(svc, bot, message.chat.id, returnee)
         return
     await SurveyHost(
-        svc, bot, message.chat.id, returnee, event_update.update_id, redelivered=redelivered
+        svc,
+        bot,
+        message.chat.id,
+        returnee,
+        event_update.update_id,
+        redelivered=redelivered,
+        open_survey=open_survey,
     ).apply(Text(text=text), source=message)
 
 

@@ -43,16 +43,19 @@ class ApplyOnceMiddleware(BaseMiddleware):
     answer twice or leaving the returnee without a question.
 
     The update's state and the returnee behind it are read in one statement (``returnee``
-    in the handler data), since both are needed for nearly every update.
+    in the handler data), since both are needed for nearly every update; on PostgreSQL
+    with the returnee's survey in progress (``open_survey``).
     """
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         svc: Services = data["svc"]
         assert isinstance(event, Update)
         user: User | None = data.get("event_from_user")
-        state, data["returnee"] = await svc.store.update_context(
+        state, data["returnee"], survey = await svc.store.update_context(
             event.update_id, user.id if user else None
         )
+        if survey != "unread":  # (read with the rest on PostgreSQL: the survey handlers
+            data["open_survey"] = survey  # take it instead of reading it again)
         if state == "replied":
             log.info("update %s already applied: skipped", event.update_id)
             return None

@@ -6,9 +6,11 @@ ten of them: over half of a worker's CPU. Here each step of an answer is one pre
 statement on a pool of asyncpg's own (prepared once per connection, no transaction
 around single statements):
 
-1. who is talking, and whether this update was seen before;
-2. the open survey with its data key and all its answers;
-3. the survey's consent, data key and response (before writing);
+1. whether this update was seen before, who is talking, and their open survey with its
+   data key and all its answers;
+2. (the open survey again, when a handler needs it afresh);
+3. (the survey's consent, data key and response, when the step is not for the survey
+   read in 1.);
 4. the answers, the survey's progress and the update's "applied" mark, in one statement
    that also checks the consent again, so nothing is written for someone who withdrew
    or was erased meanwhile;
@@ -35,11 +37,24 @@ from sqlalchemy.engine import URL
 #: are ciphertexts, pseudonyms and ids, never answers: the privacy tests read this log)
 log = logging.getLogger(__name__)
 
+# $1 update id, $2 sender's pseudonym (or null), $3 the data key owners' prefix. The
+# sender's survey in progress comes along (most updates are answers to it).
 UPDATE_CONTEXT = """
 SELECT (SELECT replied FROM processed_updates WHERE update_id = $1) AS replied,
-       r.id, r.public_id, r.status, r.language, r.country, r.return_date, r.consent_version
+       r.id AS returnee_id, r.public_id, r.status AS returnee_status,
+       r.language AS returnee_language, r.country, r.return_date, r.consent_version,
+       s.id, s.wave, s.flow_id, s.flow_version, s.language, s.current_question, s.seq,
+       s.pending_enc, s.status, k.kek_id, k.wrapped, a.ids, a.questions, a.values
 FROM (SELECT 1) AS one
 LEFT JOIN returnees AS r ON r.telegram_pseudonym = $2
+LEFT JOIN survey_responses AS s ON s.returnee_id = r.id AND s.status = 'in_progress'
+LEFT JOIN data_keys AS k ON k.owner = $3 || r.id
+LEFT JOIN LATERAL (
+    SELECT array_agg(id) AS ids, array_agg(question_id) AS questions,
+           array_agg(value_enc) AS values
+    FROM answers WHERE response_id = s.id
+) AS a ON true
+LIMIT 1
 """
 
 OPEN_SURVEY = """
@@ -145,8 +160,10 @@ class PgHotPath:
             log.debug("%s\n%r", query.strip(), args)
         return await pool.fetchrow(query, *args)
 
-    async def update_context(self, update_id: int, pseudonym: str | None) -> asyncpg.Record | None:
-        return await self._fetchrow(UPDATE_CONTEXT, update_id, pseudonym)
+    async def update_context(
+        self, update_id: int, pseudonym: str | None, key_owner_prefix: str
+    ) -> asyncpg.Record | None:
+        return await self._fetchrow(UPDATE_CONTEXT, update_id, pseudonym, key_owner_prefix)
 
     async def open_survey(self, returnee_id: str, key_owner: str) -> asyncpg.Record | None:
         return await self._fetchrow(OPEN_SURVEY, returnee_id, key_owner)

@@ -12,9 +12,9 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import TypeAdapter
 from sqlalchemy import delete, func, insert, select, update
@@ -56,6 +56,9 @@ from storage.models import (
 )
 from storage.pg_hotpath import PgHotPath, UpdateSeenBefore, asyncpg_dsn
 from storage.waves import WAVES, Wave
+
+if TYPE_CHECKING:
+    from asyncpg import Record
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +158,27 @@ class ReturneeInfo:
             consent_version=row.consent_version,
             bound=row.telegram_pseudonym is not None,
         )
+
+
+@dataclass(frozen=True)
+class OpenSurvey:
+    """A survey in progress as read for one update: the engine's state, and what saving
+    the update's step needs, so that it is not read a second time."""
+
+    wave: Wave
+    state: SessionState
+    response_id: str
+    key: bytes = field(repr=False)
+
+
+class UpdateContext(NamedTuple):
+    """What every update starts with (see :meth:`Store.update_context`)."""
+
+    state: UpdateState
+    returnee: ReturneeInfo | None
+    #: the returnee's survey in progress (None: none is open, or nobody is talking), or
+    #: "unread" where the back end did not read it with the rest (SQLite)
+    survey: OpenSurvey | Literal["unread"] | None = "unread"
 
 
 @dataclass(frozen=True)
@@ -489,46 +513,47 @@ class Store:
     async def update_state(self, update_id: int) -> UpdateState:
         """``new``; ``applied`` (its answer is stored, the reply may not have been seen:
         ``save_step`` recorded it, the handler did not finish); or ``replied``."""
-        return (await self.update_context(update_id, None))[0]
+        return (await self.update_context(update_id, None)).state
 
     async def update_context(
         self, update_id: int, user_id: int | None, *, channel: str = "telegram"
-    ) -> tuple[UpdateState, ReturneeInfo | None]:
+    ) -> UpdateContext:
         """The update's state (see :meth:`update_state`) and the returnee who sent it, in
-        one statement: this runs before every update."""
-        replied = (
-            select(ProcessedUpdate.replied)
-            .where(ProcessedUpdate.update_id == update_id)
-            .scalar_subquery()
-        )
+        one statement: this runs before every update. On PostgreSQL the same statement
+        reads the returnee's survey in progress."""
+        pseudonym = None if user_id is None else self.keyring.pseudonym(channel, user_id)
         if self.hot is not None:
-            row = await self.hot.update_context(
-                update_id, None if user_id is None else self.keyring.pseudonym(channel, user_id)
-            )
+            row = await self.hot.update_context(update_id, pseudonym, self._dek_owner(""))
             assert row is not None  # (one row, whether or not anyone matched)
-            if row["id"] is None:
-                return _update_state(row["replied"]), None
-            return _update_state(row["replied"]), ReturneeInfo(
-                id=row["id"],
+            state = _update_state(row["replied"])
+            if row["returnee_id"] is None:
+                return UpdateContext(state, None, None)
+            returnee = ReturneeInfo(
+                id=row["returnee_id"],
                 public_id=row["public_id"],
-                status=row["status"],
-                language=row["language"],
+                status=row["returnee_status"],
+                language=row["returnee_language"],
                 country=row["country"],
                 return_date=row["return_date"],
                 consent_version=row["consent_version"],
                 bound=True,
             )
+            return UpdateContext(state, returnee, self._open_survey_of(returnee.id, row))
+        replied = (
+            select(ProcessedUpdate.replied)
+            .where(ProcessedUpdate.update_id == update_id)
+            .scalar_subquery()
+        )
         async with self.autocommit() as session:
-            if user_id is not None:
-                pseudonym = self.keyring.pseudonym(channel, user_id)
+            if pseudonym is not None:
                 found = (
                     await session.execute(
                         select(Returnee, replied).where(Returnee.telegram_pseudonym == pseudonym)
                     )
                 ).first()
                 if found is not None:
-                    return _update_state(found[1]), ReturneeInfo.of(found[0])
-            return _update_state(await session.scalar(select(replied))), None
+                    return UpdateContext(_update_state(found[1]), ReturneeInfo.of(found[0]))
+            return UpdateContext(_update_state(await session.scalar(select(replied))), None, None)
 
     async def is_processed(self, update_id: int) -> bool:
         return await self.update_state(update_id) != "new"
@@ -641,7 +666,7 @@ class Store:
                 return None
             return await self._state_of(session, response)
 
-    async def open_survey(self, returnee_id: str) -> tuple[Wave, SessionState] | None:
+    async def open_survey(self, returnee_id: str) -> OpenSurvey | None:
         """The survey in progress, if any, with its state. On PostgreSQL one statement (the
         survey, its data key and its answers); elsewhere two. No transaction: under READ
         COMMITTED each statement has its own snapshot anyway, and the chat's lock orders
@@ -649,13 +674,7 @@ class Store:
         owner = self._dek_owner(returnee_id)
         if self.hot is not None:
             row = await self.hot.open_survey(returnee_id, owner)
-            if row is None or row["wave"] not in WAVES:
-                return None
-            return row["wave"], self._session_state(
-                self.keyring.unwrap(row["kek_id"], row["wrapped"], owner),
-                dict(row.items()),
-                zip(row["ids"] or (), row["questions"] or (), row["values"] or (), strict=True),
-            )
+            return None if row is None else self._open_survey_of(returnee_id, row)
         async with self.autocommit() as session:
             found = (
                 await session.execute(
@@ -672,7 +691,20 @@ class Store:
             if response is None or response.wave not in WAVES:
                 return None
             # (the data key is now in the session: _state_of does not look it up again)
-            return response.wave, await self._state_of(session, response)
+            dek = await self._returnee_dek(session, returnee_id)
+            return OpenSurvey(
+                response.wave, await self._state_of(session, response), response.id, dek
+            )
+
+    def _open_survey_of(self, returnee_id: str, row: Record) -> OpenSurvey | None:
+        """The open survey in a row of the hot path's statements (None if there is none)."""
+        if row["id"] is None or row["wrapped"] is None or row["wave"] not in WAVES:
+            return None
+        owner = self._dek_owner(returnee_id)
+        dek = self.keyring.unwrap(row["kek_id"], row["wrapped"], owner)
+        answers = zip(row["ids"] or (), row["questions"] or (), row["values"] or (), strict=True)
+        state = self._session_state(dek, dict(row.items()), answers)
+        return OpenSurvey(row["wave"], state, row["id"], dek)
 
     async def _state_of(self, session: AsyncSession, response: SurveyResponse) -> SessionState:
         dek = await self._returnee_dek(session, response.returnee_id)
@@ -714,7 +746,13 @@ class Store:
         )
 
     async def save_step(
-        self, returnee_id: str, wave: Wave, step: Step, *, update_id: int | None = None
+        self,
+        returnee_id: str,
+        wave: Wave,
+        step: Step,
+        *,
+        update_id: int | None = None,
+        opened: OpenSurvey | None = None,
     ) -> None:
         """Persist what an engine step changed, in one transaction; consent required.
 
@@ -723,7 +761,7 @@ class Store:
         recognised and not applied a second time (raises :class:`AlreadyApplied`).
         """
         if self.hot is not None and await self._save_step_hot(
-            self.hot, returnee_id, wave, step, update_id
+            self.hot, returnee_id, wave, step, update_id, opened
         ):
             return
         try:
@@ -734,23 +772,35 @@ class Store:
             raise
 
     async def _save_step_hot(
-        self, hot: PgHotPath, returnee_id: str, wave: Wave, step: Step, update_id: int | None
+        self,
+        hot: PgHotPath,
+        returnee_id: str,
+        wave: Wave,
+        step: Step,
+        update_id: int | None,
+        opened: OpenSurvey | None,
     ) -> bool:
-        """The usual step on PostgreSQL (a survey started, a data key made): one read, one
-        write. False when the general path must decide (nothing was written then)."""
+        """The usual step on PostgreSQL (a survey started, a data key made): one write,
+        after one read unless the survey was read for this update (``opened``). False when
+        the general path must decide (nothing was written then)."""
         recorded = [e for e in step.events if isinstance(e, AnswerRecorded)]
         discarded = [e.question for e in step.events if isinstance(e, AnswerDiscarded)]
         questions = {e.question for e in recorded}
         if len(questions) != len(recorded) or questions & set(discarded):
             return False  # (the same answer changed twice in one step: in order, below)
-        owner = self._dek_owner(returnee_id)
-        found = await hot.save_context(returnee_id, owner, wave)
-        if found is None or found["wrapped"] is None or found["response_id"] is None:
-            return False
-        if found["status"] != "active" or found["consent_version"] is None:
-            raise ConsentRequired("no consent: nothing of this survey can be stored")
-        dek = self.keyring.unwrap(found["kek_id"], found["wrapped"], owner)
-        response_id, state = found["response_id"], step.state
+        if opened is not None and opened.wave == wave:
+            # (the consent is checked by the write itself)
+            dek, response_id = opened.key, opened.response_id
+        else:
+            owner = self._dek_owner(returnee_id)
+            found = await hot.save_context(returnee_id, owner, wave)
+            if found is None or found["wrapped"] is None or found["response_id"] is None:
+                return False
+            if found["status"] != "active" or found["consent_version"] is None:
+                raise ConsentRequired("no consent: nothing of this survey can be stored")
+            dek = self.keyring.unwrap(found["kek_id"], found["wrapped"], owner)
+            response_id = found["response_id"]
+        state = step.state
         answers = []
         for event in recorded:
             answer_id = self.new_id()

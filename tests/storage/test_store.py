@@ -344,12 +344,46 @@ async def test_update_context_reads_the_update_state_and_the_returnee_together(
 ) -> None:
     returnee = await consented_returnee(store)
     await store.bind_telegram(returnee.id, 4242, 4242)
-    state, found = await store.update_context(31, 4242)
+    state, found, survey = await store.update_context(31, 4242)
     assert state == "new" and found is not None and found.id == returnee.id
+    # PostgreSQL reads the survey in progress with them (none yet); SQLite leaves it
+    assert survey == ("unread" if store.hot is None else None)
     await store.mark_processed(31)
     assert (await store.update_context(31, 4242))[0] == "replied"
-    assert await store.update_context(31, 999) == ("replied", None)  # a stranger
-    assert await store.update_context(32, None) == ("new", None)  # no sender (channel post)
+    assert await store.update_context(31, 999) == ("replied", None, None)  # a stranger
+    assert await store.update_context(32, None) == ("new", None, None)  # no sender
+    first = start(RSS, "en")
+    await store.save_step(returnee.id, "initial", first)
+    await store.save_step(
+        returnee.id, "initial", resume(RSS, first.state, Choose(option="satisfied"))
+    )
+    survey = (await store.update_context(33, 4242)).survey
+    opened = await store.open_survey(returnee.id)
+    assert opened is not None and opened.state.answers
+    if store.hot is not None:
+        assert survey == opened  # the same survey, state and key as read on its own
+
+
+async def test_a_step_of_a_survey_read_before_is_refused_once_consent_is_withdrawn(
+    store: Store,
+) -> None:
+    """Saving with the survey read at the start of the update skips reading the consent
+    again: the write itself must still refuse, and store nothing."""
+    returnee = await consented_returnee(store)
+    first = start(RSS, "en")
+    await store.save_step(returnee.id, "initial", first)
+    opened = await store.open_survey(returnee.id)
+    assert opened is not None
+    await store.withdraw_consent(returnee.id, language="en")
+    step = resume(RSS, opened.state, Choose(option="satisfied"))
+    with pytest.raises(ConsentRequired):
+        await store.save_step(returnee.id, "initial", step, update_id=91, opened=opened)
+    assert await count(store, Answer) == 0
+    assert await store.update_state(91) == "new"
+    # and with consent again, the same step is stored once
+    await store.give_consent(returnee.id, version="v2", language="en")
+    await store.save_step(returnee.id, "initial", step, update_id=91, opened=opened)
+    assert await count(store, Answer) == 1 and await store.update_state(91) == "applied"
 
 
 async def test_an_answer_and_its_update_id_are_recorded_together(store: Store) -> None:
