@@ -19,8 +19,9 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = Field(None, validation_alias=AliasChoices("RSSBOT_MASTER_KEY"))
     #: the keyring file (default: ``<data_dir>/keys.json``); ignored when master_key is set
     key_file: Path | None = Field(None, validation_alias=AliasChoices("RSSBOT_KEY_FILE"))
-    #: PostgreSQL connections kept open per process: at least the updates handled at once,
-    #: or every extra update opens (and closes) a connection of its own
+    #: PostgreSQL connections per process for the statements of every update (asyncpg), at
+    #: least the updates handled at once; SQLAlchemy's pool for the rest gets a quarter of
+    #: it, and as many again when busy
     db_pool_size: int = Field(20, ge=1, validation_alias=AliasChoices("RSSBOT_DB_POOL_SIZE"))
 
     @property
