@@ -185,7 +185,10 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
     The state passed in is never modified; a rejected input returns an equal state.
     """
     inp = inp or Resume()
-    state = state.model_copy(deep=True)
+    # the answers are frozen models: copying the containers keeps the caller's state intact
+    state = state.model_copy(
+        update={"answers": dict(state.answers), "pending": list(state.pending)}
+    )
     events: list[Event] = []
     _reconcile(definition, state, events)
 

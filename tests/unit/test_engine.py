@@ -227,7 +227,8 @@ def test_state_survives_json_round_trip_and_inputs_do_not_mutate(mini: FlowDefin
     again = resume(mini, restored)
     assert asked(again).question == "q_help"
     assert again.state.pending == ["cash"]
-    resume(mini, restored, Done())
+    resume(mini, restored, Done())  # (answers change)
+    resume(mini, restored, Toggle(option="cash"))  # (the selection changes)
     assert restored.model_dump_json() == stored  # the input state is never modified
 
 
