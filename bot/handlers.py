@@ -7,6 +7,7 @@ is stored (encrypted) before the next question is sent.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from typing import Literal
@@ -191,6 +192,25 @@ class SurveyHost:
             await self.render(resume(self.svc.definition, current[1], Resume()), source=None)
 
     async def render(self, step: Step, *, source: Message | None, wave: Wave | None = None) -> None:
+        """Show what a step did. Closing the answered question (an edit) runs while what
+        follows is sent, so the returnee waits for one round trip to Telegram, not two;
+        both end before the update does (a failure still fails the update)."""
+        closing: list[asyncio.Future[None]] = []
+        try:
+            await self._render(step, source, wave, closing)
+        finally:
+            outcomes = await asyncio.gather(*closing, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _render(
+        self,
+        step: Step,
+        source: Message | None,
+        wave: Wave | None,
+        closing: list[asyncio.Future[None]],
+    ) -> None:
         definition, _ = self.svc.definition, self._
         for event in step.events:
             if isinstance(event, InputRejected):
@@ -201,7 +221,7 @@ class SurveyHost:
                 question = definition.question(event.question)
                 label = answer_label(question, event.answer, self.lang, _)
                 if source.from_user is not None and source.from_user.is_bot:
-                    await self._close_question(source, label)
+                    closing.append(asyncio.ensure_future(self._close_question(source, label)))
             elif isinstance(event, SelectionChanged) and source is not None:
                 question = definition.question(event.question)
                 await quietly(

@@ -85,6 +85,10 @@ class FakeTelegram:
     #: webhook mode: a coroutine that POSTs an update to the bot (instead of getUpdates)
     deliver: Any = None
     deliveries: set[Any] = field(default_factory=set)
+    #: method (lower case) -> seconds each call of it takes (a slow connection)
+    delays: dict[str, float] = field(default_factory=dict)
+    #: every call as it began: (method, the methods still being answered at that moment)
+    began: list[tuple[str, frozenset[str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -94,6 +98,7 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.acknowledged = 0
+        self._in_flight: dict[str, int] = {}
 
     # -- server ---------------------------------------------------------------------------
 
@@ -146,6 +151,17 @@ class FakeTelegram:
             if isinstance(value, str) and value.startswith("attach://"):
                 params[key] = files.get(value.removeprefix("attach://"), b"")
         self.calls.append((method, params))
+        self.began.append((method, frozenset(self._in_flight)))
+        self._in_flight[method] = self._in_flight.get(method, 0) + 1
+        try:
+            await asyncio.sleep(self.delays.get(method, 0))
+            return await self._answer(method, params)
+        finally:
+            self._in_flight[method] -= 1
+            if not self._in_flight[method]:
+                del self._in_flight[method]
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> web.Response:
         for fault in self.faults + self.chat_faults.get(_chat(params), []):
             if fault.method.lower() == method and fault.times > 0:
                 fault.times -= 1

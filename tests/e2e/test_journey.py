@@ -335,6 +335,29 @@ async def test_edits_telegram_refuses_do_not_stop_the_survey(
     assert returnee is not None and returnee.status == "active"
 
 
+async def test_the_next_question_is_sent_while_the_answered_one_is_closed(
+    harness: Harness, user_factory: Users
+) -> None:
+    """On a slow link to Telegram, the returnee waits for one round trip per press, not
+    two: the next question does not wait for the edit that closes the answered one."""
+    user = user_factory("en")
+    await open_invitation(harness, user)
+    user.press("I agree")
+    await user.expect("Question 1 of 32")
+    harness.server.delays.update(editmessagetext=0.4, sendmessage=0.4)
+    harness.server.began.clear()
+    user.press("Satisfied")
+    await user.expect("Question 2 of 32")
+    await user.settle()
+    began = harness.server.began
+    assert {"editmessagetext", "sendmessage"} <= {method for method, _ in began}
+    assert any(  # one began while the other was being answered
+        {method, *during} >= {"editmessagetext", "sendmessage"} for method, during in began
+    )
+    first = next(m for m in user.messages if "Question 1 of 32" in m.text)
+    assert "✓" in first.text and not first.buttons()  # closed all the same
+
+
 async def test_start_without_a_valid_invite_stores_nothing(
     harness: Harness, user_factory: Users
 ) -> None:
