@@ -4,6 +4,7 @@ updates through a bare aiogram echo bot on the same harness, as a baseline.
 
     .venv/bin/python -m benchmarks.load                     # 1,000 returnees, 2 workers
     .venv/bin/python -m benchmarks.load --returnees 200 --workers 1 --concurrency 20
+    .venv/bin/python -m benchmarks.load --returnees 100 --workers 1 --concurrency 4 --api-delay 50
 
 Needs PostgreSQL (BENCH_PG, default postgresql://postgres@127.0.0.1:5432) and Redis
 (BENCH_REDIS, default redis://127.0.0.1:6379/0); it creates and drops its own database and
@@ -218,6 +219,7 @@ async def main(args: argparse.Namespace) -> None:
     keyring.write_file(folder / "keys.json")
     prefix = f"rssbot-bench-{secrets.token_hex(4)}"
     server = FakeTelegram()
+    server.delays["*"] = args.api_delay / 1000
     await server.start()
     processes: list[Any] = []
     try:
@@ -303,6 +305,7 @@ async def main(args: argparse.Namespace) -> None:
             f"\nsurvey: {args.returnees} returnees x {per_user} updates = {n} updates, "
             f"{args.workers} webhook workers, PostgreSQL + Redis, encryption on, "
             f"concurrency {args.concurrency}"
+            + (f", {args.api_delay:g} ms per Bot API call" if args.api_delay else "")
         )
         print(f"  stored: {answers} answers, {completed} completed surveys")
         print(f"  {survey.rate:.0f} updates/s overall, {survey.rate / args.workers:.0f} per worker")
@@ -347,4 +350,10 @@ if __name__ == "__main__":
     parser.add_argument("--returnees", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--api-delay",
+        type=float,
+        default=0,
+        help="milliseconds each Bot API call takes (Telegram is not on loopback in real life)",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -85,7 +85,7 @@ class FakeTelegram:
     #: webhook mode: a coroutine that POSTs an update to the bot (instead of getUpdates)
     deliver: Any = None
     deliveries: set[Any] = field(default_factory=set)
-    #: method (lower case) -> seconds each call of it takes (a slow connection)
+    #: method (lower case, or "*" for any) -> seconds each call takes (a slow connection)
     delays: dict[str, float] = field(default_factory=dict)
     #: every call as it began: (method, the methods still being answered at that moment)
     began: list[tuple[str, frozenset[str]]] = field(default_factory=list)
@@ -154,7 +154,7 @@ class FakeTelegram:
         self.began.append((method, frozenset(self._in_flight)))
         self._in_flight[method] = self._in_flight.get(method, 0) + 1
         try:
-            await asyncio.sleep(self.delays.get(method, 0))
+            await asyncio.sleep(self.delays.get(method, self.delays.get("*", 0)))
             return await self._answer(method, params)
         finally:
             self._in_flight[method] -= 1
