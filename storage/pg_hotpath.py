@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 #: at DEBUG, statements and their parameters, as SQLAlchemy's echo logs its own (values
 #: are ciphertexts, pseudonyms and ids, never answers: the privacy tests read this log)
@@ -127,16 +127,22 @@ class UpdateSeenBefore(Exception):
     """The update's "applied" mark exists already: nothing of the step was written."""
 
 
-def asyncpg_dsn(url: URL) -> str:
-    """The asyncpg connection string of a SQLAlchemy ``postgresql+asyncpg`` URL."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+#: URL options SQLAlchemy's asyncpg dialect keeps for itself (not asyncpg's)
+_SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func")
+
+
+def asyncpg_connect_args(engine: AsyncEngine) -> dict[str, Any]:
+    """asyncpg's connection arguments for the engine's database, as SQLAlchemy's own
+    asyncpg dialect derives them from the URL (host, port, user, password, ``ssl``...)."""
+    _, options = engine.dialect.create_connect_args(engine.url)
+    return {k: v for k, v in options.items() if k not in _SQLALCHEMY_ONLY}
 
 
 class PgHotPath:
     """A small asyncpg pool for the hot statements, opened on first use."""
 
-    def __init__(self, dsn: str, *, max_size: int) -> None:
-        self._dsn, self._max_size = dsn, max_size
+    def __init__(self, connect_args: dict[str, Any], *, max_size: int) -> None:
+        self._connect_args, self._max_size = connect_args, max_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -145,7 +151,10 @@ class PgHotPath:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=1, max_size=self._max_size, reset=_keep_session
+                        min_size=1,
+                        max_size=self._max_size,
+                        reset=_keep_session,
+                        **self._connect_args,
                     )
         return self._pool
 

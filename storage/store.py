@@ -54,7 +54,7 @@ from storage.models import (
     StaffMember,
     SurveyResponse,
 )
-from storage.pg_hotpath import PgHotPath, UpdateSeenBefore, asyncpg_dsn
+from storage.pg_hotpath import PgHotPath, UpdateSeenBefore, asyncpg_connect_args
 from storage.waves import WAVES, Wave
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ class Store:
         #: PostgreSQL: the statements of every survey update on asyncpg directly
         self.hot: PgHotPath | None = None
         if engine.url.drivername == "postgresql+asyncpg":
-            self.hot = PgHotPath(asyncpg_dsn(engine.url), max_size=hot_pool_size)
+            self.hot = PgHotPath(asyncpg_connect_args(engine), max_size=hot_pool_size)
 
     @classmethod
     async def open(

@@ -415,3 +415,22 @@ async def test_old_processed_updates_are_forgotten(store: Store) -> None:
     await store.mark_processed(2)
     assert await store.prune_processed() == 1
     assert not await store.is_processed(1) and await store.is_processed(2)
+
+
+def test_the_hot_path_connects_with_the_options_of_the_database_url() -> None:
+    """PostgreSQL's hot path has an asyncpg pool of its own: it must reach the same
+    database, with the same options (TLS...), as SQLAlchemy does from DATABASE_URL."""
+    from storage.pg_hotpath import asyncpg_connect_args
+
+    engine = make_engine(
+        "postgresql+asyncpg://rss:s%40cret@db.example:5433/rss"
+        "?ssl=require&prepared_statement_cache_size=0"
+    )
+    assert asyncpg_connect_args(engine) == {
+        "host": "db.example",
+        "port": 5433,
+        "user": "rss",
+        "password": "s@cret",
+        "database": "rss",
+        "ssl": "require",
+    }
