@@ -133,9 +133,13 @@ _SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_fu
 
 def asyncpg_connect_args(engine: AsyncEngine) -> dict[str, Any]:
     """asyncpg's connection arguments for the engine's database, as SQLAlchemy's own
-    asyncpg dialect derives them from the URL (host, port, user, password, ``ssl``...)."""
+    asyncpg dialect derives them from the URL (host, port, user, password, ``ssl``...);
+    its statement cache follows ``prepared_statement_cache_size``."""
     _, options = engine.dialect.create_connect_args(engine.url)
-    return {k: v for k, v in options.items() if k not in _SQLALCHEMY_ONLY}
+    args = {k: v for k, v in options.items() if k not in _SQLALCHEMY_ONLY}
+    if "prepared_statement_cache_size" in options:  # e.g. 0 behind PgBouncer (transactions)
+        args["statement_cache_size"] = int(options["prepared_statement_cache_size"])
+    return args
 
 
 class PgHotPath:

@@ -433,4 +433,5 @@ def test_the_hot_path_connects_with_the_options_of_the_database_url() -> None:
         "password": "s@cret",
         "database": "rss",
         "ssl": "require",
+        "statement_cache_size": 0,  # (PgBouncer in transaction mode: nothing prepared kept)
     }
