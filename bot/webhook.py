@@ -13,7 +13,6 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
-from sqlalchemy import text
 
 from bot.services import Services
 
@@ -37,8 +36,7 @@ def build_webhook_app(
     async def healthz(request: web.Request) -> web.Response:
         checks: dict[str, str] = {}
         try:
-            async with svc.store.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await svc.store.ping()
             checks["database"] = "ok"
         except Exception as exc:  # reported, not raised: this is a health check
             checks["database"] = exc.__class__.__name__

@@ -223,5 +223,9 @@ class PgHotPath:
             raise
         return row is not None
 
+    async def ping(self) -> None:
+        """Raises if the pool cannot reach the database (the health check)."""
+        await self._fetchrow("SELECT 1")
+
     async def mark_replied(self, update_id: int, now: datetime) -> None:
         await self._fetchrow(MARK_REPLIED, update_id, now)

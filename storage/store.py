@@ -236,6 +236,13 @@ class Store:
             raise
         return store
 
+    async def ping(self) -> None:
+        """Raises if the database cannot be reached, by either pool (health checks)."""
+        async with self.engine.connect() as connection:
+            await connection.execute(select(1))
+        if self.hot is not None:
+            await self.hot.ping()
+
     async def close(self) -> None:
         if self.hot is not None:
             await self.hot.close()

@@ -435,3 +435,21 @@ def test_the_hot_path_connects_with_the_options_of_the_database_url() -> None:
         "ssl": "require",
         "statement_cache_size": 0,  # (PgBouncer in transaction mode: nothing prepared kept)
     }
+
+
+async def test_the_health_check_reaches_the_database_through_both_pools(
+    store: Store, backend: Backend
+) -> None:
+    await store.ping()
+    if store.hot is None:
+        return  # (SQLite: one pool)
+    from storage.pg_hotpath import PgHotPath, asyncpg_connect_args
+
+    half_broken = Store(make_engine(backend.url), store.keyring)
+    args = asyncpg_connect_args(half_broken.engine) | {"database": "no_such_database_here"}
+    half_broken.hot = PgHotPath(args, max_size=1)
+    try:
+        with pytest.raises(Exception, match="no_such_database_here"):
+            await half_broken.ping()
+    finally:
+        await half_broken.close()
