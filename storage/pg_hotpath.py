@@ -2,9 +2,9 @@
 
 Through SQLAlchemy's async session each statement cost about 0.5-1 ms of CPU (session,
 pool checkout and reset, greenlet switches, ORM loading), and a survey answer took about
-ten of them: over half of a worker's CPU. Here each step of an answer is one prepared
-statement on a pool of asyncpg's own (prepared once per connection, no transaction
-around single statements):
+ten of them: over half of a worker's CPU. Here each step is one prepared statement on a
+pool of asyncpg's own (prepared once per connection, no transaction around single
+statements), and a button press runs three of them (1, 4 and 5):
 
 1. whether this update was seen before, who is talking, and their open survey with its
    data key and all its answers;
