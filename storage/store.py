@@ -671,7 +671,8 @@ class Store:
             response = await self._response(session, returnee_id, wave)
             if response is None:
                 return None
-            return await self._state_of(session, response)
+            dek = await self._returnee_dek(session, returnee_id)
+            return await self._state_of(session, response, dek)
 
     async def open_survey(self, returnee_id: str) -> OpenSurvey | None:
         """The survey in progress, if any, with its state. On PostgreSQL one statement (the
@@ -694,14 +695,14 @@ class Store:
                     )
                 )
             ).first()
-            response = found[0] if found is not None else None
-            if response is None or response.wave not in WAVES:
+            if found is None:
                 return None
-            # (the data key is now in the session: _state_of does not look it up again)
-            dek = await self._returnee_dek(session, returnee_id)
-            return OpenSurvey(
-                response.wave, await self._state_of(session, response), response.id, dek
-            )
+            response, data_key = found
+            if response.wave not in WAVES:
+                return None
+            dek = self.keyring.unwrap(data_key.kek_id, data_key.wrapped, owner)
+            state = await self._state_of(session, response, dek)
+            return OpenSurvey(response.wave, state, response.id, dek)
 
     def _open_survey_of(self, returnee_id: str, row: Record) -> OpenSurvey | None:
         """The open survey in a row of the hot path's statements (None if there is none)."""
@@ -713,8 +714,9 @@ class Store:
         state = self._session_state(dek, dict(row.items()), answers)
         return OpenSurvey(row["wave"], state, row["id"], dek)
 
-    async def _state_of(self, session: AsyncSession, response: SurveyResponse) -> SessionState:
-        dek = await self._returnee_dek(session, response.returnee_id)
+    async def _state_of(
+        self, session: AsyncSession, response: SurveyResponse, dek: bytes
+    ) -> SessionState:
         # plain columns, not ORM objects: this runs for every update of a survey
         rows = await session.execute(
             select(Answer.id, Answer.question_id, Answer.value_enc).where(
@@ -778,6 +780,20 @@ class Store:
                 raise AlreadyApplied(update_id) from exc
             raise
 
+    @staticmethod
+    def _require_consent(status: str, consent_version: str | None) -> None:
+        if status != "active" or consent_version is None:
+            raise ConsentRequired("no consent: nothing of this survey can be stored")
+
+    def _answer_enc(self, dek: bytes, answer_id: str, event: AnswerRecorded) -> bytes:
+        return self.enc(dek, "answers", answer_id, "value", event.answer.model_dump_json())
+
+    def _pending_enc(self, dek: bytes, response_id: str, state: SessionState) -> bytes | None:
+        """A multi-select's selection in progress (None when there is none)."""
+        if not state.pending:
+            return None
+        return self.enc(dek, "survey_responses", response_id, "pending", json.dumps(state.pending))
+
     async def _save_step_hot(
         self,
         hot: PgHotPath,
@@ -803,23 +819,15 @@ class Store:
             found = await hot.save_context(returnee_id, owner, wave)
             if found is None or found["wrapped"] is None or found["response_id"] is None:
                 return False
-            if found["status"] != "active" or found["consent_version"] is None:
-                raise ConsentRequired("no consent: nothing of this survey can be stored")
+            self._require_consent(found["status"], found["consent_version"])
             dek = self.keyring.unwrap(found["kek_id"], found["wrapped"], owner)
             response_id = found["response_id"]
         state = step.state
         answers = []
         for event in recorded:
             answer_id = self.new_id()
-            value = event.answer.model_dump_json()
-            answers.append(
-                (answer_id, event.question, self.enc(dek, "answers", answer_id, "value", value))
-            )
-        pending = None
-        if state.pending:
-            pending = self.enc(
-                dek, "survey_responses", response_id, "pending", json.dumps(state.pending)
-            )
+            answers.append((answer_id, event.question, self._answer_enc(dek, answer_id, event)))
+        pending = self._pending_enc(dek, response_id, state)
         try:
             return await hot.save_step(
                 returnee_id=returnee_id,
@@ -870,8 +878,7 @@ class Store:
             if found is None:
                 raise NotFound("no such returnee")
             status, consent_version, kek_id, wrapped, response_id, response_status = found
-            if status != "active" or consent_version is None:
-                raise ConsentRequired("no consent: nothing of this survey can be stored")
+            self._require_consent(status, consent_version)
             if wrapped is not None:
                 dek = self.keyring.unwrap(kek_id, wrapped, owner)
             else:
@@ -907,13 +914,7 @@ class Store:
                 "language": state.language,
                 "current_question": state.current,
                 "seq": state.seq,
-                "pending_enc": (
-                    self.enc(
-                        dek, "survey_responses", response_id, "pending", json.dumps(state.pending)
-                    )
-                    if state.pending
-                    else None
-                ),
+                "pending_enc": self._pending_enc(dek, response_id, state),
                 "updated_at": now,
             }
             if state.completed and response_status != "completed":
@@ -930,7 +931,6 @@ class Store:
         event: AnswerRecorded,
         now: datetime,
     ) -> None:
-        value = event.answer.model_dump_json()
         answer_id = await session.scalar(
             select(Answer.id).where(
                 Answer.response_id == response_id, Answer.question_id == event.question
@@ -943,7 +943,7 @@ class Store:
                     id=answer_id,
                     response_id=response_id,
                     question_id=event.question,
-                    value_enc=self.enc(dek, "answers", answer_id, "value", value),
+                    value_enc=self._answer_enc(dek, answer_id, event),
                     answered_at=now,
                 )
             )
@@ -951,9 +951,7 @@ class Store:
             await session.execute(
                 update(Answer)
                 .where(Answer.id == answer_id)
-                .values(
-                    value_enc=self.enc(dek, "answers", answer_id, "value", value), answered_at=now
-                )
+                .values(value_enc=self._answer_enc(dek, answer_id, event), answered_at=now)
             )
 
     async def response_status(self, returnee_id: str, wave: Wave) -> str | None:

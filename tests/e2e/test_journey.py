@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Answer, Returnee
+from storage.store import ReturneeInfo
 from tests.e2e.conftest import Harness
 from tests.e2e.fake_telegram import FakeUser
 
@@ -44,6 +45,14 @@ async def open_invitation(h: Harness, user: FakeUser, language: str = "en") -> N
     )
 
 
+async def returnee_of(h: Harness, user: FakeUser) -> ReturneeInfo:
+    """What is stored about this user (who must be registered)."""
+    assert h.store is not None
+    found = await h.store.find_by_telegram(user.user_id)
+    assert found is not None
+    return found
+
+
 async def answered(h: Harness) -> int:
     assert h.store is not None
     async with h.store.sessions() as session:
@@ -70,8 +79,7 @@ async def test_invite_to_completed_scored_survey(
     await user.expect(THANKS[language])
     assert all(m.protect_content for m in user.messages)
     assert harness.store is not None
-    returnee = await harness.store.find_by_telegram(user.user_id)
-    assert returnee is not None
+    returnee = await returnee_of(harness, user)
     [scores] = await harness.store.scores(returnee.id)
     assert scores.values["composite"] == 1.0
     data = await harness.store.my_data(returnee.id)
@@ -126,9 +134,7 @@ async def test_stop_from_any_state_and_opt_back_in(harness: Harness, user_factor
     question2 = await user.expect("Question 2 sur 32")
     user.send("ARRET")
     await user.expect("Vous ne recevrez plus de messages")
-    assert harness.store is not None
-    returnee = await harness.store.find_by_telegram(user.user_id)
-    assert returnee is not None and returnee.status == "opted_out"
+    assert (await returnee_of(harness, user)).status == "opted_out"
     user.press("Jamais", question2)
     await user.expect_alert("Ce bouton n'est plus actif")
     user.send("bonjour")
@@ -210,8 +216,7 @@ async def test_feedback_anonymous_and_named_with_receipts(
     inbox = await officer.expect("The cash grant came two months late.")
     assert "anonymous · 4/5" in inbox.text and "with name · -/5" in inbox.text
     assert receipt.text.split("FB-")[1][:8] in inbox.text
-    returnee = await harness.store.find_by_telegram(user.user_id)
-    assert returnee is not None
+    returnee = await returnee_of(harness, user)
     assert len((await harness.store.my_data(returnee.id))["feedback"]) == 1  # only the named one
 
 
@@ -241,8 +246,7 @@ async def test_bad_input_gets_a_hint_and_loses_nothing(
     user.send("2")  # the second option by number
     await user.expect("Question 3 of 32")
     assert harness.store is not None
-    returnee = await harness.store.find_by_telegram(user.user_id)
-    assert returnee is not None
+    returnee = await returnee_of(harness, user)
     answers = (await harness.store.my_data(returnee.id))["surveys"][0]["answers"]
     assert answers == {
         "econ_satisfaction": {"kind": "choice", "option": "satisfied"},
@@ -289,9 +293,7 @@ async def test_blocking_the_bot_marks_the_returnee_unreachable(
     await enrol_and_consent(harness, user)
     user.block()
     await user.settle()
-    assert harness.store is not None
-    returnee = await harness.store.find_by_telegram(user.user_id)
-    assert returnee is not None and returnee.status == "unreachable"
+    assert (await returnee_of(harness, user)).status == "unreachable"
 
 
 async def test_telegram_failures_are_retried_without_losing_the_answer(
@@ -330,9 +332,7 @@ async def test_edits_telegram_refuses_do_not_stop_the_survey(
     user.press("Satisfied")
     await user.expect("Question 2 of 32")
     assert await answered(harness) == 1
-    assert harness.store is not None
-    returnee = await harness.store.find_by_telegram(user.user_id)
-    assert returnee is not None and returnee.status == "active"
+    assert (await returnee_of(harness, user)).status == "active"
 
 
 async def test_the_next_question_is_sent_while_the_answered_one_is_closed(
@@ -388,7 +388,5 @@ async def test_declining_consent(harness: Harness, user_factory: Users) -> None:
     await user.expect("قبل أن نبدأ")
     user.press("لا، شكرًا")
     await user.expect("لن يُحفظ أي شيء من إجاباتك")
-    assert harness.store is not None
-    returnee = await harness.store.find_by_telegram(user.user_id)
-    assert returnee is not None and returnee.status == "declined"
+    assert (await returnee_of(harness, user)).status == "declined"
     assert await answered(harness) == 0
