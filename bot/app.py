@@ -10,7 +10,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,7 +20,7 @@ from bot.i18n import UI_LANGUAGES, Translator
 from bot.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares import ApplyOnceMiddleware, RetryMiddleware, ReturneeMiddleware
 from bot.services import Services
-from bot.shared import UpdateClaims
+from bot.shared import ChatLocks, ChatStateStorage, UpdateClaims
 from bot.staff_handlers import build_staff_router
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -135,18 +134,19 @@ async def set_commands(bot: Bot) -> None:
 
 def redis_state(
     redis: Redis, prefix: str, claim_ttl: int = 60
-) -> tuple[RedisStorage, RedisEventIsolation, UpdateClaims]:
+) -> tuple[ChatStateStorage, ChatLocks, UpdateClaims]:
     """FSM storage, per-chat locks and update claims in Redis, under ``prefix``."""
-    storage = RedisStorage(
+    storage = ChatStateStorage(
         redis,
         key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True, with_destiny=True),
         state_ttl=timedelta(days=7),
         data_ttl=timedelta(days=7),
     )
-    isolation = RedisEventIsolation(
-        redis,
-        key_builder=DefaultKeyBuilder(prefix=f"{prefix}:lock", with_bot_id=True),
+    isolation = ChatLocks(
+        storage,
+        DefaultKeyBuilder(prefix=f"{prefix}:lock", with_bot_id=True),
         # a dead worker's lock on a chat lapses with its claim on the update
-        lock_kwargs={"timeout": claim_ttl, "blocking_timeout": claim_ttl + 5},
+        ttl=claim_ttl,
+        wait=claim_ttl + 5,
     )
     return storage, isolation, UpdateClaims(redis, prefix, ttl_seconds=claim_ttl)

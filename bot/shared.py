@@ -6,12 +6,22 @@ update claims and the send-rate budget. Answers, feedback and chat text never do
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StateType, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
 from bot.sender import RateLimiter
+
+log = logging.getLogger(__name__)
 
 
 class UpdateClaims:
@@ -30,6 +40,101 @@ class UpdateClaims:
 
     async def release(self, update_id: int) -> None:
         await self.redis.delete(self._key(update_id))
+
+
+# Take the chat's lock if it is free (with an expiry, so a dead worker's lock lapses) and,
+# in the same round trip, read the chat's FSM state, which the handler needs next.
+_LOCK = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GET', KEYS[2])}
+end
+return {0}
+"""
+# Free the lock only if it is still ours (it may have lapsed and been taken by another).
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+#: the FSM state of the chat whose lock this task holds, as read with the lock:
+#: (state key, state); nobody else changes it while the lock is held
+_locked_state: ContextVar[tuple[str, str | None] | None] = ContextVar(
+    "rssbot_locked_state", default=None
+)
+
+
+class ChatStateStorage(RedisStorage):
+    """aiogram's Redis FSM storage, except that the state of the chat being handled was
+    already read with the chat's lock (:class:`ChatLocks`): one round trip fewer per
+    update."""
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        held = _locked_state.get()
+        if held is not None and held[0] == self.key_builder.build(key, "state"):
+            return held[1]
+        return await super().get_state(key)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await super().set_state(key, state)
+        name = self.key_builder.build(key, "state")
+        held = _locked_state.get()
+        if held is not None and held[0] == name:
+            _locked_state.set((name, state.state if isinstance(state, State) else state))
+
+
+class ChatLockTimeout(Exception):
+    """The chat stayed locked longer than the wait allowed (the update fails and Telegram
+    delivers it again later)."""
+
+
+class ChatLocks(BaseEventIsolation):
+    """Per-chat locks in Redis, so that a chat's updates are handled one at a time
+    whichever worker they reach. Taking a lock also reads the chat's FSM state (one round
+    trip; redis-py's Lock plus aiogram's state read took three with the release), and
+    freeing it is one more.
+
+    A lock expires after ``ttl`` seconds, so the chat of a worker that died is handled
+    again; a waiting update polls every ``poll`` seconds and gives up after ``wait``."""
+
+    def __init__(
+        self,
+        storage: ChatStateStorage,
+        key_builder: KeyBuilder,
+        *,
+        ttl: float,
+        wait: float,
+        poll: float = 0.01,
+    ) -> None:
+        self.storage, self.key_builder = storage, key_builder
+        self.ttl_ms, self.wait, self.poll = int(ttl * 1000), wait, poll
+        self._lock = storage.redis.register_script(_LOCK)
+        self._unlock = storage.redis.register_script(_UNLOCK)
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        name = self.key_builder.build(key, "lock")
+        state_key = self.storage.key_builder.build(key, "state")
+        token = secrets.token_hex(16)
+        deadline = time.monotonic() + self.wait
+        while True:
+            reply = await self._lock(keys=[name, state_key], args=[token, self.ttl_ms])
+            if reply[0] == 1:
+                break
+            if time.monotonic() >= deadline:
+                raise ChatLockTimeout(f"chat lock {name} still held after {self.wait:g} s")
+            await asyncio.sleep(self.poll)
+        state = reply[1]
+        held = _locked_state.set((state_key, state.decode() if isinstance(state, bytes) else state))
+        try:
+            yield
+        finally:
+            _locked_state.reset(held)
+            if not await self._unlock(keys=[name], args=[token]):
+                # the handling outlived the lock's expiry: another worker may have
+                # handled this chat meanwhile (the database still applies each update once)
+                log.warning("chat lock %s had lapsed before it was freed", name)
+
+    async def close(self) -> None:
+        pass
 
 
 # One round trip: the next free global slot, the shared pause and this chat's last send.

@@ -1,0 +1,106 @@
+"""Per-chat locks in Redis (several workers): one holder at a time, a dead holder's lock
+lapses, a lapsed lock is never freed by its old holder, and the chat's FSM state comes
+with the lock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import StorageKey
+from redis.asyncio import Redis
+
+from bot.app import redis_state
+from bot.shared import ChatLocks, ChatLockTimeout, ChatStateStorage
+
+KEY = StorageKey(bot_id=42, chat_id=1001, user_id=1001)
+OTHER = StorageKey(bot_id=42, chat_id=1002, user_id=1002)
+Locks = tuple[ChatStateStorage, ChatLocks]
+Prefix = tuple[Redis, str]
+
+
+@pytest.fixture
+async def locks(
+    redis_prefix: tuple[Redis, str],
+) -> AsyncIterator[tuple[ChatStateStorage, ChatLocks]]:
+    redis, prefix = redis_prefix
+    storage, isolation, _ = redis_state(redis, prefix, claim_ttl=1)
+    isolation.wait = 3
+    yield storage, isolation
+
+
+async def test_a_chat_is_handled_by_one_holder_at_a_time(locks: Locks) -> None:
+    _, isolation = locks
+    timeline: list[str] = []
+
+    async def hold(name: str, key: StorageKey) -> None:
+        async with isolation.lock(key):
+            timeline.append(f"{name} in")
+            await asyncio.sleep(0.2)
+            timeline.append(f"{name} out")
+
+    first = asyncio.create_task(hold("a", KEY))
+    await asyncio.sleep(0.05)
+    await asyncio.gather(hold("b", KEY), hold("other chat", OTHER), first)
+    assert timeline.index("b in") > timeline.index("a out")
+    assert timeline.index("other chat in") < timeline.index("a out")  # (not blocked by a)
+
+
+async def test_the_lock_of_a_holder_that_died_lapses(locks: Locks, redis_prefix: Prefix) -> None:
+    _, isolation = locks
+    redis, _ = redis_prefix
+    name = isolation.key_builder.build(KEY, "lock")
+    await redis.set(name, "a worker that died", px=400)
+    started = asyncio.get_running_loop().time()
+    async with isolation.lock(KEY):
+        waited = asyncio.get_running_loop().time() - started
+    assert 0.2 < waited < 2
+    assert await redis.get(name) is None  # freed
+
+
+async def test_a_lapsed_lock_taken_by_another_is_not_freed_by_its_old_holder(
+    locks: Locks, redis_prefix: Prefix, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, isolation = locks
+    redis, _ = redis_prefix
+    name = isolation.key_builder.build(KEY, "lock")
+    async with isolation.lock(KEY):
+        await redis.delete(name)  # (lapsed)
+        await redis.set(name, "another worker")
+    assert await redis.get(name) == b"another worker"
+    assert "had lapsed" in caplog.text
+
+
+async def test_waiting_too_long_fails_the_update(locks: Locks, redis_prefix: Prefix) -> None:
+    _, isolation = locks
+    redis, _ = redis_prefix
+    isolation.wait = 0.2
+    await redis.set(isolation.key_builder.build(KEY, "lock"), "busy", px=5000)
+    with pytest.raises(ChatLockTimeout):
+        async with isolation.lock(KEY):
+            pass
+
+
+async def test_the_chat_state_comes_with_the_lock_and_follows_changes(
+    locks: Locks, redis_prefix: Prefix
+) -> None:
+    storage, isolation = locks
+    redis, _ = redis_prefix
+    await storage.set_state(KEY, "Feedback:text")
+    state_key = storage.key_builder.build(KEY, "state")
+    async with isolation.lock(KEY):
+        # read with the lock: changing Redis behind the holder's back is not seen (nobody
+        # may while the lock is held), which shows no second read happens
+        await redis.set(state_key, "changed behind the lock")
+        assert await storage.get_state(KEY) == "Feedback:text"
+        assert await storage.get_state(OTHER) is None  # another chat: read from Redis
+        await storage.set_state(KEY, State("rating", group_name="Feedback"))
+        assert await storage.get_state(KEY) == "Feedback:rating"
+        await storage.set_state(KEY, None)
+        assert await storage.get_state(KEY) is None
+        assert await redis.get(state_key) is None
+    await storage.set_state(KEY, "Feedback:text")
+    await redis.set(state_key, "set by another worker")
+    assert await storage.get_state(KEY) == "set by another worker"  # no lock: from Redis
