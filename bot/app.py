@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
@@ -15,13 +14,14 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 
-from bot.handlers import build_router
+from bot.handlers import build_router, build_survey_router
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares import ApplyOnceMiddleware, RetryMiddleware, ReturneeMiddleware
 from bot.services import Services
 from bot.shared import ChatLocks, ChatStateStorage, UpdateClaims
 from bot.staff_handlers import build_staff_router
+from bot.telegram_session import JsonAiohttpSession
 
 TELEGRAM_API = "https://api.telegram.org"
 
@@ -79,7 +79,7 @@ def build_bot(
 ) -> Bot:
     """A bot on its own HTTP session. The round sender disables retries: it handles 429
     (pausing every send) and other errors itself."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    session = JsonAiohttpSession(api=TelegramAPIServer.from_base(api_base))
     if metrics is not None:
         session.middleware(RequestMetricsMiddleware(metrics))
     if retries:
@@ -107,6 +107,7 @@ def build_dispatcher(
     dp.update.outer_middleware(UpdateMetricsMiddleware(svc.metrics))
     dp.update.outer_middleware(ApplyOnceMiddleware())
     dp.update.outer_middleware(ReturneeMiddleware())
+    dp.include_router(build_survey_router())  # (no other router handles these buttons)
     dp.include_router(build_staff_router())
     dp.include_router(build_router())
     return dp

@@ -832,9 +832,17 @@ async def is_stop_word(message: Message) -> bool:
     return bool(message.text) and message.text.strip().casefold() in STOP_WORDS  # type: ignore[union-attr]
 
 
+def build_survey_router() -> Router:
+    """Survey button presses, most of a bot's updates, on a router of their own that the
+    dispatcher tries first: a press is not tested against every other button's filter."""
+    router = Router(name="survey")
+    router.callback_query.register(on_survey_button, SurveyCB.filter())
+    return router
+
+
 def build_router() -> Router:
-    """A fresh router with the returnee handlers, in priority order (commands and buttons
-    first, then typed text, then anything else)."""
+    """A fresh router with the other returnee handlers, in priority order (commands and
+    buttons first, then typed text, then anything else)."""
     router = Router(name="returnee")
     router.message.register(on_start, CommandStart())
     router.callback_query.register(on_language, LangCB.filter())
@@ -852,7 +860,6 @@ def build_router() -> Router:
     router.message.register(on_cancel, Command("cancel"))
     router.message.register(on_feedback_text, StateFilter(FeedbackFlow.text))
     router.message.register(on_inbox, Command("inbox"))
-    router.callback_query.register(on_survey_button, SurveyCB.filter())
     router.message.register(on_text, F.text)
     router.message.register(on_other)
     router.my_chat_member.register(on_membership)

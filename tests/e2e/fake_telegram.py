@@ -89,6 +89,8 @@ class FakeTelegram:
     delays: dict[str, float] = field(default_factory=dict)
     #: every call as it began: (method, the methods still being answered at that moment)
     began: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    #: every call's method and how its parameters came (JSON body, form or multipart)
+    encodings: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -139,14 +141,21 @@ class FakeTelegram:
         if request.match_info["token"] != TOKEN:
             return self._error(401, "Unauthorized")
         method = request.match_info["method"].lower()
-        form = await request.post()
         params: dict[str, Any] = {}
         files: dict[str, bytes] = {}
-        for key, value in form.items():
-            if not isinstance(value, str):
-                files[key] = value.file.read()
-                continue
-            params[key] = json.loads(value) if key in JSON_FIELDS else value
+        self.encodings.append((method, request.content_type))
+        if request.content_type == "application/json":  # (the Bot API takes both)
+            for key, value in (await request.json()).items():
+                # the same values as from a form, where scalars arrive as text
+                keep = isinstance(value, str) or key in JSON_FIELDS
+                params[key] = value if keep else json.dumps(value)
+        else:
+            form = await request.post()
+            for key, value in form.items():
+                if not isinstance(value, str):
+                    files[key] = value.file.read()
+                    continue
+                params[key] = json.loads(value) if key in JSON_FIELDS else value
         for key, value in list(params.items()):
             if isinstance(value, str) and value.startswith("attach://"):
                 params[key] = files.get(value.removeprefix("attach://"), b"")
