@@ -1,5 +1,8 @@
 """A bare aiogram echo bot behind the same webhook handler: the baseline of the load
-benchmark (what aiogram + aiohttp + the fake Bot API cost per update, with no storage)."""
+benchmark (what aiogram + aiohttp + the fake Bot API cost per update, with no storage).
+
+Bare means aiogram as it comes: its own HTTP session (forms), no request middlewares, none
+of rssbot's changes; only the event loop is the same as `rssbot run`'s."""
 
 from __future__ import annotations
 
@@ -7,12 +10,13 @@ import argparse
 import asyncio
 import os
 
-from aiogram import Dispatcher, F
+from aiogram import Bot, Dispatcher, F
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.app import build_bot
 from bot.cli_bot import event_loop_factory
 
 
@@ -20,7 +24,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    bot = build_bot(os.environ["TELEGRAM_BOT_TOKEN"], os.environ["TELEGRAM_API_BASE"])
+    api = TelegramAPIServer.from_base(os.environ["TELEGRAM_API_BASE"])
+    bot = Bot(os.environ["TELEGRAM_BOT_TOKEN"], session=AiohttpSession(api=api))
     dp = Dispatcher()
 
     @dp.message(F.text)

@@ -28,9 +28,9 @@ async def test_calls_are_json_and_uploads_multipart() -> None:
     ]
     (_, message), (_, document) = server.calls
     assert message["chat_id"] == 7 and message["text"] == "<b>Question 1</b> é"
-    assert message["parse_mode"] == "HTML" and message["protect_content"] == "true"
+    assert message["parse_mode"] == "HTML" and message["protect_content"] is True
     assert message["reply_markup"] == {
         "inline_keyboard": [[{"text": "Oui / نعم", "callback_data": "sv:1:2"}]]
     }
     assert sent.text == "Question 1 é" and sent.chat.id == 7
-    assert document["document"] == b"PK\x03\x04 xlsx" and document["protect_content"] == "true"
+    assert document["document"] == b"PK\x03\x04 xlsx" and document["protect_content"] is True
