@@ -2,9 +2,9 @@
 
 Through SQLAlchemy's async session each statement cost about 0.5-1 ms of CPU (session,
 pool checkout and reset, greenlet switches, ORM loading), and a survey answer took about
-ten of them: over half of a worker's CPU. Here each step is one prepared statement on a
-pool of asyncpg's own (prepared once per connection, no transaction around single
-statements), and a button press runs three of them (1, 4 and 5):
+ten of them: over half of a worker's CPU. Here each step is one prepared statement on
+asyncpg connections of this module's own (prepared once per connection, no transaction
+around single statements), and a button press runs three of them (1, 4 and 5):
 
 1. whether this update was seen before, who is talking, and their open survey with its
    data key and all its answers;
@@ -117,12 +117,6 @@ ON CONFLICT (update_id) DO UPDATE SET replied = true
 """
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """Nothing to reset between uses: these statements set no session state, take no lock
-    and leave no transaction open (asyncpg still rolls one back if there were). The
-    default reset costs a round trip each time a connection goes back to the pool."""
-
-
 class UpdateSeenBefore(Exception):
     """The update's "applied" mark exists already: nothing of the step was written."""
 
@@ -142,36 +136,65 @@ def asyncpg_connect_args(engine: AsyncEngine) -> dict[str, Any]:
     return args
 
 
-class PgHotPath:
-    """A small asyncpg pool for the hot statements, opened on first use."""
+class Connections:
+    """At most ``size`` asyncpg connections, opened when first needed, each used by one
+    statement at a time, the most recently used first.
 
-    def __init__(self, connect_args: dict[str, Any], *, max_size: int) -> None:
-        self._connect_args, self._max_size = connect_args, max_size
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+    asyncpg's own pool guards against what these statements never do (open a transaction,
+    set session state, take a lock): its checkout, reset and idle timers cost as much CPU
+    as the statement itself. Here a connection goes back as it is after a statement the
+    server answered, even with an error (no transaction is left open); after anything else
+    (lost connection, cancelled while running) it is closed and a new one opened next
+    time."""
 
-    async def _get_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            async with self._opening:
-                if self._pool is None:
-                    self._pool = await asyncpg.create_pool(
-                        min_size=1,
-                        max_size=self._max_size,
-                        reset=_keep_session,
-                        **self._connect_args,
-                    )
-        return self._pool
+    def __init__(self, connect_args: dict[str, Any], size: int) -> None:
+        self._connect_args = connect_args
+        # None: a connection not opened yet (or closed after a failure)
+        self._free: asyncio.LifoQueue[asyncpg.Connection | None] = asyncio.LifoQueue()
+        for _ in range(size):
+            self._free.put_nowait(None)
+        self._size = size
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        free = self._free
+        connection = free.get_nowait() if free.qsize() else await free.get()
+        try:
+            if connection is None or connection.is_closed():
+                connection = await asyncpg.connect(**self._connect_args)
+            return await connection.fetchrow(query, *args)
+        except asyncpg.PostgresError:
+            raise  # (answered by the server: the connection is fine)
+        except BaseException:
+            if connection is not None:
+                connection.terminate()
+            connection = None
+            raise
+        finally:
+            free.put_nowait(connection)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        """Close every connection, waiting for those in use to come back (a later
+        statement opens a new one)."""
+        taken = [await self._free.get() for _ in range(self._size)]
+        for connection in taken:
+            self._free.put_nowait(None)
+            if connection is not None:
+                await connection.close()
+
+
+class PgHotPath:
+    """A few asyncpg connections of its own for the hot statements, opened when needed."""
+
+    def __init__(self, connect_args: dict[str, Any], *, max_size: int) -> None:
+        self._connections = Connections(connect_args, max_size)
+
+    async def close(self) -> None:
+        await self._connections.close()
 
     async def _fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        pool = await self._get_pool()
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s\n%r", query.strip(), args)
-        return await pool.fetchrow(query, *args)
+        return await self._connections.fetchrow(query, *args)
 
     async def update_context(
         self, update_id: int, pseudonym: str | None, key_owner_prefix: str
@@ -224,7 +247,7 @@ class PgHotPath:
         return row is not None
 
     async def ping(self) -> None:
-        """Raises if the pool cannot reach the database (the health check)."""
+        """Raises if these connections cannot reach the database (the health check)."""
         await self._fetchrow("SELECT 1")
 
     async def mark_replied(self, update_id: int, now: datetime) -> None:
