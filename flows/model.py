@@ -8,9 +8,9 @@ union on ``type``; each type's input handling lives in :mod:`flows.questions`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 #: The spec_version this program reads and writes.
 SPEC_VERSION = 1
@@ -124,17 +124,18 @@ class FlowDefinition(_Strict):
     sections: dict[str, LocalizedText] = Field(default_factory=dict)
     questions: list[Question] = Field(min_length=1)
 
+    #: question id -> position (the engine looks questions up on every step)
+    _positions: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any) -> None:
+        for i, q in enumerate(self.questions):  # (ids are unique: the loader checks)
+            self._positions.setdefault(q.id, i)
+
     def question(self, question_id: str) -> Question:
-        for q in self.questions:
-            if q.id == question_id:
-                return q
-        raise KeyError(question_id)
+        return self.questions[self._positions[question_id]]
 
     def index(self, question_id: str) -> int:
-        for i, q in enumerate(self.questions):
-            if q.id == question_id:
-                return i
-        raise KeyError(question_id)
+        return self._positions[question_id]
 
     def has_question(self, question_id: str) -> bool:
-        return any(q.id == question_id for q in self.questions)
+        return question_id in self._positions
