@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from bot.handlers import build_router, build_survey_router
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
-from bot.middlewares import ApplyOnceMiddleware, RetryMiddleware, ReturneeMiddleware
+from bot.middlewares import ApplyOnceMiddleware, RedactionMiddleware, RetryMiddleware
 from bot.services import Services
 from bot.shared import ChatLocks, ChatStateStorage, UpdateClaims
 from bot.staff_handlers import build_staff_router
@@ -106,7 +106,7 @@ def build_dispatcher(
     dp["svc"] = svc
     dp.update.outer_middleware(UpdateMetricsMiddleware(svc.metrics))
     dp.update.outer_middleware(ApplyOnceMiddleware())
-    dp.update.outer_middleware(ReturneeMiddleware())
+    dp.update.outer_middleware(RedactionMiddleware())
     dp.include_router(build_survey_router())  # (no other router handles these buttons)
     dp.include_router(build_staff_router())
     dp.include_router(build_router())

@@ -60,8 +60,8 @@ class ApplyOnceMiddleware(BaseMiddleware):
             log.info("update %s already applied: skipped", event.update_id)
             return None
         data["redelivered"] = state == "applied"
-        # an update with a chat is handled under that chat's lock (aiogram's event
-        # isolation, in Redis with several workers): a copy of it waits for the lock, then
+        # an update with a chat is handled under that chat's lock (the dispatcher's event
+        # isolation: ChatLocks in Redis with several workers): a copy of it waits for the lock, then
         # finds it replied. Only an update without a chat needs a claim of its own.
         claims = svc.claims if data.get("state") is None else None
         if claims is not None and not await claims.claim(event.update_id):
@@ -97,15 +97,11 @@ class UpdateInProgress(Exception):
     """The update is being handled by another worker (webhook answers 500; retried)."""
 
 
-class ReturneeMiddleware(BaseMiddleware):
-    """Finds the returnee behind the update (by pseudonym) and keeps their words out of
-    the logs while the update is handled."""
+class RedactionMiddleware(BaseMiddleware):
+    """Keeps the returnee's words out of the logs while the update is handled (the
+    returnee behind it is found by :class:`ApplyOnceMiddleware`, with the update)."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        svc: Services = data["svc"]
-        if "returnee" not in data:  # (ApplyOnceMiddleware looks it up with the update)
-            user: User | None = data.get("event_from_user")
-            data["returnee"] = await svc.store.find_by_telegram(user.id) if user else None
         text = None
         if isinstance(event, Update) and event.message is not None:
             text = event.message.text or event.message.caption

@@ -120,7 +120,8 @@ class ChatLocks(BaseEventIsolation):
             if reply[0] == 1:
                 break
             if time.monotonic() >= deadline:
-                raise ChatLockTimeout(f"chat lock {name} still held after {self.wait:g} s")
+                # (no key in the message: it holds the chat's Telegram id)
+                raise ChatLockTimeout(f"a chat's lock was still held after {self.wait:g} s")
             await asyncio.sleep(self.poll)
         state = reply[1]
         held = _locked_state.set((state_key, state.decode() if isinstance(state, bytes) else state))
@@ -131,7 +132,7 @@ class ChatLocks(BaseEventIsolation):
             if not await self._unlock(keys=[name], args=[token]):
                 # the handling outlived the lock's expiry: another worker may have
                 # handled this chat meanwhile (the database still applies each update once)
-                log.warning("chat lock %s had lapsed before it was freed", name)
+                log.warning("a chat's lock had lapsed before it was freed")
 
     async def close(self) -> None:
         pass
