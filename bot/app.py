@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from bot.handlers import build_router, build_survey_router
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
+from bot.private_chats import PrivateChatsOnly
 from bot.middlewares import ApplyOnceMiddleware, RedactionMiddleware, RetryMiddleware
 from bot.services import Services
 from bot.shared import ChatLocks, ChatStateStorage, UpdateClaims
@@ -104,6 +105,11 @@ def build_dispatcher(
         storage=storage or MemoryStorage(), events_isolation=isolation or SimpleEventIsolation()
     )
     dp["svc"] = svc
+    # before the chat's lock and state (aiogram's FSM middleware): an update from a group
+    # or a channel touches nothing
+    dp.update.outer_middleware.unregister(dp.fsm)
+    dp.update.outer_middleware(PrivateChatsOnly())
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UpdateMetricsMiddleware(svc.metrics))
     dp.update.outer_middleware(ApplyOnceMiddleware())
     dp.update.outer_middleware(RedactionMiddleware())

@@ -22,7 +22,7 @@ from pydantic import TypeAdapter
 
 from bot.consent import CONSENT_VERSION, consent_text
 from bot.edits import quietly, remove_keyboard
-from bot.i18n import UI_LANGUAGES, Translator
+from bot.i18n import UI_LANGUAGES, Translator, proposed_language
 from bot.keyboards import (
     ConsentCB,
     DeleteCB,
@@ -79,11 +79,6 @@ MAX_FEEDBACK = 2000
 class FeedbackFlow(StatesGroup):
     #: FSM data holds only the anonymity choice and the rating, never the text
     text = State()
-
-
-def proposed_language(code: str | None) -> str:
-    base = (code or "en").split("-")[0].lower()
-    return base if base in UI_LANGUAGES else "en"
 
 
 def translator_for(returnee: ReturneeInfo | None, code: str | None) -> Translator:
@@ -316,7 +311,8 @@ async def on_start(
 ) -> None:
     await state.clear()
     user = message.from_user
-    assert user is not None
+    if user is None:  # (the dispatcher lets none through; nobody to bind an invitation to)
+        return
     _ = translator_for(returnee, user.language_code)
     if returnee is None:
         token = (command.args or "").strip()

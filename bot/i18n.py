@@ -42,6 +42,12 @@ def right_to_left(text: str) -> str:
     )
 
 
+def proposed_language(code: str | None) -> str:
+    """The UI language closest to a chat app's language code (English if none is)."""
+    base = (code or SOURCE_LANGUAGE).split("-")[0].lower()
+    return base if base in UI_LANGUAGES else SOURCE_LANGUAGE
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     """The compiled catalogue of ``language`` (English, or unknown: the msgids)."""

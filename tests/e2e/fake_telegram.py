@@ -221,7 +221,7 @@ class FakeTelegram:
         out: dict[str, Any] = {
             "message_id": m.message_id,
             "date": int(time.time()),
-            "chat": {"id": m.chat_id, "type": "private"},
+            "chat": {"id": m.chat_id, "type": "private" if m.chat_id > 0 else "supergroup"},
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "RSS"},
             "text": m.text,
         }
@@ -304,7 +304,7 @@ class FakeTelegram:
 
     async def _m_answercallbackquery(self, p: dict[str, Any]) -> bool:
         query_id = p["callback_query_id"]
-        chat_id = int(query_id.split("-")[0])
+        chat_id = int(query_id.split(":")[0])
         if p.get("text"):
             self.alerts.setdefault(chat_id, []).append(p["text"])
         return True
@@ -349,15 +349,33 @@ def _strip_html(text: str) -> str:
 class FakeUser:
     """A returnee with a phone: sends text, presses buttons by label, blocks the bot."""
 
-    def __init__(self, server: FakeTelegram, user_id: int, language_code: str = "en") -> None:
+    def __init__(
+        self,
+        server: FakeTelegram,
+        user_id: int,
+        language_code: str = "en",
+        *,
+        chat: dict[str, Any] | None = None,
+    ) -> None:
         self.server, self.user_id, self.language_code = server, user_id, language_code
+        #: the chat this user writes in (their private chat with the bot by default)
+        self.chat = chat or {"id": user_id, "type": "private"}
         self._seen = 0
         self._callbacks = itertools.count(1)
         self.last_update: tuple[int, dict[str, Any]] | None = None
 
     @property
     def chat_id(self) -> int:
-        return self.user_id
+        return int(self.chat["id"])
+
+    def in_chat(self, chat_id: int, kind: str = "supergroup") -> FakeUser:
+        """The same person writing in another chat (a group, a supergroup, a channel)."""
+        return FakeUser(
+            self.server,
+            self.user_id,
+            self.language_code,
+            chat={"id": chat_id, "type": kind, "title": "Community"},
+        )
 
     @property
     def messages(self) -> list[BotMessage]:
@@ -375,7 +393,7 @@ class FakeUser:
         return {
             "message_id": next(self.server._message_ids),
             "date": int(time.time()),
-            "chat": {"id": self.chat_id, "type": "private"},
+            "chat": dict(self.chat),
             "from": self._user(),
             **content,
         }
@@ -443,11 +461,12 @@ class FakeUser:
         self._push(
             {
                 "callback_query": {
-                    "id": f"{self.chat_id}-{next(self._callbacks)}",
+                    "id": f"{self.chat_id}:{next(self._callbacks)}",
                     "from": self._user(),
                     "chat_instance": str(self.chat_id),
                     "data": data,
-                    "message": self.server._message_json(message),
+                    # (a button pressed in a group is on a message in that group)
+                    "message": {**self.server._message_json(message), "chat": dict(self.chat)},
                 }
             }
         )
