@@ -17,8 +17,8 @@ from redis.asyncio import Redis
 from bot.handlers import build_router, build_survey_router
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
-from bot.private_chats import PrivateChatsOnly
 from bot.middlewares import ApplyOnceMiddleware, RedactionMiddleware, RetryMiddleware
+from bot.private_chats import PrivateChatsOnly
 from bot.services import Services
 from bot.shared import ChatLocks, ChatStateStorage, UpdateClaims
 from bot.staff_handlers import build_staff_router
