@@ -61,8 +61,10 @@ from flows.state import (
 )
 from scoring import score
 from storage.store import (
+    FEEDBACK_PER_DAY,
     AlreadyApplied,
     ConsentRequired,
+    FeedbackLimitReached,
     InviteProblem,
     OpenSurvey,
     ReturneeInfo,
@@ -566,11 +568,39 @@ async def _send_long(message: Message, text: str, limit: int = 3500) -> None:
 # -- feedback ------------------------------------------------------------------------------
 
 
-async def on_feedback(message: Message, state: FSMContext, returnee: ReturneeInfo | None) -> None:
-    await state.clear()
+def _may_send_feedback(returnee: ReturneeInfo | None) -> bool:
+    """Feedback is stored only from an enrolled returnee who consented."""
+    return returnee is not None and returnee.status == "active"
+
+
+async def _feedback_refused(message: Message, returnee: ReturneeInfo | None) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     if returnee is None:
         await message.answer(_("Please open the invitation link you received first."))
+    else:
+        await message.answer(
+            _("You can send feedback once you have agreed to take part: send /start.")
+        )
+
+
+def _limit_text(_: Translator) -> str:
+    return _(
+        "You have sent as much feedback as one can in a day ({limit} messages). Please "
+        "write again tomorrow.",
+        limit=FEEDBACK_PER_DAY,
+    )
+
+
+async def on_feedback(
+    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
+) -> None:
+    await state.clear()
+    if returnee is None or not _may_send_feedback(returnee):
+        await _feedback_refused(message, returnee)
+        return
+    _ = translator_for(returnee, None)
+    if await svc.store.feedback_left_today(returnee.id) == 0:
+        await message.answer(_limit_text(_))
         return
     await message.answer(
         _(
@@ -588,6 +618,9 @@ async def on_feedback_anonymity(
     returnee: ReturneeInfo | None,
 ) -> None:
     _ = translator_for(returnee, query.from_user.language_code)
+    if not _may_send_feedback(returnee):
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
     await query.answer()
     await state.update_data(anonymous=bool(callback_data.value))
     if isinstance(query.message, Message):
@@ -606,7 +639,11 @@ async def on_feedback_rating(
 ) -> None:
     _ = translator_for(returnee, query.from_user.language_code)
     data = await state.get_data()
-    if "anonymous" not in data or not 0 <= callback_data.value <= 5:
+    if (
+        not _may_send_feedback(returnee)
+        or "anonymous" not in data
+        or not 0 <= callback_data.value <= 5
+    ):
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     await query.answer()
@@ -628,7 +665,11 @@ async def on_cancel(message: Message, state: FSMContext, returnee: ReturneeInfo 
 async def on_feedback_text(
     message: Message, svc: Services, bot: Bot, state: FSMContext, returnee: ReturneeInfo | None
 ) -> None:
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+    if returnee is None or not _may_send_feedback(returnee):
+        await state.clear()
+        await _feedback_refused(message, returnee)
+        return
+    _ = translator_for(returnee, None)
     text = (message.text or "").strip()
     if not text or text.startswith("/"):
         await message.answer(_("Please write your feedback as a text message, or send /cancel."))
@@ -639,21 +680,23 @@ async def on_feedback_text(
         )
         return
     data = await state.get_data()
-    receipt = await svc.store.add_feedback(
-        None if data.get("anonymous") or returnee is None else returnee.id,
-        text,
-        rating=data.get("rating"),
-        anonymous=bool(data.get("anonymous")),
-    )
+    try:
+        receipt = await svc.store.add_feedback(
+            returnee.id, text, rating=data.get("rating"), anonymous=bool(data.get("anonymous"))
+        )
+    except FeedbackLimitReached:
+        await state.clear()
+        await message.answer(_limit_text(_))
+        return
+    except ConsentRequired:  # (withdrew meanwhile, from another device)
+        await state.clear()
+        await _feedback_refused(message, returnee)
+        return
     await state.clear()
     await message.answer(
         _("Thank you. Your feedback was received. Your receipt code is {code}.", code=receipt)
     )
-    if (
-        returnee is not None
-        and returnee.status == "active"
-        and (await svc.store.wave_in_progress(returnee.id))
-    ):
+    if await svc.store.wave_in_progress(returnee.id):
         await _continue(svc, bot, message.chat.id, returnee)
 
 

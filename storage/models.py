@@ -177,6 +177,17 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class FeedbackQuota(Base):
+    """How many feedback messages a returnee sent on a day, for the daily limit. The key
+    is an HMAC pseudonym of the returnee and the day (no link to the feedback rows, so
+    anonymous feedback stays anonymous); rows of past days are deleted."""
+
+    __tablename__ = "feedback_quota"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class StaffMember(Base):
     __tablename__ = "staff"
     id: Mapped[str] = mapped_column(ID, primary_key=True)

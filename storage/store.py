@@ -45,6 +45,7 @@ from storage.models import (
     ConsentEvent,
     DataKey,
     Feedback,
+    FeedbackQuota,
     Invite,
     KeyCheck,
     ProcessedUpdate,
@@ -66,6 +67,8 @@ ReturneeStatus = Literal["invited", "active", "declined", "opted_out", "unreacha
 UpdateState = Literal["new", "applied", "replied"]
 STAFF_ROLES = ("admin", "caseworker", "feedback_officer", "viewer")
 FEEDBACK_OWNER = "feedback"
+#: feedback messages a returnee may send a day (the confidential inbox cannot be flooded)
+FEEDBACK_PER_DAY = 3
 _ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
 _RESPONSE_STATE_COLUMNS = (
     "id",
@@ -102,6 +105,14 @@ class AlreadyApplied(StorageError):
     def __init__(self, update_id: int) -> None:
         self.update_id = update_id
         super().__init__(f"update {update_id} was already applied")
+
+
+class FeedbackLimitReached(StorageError):
+    """The returnee has sent as much feedback today as one may."""
+
+    def __init__(self, per_day: int) -> None:
+        self.per_day = per_day
+        super().__init__(f"at most {per_day} feedback messages a day")
 
 
 class InviteProblem(StorageError):
@@ -1009,20 +1020,42 @@ class Store:
     # -- feedback --------------------------------------------------------------------------
 
     async def add_feedback(
-        self, returnee_id: str | None, text: str, *, rating: int | None, anonymous: bool
+        self,
+        returnee_id: str,
+        text: str,
+        *,
+        rating: int | None,
+        anonymous: bool,
+        per_day: int = FEEDBACK_PER_DAY,
     ) -> str:
-        """Store feedback and return its receipt code. Anonymous: linked to no one."""
+        """Store feedback from a returnee who consented, and return its receipt code.
+
+        Anonymous feedback is linked to no one (its date is the day only). At most
+        ``per_day`` messages a day per returnee (:class:`FeedbackLimitReached`), counted
+        under a pseudonym of the returnee and the day, unlinked to the feedback rows.
+        """
         if rating is not None and not 1 <= rating <= 5:
             raise StorageError("a rating is between 1 and 5")
         feedback_id = self.new_id()
         receipt = short_code("FB-")
         now = self.clock()
+        today = now.date()
         async with self.sessions.begin() as session:
-            if anonymous or returnee_id is None:
+            row = await self._returnee(session, returnee_id)
+            self._require_consent(row.status, row.consent_version)
+            await session.execute(delete(FeedbackQuota).where(FeedbackQuota.day < today))
+            key = self._feedback_quota_key(returnee_id, today)
+            quota = await session.get(FeedbackQuota, key, with_for_update=True)
+            if quota is None:
+                session.add(FeedbackQuota(key=key, day=today, count=1))
+            elif quota.count >= per_day:
+                raise FeedbackLimitReached(per_day)
+            else:
+                quota.count += 1
+            if anonymous:
                 dek = await self._dek(session, FEEDBACK_OWNER, create=True)
                 owner_id, created = None, now.replace(hour=0, minute=0, second=0, microsecond=0)
             else:
-                await self._returnee(session, returnee_id)
                 dek = await self._returnee_dek(session, returnee_id)
                 owner_id, created = returnee_id, now
             assert dek is not None
@@ -1038,6 +1071,16 @@ class Store:
                 )
             )
         return receipt
+
+    def _feedback_quota_key(self, returnee_id: str, day: date) -> str:
+        return self.keyring.pseudonym("feedback-quota", f"{returnee_id}:{day.isoformat()}")
+
+    async def feedback_left_today(self, returnee_id: str, per_day: int = FEEDBACK_PER_DAY) -> int:
+        """How many more feedback messages the returnee may send today."""
+        key = self._feedback_quota_key(returnee_id, self.clock().date())
+        async with self.sessions() as session:
+            quota = await session.get(FeedbackQuota, key)
+        return max(0, per_day - (quota.count if quota is not None else 0))
 
     async def read_feedback(self, *, actor: str) -> list[dict[str, Any]]:
         """All feedback, decrypted, for a feedback officer; the read is audited."""

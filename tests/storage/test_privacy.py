@@ -77,7 +77,7 @@ async def test_canary_never_reaches_the_database_or_the_logs_in_clear(
         with sensitive(CANARY):
             await complete_and_score(store, returnee.id, CANARY)
             await store.add_feedback(returnee.id, CANARY, rating=3, anonymous=False)
-            await store.add_feedback(None, CANARY, rating=None, anonymous=True)
+            await store.add_feedback(returnee.id, CANARY, rating=None, anonymous=True)
             logging.getLogger("rssbot.test").info("handling %s", CANARY)  # a careless log line
         # reading it back works, so it was stored
         data = await store.my_data(returnee.id)
@@ -241,7 +241,7 @@ async def test_key_rotation_rewraps_every_data_key_and_resumes_after_interruptio
             await store.give_consent(returnee.id, version="v", language="en")
         await answer(store, returnee.id, [Choose(option="satisfied")])
         ids.append(returnee.id)
-    await store.add_feedback(None, "anonymous", rating=None, anonymous=True)
+    await store.add_feedback(ids[0], "anonymous", rating=None, anonymous=True)
     async with store.sessions() as session:
         ciphertexts = {a.id: a.value_enc for a in await session.scalars(select(Answer))}
 

@@ -12,8 +12,17 @@ from flows.state import ChoiceAnswer, Choose, QuestionAsked, Resume, TextAnswer
 from scoring import default_weight_table, score
 from storage.crypto import DecryptionError, Keyring, WrongKeyError
 from storage.db import head_revision, make_engine
-from storage.models import Answer, AuditEntry, ConsentEvent, DataKey, Returnee, SurveyResponse
-from storage.store import ConsentRequired, SchemaNotReady, Store
+from storage.models import (
+    Answer,
+    AuditEntry,
+    ConsentEvent,
+    DataKey,
+    Feedback,
+    FeedbackQuota,
+    Returnee,
+    SurveyResponse,
+)
+from storage.store import ConsentRequired, FeedbackLimitReached, SchemaNotReady, Store
 from tests.backends import Backend
 from tests.storage.helpers import RSS, answer, complete_and_score, consented_returnee
 
@@ -163,7 +172,7 @@ async def test_feedback_is_encrypted_and_reading_it_is_audited(store: Store) -> 
         ("staff:officer-1", "read_feedback")
     ]
     with pytest.raises(Exception, match="between 1 and 5"):
-        await store.add_feedback(None, "x", rating=9, anonymous=True)
+        await store.add_feedback(returnee.id, "x", rating=9, anonymous=True)
 
 
 async def test_case_reference_reads_are_audited(store: Store) -> None:
@@ -453,3 +462,36 @@ async def test_the_health_check_reaches_the_database_through_both_pools(
             await half_broken.ping()
     finally:
         await half_broken.close()
+
+
+async def test_feedback_needs_an_enrolled_returnee_with_consent(store: Store) -> None:
+    invited = await store.enroll(case_ref="C-9", return_date=None, country=None, language="en")
+    for anonymous in (False, True):
+        with pytest.raises(ConsentRequired):
+            await store.add_feedback(invited.id, "words", rating=None, anonymous=anonymous)
+    opted_out = await consented_returnee(store)
+    await store.withdraw_consent(opted_out.id, language="fr")
+    with pytest.raises(ConsentRequired):
+        await store.add_feedback(opted_out.id, "words", rating=None, anonymous=True)
+    async with store.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Feedback)) == 0
+
+
+async def test_feedback_is_limited_per_returnee_and_day_anonymous_included(store: Store) -> None:
+    day = datetime(2026, 12, 3, 9, tzinfo=UTC)
+    store.clock = lambda: day
+    first = await consented_returnee(store)
+    other = await consented_returnee(store, case_ref="CASE-002")
+    assert await store.feedback_left_today(first.id) == 3
+    for n in range(3):
+        await store.add_feedback(first.id, f"note {n}", rating=None, anonymous=n % 2 == 1)
+    assert await store.feedback_left_today(first.id) == 0
+    with pytest.raises(FeedbackLimitReached):
+        await store.add_feedback(first.id, "one too many", rating=None, anonymous=True)
+    await store.add_feedback(other.id, "someone else", rating=None, anonymous=False)  # own quota
+    day = datetime(2026, 12, 4, 9, tzinfo=UTC)  # a new day, a new quota; old days pruned
+    await store.add_feedback(first.id, "next day", rating=None, anonymous=False)
+    async with store.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Feedback)) == 5
+        quota_days = set(await session.scalars(select(FeedbackQuota.day)))
+    assert quota_days == {date(2026, 12, 4)}
