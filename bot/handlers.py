@@ -465,7 +465,7 @@ async def _stop(
     if returnee is None:
         await message.answer(_("You are not registered. Nothing is kept about you."))
         return
-    if returnee.status == "active":
+    if returnee.status != "opted_out":  # from any status: invited, unreachable, declined...
         await svc.store.withdraw_consent(returnee.id, language=returnee.language)
     await message.answer(
         _(

@@ -473,21 +473,28 @@ class FakeUser:
 
     def block(self) -> None:
         self.server.blocked.add(self.chat_id)
+        self._membership("member", "kicked")
+
+    def unblock(self) -> None:
+        self.server.blocked.discard(self.chat_id)
+        self._membership("kicked", "member")
+
+    def _membership(self, old: str, new: str) -> None:
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "RSS"}
+        new_member: dict[str, Any] = {"status": new, "user": bot}
+        if new == "kicked":
+            new_member["until_date"] = 0
+        old_member: dict[str, Any] = {"status": old, "user": bot}
+        if old == "kicked":
+            old_member["until_date"] = 0
         self._push(
             {
                 "my_chat_member": {
                     "chat": {"id": self.chat_id, "type": "private"},
                     "from": self._user(),
                     "date": int(time.time()),
-                    "old_chat_member": {
-                        "status": "member",
-                        "user": {"id": BOT_ID, "is_bot": True, "first_name": "RSS"},
-                    },
-                    "new_chat_member": {
-                        "status": "kicked",
-                        "until_date": 0,
-                        "user": {"id": BOT_ID, "is_bot": True, "first_name": "RSS"},
-                    },
+                    "old_chat_member": old_member,
+                    "new_chat_member": new_member,
                 }
             }
         )
