@@ -21,6 +21,7 @@ from bot.i18n import Translator
 from flows import FlowDefinitionError, builtin_definition, load_definition
 from flows.engine import Step
 from scoring import (
+    ScoreResult,
     ScoringError,
     WeightTable,
     WeightTableError,
@@ -194,8 +195,8 @@ def console_command(
             state = runner.run(store.load_state(returnee.id, wave, definition))
             returnee_id = returnee.id
 
-            def persist(step: Step) -> None:
-                runner.run(store.save_step(returnee_id, wave, step))
+            def persist(step: Step, scores: ScoreResult | None) -> None:
+                runner.run(store.save_step(returnee_id, wave, step, scores=scores))
 
             survey = ConsoleSurvey(definition, table, language, input, console)
             try:
@@ -204,7 +205,6 @@ def console_command(
                 fail(str(exc))
             if result is None:
                 raise typer.Exit(1)
-            runner.run(store.store_scores(returnee_id, wave, result))
         finally:
             runner.run(store.close())
 

@@ -10,8 +10,12 @@ import typer
 from sqlalchemy.engine import make_url
 
 from bot.common import fail, open_store, settings
+from bot.survey_scores import score_unscored_surveys
+from flows import builtin_definition
+from scoring import default_weight_table
 from storage.crypto import CryptoError, Keyring
 from storage.db import current_revision, head_revision, make_engine, upgrade
+from storage.store import load_keyring
 
 db_app = typer.Typer(help="The database (SQLite by default, PostgreSQL with DATABASE_URL).")
 keys_app = typer.Typer(help="Encryption keys: generate, rotate, status.")
@@ -39,6 +43,22 @@ def db_upgrade() -> None:
     except Exception as exc:  # connection refused, permissions...
         fail(f"cannot upgrade {_safe_url(url)}: {exc.__class__.__name__}: {exc}")
     typer.echo(f"{_safe_url(url)}: schema at revision {revision} (head {head_revision()})")
+    try:
+        keyring = load_keyring(settings())
+    except CryptoError:
+        typer.echo("No keyring here: completed surveys without scores are scored by 'rssbot run'.")
+        return
+    scored = asyncio.run(_score_unscored(keyring))
+    if scored:
+        typer.echo(f"Scored {scored} completed surveys that had no scores.")
+
+
+async def _score_unscored(keyring: Keyring) -> int:
+    store = await open_store(keyring=keyring)
+    try:
+        return await score_unscored_surveys(store, builtin_definition(), default_weight_table())
+    finally:
+        await store.close()
 
 
 def _generate(path: Path) -> None:

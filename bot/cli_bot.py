@@ -21,6 +21,7 @@ from bot.i18n import UI_LANGUAGES
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.shared import RedisRateLimiter
+from bot.survey_scores import score_unscored_surveys
 from bot.webhook import build_webhook_app
 from flows import builtin_definition
 from scoring import default_weight_table
@@ -61,6 +62,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
         storage, isolation, svc.claims = redis_state(redis, config.redis_prefix, config.claim_ttl)
         svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
     dp = build_dispatcher(svc, storage=storage, isolation=isolation)
+    await score_unscored_surveys(store, svc.definition, svc.table)
     pruning = asyncio.create_task(_prune_processed_updates(store))
     try:
         me = await bot.get_me()

@@ -13,8 +13,9 @@ from rich.panel import Panel
 from rich.table import Table
 
 from bot.i18n import Translator
+from bot.survey_scores import score_survey
 from bot.texts import answer_label, dimension_label, rejection_message
-from flows.engine import Step, resume, scored_answers, start
+from flows.engine import Step, resume, start
 from flows.model import FlowDefinition, FreeText, MultiSelect, Question
 from flows.state import (
     Answer,
@@ -28,7 +29,7 @@ from flows.state import (
     SurveyCompleted,
     Text,
 )
-from scoring import ScoreResult, WeightTable, score
+from scoring import ScoreResult, WeightTable
 from storage.redaction import sensitive
 
 QUIT_WORDS = frozenset({"q", "quit", "exit"})
@@ -156,12 +157,13 @@ class ConsoleSurvey:
     def run(
         self,
         state: SessionState | None = None,
-        persist: Callable[[Step], None] | None = None,
+        persist: Callable[[Step, ScoreResult | None], None] | None = None,
     ) -> tuple[SessionState, ScoreResult | None]:
         """Ask until the survey is complete (returns its scores) or the respondent stops.
 
-        ``persist`` is called with every step before the next question is shown, so an
-        interruption at any moment loses at most the answer being typed.
+        ``persist`` is called with every step (and, once complete, its scores) before the
+        next question is shown, so an interruption at any moment loses at most the answer
+        being typed.
         """
         _ = self._
         step: Step = (
@@ -171,8 +173,13 @@ class ConsoleSurvey:
         )
         self.console.print(Panel(self.definition.title[self.language], expand=False))
         while True:
+            result = (
+                score_survey(self.definition, self.table, step.state)
+                if step.state.completed
+                else None
+            )
             if persist is not None:
-                persist(step)
+                persist(step, result)
             for event in step.events:
                 if isinstance(event, QuestionAsked):
                     self._show_question(event)
@@ -183,13 +190,13 @@ class ConsoleSurvey:
                     self.console.print(
                         _("Thank you! You have answered all the questions."), style="bold green"
                     )
-                    result = score(self.table, self._scored(step.state))
+                    assert result is not None
                     self._show_scores(result)
                     return step.state, result
             current = step.state.current
             if current is None:  # a completed state resumed
                 self.console.print(_("This survey is already complete."))
-                result = score(self.table, self._scored(step.state))
+                assert result is not None
                 self._show_scores(result)
                 return step.state, result
             question = self.definition.question(current)
@@ -206,10 +213,3 @@ class ConsoleSurvey:
                 return step.state, None
             with sensitive(line.strip()):
                 step = resume(self.definition, step.state, inp)
-
-    def _scored(self, state: SessionState) -> dict[str, str | None]:
-        return {
-            k: v
-            for k, v in scored_answers(self.definition, state).items()
-            if k in self.table.elements
-        }

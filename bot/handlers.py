@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
@@ -37,8 +38,9 @@ from bot.keyboards import (
     rating_keyboard,
 )
 from bot.services import Services
+from bot.survey_scores import score_survey
 from bot.texts import answer_label, dimension_label, rejection_message
-from flows.engine import Step, resume, scored_answers, start, visible_questions
+from flows.engine import Step, resume, start, visible_questions
 from flows.model import FlowDefinition as FlowDefinitionT
 from flows.model import FreeText, Question
 from flows.state import Answer as AnswerValue
@@ -59,7 +61,7 @@ from flows.state import (
     Text,
     Toggle,
 )
-from scoring import score
+from scoring import ScoreResult
 from storage.store import (
     FEEDBACK_PER_DAY,
     AlreadyApplied,
@@ -127,6 +129,8 @@ class SurveyHost:
         self._read_with_update = open_survey
         #: the survey in progress as last read: saving a step of it needs no new read
         self.opened: OpenSurvey | None = None
+        #: the scores of the survey this update completed
+        self.scores: ScoreResult | None = None
 
     async def current(self) -> tuple[Wave, SessionState | None] | None:
         """The survey to answer now: the one in progress (with its state), else the wave
@@ -173,20 +177,44 @@ class SurveyHost:
             await self.render(step, source=source)
             return
         try:
+            saved = await self.save(wave, step)
+        except ConsentRequired:  # (withdrew meanwhile, e.g. from another device)
+            await self.bot.send_message(self.chat_id, self._("Send /start to take part."))
+            return
+        if saved:
+            await self.render(step, source=source, wave=wave)
+
+    async def save(self, wave: Wave, step: Step) -> bool:
+        """Store a step with the update's "applied" mark; a step that completes the survey
+        with its scores, in the same transaction. False if the update was applied before
+        (its reply is sent again instead)."""
+        if step.state.completed:
+            self.scores = score_survey(self.svc.definition, self.svc.table, step.state)
+        try:
             await self.svc.store.save_step(
-                self.returnee.id, wave, step, update_id=self.update_id, opened=self.opened
+                self.returnee.id,
+                wave,
+                step,
+                update_id=self.update_id,
+                opened=self.opened,
+                scores=self.scores,
             )
         except AlreadyApplied:
             # a redelivery of an update a worker applied before it died: its answer is
             # stored; make sure the returnee sees where they are
             await self.resend_current()
-            return
-        await self.render(step, source=source, wave=wave)
+            return False
+        return True
 
     async def resend_current(self) -> None:
+        """What follows an input that was stored before: the current question, or the
+        thanks of a survey that this input completed."""
         current = await self.current()
         if current is not None and current[1] is not None:
             await self.render(resume(self.svc.definition, current[1], Resume()), source=None)
+            return
+        stored = await self.svc.store.scores(self.returnee.id)
+        await self.thank(stored[-1].values if stored else None)
 
     async def render(self, step: Step, *, source: Message | None, wave: Wave | None = None) -> None:
         """Show what a step did. Closing the answered question (an edit) runs while what
@@ -237,7 +265,7 @@ class SurveyHost:
             elif isinstance(event, QuestionAsked):
                 await self.ask(step, definition.question(event.question), event)
             elif isinstance(event, SurveyCompleted):
-                await self.complete(step, wave)
+                await self.thank(None if self.scores is None else self.scores.as_dict())
 
     async def _close_question(self, message: Message, label: str) -> None:
         """Keep the question on screen with the answer under it, without buttons."""
@@ -271,23 +299,13 @@ class SurveyHost:
             ),
         )
 
-    async def complete(self, step: Step, wave: Wave | None) -> None:
+    async def thank(self, scores: Mapping[str, Any] | None) -> None:
+        """The end of a survey: thanks, and the scores if returnees are shown them."""
         _ = self._
-        table = self.svc.table
-        answers = {
-            k: v
-            for k, v in scored_answers(self.svc.definition, step.state).items()
-            if k in table.elements
-        }
-        result = score(table, answers)
-        if wave is not None:
-            await self.svc.store.store_scores(self.returnee.id, wave, result)
         lines = [_("Thank you! You have answered all the questions. Your answers are saved.")]
-        if self.svc.show_scores:
-            for dimension in ("economic", "social", "psychosocial"):
-                value = result.dimensions[dimension].score
-                lines.append(f"{dimension_label(_, dimension)}: {_.score(value)}")
-            lines.append(f"{dimension_label(_, 'composite')}: {_.score(result.composite)}")
+        if self.svc.show_scores and scores is not None:
+            for dimension in ("economic", "social", "psychosocial", "composite"):
+                lines.append(f"{dimension_label(_, dimension)}: {_.score(scores[dimension])}")
         lines.append(_("You can send /feedback about the help you received at any time."))
         await self.bot.send_message(self.chat_id, "\n".join(lines))
 
@@ -794,13 +812,9 @@ async def on_survey_button(
         await query.answer(message, show_alert=True)
         return None
     try:
-        await svc.store.save_step(
-            returnee.id, wave, step, update_id=host.update_id, opened=host.opened
-        )
+        if not await host.save(wave, step):
+            return query.answer()
     except ConsentRequired:
-        return query.answer()
-    except AlreadyApplied:
-        await host.resend_current()
         return query.answer()
     source = query.message if isinstance(query.message, Message) else None
     await host.render(step, source=source, wave=wave)

@@ -32,10 +32,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    # no pre-ping: it costs a round trip per transaction; stale connections are recycled
+    # pre-ping: a connection that died during an outage is replaced at checkout instead
+    # of failing the first statement after the restore (the survey's hot path keeps its
+    # own connections: the round trip costs only the less frequent statements)
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(url, pool_recycle=1800, **kwargs)
+    return create_async_engine(url, pool_recycle=1800, pool_pre_ping=True, **kwargs)
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -773,19 +773,26 @@ class Store:
         *,
         update_id: int | None = None,
         opened: OpenSurvey | None = None,
+        scores: ScoreResult | None = None,
     ) -> None:
         """Persist what an engine step changed, in one transaction; consent required.
 
         With ``update_id``, the Telegram update is recorded as applied in the same
         transaction: if a worker dies after this commit, the redelivered update is
         recognised and not applied a second time (raises :class:`AlreadyApplied`).
+        A step that completes the survey carries its ``scores``: the last answer, the
+        completed status, the scores and the update's mark commit together.
         """
-        if self.hot is not None and await self._save_step_hot(
-            self.hot, returnee_id, wave, step, update_id, opened
+        if step.state.completed and scores is None:
+            raise StorageError("a completed survey is saved with its scores")
+        if (
+            self.hot is not None
+            and not step.state.completed
+            and await self._save_step_hot(self.hot, returnee_id, wave, step, update_id, opened)
         ):
             return
         try:
-            await self._save_step(returnee_id, wave, step, update_id)
+            await self._save_step(returnee_id, wave, step, update_id, scores)
         except IntegrityError as exc:
             if update_id is not None and await self.is_processed(update_id):
                 raise AlreadyApplied(update_id) from exc
@@ -855,7 +862,12 @@ class Store:
             raise AlreadyApplied(update_id) from exc
 
     async def _save_step(
-        self, returnee_id: str, wave: Wave, step: Step, update_id: int | None
+        self,
+        returnee_id: str,
+        wave: Wave,
+        step: Step,
+        update_id: int | None,
+        scores: ScoreResult | None,
     ) -> None:
         # Core statements, not the ORM's unit of work: this runs for every answer
         now = self.clock()
@@ -933,6 +945,8 @@ class Store:
             await session.execute(
                 update(SurveyResponse).where(SurveyResponse.id == response_id).values(**changes)
             )
+            if scores is not None:
+                await self._replace_scores(session, dek, response_id, scores)
 
     async def _upsert_answer(
         self,
@@ -971,29 +985,56 @@ class Store:
             return response.status if response else None
 
     async def store_scores(self, returnee_id: str, wave: Wave, result: ScoreResult) -> None:
+        """Store a completed survey's scores under ``result``'s weight table (re-scoring;
+        a survey's first scores are written with its last answer by :meth:`save_step`)."""
         async with self.sessions.begin() as session:
             response = await self._response(session, returnee_id, wave)
             if response is None or response.status != "completed":
                 raise StorageError("only a completed survey is scored")
             dek = await self._returnee_dek(session, returnee_id)
-            await session.execute(
-                delete(Score).where(
-                    Score.response_id == response.id,
-                    Score.weights_version == result.weights_version,
-                )
+            await self._replace_scores(session, dek, response.id, result)
+
+    async def _replace_scores(
+        self, session: AsyncSession, dek: bytes, response_id: str, result: ScoreResult
+    ) -> None:
+        await session.execute(
+            delete(Score).where(
+                Score.response_id == response_id, Score.weights_version == result.weights_version
             )
-            score_id = self.new_id()
-            session.add(
-                Score(
-                    id=score_id,
-                    response_id=response.id,
-                    weights_version=result.weights_version,
-                    values_enc=self.enc(
-                        dek, "scores", score_id, "values", json.dumps(result.as_dict())
-                    ),
-                    computed_at=self.clock(),
-                )
+        )
+        score_id = self.new_id()
+        await session.execute(
+            insert(Score).values(
+                id=score_id,
+                response_id=response_id,
+                weights_version=result.weights_version,
+                values_enc=self.enc(dek, "scores", score_id, "values", json.dumps(result.as_dict())),
+                computed_at=self.clock(),
             )
+        )
+
+    async def unscored_surveys(
+        self, definition: FlowDefinition
+    ) -> list[tuple[str, Wave, SessionState]]:
+        """Completed surveys without any scores: (returnee, wave, state), for the repair
+        that scores them."""
+        scored = select(Score.response_id)
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(SurveyResponse.returnee_id, SurveyResponse.wave).where(
+                        SurveyResponse.status == "completed", SurveyResponse.id.not_in(scored)
+                    )
+                )
+            ).all()
+        found: list[tuple[str, Wave, SessionState]] = []
+        for returnee_id, wave in rows:
+            if wave not in WAVES:
+                continue
+            state = await self.load_state(returnee_id, wave, definition)
+            if state is not None:
+                found.append((returnee_id, wave, state))
+        return found
 
     async def scores(self, returnee_id: str) -> list[StoredScores]:
         async with self.sessions.begin() as session:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.survey_scores import score_survey
 from flows import FlowDefinition, builtin_definition, resume, start
-from flows.engine import scored_answers
+from flows.engine import Step
 from flows.state import Choose, Input, Text, Toggle
 from flows.state import Done as DoneInput
-from scoring import default_weight_table, score
+from scoring import default_weight_table
 from storage.store import ReturneeInfo, Store, Wave
 
 RSS: FlowDefinition = builtin_definition("rss")
@@ -40,16 +41,21 @@ async def answer(
     for inp in inputs:
         state = await store.load_state(returnee_id, wave, RSS)
         step = start(RSS, "fr") if state is None else resume(RSS, state, inp)
-        await store.save_step(returnee_id, wave, step)
+        await save(store, returnee_id, wave, step)
         if state is None:
             step = resume(RSS, step.state, inp)
-            await store.save_step(returnee_id, wave, step)
+            await save(store, returnee_id, wave, step)
+
+
+async def save(store: Store, returnee_id: str, wave: Wave, step: Step) -> None:
+    """Save a step as the hosts do: the step that completes the survey with its scores."""
+    scores = None
+    if step.state.completed:
+        scores = score_survey(RSS, default_weight_table(), step.state)
+    await store.save_step(returnee_id, wave, step, scores=scores)
 
 
 async def complete_and_score(store: Store, returnee_id: str, comment: str) -> None:
     await answer(store, returnee_id, full_inputs(comment))
     state = await store.load_state(returnee_id, "initial", RSS)
     assert state is not None and state.completed
-    table = default_weight_table()
-    answers = {k: v for k, v in scored_answers(RSS, state).items() if k in table.elements}
-    await store.store_scores(returnee_id, "initial", score(table, answers))

@@ -495,3 +495,29 @@ async def test_feedback_is_limited_per_returnee_and_day_anonymous_included(store
         assert await session.scalar(select(func.count()).select_from(Feedback)) == 5
         quota_days = set(await session.scalars(select(FeedbackQuota.day)))
     assert quota_days == {date(2026, 12, 4)}
+
+
+async def test_connections_that_died_in_an_outage_are_replaced_at_checkout(
+    store: Store, backend: Backend
+) -> None:
+    """After PostgreSQL restarts (here: every connection of the database terminated), the
+    first statements succeed: no pooled dead connection fails once each."""
+    if backend.name != "postgresql":
+        pytest.skip("SQLite has no server connections")
+    returnee = await consented_returnee(store)
+    for _ in range(3):  # several connections in the pool
+        await store.get(returnee.id)
+    import asyncpg
+
+    from tests.backends import PG_HOST, PG_PORT, PG_USER
+
+    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            backend.location,
+        )
+    finally:
+        await admin.close()
+    for _ in range(3):
+        assert (await store.get(returnee.id)).status == "active"
