@@ -1003,12 +1003,13 @@ class Store:
             )
         )
         score_id = self.new_id()
+        values = json.dumps(result.as_dict())
         await session.execute(
             insert(Score).values(
                 id=score_id,
                 response_id=response_id,
                 weights_version=result.weights_version,
-                values_enc=self.enc(dek, "scores", score_id, "values", json.dumps(result.as_dict())),
+                values_enc=self.enc(dek, "scores", score_id, "values", values),
                 computed_at=self.clock(),
             )
         )
