@@ -281,11 +281,38 @@ class Store:
                     f"this database has data keys wrapped by {', '.join(missing)}, which "
                     f"{self.keyring.source} does not hold: wrong key file?"
                 )
-            for key_id, fingerprint in expected.items():
-                if key_id not in checks:
-                    session.add(
-                        KeyCheck(key_id=key_id, fingerprint=fingerprint, created_at=self.clock())
+            missing_checks = [k for k in expected if k not in checks]
+            if not missing_checks:
+                return
+            # several processes may start together on a new database: whoever writes a
+            # key's fingerprint first wins, and everyone checks against what was written
+            await session.execute(
+                self._insert(KeyCheck)
+                .values(
+                    [
+                        {"key_id": k, "fingerprint": expected[k], "created_at": self.clock()}
+                        for k in missing_checks
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["key_id"])
+            )
+        async with self.sessions() as session:
+            written = await session.scalars(
+                select(KeyCheck).where(KeyCheck.key_id.in_(missing_checks))
+            )
+            for check in written:
+                if check.fingerprint != expected[check.key_id]:
+                    raise WrongKeyError(
+                        f"key '{check.key_id}' of {self.keyring.source} does not match this "
+                        "database"
                     )
+
+    def _insert(self, model: type[Base]) -> Any:
+        """The dialect's INSERT, which has ON CONFLICT (PostgreSQL and SQLite)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(model)
 
     async def _dek(self, session: AsyncSession, owner: str, *, create: bool) -> bytes | None:
         row = await session.get(DataKey, owner)
@@ -582,11 +609,8 @@ class Store:
         if self.hot is not None:
             await self.hot.mark_replied(update_id, self.clock())
             return
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         statement = (
-            dialect.insert(ProcessedUpdate)
+            self._insert(ProcessedUpdate)
             .values(update_id=update_id, at=self.clock(), replied=True)
             .on_conflict_do_update(index_elements=["update_id"], set_={"replied": True})
         )

@@ -521,3 +521,37 @@ async def test_connections_that_died_in_an_outage_are_replaced_at_checkout(
         await admin.close()
     for _ in range(3):
         assert (await store.get(returnee.id)).status == "active"
+
+
+async def test_processes_starting_together_on_a_new_database_all_start(
+    backend: Backend, keyring: Keyring
+) -> None:
+    """Two workers (or a worker and 'rssbot enroll') verifying the keys of a new database
+    at the same moment: both record or find the same fingerprints, none crashes; a
+    different keyring racing them is still refused."""
+    import asyncio
+
+    from storage.db import upgrade
+
+    engine = make_engine(backend.url)
+    await upgrade(engine)
+    await engine.dispose()
+    for _round in range(3):
+        stores = [Store(make_engine(backend.url), keyring) for _ in range(6)]
+        try:
+            await asyncio.gather(*(s.verify() for s in stores))
+        finally:
+            for s in stores:
+                await s.close()
+        cleaner = make_engine(backend.url)
+        async with cleaner.begin() as connection:  # a new database again
+            await connection.execute(text("DELETE FROM key_checks"))
+        await cleaner.dispose()
+    racing = [Store(make_engine(backend.url), k) for k in (keyring, Keyring.generate())]
+    try:
+        outcomes = await asyncio.gather(*(s.verify() for s in racing), return_exceptions=True)
+    finally:
+        for s in racing:
+            await s.close()
+    assert sum(isinstance(o, WrongKeyError) for o in outcomes) == 1
+    assert sum(o is None for o in outcomes) == 1
