@@ -186,14 +186,19 @@ class RoundSender:
 
     async def _send(self, item: Claimed) -> None:
         store = self.store
-        if not await outbox.still_active(store, item.returnee_id):
-            await outbox.settle(store, item.reminder_id, "skipped", reason="opted_out")
+        status = await outbox.returnee_status(store, item.returnee_id)
+        if status != "active":
+            await outbox.settle(store, item.reminder_id, "skipped", reason=status or "erased")
             return
         await self.limiter.acquire(item.chat_id)
-        if not await outbox.still_active(store, item.returnee_id):
-            await outbox.settle(store, item.reminder_id, "skipped", reason="opted_out")
-            return
         if not await outbox.mark_sending(store, item.reminder_id):
+            # an opt-out meanwhile (its own transaction skipped the row, or does now), or
+            # another sender took the row: nothing is sent
+            status = await outbox.returnee_status(store, item.returnee_id)
+            if status != "active":
+                await outbox.settle_if_pending(
+                    store, item.reminder_id, "skipped", reason=status or "erased"
+                )
             return
         text, keyboard = reminder_message(item)
         try:

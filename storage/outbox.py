@@ -225,22 +225,35 @@ async def claim(
 
 
 async def mark_sending(store: Store, reminder_id: str) -> bool:
-    """The last step before the HTTP call; False if the row is no longer ours to send
-    (skipped by an opt-out, or the lease ran out and another sender took it)."""
+    """The last step before the HTTP call, in one statement: the row becomes ``sending``
+    only if it is still pending (not skipped by an opt-out, not taken by another sender
+    whose lease began) and its returnee is still active with consent. On PostgreSQL the
+    returnee's row is read ``FOR SHARE``: an opt-out being written right now is waited
+    for, then seen. False if the row was not taken."""
+    active = (
+        select(Returnee.id)
+        .where(
+            Returnee.id == Reminder.returnee_id,
+            Returnee.status == "active",
+            Returnee.consent_version.is_not(None),
+        )
+        .with_for_update(read=True)
+    )
     async with store.sessions.begin() as session:
         result = await session.execute(
             update(Reminder)
-            .where(Reminder.id == reminder_id, Reminder.status == "pending")
+            .where(Reminder.id == reminder_id, Reminder.status == "pending", active.exists())
             .values(status="sending", claimed_at=store.clock(), attempts=Reminder.attempts + 1)
         )
         return bool(getattr(result, "rowcount", 0))
 
 
-async def still_active(store: Store, returnee_id: str) -> bool:
-    """Re-checked right before each send: an opt-out a second ago still counts."""
+async def returnee_status(store: Store, returnee_id: str) -> str | None:
+    """Checked before waiting for a send slot, so that a returnee who stopped is skipped
+    at once (the claim itself checks again)."""
     async with store.sessions() as session:
         status = await session.scalar(select(Returnee.status).where(Returnee.id == returnee_id))
-        return status == "active"
+        return None if status is None else str(status)
 
 
 async def settle(
@@ -259,6 +272,18 @@ async def settle(
         values["next_attempt_at"] = retry_at
     async with store.sessions.begin() as session:
         await session.execute(update(Reminder).where(Reminder.id == reminder_id).values(**values))
+
+
+async def settle_if_pending(
+    store: Store, reminder_id: str, status: str, *, reason: str | None = None
+) -> None:
+    """Like :func:`settle`, for a row nobody else has settled meanwhile."""
+    async with store.sessions.begin() as session:
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id, Reminder.status == "pending")
+            .values(status=status, reason=reason)
+        )
 
 
 async def next_attempt(store: Store, round_id: str | None = None) -> datetime | None:
