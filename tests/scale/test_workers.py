@@ -132,11 +132,13 @@ async def enrol(worker: Worker, user: FakeUser) -> None:
 
 
 async def answer_questions(user: FakeUser, count: int) -> None:
+    """Answer ``count`` questions, each press once its question is on screen (the time
+    limit only bounds a failing test: a busy machine may be slow)."""
     user.send("/start")
-    await user.expect("Question 1 of 32")
+    await user.expect("Question 1 of 32", timeout=60)
     for number in range(2, count + 2):
         user.press_nth(1)
-        await user.expect(f"Question {number} of 32")
+        await user.expect(f"Question {number} of 32", timeout=60)
 
 
 async def test_every_update_reaches_both_workers_and_is_applied_once(cluster) -> None:  # type: ignore[no-untyped-def]
@@ -175,12 +177,25 @@ async def test_a_worker_killed_mid_stream_loses_nothing(cluster) -> None:  # typ
     for user in users:
         await enrol(workers[0], user)
 
-    async def kill_a_soon() -> None:
-        await asyncio.sleep(0.6)
+    # killed while the returnees are half-way through their answers, whatever the
+    # machine's speed: when the 15th of the 33 questions to send is being sent
+    midway = asyncio.Event()
+    sends = 0
+
+    async def count_sends(chat_id: int) -> None:
+        nonlocal sends
+        sends += 1
+        if sends == 15:
+            midway.set()
+
+    server.on_send.append(count_sends)
+
+    async def kill_a_midway() -> None:
+        await midway.wait()
         alive[workers[0].url] = False
         await workers[0].kill()
 
-    killer = asyncio.create_task(kill_a_soon())
+    killer = asyncio.create_task(kill_a_midway())
     await asyncio.gather(*(answer_questions(user, 10) for user in users))
     await killer
     async with workers[1].store.sessions() as session:
