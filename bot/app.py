@@ -18,6 +18,7 @@ from bot.handlers import build_router, build_survey_router
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares import ApplyOnceMiddleware, RedactionMiddleware, RetryMiddleware
+from bot.outages import OutageMiddleware
 from bot.private_chats import PrivateChatsOnly
 from bot.services import Services
 from bot.shared import ChatLocks, ChatStateStorage, UpdateClaims
@@ -99,8 +100,11 @@ def build_dispatcher(
     *,
     storage: BaseStorage | None = None,
     isolation: BaseEventIsolation | None = None,
+    webhook: bool = False,
 ) -> Dispatcher:
-    """Routers and middlewares; FSM storage and per-chat isolation in memory by default."""
+    """Routers and middlewares; FSM storage and per-chat isolation in memory by default.
+    ``webhook``: a failed update is delivered again by Telegram (when polling, an update
+    that waits for the database or Redis is retried here)."""
     dp = Dispatcher(
         storage=storage or MemoryStorage(), events_isolation=isolation or SimpleEventIsolation()
     )
@@ -109,6 +113,7 @@ def build_dispatcher(
     # or a channel touches nothing
     dp.update.outer_middleware.unregister(dp.fsm)
     dp.update.outer_middleware(PrivateChatsOnly())
+    dp.update.outer_middleware(OutageMiddleware(redeliver=webhook))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UpdateMetricsMiddleware(svc.metrics))
     dp.update.outer_middleware(ApplyOnceMiddleware())

@@ -61,7 +61,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     if redis is not None:
         storage, isolation, svc.claims = redis_state(redis, config.redis_prefix, config.claim_ttl)
         svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
-    dp = build_dispatcher(svc, storage=storage, isolation=isolation)
+    dp = build_dispatcher(svc, storage=storage, isolation=isolation, webhook=webhook is not None)
     await score_unscored_surveys(store, svc.definition, svc.table)
     pruning = asyncio.create_task(_prune_processed_updates(store))
     try:

@@ -18,6 +18,8 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StateType, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.sender import RateLimiter
 
@@ -106,6 +108,9 @@ class ChatLocks(BaseEventIsolation):
     ) -> None:
         self.storage, self.key_builder = storage, key_builder
         self.ttl_ms, self.wait, self.poll = int(ttl * 1000), wait, poll
+        #: seconds between attempts to free a lock Redis was not there to free
+        self.retry_free = 0.25
+        self._freeing: set[asyncio.Task[None]] = set()
         self._lock = storage.redis.register_script(_LOCK)
         self._unlock = storage.redis.register_script(_UNLOCK)
 
@@ -129,13 +134,38 @@ class ChatLocks(BaseEventIsolation):
             yield
         finally:
             _locked_state.reset(held)
-            if not await self._unlock(keys=[name], args=[token]):
-                # the handling outlived the lock's expiry: another worker may have
-                # handled this chat meanwhile (the database still applies each update once)
-                log.warning("a chat's lock had lapsed before it was freed")
+            try:
+                freed = await self._unlock(keys=[name], args=[token])
+            except (RedisConnectionError, RedisTimeoutError):
+                self._free_later(name, token)
+            else:
+                if not freed:
+                    # the handling outlived the lock's expiry: another worker may have
+                    # handled this chat meanwhile (the database still applies each update
+                    # once)
+                    log.warning("a chat's lock had lapsed before it was freed")
+
+    def _free_later(self, name: str, token: str) -> None:
+        """Redis went away before the lock was freed: free it as soon as Redis is back,
+        rather than leaving the chat waiting for the lock's expiry."""
+        if not self._freeing:
+            log.warning("chat locks cannot be freed (Redis unreachable): freed when it is back")
+        task = asyncio.get_running_loop().create_task(self._free_when_back(name, token))
+        self._freeing.add(task)
+        task.add_done_callback(self._freeing.discard)
+
+    async def _free_when_back(self, name: str, token: str) -> None:
+        deadline = time.monotonic() + self.ttl_ms / 1000
+        while time.monotonic() < deadline:  # (after that the lock has lapsed anyway)
+            try:
+                await self._unlock(keys=[name], args=[token])
+                return
+            except (RedisConnectionError, RedisTimeoutError):
+                await asyncio.sleep(self.retry_free)
 
     async def close(self) -> None:
-        pass
+        for task in list(self._freeing):
+            task.cancel()
 
 
 # One round trip: the next free global slot, the shared pause and this chat's last send.

@@ -7,8 +7,10 @@ processing fails the answer is an error and Telegram delivers the update again.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,6 +19,24 @@ from redis.asyncio import Redis
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+
+class UpdateHandler(SimpleRequestHandler):
+    """aiogram's webhook handler; an update that waits for the database or Redis is
+    answered 503 (Telegram delivers it again), without a traceback in the log."""
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        #: set by OutageMiddleware when the update waits for the database or Redis
+        outcome: dict[str, str] = {}
+        result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(
+            bot,
+            await request.json(loads=bot.session.json_loads),
+            **self.data,
+            webhook_outcome=outcome,
+        )
+        if "unavailable" in outcome:
+            return web.Response(status=503, text=f"the {outcome['unavailable']} is unreachable")
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
 
 
 def build_webhook_app(
@@ -29,9 +49,9 @@ def build_webhook_app(
     redis: Redis | None = None,
 ) -> web.Application:
     app = web.Application()
-    SimpleRequestHandler(
-        dispatcher=dp, bot=bot, secret_token=secret, handle_in_background=False
-    ).register(app, path=path)
+    UpdateHandler(dispatcher=dp, bot=bot, secret_token=secret, handle_in_background=False).register(
+        app, path=path
+    )
 
     async def healthz(request: web.Request) -> web.Response:
         checks: dict[str, str] = {}

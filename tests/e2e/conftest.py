@@ -29,9 +29,11 @@ class Harness:
         self._task: asyncio.Task[None] | None = None
         self._dp = None
         self.today = date(2026, 11, 25)
+        #: the database as the bot reaches it (through a proxy a test cuts, say)
+        self.database_url = backend.url
 
     async def start(self) -> None:
-        engine = make_engine(self.backend.url)
+        engine = make_engine(self.database_url)
         self.store = Store(engine, self.keyring)
         await self.store.verify()
         bot = build_bot(TOKEN, self.server.base_url, retry_delay=0.01)

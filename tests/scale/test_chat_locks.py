@@ -104,3 +104,33 @@ async def test_the_chat_state_comes_with_the_lock_and_follows_changes(
     await storage.set_state(KEY, "Feedback:text")
     await redis.set(state_key, "set by another worker")
     assert await storage.get_state(KEY) == "set by another worker"  # no lock: from Redis
+
+
+async def test_a_lock_redis_lost_before_its_release_is_freed_when_redis_is_back(
+    redis_prefix: Prefix,
+) -> None:
+    """Redis goes away while a chat's update is handled: the update ends normally, and the
+    lock is freed as soon as Redis is back, not after its expiry (60 s in production)."""
+    from tests.support.tcp_proxy import TcpProxy
+
+    direct, prefix = redis_prefix
+    kwargs = direct.connection_pool.connection_kwargs
+    proxy = await TcpProxy(kwargs["host"], int(kwargs["port"])).start()
+    redis = Redis(host="127.0.0.1", port=proxy.port, socket_connect_timeout=1)
+    try:
+        _, isolation, _claims = redis_state(redis, prefix, claim_ttl=60)
+        isolation.wait = 1
+        async with isolation.lock(KEY):
+            await proxy.cut()
+        held = [k async for k in direct.scan_iter(match=f"{prefix}:lock:*")]
+        assert len(held) == 1  # left behind by the outage
+        await proxy.restore()
+        async with asyncio.timeout(10):
+            while [k async for k in direct.scan_iter(match=f"{prefix}:lock:*")]:
+                await asyncio.sleep(0.05)
+        async with isolation.lock(KEY):  # the chat goes on
+            pass
+        await isolation.close()
+    finally:
+        await proxy.close()
+        await redis.aclose()
