@@ -239,7 +239,7 @@ class SurveyHost:
         definition, _ = self.svc.definition, self._
         for event in step.events:
             if isinstance(event, InputRejected):
-                await self.bot.send_message(self.chat_id, rejection_message(_, event))
+                await self.bot.send_message(self.chat_id, rejection_message(_, event, buttons=True))
                 if event.question is not None:
                     await self.ask(step, definition.question(event.question), None)
             elif isinstance(event, AnswerRecorded) and source is not None:
@@ -807,7 +807,7 @@ async def on_survey_button(
         message = (
             _("This button is no longer active. Please answer the latest question.")
             if rejected.reason in ("stale", "unknown_option", "completed")
-            else rejection_message(_, rejected)
+            else rejection_message(_, rejected, buttons=True)
         )
         await query.answer(message, show_alert=True)
         return None

@@ -97,12 +97,22 @@ def reminder_message(claimed: Claimed) -> tuple[str, InlineKeyboardMarkup]:
         "intermediate": _("follow-up at 6 to 9 months"),
         "final": _("final follow-up"),
     }
-    text = _(
-        "Hello! It is time for your {wave} survey. It takes about 10 minutes, and you "
-        "can stop and continue later. Press the button to start.",
-        wave=waves.get(claimed.wave, claimed.wave),
-    )
-    button = InlineKeyboardButton(text=_("Start the survey"), callback_data=ResumeCB().pack())
+    wave = waves.get(claimed.wave, claimed.wave)
+    if claimed.started:
+        text = _(
+            "Hello! You have answered part of your {wave} survey. You can continue where "
+            "you stopped: press the button.",
+            wave=wave,
+        )
+        label = _("Continue the survey")
+    else:
+        text = _(
+            "Hello! It is time for your {wave} survey. It takes about 10 minutes, and you "
+            "can stop and continue later. Press the button to start.",
+            wave=wave,
+        )
+        label = _("Start the survey")
+    button = InlineKeyboardButton(text=label, callback_data=ResumeCB().pack())
     return text, InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 

@@ -43,7 +43,11 @@ def dimension_label(_: Translator, dimension: str) -> str:
     return labels[dimension]
 
 
-def rejection_message(_: Translator, event: InputRejected) -> str:
+def rejection_message(_: Translator, event: InputRejected, *, buttons: bool = False) -> str:
+    """Why an input was refused; ``buttons``: the host shows options as buttons without
+    numbers (a chat app), rather than as a numbered list (the terminal)."""
+    if buttons and event.reason in ("expected_choice", "expected_selection"):
+        return _("Please answer with the buttons under the question, or type an option's words.")
     messages = {
         "completed": _("This survey is already complete."),
         "stale": _("That answer was for another question. Please answer this one."),

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, select, update
 
-from storage.models import Reminder, ReminderRound, Returnee, SurveyResponse
+from storage.models import Answer, Reminder, ReminderRound, Returnee, SurveyResponse
 from storage.store import Store
 from storage.waves import Wave, WaveWindows
 
@@ -63,6 +63,8 @@ class Claimed:
     language: str
     wave: str
     attempts: int
+    #: the returnee has answered part of this wave's survey (the reminder says continue)
+    started: bool = False
 
 
 @dataclass
@@ -189,8 +191,18 @@ async def claim(
 ) -> list[Claimed]:
     """Lease due pending rows; returnees who stopped meanwhile are skipped right here."""
     now = store.clock()
+    started = (  # at least one answer given to this wave's survey
+        select(Answer.id)
+        .join(SurveyResponse, Answer.response_id == SurveyResponse.id)
+        .where(
+            SurveyResponse.returnee_id == Reminder.returnee_id,
+            SurveyResponse.wave == ReminderRound.wave,
+            SurveyResponse.status == "in_progress",
+        )
+        .exists()
+    )
     query = (
-        select(Reminder, Returnee, ReminderRound.wave)
+        select(Reminder, Returnee, ReminderRound.wave, started)
         .join(Returnee, Reminder.returnee_id == Returnee.id)
         .join(ReminderRound, Reminder.round_id == ReminderRound.id)
         .where(Reminder.status == "pending", Reminder.next_attempt_at <= now)
@@ -202,7 +214,7 @@ async def claim(
         query = query.where(Reminder.round_id == round_id)
     claimed = []
     async with store.sessions.begin() as session:
-        for reminder, returnee, wave in (await session.execute(query)).all():
+        for reminder, returnee, wave, in_progress in (await session.execute(query)).all():
             if returnee.status != "active" or returnee.chat_id_enc is None:
                 reminder.status, reminder.reason = "skipped", returnee.status
                 continue
@@ -219,6 +231,7 @@ async def claim(
                     language=returnee.language,
                     wave=wave,
                     attempts=reminder.attempts + 1,
+                    started=bool(in_progress),
                 )
             )
     return claimed

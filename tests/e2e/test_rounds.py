@@ -169,6 +169,27 @@ async def test_reminder_button_leads_into_the_survey(harness: Harness, user_fact
     await user.expect("Question 1 of 32")
 
 
+async def test_a_reminder_to_someone_half_way_says_continue(harness: Harness, user_factory) -> None:  # type: ignore[no-untyped-def]
+    from tests.e2e.test_journey import enrol_and_consent
+
+    store = harness.store
+    assert store is not None
+    user = user_factory("fr")
+    await enrol_and_consent(harness, user, "fr")
+    user.press("Satisfait(e)")
+    await user.expect("Question 2 sur 32")
+    round_id, _total = await start_round(store)
+    bot = build_bot(TOKEN, harness.server.base_url, retries=False)
+    try:
+        await RoundSender(store, bot, RateLimiter(rate=None)).run(round_id)
+    finally:
+        await bot.session.close()
+    reminder = await user.expect("Vous avez répondu à une partie de votre questionnaire")
+    assert "commencer" not in reminder.text
+    user.press("Continuer le questionnaire", reminder)
+    await user.expect("Question 2 sur 32")
+
+
 async def test_a_round_to_a_thousand_returnees_with_faults(harness: Harness, capsys) -> None:  # type: ignore[no-untyped-def]
     server, store = harness.server, harness.store
     assert store is not None

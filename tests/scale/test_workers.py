@@ -298,13 +298,18 @@ async def test_a_worker_process_killed_hard_loses_and_doubles_nothing(
     url_a = "http://127.0.0.1:18731/telegram"
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(100):
+            for _ in range(300):
+                if process.returncode is not None:
+                    log.flush()
+                    output = (tmp_path / "a.log").read_text(errors="replace")
+                    raise AssertionError(f"worker a exited ({process.returncode}): {output}")
                 try:
                     async with http.get("http://127.0.0.1:18731/healthz") as response:
                         if response.status == 200:
                             break
                 except aiohttp.ClientError:
-                    await asyncio.sleep(0.1)
+                    pass
+                await asyncio.sleep(0.1)
         server.deliver = telegram_delivery(lambda: [url_a, worker_b.url])
         users = [FakeUser(server, 650000 + i, "en") for i in range(3)]
         for user in users:
@@ -319,6 +324,7 @@ async def test_a_worker_process_killed_hard_loses_and_doubles_nothing(
 
         async def kill_a() -> None:
             await asyncio.sleep(1.0)
+            assert process.returncode is None, (tmp_path / "a.log").read_text(errors="replace")
             process.send_signal(signal.SIGKILL)
 
         await asyncio.gather(kill_a(), *(typed_answers(u) for u in users))
