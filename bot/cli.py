@@ -192,6 +192,8 @@ def console_command(
                 runner.run(
                     store.give_consent(returnee.id, version=CONSENT_VERSION, language=language)
                 )
+            if returnee.language != language:  # (continued in another language)
+                runner.run(store.set_language(returnee.id, language))
             state = runner.run(store.load_state(returnee.id, wave, definition))
             returnee_id = returnee.id
 

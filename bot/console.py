@@ -14,7 +14,7 @@ from rich.table import Table
 
 from bot.i18n import Translator
 from bot.survey_scores import score_survey
-from bot.texts import answer_label, dimension_label, rejection_message
+from bot.texts import answer_label, dimension_label, provisional_note, rejection_message
 from flows.engine import Step, resume, start
 from flows.model import FlowDefinition, FreeText, MultiSelect, Question
 from flows.state import (
@@ -126,6 +126,9 @@ class ConsoleSurvey:
             f"[bold]{_.score(result.composite)}[/bold]",
         )
         self.console.print(table)
+        if self.table.provisional_weights:
+            note = provisional_note(_, self.table.provisional_weights, len(self.table.elements))
+            self.console.print(note, style="dim", highlight=False)
         lowest = result.lowest_dimension
         scores = {d.score for d in result.dimensions_by_score()}
         if lowest is not None and len(scores) > 1:  # name a gap, not a tie

@@ -25,6 +25,7 @@ from bot.consent import CONSENT_VERSION, consent_text
 from bot.edits import quietly, remove_keyboard
 from bot.i18n import UI_LANGUAGES, Translator, proposed_language
 from bot.keyboards import (
+    LANGUAGE_NAMES,
     ConsentCB,
     DeleteCB,
     FeedbackCB,
@@ -39,7 +40,13 @@ from bot.keyboards import (
 )
 from bot.services import Services
 from bot.survey_scores import score_survey
-from bot.texts import answer_label, dimension_label, rejection_message
+from bot.texts import (
+    answer_label,
+    dimension_label,
+    provisional_note,
+    rejection_message,
+    wave_label,
+)
 from flows.engine import Step, resume, start, visible_questions
 from flows.model import FlowDefinition as FlowDefinitionT
 from flows.model import FreeText, Question
@@ -543,27 +550,36 @@ async def on_mydata(message: Message, svc: Services, returnee: ReturneeInfo | No
         return
     data = await svc.store.my_data(returnee.id)
     lang = returnee.language
+    consent_kinds = {"given": _("given"), "declined": _("declined"), "withdrawn": _("withdrawn")}
+    events = ", ".join(
+        f"{consent_kinds.get(e['kind'], e['kind'])} {e['at'][:10]}" for e in data["consent"]
+    )
     lines = [
         _("What is kept about you:"),
         _("Reference: {ref}", ref=html.escape(data["case_ref"] or "-")),
         _("Country: {country}", country=data["country"] or "-"),
         _("Return date: {date}", date=data["return_date"] or "-"),
-        _("Language: {language}", language=lang),
-        _(
-            "Consent: {events}",
-            events=", ".join(f"{e['kind']} {e['at'][:10]}" for e in data["consent"]) or "-",
-        ),
+        _("Language: {language}", language=LANGUAGE_NAMES.get(lang, lang)),
+        _("Consent: {events}", events=events or "-"),
     ]
+    table = svc.table
     for survey in data["surveys"]:
         lines.append("")
+        status = _("completed") if survey["status"] == "completed" else _("in progress")
         lines.append(
-            _("Survey ({wave}): {count} answers", wave=survey["wave"], count=len(survey["answers"]))
+            f"<b>{html.escape(wave_label(_, survey['wave']))}</b> · {status} · "
+            + _("answers: {count}", count=len(survey["answers"]))
         )
         for qid, raw in survey["answers"].items():
             question = svc.definition.question(qid)
             value = ANSWER.validate_python(raw)
             label = answer_label(question, value, lang, _)
-            lines.append(f"• {html.escape(question.text[lang][:60])}: {html.escape(label)}")
+            lines.append(f"• {html.escape(question.text[lang])}: {html.escape(label)}")
+        for scores in survey["scores"][-1:]:  # (the latest scoring)
+            for dimension in ("economic", "social", "psychosocial", "composite"):
+                lines.append(f"{dimension_label(_, dimension)}: {_.score(scores[dimension])}")
+            if scores.get("weights_version") == table.version and table.provisional_weights:
+                lines.append(provisional_note(_, table.provisional_weights, len(table.elements)))
     lines.append("")
     lines.append(_("Feedback you sent with your name: {count}", count=len(data["feedback"])))
     lines.append(_("To erase everything, send /delete."))

@@ -28,6 +28,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import Translator
 from bot.keyboards import ResumeCB
 from bot.metrics import Metrics
+from bot.texts import wave_label
 from storage import outbox
 from storage.outbox import Claimed, RoundReport
 from storage.store import Store
@@ -92,12 +93,7 @@ Progress = Callable[[RoundReport], Awaitable[None]]
 
 def reminder_message(claimed: Claimed) -> tuple[str, InlineKeyboardMarkup]:
     _ = Translator(claimed.language)
-    waves = {
-        "initial": _("first follow-up"),
-        "intermediate": _("follow-up at 6 to 9 months"),
-        "final": _("final follow-up"),
-    }
-    wave = waves.get(claimed.wave, claimed.wave)
+    wave = wave_label(_, claimed.wave)
     if claimed.started:
         text = _(
             "Hello! You have answered part of your {wave} survey. You can continue where "

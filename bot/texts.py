@@ -33,6 +33,26 @@ def answer_label(question: Question, answer: Answer, language: str, _: Translato
     return ", ".join(labels.get(o, o) for o in answer.options)
 
 
+def wave_label(_: Translator, wave: str) -> str:
+    """A follow-up point as returnees read it."""
+    labels = {
+        "initial": _("first follow-up"),
+        "intermediate": _("follow-up at 6 to 9 months"),
+        "final": _("final follow-up"),
+    }
+    return labels.get(wave, wave)
+
+
+def provisional_note(_: Translator, provisional: int, total: int) -> str:
+    """Said wherever scores are shown while the weight table is not the official one."""
+    return _(
+        "These scores are indicative: {provisional} of the {total} weights are provisional "
+        "until the official weight table is loaded.",
+        provisional=provisional,
+        total=total,
+    )
+
+
 def dimension_label(_: Translator, dimension: str) -> str:
     labels = {
         "economic": _("Economic"),

@@ -55,6 +55,11 @@ class WeightTable:
     version: str
     source: str = "built-in"
 
+    @property
+    def provisional_weights(self) -> int:
+        """How many elements' weights are provisional (not yet the official table's)."""
+        return sum(e.weight_status == "provisional" for e in self.elements.values())
+
     def options(self, element_id: str) -> list[str]:
         """The options of an element's scale, in the table's order."""
         return list(self.scales[self.elements[element_id].scale])

@@ -1194,6 +1194,11 @@ class Store:
                     .where(Answer.response_id == response.id)
                     .order_by(Answer.answered_at, Answer.question_id)
                 )
+                scores = await session.scalars(
+                    select(Score)
+                    .where(Score.response_id == response.id)
+                    .order_by(Score.computed_at)
+                )
                 surveys.append(
                     {
                         "wave": response.wave,
@@ -1205,6 +1210,10 @@ class Store:
                             )
                             for a in answers
                         },
+                        "scores": [
+                            json.loads(self.dec(dek, "scores", sc.id, "values", sc.values_enc))
+                            for sc in scores
+                        ],
                     }
                 )
             feedback = await session.scalars(

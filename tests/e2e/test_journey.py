@@ -179,6 +179,39 @@ async def test_mydata_shows_what_is_kept(harness: Harness, user_factory: Users) 
     shown = await user.expect("What is kept about you:")
     assert "Reference: CASE-1" in shown.text
     assert "How satisfied are you with your current economic situation?: Satisfied" in shown.text
+    assert "first follow-up · in progress · answers: 1" in shown.text
+
+
+async def test_mydata_in_french_whole_questions_and_scores(
+    harness: Harness, user_factory: Users
+) -> None:
+    user = user_factory("fr")
+    await enrol_and_consent(harness, user, "fr")
+    for number in range(2, 31):
+        user.press_nth(0)
+        await user.expect(QUESTION["fr"].format(number))
+    user.press_nth(0)
+    await user.expect(QUESTION["fr"].format(31))
+    user.press_nth(8)  # none
+    user.press("Terminé ✓")
+    await user.expect(QUESTION["fr"].format(32))
+    user.send("Une réponse écrite")
+    await user.expect(THANKS["fr"])
+    user.send("/mydata")
+    shown = await user.expect("Ce qui est gardé sur vous")
+    text = "\n".join(m.text for m in user.messages[user.messages.index(shown) :])
+    assert "donné" in text and " given" not in text  # the consent, in French
+    assert "premier suivi · terminé · réponses : 32" in text
+    assert "(initial)" not in text
+    longest = max((q.text["fr"] for q in harness_questions()), key=len)
+    assert longest in text  # whole, not cut mid-word
+    assert "Composite" in text and "pondérations sont provisoires" in text
+
+
+def harness_questions() -> list:  # type: ignore[type-arg]
+    from flows import builtin_definition
+
+    return list(builtin_definition().questions)
 
 
 async def test_feedback_anonymous_and_named_with_receipts(

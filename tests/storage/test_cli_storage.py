@@ -46,6 +46,8 @@ def test_the_console_survey_resumes_where_it_stopped(initialised: Path) -> None:
     # the language can change between sessions without losing anything
     third = runner.invoke(app, ["console", "-l", "ar"], input="q\n")
     assert "السؤال 3 من 32" in third.stdout
+    shown = json.loads(runner.invoke(app, ["console", "--show-data"]).stdout)
+    assert shown["language"] == "ar"  # the current language, not the first one
 
 
 def test_declining_consent_stores_no_answer(initialised: Path) -> None:
@@ -73,6 +75,9 @@ def test_completed_console_survey_stores_scores(initialised: Path) -> None:
     assert done.exit_code == 0, done.output
     again = runner.invoke(app, ["console"])
     assert "already complete" in again.stdout and "1.00" in again.stdout
+    assert "24 of the 30 weights are provisional" in again.stdout
+    shown = json.loads(runner.invoke(app, ["console", "--show-data"]).stdout)
+    assert shown["surveys"][0]["scores"][0]["composite"] == 1.0
 
 
 def test_db_upgrade_on_a_new_sqlite_file_is_idempotent(env_embedded: Path) -> None:
