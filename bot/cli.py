@@ -15,7 +15,7 @@ from rich.console import Console
 
 from bot import cli_admin, cli_bot, cli_staff
 from bot.common import fail, open_store
-from bot.consent import CONSENT_VERSION, consent_text
+from bot.consent import DataPolicy, consent_text
 from bot.console import ConsoleSurvey
 from bot.i18n import Translator
 from flows import FlowDefinitionError, builtin_definition, load_definition
@@ -179,18 +179,21 @@ def console_command(
                 )
                 runner.run(store.bind_telegram(returnee.id, user, 0, channel=CONSOLE_CHANNEL))
             if returnee.status != "active":
-                for paragraph in consent_text(_):
+                policy = DataPolicy()
+                for paragraph in consent_text(_, policy):
                     console.print(paragraph, highlight=False)
                 if not typer.confirm(_("Do you agree?"), default=False):
                     runner.run(
                         store.decline_consent(
-                            returnee.id, version=CONSENT_VERSION, language=language
+                            returnee.id, version=policy.consent_version, language=language
                         )
                     )
                     console.print(_("No problem. Nothing of your answers is kept."))
                     raise typer.Exit(1)
                 runner.run(
-                    store.give_consent(returnee.id, version=CONSENT_VERSION, language=language)
+                    store.give_consent(
+                        returnee.id, version=policy.consent_version, language=language
+                    )
                 )
             if returnee.language != language:  # (continued in another language)
                 runner.run(store.set_language(returnee.id, language))

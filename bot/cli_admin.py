@@ -10,6 +10,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from bot.common import fail, open_store, settings
+from bot.consent import DataPolicy
 from bot.survey_scores import score_unscored_surveys
 from flows import builtin_definition
 from scoring import default_weight_table
@@ -59,6 +60,23 @@ async def _score_unscored(keyring: Keyring) -> int:
         return await score_unscored_surveys(store, builtin_definition(), default_weight_table())
     finally:
         await store.close()
+
+
+@db_app.command("erase-expired")
+def db_erase_expired() -> None:
+    """Erase returnees past the retention period (RSSBOT_RETENTION_MONTHS after their
+    return); the running bot does it every hour."""
+    months = DataPolicy().retention_months
+
+    async def _erase() -> int:
+        store = await open_store()
+        try:
+            return await store.erase_past_retention(months)
+        finally:
+            await store.close()
+
+    erased = asyncio.run(_erase())
+    typer.echo(f"Erased {erased} returnees whose return was more than {months} months ago.")
 
 
 def _generate(path: Path) -> None:

@@ -63,7 +63,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
         svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
     dp = build_dispatcher(svc, storage=storage, isolation=isolation, webhook=webhook is not None)
     await score_unscored_surveys(store, svc.definition, svc.table)
-    pruning = asyncio.create_task(_prune_processed_updates(store))
+    pruning = asyncio.create_task(_housekeeping(store, svc.policy.retention_months))
     try:
         me = await bot.get_me()
         await set_commands(bot)
@@ -105,15 +105,19 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
         await store.close()
 
 
-async def _prune_processed_updates(store: Store, every: float = 3600.0) -> None:
-    """Forget applied update ids after two days (Telegram stops redelivering long before)."""
+async def _housekeeping(store: Store, retention_months: int, every: float = 3600.0) -> None:
+    """Hourly: forget applied update ids after two days (Telegram stops redelivering long
+    before), and erase returnees past the retention period the consent screen states."""
     while True:
         try:
             removed = await store.prune_processed()
             if removed:
                 log.info("forgot %s applied update ids older than two days", removed)
+            erased = await store.erase_past_retention(retention_months)
+            if erased:
+                log.info("erased %s returnees past the retention period", erased)
         except Exception as exc:  # a passing database hiccup must not stop the bot
-            log.warning("pruning applied update ids failed: %s", exc.__class__.__name__)
+            log.warning("housekeeping failed: %s", exc.__class__.__name__)
         await asyncio.sleep(every)
 
 

@@ -21,7 +21,7 @@ from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 from pydantic import TypeAdapter
 
-from bot.consent import CONSENT_VERSION, consent_text
+from bot.consent import consent_text
 from bot.edits import quietly, remove_keyboard
 from bot.i18n import UI_LANGUAGES, Translator, proposed_language
 from bot.keyboards import (
@@ -324,8 +324,9 @@ async def _continue(svc: Services, bot: Bot, chat_id: int, returnee: ReturneeInf
     await SurveyHost(svc, bot, chat_id, returnee).apply(Resume())
 
 
-async def _ask_consent(bot: Bot, chat_id: int, _: Translator) -> None:
-    await bot.send_message(chat_id, "\n\n".join(consent_text(_)), reply_markup=consent_keyboard(_))
+async def _ask_consent(svc: Services, bot: Bot, chat_id: int, _: Translator) -> None:
+    text = "\n\n".join(consent_text(_, svc.policy))
+    await bot.send_message(chat_id, text, reply_markup=consent_keyboard(_))
 
 
 async def on_start(
@@ -387,7 +388,7 @@ async def on_start(
             if returnee.status == "active":
                 await _continue(svc, bot, message.chat.id, returnee)
                 return
-        await _ask_consent(bot, message.chat.id, _)
+        await _ask_consent(svc, bot, message.chat.id, _)
         return
     await _continue(svc, bot, message.chat.id, returnee)
 
@@ -411,7 +412,7 @@ async def on_language(
     if isinstance(query.message, Message):
         await remove_keyboard(query.message)
     if returnee.status != "active":
-        await _ask_consent(bot, chat_id, _)
+        await _ask_consent(svc, bot, chat_id, _)
         return
     if callback_data.then == "switch":
         await bot.send_message(chat_id, _("Language changed."))
@@ -439,13 +440,13 @@ async def on_consent(
         await remove_keyboard(query.message)
     if callback_data.agree:
         await svc.store.give_consent(
-            returnee.id, version=CONSENT_VERSION, language=returnee.language
+            returnee.id, version=svc.policy.consent_version, language=returnee.language
         )
         await bot.send_message(chat_id, _("Thank you. Let's begin. You can stop at any time."))
         await _continue(svc, bot, chat_id, await svc.store.get(returnee.id))
     else:
         await svc.store.decline_consent(
-            returnee.id, version=CONSENT_VERSION, language=returnee.language
+            returnee.id, version=svc.policy.consent_version, language=returnee.language
         )
         await bot.send_message(
             chat_id,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiogram import Bot
 
+from bot.consent import DataPolicy
 from bot.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     #: update claims shared by workers (Redis); None with one process
     claims: UpdateClaims | None = None
+    #: retention period and contact point, shown on the consent screen
+    policy: DataPolicy = field(default_factory=DataPolicy)
     #: makes the round sender's rate limiter (shared through Redis when several workers run)
     limiter_factory: Callable[[float | None], RateLimiter] | None = None
 

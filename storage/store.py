@@ -6,6 +6,7 @@ without consent, and erases completely. It knows nothing of Telegram.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import logging
@@ -137,6 +138,13 @@ def new_uuid() -> str:
 
 def short_code(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` earlier (the month's last day where it is shorter)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -1277,6 +1285,24 @@ class Store:
             await session.execute(delete(DataKey).where(DataKey.owner == f"returnee:{returnee_id}"))
             await session.execute(delete(Returnee).where(Returnee.id == returnee_id))
             self._audit(session, actor, "erasure", None)
+
+    async def erase_past_retention(self, months: int) -> int:
+        """Erase every returnee whose return (or, without a return date, enrolment) is
+        more than ``months`` ago: the retention period the consent screen states."""
+        cutoff = months_before(self.clock().date(), months)
+        cutoff_at = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
+        async with self.sessions() as session:
+            expired = list(
+                await session.scalars(
+                    select(Returnee.id).where(
+                        (Returnee.return_date < cutoff)
+                        | (Returnee.return_date.is_(None) & (Returnee.created_at < cutoff_at))
+                    )
+                )
+            )
+        for returnee_id in expired:
+            await self.erase(returnee_id, actor="retention")
+        return len(expired)
 
     # -- staff and audit -------------------------------------------------------------------
 

@@ -63,3 +63,18 @@ async def test_stop_before_consent_is_recorded(harness: Harness, user_factory, s
     assert (await consent_events(harness, user))[-1] == "withdrawn"
     user.send("/start")
     await user.expect("Before we start")
+
+
+async def test_the_consent_event_records_the_policy_shown(harness: Harness, user_factory) -> None:  # type: ignore[no-untyped-def]
+    from bot.consent import DataPolicy
+
+    user = user_factory("ar")
+    await open_invitation(harness, user, "ar")
+    screen = user.messages[-1].text
+    assert "سنتان" in screen and "المسؤول عن ملفك" in screen
+    user.press("أوافق")
+    await user.expect("السؤال 1 من 32")
+    assert harness.store is not None
+    async with harness.store.sessions() as session:
+        versions = list(await session.scalars(select(ConsentEvent.consent_version)))
+    assert versions == [DataPolicy().consent_version]

@@ -555,3 +555,24 @@ async def test_processes_starting_together_on_a_new_database_all_start(
             await s.close()
     assert sum(isinstance(o, WrongKeyError) for o in outcomes) == 1
     assert sum(o is None for o in outcomes) == 1
+
+
+async def test_returnees_past_the_retention_period_are_erased(store: Store) -> None:
+    from storage.store import months_before
+
+    assert months_before(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    assert months_before(date(2026, 12, 3), 24) == date(2024, 12, 3)
+    store.clock = lambda: datetime(2026, 12, 3, 9, tzinfo=UTC)
+    old = await store.enroll(
+        case_ref="OLD", return_date=date(2024, 12, 2), country="GN", language="en"
+    )
+    recent = await store.enroll(
+        case_ref="NEW", return_date=date(2024, 12, 3), country="GN", language="en"
+    )
+    await store.give_consent(old.id, version="v", language="en")
+    await complete_and_score(store, old.id, "a comment")
+    assert await store.erase_past_retention(24) == 1
+    assert await store.find_by_public_id(old.public_id) is None
+    assert await store.find_by_public_id(recent.public_id) is not None
+    entries = await store.audit_entries()
+    assert [(e.actor, e.action) for e in entries][-1] == ("retention", "erasure")
