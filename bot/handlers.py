@@ -11,6 +11,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from aiogram import Bot, F, Router
@@ -248,6 +249,7 @@ class SurveyHost:
             if isinstance(event, InputRejected):
                 await self.bot.send_message(self.chat_id, rejection_message(_, event, buttons=True))
                 if event.question is not None:
+                    self._retire_prompt(source, closing)
                     await self.ask(step, definition.question(event.question), None)
             elif isinstance(event, AnswerRecorded) and source is not None:
                 question = definition.question(event.question)
@@ -270,9 +272,28 @@ class SurveyHost:
                     )
                 )
             elif isinstance(event, QuestionAsked):
+                self._retire_prompt(source, closing)
                 await self.ask(step, definition.question(event.question), event)
             elif isinstance(event, SurveyCompleted):
+                self._retire_prompt(source, closing)
                 await self.thank(None if self.scores is None else self.scores.as_dict())
+
+    def _retire_prompt(self, source: Message | None, closing: list[asyncio.Future[None]]) -> None:
+        """Take the buttons off the message that showed the question until now (answered
+        by typing, or sent again after a sticker, stray text or a restart), while what
+        follows is sent. Not the pressed message: that one is closed with its answer."""
+        old = self.opened.prompt if self.opened is not None else None
+        if old is None or (source is not None and source.message_id == old):
+            return
+        self.opened = replace(self.opened, prompt=None) if self.opened else None  # (once)
+        closing.append(asyncio.ensure_future(self._remove_buttons(old)))
+
+    async def _remove_buttons(self, message_id: int) -> None:
+        await quietly(
+            self.bot.edit_message_reply_markup(
+                chat_id=self.chat_id, message_id=message_id, reply_markup=None
+            )
+        )
 
     async def _close_question(self, message: Message, label: str) -> None:
         """Keep the question on screen with the answer under it, without buttons."""
@@ -298,13 +319,14 @@ class SurveyHost:
                 label = answer_label(question, event.current_answer, self.lang, _)
                 parts.append(_("Your answer: {answer}", answer=html.escape(label)))
             parts.append(_("Type your answer below."))
-        await self.bot.send_message(
+        sent = await self.bot.send_message(
             self.chat_id,
             "\n".join(parts),
             reply_markup=question_keyboard(
                 definition, question, event, step.state.pending, step.state.seq, self.lang, _
             ),
         )
+        await self.svc.store.set_prompt(self.returnee.id, sent.message_id)
 
     async def thank(self, scores: Mapping[str, Any] | None) -> None:
         """The end of a survey: thanks, and the scores if returnees are shown them."""

@@ -118,6 +118,9 @@ class SurveyResponse(Base):
     seq: Mapped[int] = mapped_column(Integer, default=0)
     #: a multi-select's selection in progress (encrypted: it is a partial answer)
     pending_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: the chat message showing the current question (its buttons are taken off when
+    #: another message replaces it); a message id, no content
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -44,7 +44,8 @@ SELECT (SELECT replied FROM processed_updates WHERE update_id = $1) AS replied,
        r.id AS returnee_id, r.public_id, r.status AS returnee_status,
        r.language AS returnee_language, r.country, r.return_date, r.consent_version,
        s.id, s.wave, s.flow_id, s.flow_version, s.language, s.current_question, s.seq,
-       s.pending_enc, s.status, k.kek_id, k.wrapped, a.ids, a.questions, a.values
+       s.pending_enc, s.status, s.prompt_message_id, k.kek_id, k.wrapped, a.ids,
+       a.questions, a.values
 FROM (SELECT 1) AS one
 LEFT JOIN returnees AS r ON r.telegram_pseudonym = $2
 LEFT JOIN survey_responses AS s ON s.returnee_id = r.id AND s.status = 'in_progress'
@@ -59,8 +60,8 @@ LIMIT 1
 
 OPEN_SURVEY = """
 SELECT s.id, s.returnee_id, s.wave, s.flow_id, s.flow_version, s.language,
-       s.current_question, s.seq, s.pending_enc, s.status, k.kek_id, k.wrapped,
-       a.ids, a.questions, a.values
+       s.current_question, s.seq, s.pending_enc, s.status, s.prompt_message_id, k.kek_id,
+       k.wrapped, a.ids, a.questions, a.values
 FROM survey_responses AS s
 JOIN data_keys AS k ON k.owner = $2
 CROSS JOIN LATERAL (
@@ -109,6 +110,11 @@ SET flow_version = $9, language = $10, current_question = $11, seq = $12,
     status = CASE WHEN $14 THEN 'completed' ELSE status END
 WHERE id = $2 AND EXISTS (SELECT 1 FROM ok)
 RETURNING id
+"""
+
+SET_PROMPT = """
+UPDATE survey_responses SET prompt_message_id = $2
+WHERE returnee_id = $1 AND status = 'in_progress'
 """
 
 MARK_REPLIED = """
@@ -249,6 +255,9 @@ class PgHotPath:
     async def ping(self) -> None:
         """Raises if these connections cannot reach the database (the health check)."""
         await self._fetchrow("SELECT 1")
+
+    async def set_prompt(self, returnee_id: str, message_id: int) -> None:
+        await self._fetchrow(SET_PROMPT, returnee_id, message_id)
 
     async def mark_replied(self, update_id: int, now: datetime) -> None:
         await self._fetchrow(MARK_REPLIED, update_id, now)

@@ -188,6 +188,8 @@ class OpenSurvey:
     state: SessionState
     response_id: str
     key: bytes = field(repr=False)
+    #: the chat message showing the current question, if known
+    prompt: int | None = None
 
 
 class UpdateContext(NamedTuple):
@@ -745,7 +747,7 @@ class Store:
                 return None
             dek = self.keyring.unwrap(data_key.kek_id, data_key.wrapped, owner)
             state = await self._state_of(session, response, dek)
-            return OpenSurvey(response.wave, state, response.id, dek)
+            return OpenSurvey(response.wave, state, response.id, dek, response.prompt_message_id)
 
     def _open_survey_of(self, returnee_id: str, row: Record) -> OpenSurvey | None:
         """The open survey in a row of the hot path's statements (None if there is none)."""
@@ -755,7 +757,7 @@ class Store:
         dek = self.keyring.unwrap(row["kek_id"], row["wrapped"], owner)
         answers = zip(row["ids"] or (), row["questions"] or (), row["values"] or (), strict=True)
         state = self._session_state(dek, dict(row.items()), answers)
-        return OpenSurvey(row["wave"], state, row["id"], dek)
+        return OpenSurvey(row["wave"], state, row["id"], dek, row["prompt_message_id"])
 
     async def _state_of(
         self, session: AsyncSession, response: SurveyResponse, dek: bytes
@@ -1009,6 +1011,22 @@ class Store:
                 update(Answer)
                 .where(Answer.id == answer_id)
                 .values(value_enc=self._answer_enc(dek, answer_id, event), answered_at=now)
+            )
+
+    async def set_prompt(self, returnee_id: str, message_id: int) -> None:
+        """Remember the chat message showing the current question of the survey in
+        progress (a message id: no content)."""
+        if self.hot is not None:
+            await self.hot.set_prompt(returnee_id, message_id)
+            return
+        async with self.autocommit() as session:
+            await session.execute(
+                update(SurveyResponse)
+                .where(
+                    SurveyResponse.returnee_id == returnee_id,
+                    SurveyResponse.status == "in_progress",
+                )
+                .values(prompt_message_id=message_id)
             )
 
     async def response_status(self, returnee_id: str, wave: Wave) -> str | None:

@@ -424,3 +424,53 @@ async def test_declining_consent(harness: Harness, user_factory: Users) -> None:
     await user.expect("لن يُحفظ أي شيء من إجاباتك")
     assert (await returnee_of(harness, user)).status == "declined"
     assert await answered(harness) == 0
+
+
+async def test_only_the_latest_copy_of_a_question_has_buttons(
+    harness: Harness, user_factory: Users
+) -> None:
+    """A question sent again (after a sticker, stray text, a restart) and a question
+    answered by typing keep no live buttons: only the question on screen has them."""
+    user = user_factory("en")
+    await enrol_and_consent(harness, user)
+    user.press("Satisfied")
+    first_copy = await user.expect("Question 2 of 32")
+    user.send_sticker()
+    second_copy = await user.expect("Question 2 of 32")
+    await user.settle()
+    assert first_copy.buttons() == [] and second_copy.buttons() != []
+    user.send("something else")
+    third_copy = await user.expect("Question 2 of 32")
+    await user.settle()
+    assert second_copy.buttons() == [] and third_copy.buttons() != []
+    await harness.restart()
+    user.send("/start")
+    fourth_copy = await user.expect("Question 2 of 32")
+    await user.settle()
+    assert third_copy.buttons() == [] and fourth_copy.buttons() != []
+    user.press("Never", fourth_copy)  # the pressed copy is closed with its answer
+    await user.expect("Question 3 of 32")
+    await user.settle()
+    assert "✓" in fourth_copy.text and fourth_copy.buttons() == []
+    with_buttons = [m for m in user.messages if m.buttons()]
+    assert len(with_buttons) == 1 and "Question 3 of 32" in with_buttons[0].text
+
+
+async def test_a_question_answered_by_typing_loses_its_buttons(
+    harness: Harness, user_factory: Users
+) -> None:
+    user = user_factory("en")
+    await enrol_and_consent(harness, user)
+    for number in range(2, 31):
+        user.press_nth(0)
+        await user.expect(QUESTION["en"].format(number))
+    user.press_nth(0)
+    await user.expect(QUESTION["en"].format(31))
+    user.press_nth(8)  # none
+    user.press("Done ✓")
+    last = await user.expect(QUESTION["en"].format(32))
+    assert last.buttons() != []  # skip, back...
+    user.send("Things are better now.")
+    await user.expect(THANKS["en"])
+    await user.settle()
+    assert last.buttons() == []
