@@ -133,7 +133,7 @@ class Driver:
         message = next(m for m in reversed(self.server.messages[user_id]) if m.buttons())
         return {
             "callback_query": {
-                "id": f"{user_id}-{self.update_id}",
+                "id": f"{user_id}:{self.update_id}",
                 "from": {"id": user_id, "is_bot": False, "first_name": "B"},
                 "chat_instance": str(user_id),
                 "data": message.buttons()[index]["callback_data"],
@@ -160,7 +160,7 @@ class Driver:
                     http,
                     {
                         "callback_query": {
-                            "id": f"{user_id}-{i}",
+                            "id": f"{user_id}:{i}",
                             "from": {"id": user_id, "is_bot": False, "first_name": "B"},
                             "chat_instance": str(user_id),
                             "data": "x",
