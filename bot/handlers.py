@@ -190,7 +190,7 @@ class SurveyHost:
             await self.bot.send_message(self.chat_id, self._("Send /start to take part."))
             return
         if saved:
-            await self.render(step, source=source, wave=wave)
+            await self.render(step, source=source)
 
     async def save(self, wave: Wave, step: Step) -> bool:
         """Store a step with the update's "applied" mark; a step that completes the survey
@@ -224,13 +224,13 @@ class SurveyHost:
         stored = await self.svc.store.scores(self.returnee.id)
         await self.thank(stored[-1].values if stored else None)
 
-    async def render(self, step: Step, *, source: Message | None, wave: Wave | None = None) -> None:
+    async def render(self, step: Step, *, source: Message | None) -> None:
         """Show what a step did. Closing the answered question (an edit) runs while what
         follows is sent, so the returnee waits for one round trip to Telegram, not two;
         both end before the update does (a failure still fails the update)."""
         closing: list[asyncio.Future[None]] = []
         try:
-            await self._render(step, source, wave, closing)
+            await self._render(step, source, closing)
         finally:
             outcomes = await asyncio.gather(*closing, return_exceptions=True)
         for outcome in outcomes:
@@ -241,7 +241,6 @@ class SurveyHost:
         self,
         step: Step,
         source: Message | None,
-        wave: Wave | None,
         closing: list[asyncio.Future[None]],
     ) -> None:
         definition, _ = self.svc.definition, self._
@@ -856,7 +855,7 @@ async def on_survey_button(
     except ConsentRequired:
         return query.answer()
     source = query.message if isinstance(query.message, Message) else None
-    await host.render(step, source=source, wave=wave)
+    await host.render(step, source=source)
     # answered through the webhook's HTTP response (or right after, when polling): one
     # call fewer per press, and the button's spinner lasts until the next question is there
     return query.answer()

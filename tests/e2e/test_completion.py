@@ -13,6 +13,7 @@ from storage.models import Score, SurveyResponse
 from tests.e2e.conftest import Harness
 from tests.e2e.fake_telegram import FakeUser
 from tests.e2e.test_journey import enrol_and_consent, returnee_of
+from tests.support.journeys import to_the_last_question
 
 THANKS = "Thank you! You have answered all the questions."
 
@@ -41,16 +42,9 @@ async def run_sql(h: Harness, statements: list[str]) -> None:
             await connection.execute(text(statement))
 
 
-async def to_the_last_question(h: Harness, user: FakeUser) -> None:
+async def to_question_32(h: Harness, user: FakeUser) -> None:
     await enrol_and_consent(h, user)
-    for number in range(2, 31):
-        user.press_nth(0)
-        await user.expect(f"Question {number} of 32")
-    user.press_nth(0)
-    await user.expect("Question 31 of 32")
-    user.press_nth(8)  # none
-    user.press("Done ✓")
-    await user.expect("Question 32 of 32")
+    await to_the_last_question(user)
 
 
 async def survey_rows(h: Harness) -> tuple[str, int]:
@@ -65,7 +59,7 @@ async def test_a_failing_score_insert_leaves_the_survey_open_and_the_redelivery_
     harness: Harness, user_factory
 ) -> None:  # type: ignore[no-untyped-def]
     user = user_factory("en")
-    await to_the_last_question(harness, user)
+    await to_question_32(harness, user)
     await run_sql(harness, FAIL_SCORES[harness.backend.name])
     user.press("Skip")
     await user.settle()
@@ -83,7 +77,7 @@ async def test_a_completion_whose_thanks_failed_is_thanked_on_redelivery(
     harness: Harness, user_factory
 ) -> None:  # type: ignore[no-untyped-def]
     user = user_factory("en")
-    await to_the_last_question(harness, user)
+    await to_question_32(harness, user)
     harness.server.fail("sendMessage", 502, "Bad Gateway", times=4)  # every retry
     user.press("Skip")
     await user.settle()
@@ -102,7 +96,7 @@ async def test_surveys_completed_without_scores_are_scored_by_the_repair(
 ) -> None:  # type: ignore[no-untyped-def]
     assert harness.store is not None
     user = user_factory("en")
-    await to_the_last_question(harness, user)
+    await to_question_32(harness, user)
     user.press("Skip")
     await user.expect(THANKS)
     async with harness.store.sessions.begin() as session:  # as the old code could leave it

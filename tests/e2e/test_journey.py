@@ -12,9 +12,10 @@ from storage.models import Answer, Returnee
 from storage.store import ReturneeInfo
 from tests.e2e.conftest import Harness
 from tests.e2e.fake_telegram import FakeUser
+from tests.support.journeys import QUESTION, to_the_last_question
 
 Users = Callable[..., FakeUser]
-QUESTION = {"en": "Question {} of 32", "fr": "Question {} sur 32", "ar": "السؤال {} من 32"}
+
 LANG_BUTTON = {"en": "English", "fr": "Français", "ar": "العربية"}
 AGREE = {"en": "I agree", "fr": "J'accepte", "ar": "أوافق"}
 THANKS = {
@@ -187,14 +188,7 @@ async def test_mydata_in_french_whole_questions_and_scores(
 ) -> None:
     user = user_factory("fr")
     await enrol_and_consent(harness, user, "fr")
-    for number in range(2, 31):
-        user.press_nth(0)
-        await user.expect(QUESTION["fr"].format(number))
-    user.press_nth(0)
-    await user.expect(QUESTION["fr"].format(31))
-    user.press_nth(8)  # none
-    user.press("Terminé ✓")
-    await user.expect(QUESTION["fr"].format(32))
+    await to_the_last_question(user, "fr")
     user.send("Une réponse écrite")
     await user.expect(THANKS["fr"])
     user.send("/mydata")
@@ -461,14 +455,7 @@ async def test_a_question_answered_by_typing_loses_its_buttons(
 ) -> None:
     user = user_factory("en")
     await enrol_and_consent(harness, user)
-    for number in range(2, 31):
-        user.press_nth(0)
-        await user.expect(QUESTION["en"].format(number))
-    user.press_nth(0)
-    await user.expect(QUESTION["en"].format(31))
-    user.press_nth(8)  # none
-    user.press("Done ✓")
-    last = await user.expect(QUESTION["en"].format(32))
+    last = await to_the_last_question(user)
     assert last.buttons() != []  # skip, back...
     user.send("Things are better now.")
     await user.expect(THANKS["en"])

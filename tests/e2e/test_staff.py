@@ -18,6 +18,7 @@ from storage.models import AuditEntry
 from tests.e2e.conftest import Harness
 from tests.e2e.fake_telegram import TOKEN, FakeTelegram, FakeUser
 from tests.e2e.test_journey import enrol_and_consent
+from tests.support.journeys import to_the_last_question
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -25,14 +26,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 async def completed_returnee(harness: Harness, user: FakeUser, *, choice: int = 0) -> None:
     """Enrol, consent and complete the survey by pressing option ``choice`` everywhere."""
     await enrol_and_consent(harness, user)
-    for number in range(2, 31):
-        user.press_nth(choice)
-        await user.expect(f"Question {number} of 32")
-    user.press_nth(0)
-    await user.expect("Question 31 of 32")
-    user.press_nth(8)  # none
-    user.press("Done ✓")
-    await user.expect("Question 32 of 32")
+    await to_the_last_question(user, choice=choice)
     user.press("Skip")
     await user.expect("Thank you! You have answered")
 
