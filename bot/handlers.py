@@ -39,6 +39,7 @@ from bot.keyboards import (
     question_keyboard,
     rating_keyboard,
 )
+from bot.middlewares import prompt_shown
 from bot.services import Services
 from bot.survey_scores import score_survey
 from bot.texts import (
@@ -325,7 +326,7 @@ class SurveyHost:
                 definition, question, event, step.state.pending, step.state.seq, self.lang, _
             ),
         )
-        await self.svc.store.set_prompt(self.returnee.id, sent.message_id)
+        await prompt_shown(self.svc, self.returnee.id, sent.message_id)
 
     async def thank(self, scores: Mapping[str, Any] | None) -> None:
         """The end of a survey: thanks, and the scores if returnees are shown them."""

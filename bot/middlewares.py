@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -30,6 +31,23 @@ from storage.store import NotFound, ReturneeInfo
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+#: inside an update: the message that now shows the returnee's current question
+#: (returnee, message id), recorded with the update's "replied" mark (one statement)
+_prompt_shown: ContextVar[list[tuple[str, int]] | None] = ContextVar(
+    "rssbot_prompt_shown", default=None
+)
+
+
+async def prompt_shown(svc: Services, returnee_id: str, message_id: int) -> None:
+    """Remember the message showing a returnee's current question: with the update's
+    "replied" mark when inside an update, at once otherwise."""
+    pending = _prompt_shown.get()
+    if pending is not None:
+        pending.append((returnee_id, message_id))
+    else:
+        await svc.store.set_prompt(returnee_id, message_id)
 
 
 class ApplyOnceMiddleware(BaseMiddleware):
@@ -68,6 +86,8 @@ class ApplyOnceMiddleware(BaseMiddleware):
             # another worker is handling it right now: answer with an error so that, if
             # that worker dies, Telegram delivers the update again later
             raise UpdateInProgress(event.update_id)
+        shown: list[tuple[str, int]] = []
+        token = _prompt_shown.set(shown)
         try:
             result = await handler(event, data)
         except (TelegramBadRequest, TelegramForbiddenError) as exc:
@@ -89,7 +109,10 @@ class ApplyOnceMiddleware(BaseMiddleware):
             if claims is not None:
                 await claims.release(event.update_id)
             raise
-        await svc.store.mark_processed(event.update_id)  # replied (upsert)
+        finally:
+            _prompt_shown.reset(token)
+        # replied (upsert), with the message now showing the current question
+        await svc.store.mark_processed(event.update_id, shown[-1] if shown else None)
         return result
 
 

@@ -14,7 +14,7 @@ around single statements), and a button press runs three of them (1, 4 and 5):
 4. the answers, the survey's progress and the update's "applied" mark, in one statement
    that also checks the consent again, so nothing is written for someone who withdrew
    or was erased meanwhile;
-5. the update's "replied" mark.
+5. the update's "replied" mark, with the message now showing the next question.
 
 Only plain values cross this module: encryption and the rules stay in :class:`Store`,
 which falls back to its SQLAlchemy path (the one SQLite uses) for everything else and
@@ -115,6 +115,16 @@ RETURNING id
 SET_PROMPT = """
 UPDATE survey_responses SET prompt_message_id = $2
 WHERE returnee_id = $1 AND status = 'in_progress'
+"""
+
+# $1 update id, $2 now, $3 returnee, $4 the message now showing their current question
+MARK_REPLIED_AND_PROMPT = """
+WITH replied AS (
+    INSERT INTO processed_updates (update_id, at, replied) VALUES ($1, $2, true)
+    ON CONFLICT (update_id) DO UPDATE SET replied = true
+)
+UPDATE survey_responses SET prompt_message_id = $4
+WHERE returnee_id = $3 AND status = 'in_progress'
 """
 
 MARK_REPLIED = """
@@ -259,5 +269,12 @@ class PgHotPath:
     async def set_prompt(self, returnee_id: str, message_id: int) -> None:
         await self._fetchrow(SET_PROMPT, returnee_id, message_id)
 
-    async def mark_replied(self, update_id: int, now: datetime) -> None:
-        await self._fetchrow(MARK_REPLIED, update_id, now)
+    async def mark_replied(
+        self, update_id: int, now: datetime, prompt: tuple[str, int] | None = None
+    ) -> None:
+        """The update's "replied" mark, and (``prompt``: returnee, message id) the message
+        now showing the returnee's current question, in one statement."""
+        if prompt is None:
+            await self._fetchrow(MARK_REPLIED, update_id, now)
+        else:
+            await self._fetchrow(MARK_REPLIED_AND_PROMPT, update_id, now, *prompt)

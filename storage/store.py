@@ -613,12 +613,15 @@ class Store:
     async def is_processed(self, update_id: int) -> bool:
         return await self.update_state(update_id) != "new"
 
-    async def mark_processed(self, update_id: int) -> None:
+    async def mark_processed(self, update_id: int, prompt: tuple[str, int] | None = None) -> None:
         """Record an update as handled and replied to, in one statement whether or not
-        ``save_step`` recorded it already (upsert)."""
+        ``save_step`` recorded it already (upsert); with ``prompt`` (returnee, message id),
+        also the message now showing the returnee's current question (:meth:`set_prompt`)."""
         if self.hot is not None:
-            await self.hot.mark_replied(update_id, self.clock())
+            await self.hot.mark_replied(update_id, self.clock(), prompt)
             return
+        if prompt is not None:
+            await self.set_prompt(*prompt)
         statement = (
             self._insert(ProcessedUpdate)
             .values(update_id=update_id, at=self.clock(), replied=True)
