@@ -26,7 +26,7 @@ import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from bot.app import build_bot, build_dispatcher
+from bot.app import build_bot, build_dispatcher, redis_client
 from bot.services import Services
 from flows import builtin_definition
 from scoring import default_weight_table
@@ -55,13 +55,13 @@ class Lines(logging.Handler):
             self.tracebacks += 1
 
 
-async def answer(user: FakeUser, confirmed: list[float]) -> None:
+async def answer(user: FakeUser, confirmed: list[tuple[int, float]]) -> None:
     user.send("/start")
     await user.expect("Question 1 of 32", timeout=300)
     for number in range(2, QUESTIONS + 2):
         user.press_nth(1)
         await user.expect(f"Question {number} of 32", timeout=300)
-        confirmed.append(time.monotonic())
+        confirmed.append((user.user_id, time.monotonic()))
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -82,7 +82,7 @@ async def main(args: argparse.Namespace) -> None:
     logging.getLogger().setLevel(logging.INFO)
     server = FakeTelegram()
     await server.start()
-    redis = Redis(host="127.0.0.1", port=redis_proxy.port, socket_connect_timeout=1)
+    redis = redis_client(f"redis://127.0.0.1:{redis_proxy.port}/0")
     statuses: list[int] = []
     closers: list[Any] = []
     try:
@@ -122,7 +122,7 @@ async def main(args: argparse.Namespace) -> None:
             await store.bind_telegram(returnee.id, user.user_id, user.chat_id)
             await store.give_consent(returnee.id, version="drill", language="en")
         proxy = pg_proxy if args.service == "database" else redis_proxy
-        confirmed: list[float] = []
+        confirmed: list[tuple[int, float]] = []
         run = asyncio.gather(*(answer(u, confirmed) for u in users))
         await asyncio.sleep(1.0)
         before_cut = len(confirmed)
@@ -141,7 +141,11 @@ async def main(args: argparse.Namespace) -> None:
         await check.close()
         expected = args.returnees * QUESTIONS
         waits = sum(PLEASE_WAIT in m.text for u in users for m in u.messages)
-        after = [t - restored_at for t in confirmed if t > restored_at]
+        # each returnee's first answer confirmed after the restore: the one that waited
+        resumed: dict[int, float] = {}
+        for user_id, at in confirmed:
+            if at > restored_at:
+                resumed.setdefault(user_id, at - restored_at)
         print(
             f"{args.service} cut for {args.cut:g} s ({args.mode}), {args.returnees} returnees x "
             f"{QUESTIONS} answers, the cut {before_cut} answers in"
@@ -152,11 +156,13 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  confirmed during the cut: {during}; 'please wait' lines sent: {waits}")
         if args.mode == "webhook":
             print(f"  webhook answers: {statuses.count(503)} x 503, {statuses.count(200)} x 200")
-        if after:
+        if resumed:
+            waited = sorted(resumed.values())
             print(
-                f"  after the restore: the first waiting answer applied in {after[0]:.2f} s, "
-                f"all runs finished {finished - restored_at:.2f} s after it "
-                f"(cut lasted {restored_at - cut_at:.2f} s)"
+                f"  after the restore ({restored_at - cut_at:.1f} s after the cut): every "
+                f"returnee's waiting answer applied within {waited[-1]:.2f} s (median "
+                f"{waited[len(waited) // 2]:.2f} s); all {expected} answers done "
+                f"{finished - restored_at:.2f} s after the restore"
             )
         print(f"  log lines about the outage: {len(lines.outage)}; tracebacks: {lines.tracebacks}")
         for line in lines.outage:

@@ -13,6 +13,8 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from bot.handlers import build_router, build_survey_router
 from bot.i18n import UI_LANGUAGES, Translator
@@ -142,6 +144,19 @@ async def set_commands(bot: Bot) -> None:
             scope=BotCommandScopeDefault(),
             language_code=None if language == "en" else language,
         )
+
+
+def redis_client(url: str) -> Redis:
+    """A Redis client that gives up quickly when Redis is unreachable (two retries within
+    about half a second, connecting for at most 2 s), so that an update gets its "please
+    wait" and is delivered again, rather than hanging for redis-py's default seven
+    seconds of backoff."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+    )
 
 
 def redis_state(

@@ -12,9 +12,15 @@ from typing import Annotated
 
 import typer
 from aiohttp import web
-from redis.asyncio import Redis
 
-from bot.app import BotSettings, build_bot, build_dispatcher, redis_state, set_commands
+from bot.app import (
+    BotSettings,
+    build_bot,
+    build_dispatcher,
+    redis_client,
+    redis_state,
+    set_commands,
+)
 from bot.cli_staff import windows
 from bot.common import fail, open_store
 from bot.i18n import UI_LANGUAGES
@@ -46,7 +52,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     metrics = Metrics()
     bot = build_bot(token, config.api_base, metrics=metrics)
     sender_bot = build_bot(token, config.api_base, retries=False, metrics=metrics)
-    redis = Redis.from_url(config.redis_url.get_secret_value()) if config.redis_url else None
+    redis = redis_client(config.redis_url.get_secret_value()) if config.redis_url else None
     svc = Services(
         store=store,
         definition=builtin_definition(),

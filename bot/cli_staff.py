@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot import exports
-from bot.app import BotSettings, build_bot
+from bot.app import BotSettings, build_bot, redis_client
 from bot.common import fail, open_store
 from bot.sender import RateLimiter, RoundSender
 from bot.services import today_utc
@@ -244,7 +244,6 @@ def round_worker(
 
     Several workers may run: rows are claimed with SKIP LOCKED, and with REDIS_URL the
     rate limit and 429 pauses are shared."""
-    from redis.asyncio import Redis
 
     from bot.shared import RedisRateLimiter
 
@@ -254,7 +253,7 @@ def round_worker(
     token = config.token.get_secret_value()
 
     async def work(store: Store) -> None:
-        redis = Redis.from_url(config.redis_url.get_secret_value()) if config.redis_url else None
+        redis = redis_client(config.redis_url.get_secret_value()) if config.redis_url else None
         bot = build_bot(token, config.api_base, retries=False)
         rate = config.send_rate or None
         limiter = (

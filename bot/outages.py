@@ -82,14 +82,19 @@ class ServiceUnavailable(Exception):
 @dataclass
 class OutageLog:
     """Says once that a service is down, and once that it is back (with how long and how
-    many updates waited), instead of a traceback per update."""
+    many updates waited), instead of a traceback per update. A service counts as back
+    after ``settle`` seconds without a failure (an update that succeeds in the middle of
+    an outage, e.g. on a connection still open, does not end it)."""
 
     clock: Callable[[], float] = time.monotonic
+    settle: float = 2.0
     down_since: dict[str, float] = field(default_factory=dict)
+    last_failure: dict[str, float] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
 
     def failed(self, service: str, exc: BaseException) -> None:
         self.failures[service] = self.failures.get(service, 0) + 1
+        self.last_failure[service] = self.clock()
         if service not in self.down_since:
             self.down_since[service] = self.clock()
             log.warning(
@@ -100,12 +105,15 @@ class OutageLog:
             )
 
     def succeeded(self) -> None:
+        now = self.clock()
         for service in list(self.down_since):
+            if now - self.last_failure[service] < self.settle:
+                continue
             since = self.down_since.pop(service)
             log.warning(
                 "the %s is back after %.0f s (%s failed attempts)",
                 service,
-                self.clock() - since,
+                self.last_failure[service] - since,
                 self.failures.pop(service, 0),
             )
 
@@ -132,7 +140,7 @@ class OutageMiddleware(BaseMiddleware):
         redeliver: bool,
         outages: OutageLog | None = None,
         notice_interval: float = 60.0,
-        backoff: tuple[float, float] = (0.5, 5.0),
+        backoff: tuple[float, float] = (0.5, 2.0),
         give_up_after: float = 3600.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:

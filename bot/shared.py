@@ -121,7 +121,13 @@ class ChatLocks(BaseEventIsolation):
         token = secrets.token_hex(16)
         deadline = time.monotonic() + self.wait
         while True:
-            reply = await self._lock(keys=[name, state_key], args=[token, self.ttl_ms])
+            try:
+                reply = await self._lock(keys=[name, state_key], args=[token, self.ttl_ms])
+            except (RedisConnectionError, RedisTimeoutError):
+                # the lock may have been taken just before the connection broke, without
+                # the reply reaching us: free it (if ours) as soon as Redis is back
+                self._free_later(name, token)
+                raise
             if reply[0] == 1:
                 break
             if time.monotonic() >= deadline:

@@ -16,6 +16,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from bot.app import redis_client
 from storage.crypto import Keyring
 from storage.db import make_engine, upgrade
 from storage.models import Answer
@@ -128,7 +129,7 @@ async def webhook_worker(
         int(direct.connection_pool.connection_kwargs["port"]),
     )
     redis_proxy = await TcpProxy(host, port).start()
-    redis = Redis(host="127.0.0.1", port=redis_proxy.port, socket_connect_timeout=1)
+    redis = redis_client(f"redis://127.0.0.1:{redis_proxy.port}/0")
     prefix = f"rssbot-test-outage-{redis_proxy.port}"
     server = FakeTelegram()
     await server.start()
