@@ -166,7 +166,7 @@ class ChatLocks(BaseEventIsolation):
             try:
                 await self._unlock(keys=[name], args=[token])
                 return
-            except (RedisConnectionError, RedisTimeoutError):
+            except Exception:  # (redis-py can fail otherwise on a broken connection)
                 await asyncio.sleep(self.retry_free)
 
     async def close(self) -> None:

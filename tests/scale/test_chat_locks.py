@@ -134,3 +134,45 @@ async def test_a_lock_redis_lost_before_its_release_is_freed_when_redis_is_back(
     finally:
         await proxy.close()
         await redis.aclose()
+
+
+async def test_a_lock_taken_as_redis_went_away_is_freed_when_redis_is_back(
+    redis_prefix: Prefix,
+) -> None:
+    """The lock's SET reached Redis but its reply was lost with the connection: the
+    update fails (and is delivered again), and the lock it may hold is freed as soon as
+    Redis answers again, so the chat is not frozen until the lock's expiry."""
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from tests.support.tcp_proxy import TcpProxy
+
+    direct, prefix = redis_prefix
+    kwargs = direct.connection_pool.connection_kwargs
+    proxy = await TcpProxy(kwargs["host"], int(kwargs["port"])).start()
+    redis = Redis(
+        host="127.0.0.1", port=proxy.port, socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        _, isolation, _claims = redis_state(redis, prefix, claim_ttl=60)
+        async with isolation.lock(KEY):  # (Redis has the lock's script from now on)
+            pass
+        proxy.drop_replies = True
+        with pytest.raises((RedisTimeoutError, RedisConnectionError)):
+            async with isolation.lock(KEY):
+                raise AssertionError("the lock's reply never came: not entered")
+        await proxy.cut()  # (the connection is gone; Redis comes back on new ones)
+        proxy.drop_replies = False
+        await proxy.restore()
+        async with asyncio.timeout(10):
+            while [k async for k in direct.scan_iter(match=f"{prefix}:lock:*")]:
+                await asyncio.sleep(0.05)
+        isolation.wait = 1
+        async with isolation.lock(KEY):
+            pass
+        await isolation.close()
+    finally:
+        await proxy.close()
+        await redis.aclose()

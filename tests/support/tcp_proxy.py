@@ -15,6 +15,9 @@ class TcpProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = 0
+        #: while set, what the service answers is dropped (requests still reach it): a
+        #: connection that breaks between a command and its reply
+        self.drop_replies = False
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -35,17 +38,20 @@ class TcpProxy:
         self._writers |= {writer, up_writer}
         pipes = [
             asyncio.create_task(self._pipe(reader, up_writer)),
-            asyncio.create_task(self._pipe(up_reader, writer)),
+            asyncio.create_task(self._pipe(up_reader, writer, replies=True)),
         ]
         self._pipes.update(pipes)
         await asyncio.gather(*pipes, return_exceptions=True)
         self._pipes.difference_update(pipes)
         self._writers -= {writer, up_writer}
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, replies: bool = False
+    ) -> None:
         try:
             while data := await reader.read(65536):
+                if replies and self.drop_replies:
+                    continue
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.CancelledError):
