@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
+from bot.survey_scores import weights_note
 from flows import builtin_definition
 from scoring import default_weight_table
 from storage import reports
@@ -27,14 +28,21 @@ COLOURS = {
 }
 
 
-def _png(fig: Any) -> bytes:
+def _png(fig: Any, note: str | None = None) -> bytes:
+    if note:  # (at the foot of the figure, as with any chart of scores)
+        fig.text(0.01, -0.02, note, fontsize=7, color="#555555", ha="left", va="top")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
 
 
-def trajectory_png(title: str, waves: Sequence[str], scores: Sequence[dict[str, Any]]) -> bytes:
+def trajectory_png(
+    title: str,
+    waves: Sequence[str],
+    scores: Sequence[dict[str, Any]],
+    note: str | None = None,
+) -> bytes:
     """One returnee: the three dimensions and the composite across the waves."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     x = list(range(len(waves)))
@@ -54,10 +62,10 @@ def trajectory_png(title: str, waves: Sequence[str], scores: Sequence[dict[str, 
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    return _png(fig)
+    return _png(fig, note)
 
 
-def cohort_png(title: str, scores: Sequence[dict[str, Any]]) -> bytes:
+def cohort_png(title: str, scores: Sequence[dict[str, Any]], note: str | None = None) -> bytes:
     """A wave (and country): the distribution of composite scores and each dimension's mean."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 4.0))
     composite = [s["composite"] for s in scores if s.get("composite") is not None]
@@ -83,7 +91,7 @@ def cohort_png(title: str, scores: Sequence[dict[str, Any]]) -> bytes:
     right.set_ylim(0, 1.15)
     right.set_title("Mean score by dimension")
     fig.suptitle(title)
-    return _png(fig)
+    return _png(fig, note)
 
 
 async def trajectory_chart(store: Store, returnee_id: str, public_id: str, who: str) -> bytes:
@@ -100,6 +108,7 @@ async def trajectory_chart(store: Store, returnee_id: str, public_id: str, who: 
         f"{public_id}: reintegration scores",
         [s.wave for s in surveys],
         [s.scores or {} for s in surveys],
+        weights_note(default_weight_table()),
     )
 
 
@@ -117,4 +126,5 @@ async def cohort_chart(
     )
     scores = [s.scores for s in surveys if s.scores]
     where = f", {country.upper()}" if country else ""
-    return cohort_png(f"Wave: {wave}{where}", scores), len(scores)
+    note = weights_note(default_weight_table())
+    return cohort_png(f"Wave: {wave}{where}", scores, note), len(scores)

@@ -21,8 +21,9 @@ from bot.common import fail, open_store
 from bot.sender import RateLimiter, RoundSender
 from bot.services import today_utc
 from bot.staff import ROLES, allowed
+from bot.survey_scores import weights_note
 from flows import builtin_definition
-from scoring import WeightTableError, default_weight_table, load_weight_table
+from scoring import WeightTable, WeightTableError, default_weight_table, load_weight_table
 from storage import outbox, reports
 from storage.outbox import RoundPreview, RoundReport
 from storage.store import Store
@@ -313,6 +314,13 @@ def export(
     path = output or Path(f"rss-scores-{today_utc().isoformat()}.{fmt}")
     path.write_bytes(exports.render(fmt, header, rows))
     typer.echo(f"{path}: {len(rows)} surveys{' with case references' if include else ''}")
+    _say_weights(table)
+
+
+def _say_weights(table: WeightTable) -> None:
+    note = weights_note(table)
+    if note:
+        typer.echo(f"note: {note}")
 
 
 def rescore(
@@ -356,6 +364,7 @@ def chart_returnee(
 
     output.write_bytes(asyncio.run(_with_store(work)))
     typer.echo(f"{output}")
+    _say_weights(default_weight_table())
 
 
 @chart_app.command("cohort")
@@ -371,3 +380,4 @@ def chart_cohort(
     png, n = asyncio.run(_with_store(lambda s: cohort_chart(s, w, country, actor())))
     output.write_bytes(png)
     typer.echo(f"{output}: {n} surveys")
+    _say_weights(default_weight_table())

@@ -21,6 +21,7 @@ from bot.keyboards import ResumeCB, RoundCB, rows
 from bot.sender import RoundSender
 from bot.services import Services
 from bot.staff import allowed
+from bot.survey_scores import weights_note
 from flows.state import Resume
 from storage import outbox, reports
 from storage.outbox import RoundReport
@@ -172,6 +173,12 @@ async def on_round_confirm(
     task.add_done_callback(svc.background.discard)
 
 
+def _with_note(caption: str, svc: Services) -> str:
+    """A caption of scores, with the weight table's status while it is provisional."""
+    note = weights_note(svc.table)
+    return f"{caption}\n{note}" if note else caption
+
+
 async def on_stats(message: Message, command: CommandObject, svc: Services) -> None:
     from bot.charts import cohort_chart  # matplotlib only when needed
 
@@ -183,7 +190,9 @@ async def on_stats(message: Message, command: CommandObject, svc: Services) -> N
     png, n = await cohort_chart(svc.store, wave, country, who)
     await message.answer_photo(
         BufferedInputFile(png, filename=f"stats-{wave}.png"),
-        caption=f"Wave {wave}{', ' + country if country else ''}: {n} completed surveys",
+        caption=_with_note(
+            f"Wave {wave}{', ' + country if country else ''}: {n} completed surveys", svc
+        ),
     )
 
 
@@ -204,7 +213,9 @@ async def on_case(message: Message, command: CommandObject, svc: Services) -> No
     png = await trajectory_chart(svc.store, info.id, info.public_id, who)
     await message.answer_photo(
         BufferedInputFile(png, filename=f"{info.public_id}.png"),
-        caption=f"{info.public_id} · {info.status} · returned {info.return_date or '-'}",
+        caption=_with_note(
+            f"{info.public_id} · {info.status} · returned {info.return_date or '-'}", svc
+        ),
     )
 
 
@@ -229,7 +240,7 @@ async def on_export(message: Message, command: CommandObject, svc: Services) -> 
     header, table_rows = reports.export_table(surveys, svc.table, include_case_ref=include)
     await message.answer_document(
         BufferedInputFile(exports.render(fmt, header, table_rows), filename=f"rss-scores.{fmt}"),
-        caption=f"{len(table_rows)} completed surveys",
+        caption=_with_note(f"{len(table_rows)} completed surveys", svc),
     )
 
 

@@ -21,6 +21,16 @@ def score_survey(
     return score(table, answers)
 
 
+def weights_note(table: WeightTable) -> str | None:
+    """What staff read beside any score while the weight table is not all official."""
+    if not table.provisional_weights:
+        return None
+    return (
+        f"{table.provisional_weights} of the {len(table.elements)} weights are provisional "
+        "until the official weight table is loaded (rssbot rescore --weights)"
+    )
+
+
 async def score_unscored_surveys(
     store: Store, definition: FlowDefinition, table: WeightTable
 ) -> int:

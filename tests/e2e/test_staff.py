@@ -55,10 +55,12 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
     viewer.send("/stats initial")
     stats = await viewer.expect("Wave initial: 1 completed surveys")
     assert stats.kind == "photo" and stats.file is not None and stats.file.startswith(PNG)
+    assert "24 of the 30 weights are provisional" in stats.text  # wherever scores are shown
 
     viewer.send("/export")
     exported = await viewer.expect("1 completed surveys")
     assert exported.kind == "document" and exported.file is not None
+    assert "weights are provisional" in exported.text
     rows = list(csv.reader(io.StringIO(exported.file.decode("utf-8-sig"))))
     assert "case_ref" not in rows[0]  # a viewer does not see case references
     assert rows[1][rows[0].index("econ_satisfaction")] == "1.0"
@@ -105,6 +107,7 @@ def test_staff_and_export_from_the_terminal(initialised: Path, tmp_path: Path) -
     out = tmp_path / "scores.csv"
     viewer = runner.invoke(app, ["export", "--output", str(out)])
     assert viewer.exit_code == 0, viewer.output
+    assert "24 of the 30 weights are provisional" in viewer.stdout
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
     assert len(rows) == 2 and "case_ref" not in rows[0]
     assert rows[1][rows[0].index("econ_satisfaction")] == "0.75"  # "satisfied"
@@ -144,6 +147,7 @@ def test_staff_and_export_from_the_terminal(initialised: Path, tmp_path: Path) -
     cohort = tmp_path / "cohort.png"
     made = runner.invoke(app, ["chart", "cohort", "--wave", "initial", "--output", str(cohort)])
     assert made.exit_code == 0 and "1 surveys" in made.stdout
+    assert "weights are provisional" in made.stdout
     assert cohort.read_bytes().startswith(PNG)
 
 
