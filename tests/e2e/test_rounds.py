@@ -49,6 +49,18 @@ async def start_round(store: Store) -> tuple[str, int]:
     return await outbox.create_round(store, preview, actor="test"), len(preview.to_remind)
 
 
+async def send_round(harness: Harness) -> int:
+    """Preview, create and send a round for the initial wave; how many were to remind."""
+    assert harness.store is not None
+    round_id, total = await start_round(harness.store)
+    bot = build_bot(TOKEN, harness.server.base_url, retries=False)
+    try:
+        await RoundSender(harness.store, bot, RateLimiter(rate=None)).run(round_id)
+    finally:
+        await bot.session.close()
+    return total
+
+
 async def test_preview_counts_who_is_skipped_and_why(harness: Harness) -> None:
     store = harness.store
     assert store is not None
@@ -157,13 +169,7 @@ async def test_reminder_button_leads_into_the_survey(harness: Harness, user_fact
     assert store is not None
     user = user_factory("en")
     await enrol_and_consent(harness, user)  # return date 2026-10-01: initial is due
-    round_id, total = await start_round(store)
-    assert total == 1
-    bot = build_bot(TOKEN, harness.server.base_url, retries=False)
-    try:
-        await RoundSender(store, bot, RateLimiter(rate=None)).run(round_id)
-    finally:
-        await bot.session.close()
+    assert await send_round(harness) == 1
     reminder = await user.expect("It is time for your first follow-up survey")
     user.press("Start the survey", reminder)
     await user.expect("Question 1 of 32")
@@ -178,12 +184,7 @@ async def test_a_reminder_to_someone_half_way_says_continue(harness: Harness, us
     await enrol_and_consent(harness, user, "fr")
     user.press("Satisfait(e)")
     await user.expect("Question 2 sur 32")
-    round_id, _total = await start_round(store)
-    bot = build_bot(TOKEN, harness.server.base_url, retries=False)
-    try:
-        await RoundSender(store, bot, RateLimiter(rate=None)).run(round_id)
-    finally:
-        await bot.session.close()
+    await send_round(harness)
     reminder = await user.expect("Vous avez répondu à une partie de votre questionnaire")
     assert "commencer" not in reminder.text
     user.press("Continuer le questionnaire", reminder)
