@@ -1,0 +1,283 @@
+"""Benchmark staff reads at programme scale: exports, charts and re-scoring against the
+streaming floor.
+
+    .venv/bin/python -m benchmarks.staff_reads --surveys 10000
+    .venv/bin/python -m benchmarks.staff_reads --surveys 100000 --pg   # its own PG database
+
+Seeds N completed surveys (three waves per returnee, random answers run through the survey
+engine and scored, encrypted under one data key per returnee) in a database of its own,
+then runs each staff command as staff would (``rssbot export ...`` in a child process) and
+prints its wall time and peak memory beside the **floor**: one pass, in another child
+process, that reads and decrypts every data key, answer and score once. Not part of the
+test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from bot.survey_scores import score_survey
+from flows import builtin_definition, resume, start
+from flows.model import FreeText, MultiSelect
+from flows.state import Choose, Done, Input, SessionState, Special, Text, Toggle
+from scoring import default_weight_table
+from storage.crypto import Keyring, decrypt_field, field_aad, new_data_key
+from storage.db import make_engine, upgrade
+from storage.models import Answer, DataKey, Returnee, Score, SurveyResponse
+from storage.store import Store, short_code
+from storage.waves import WAVES
+
+RSSBOT = [sys.executable, "-c", "from bot.cli import main; main()"]
+PG = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+#: distinct answer sets the seeded surveys cycle through
+TEMPLATES = 300
+
+
+def random_survey(rng: random.Random) -> SessionState:
+    """A completed survey with random answers (about 1 in 20 'prefer not to answer')."""
+    definition = builtin_definition()
+    step = start(definition, rng.choice(["en", "fr", "ar"]))
+    while not step.state.completed:
+        question = definition.question(step.state.current or "")
+        inputs: list[Input]
+        if isinstance(question, FreeText):
+            inputs = [Text(text=f"comment {rng.randrange(10**6)}")]
+        elif isinstance(question, MultiSelect):
+            picked = rng.sample(question.options, k=rng.randint(1, 3))
+            inputs = [*(Toggle(option=o.id) for o in picked), Done()]
+        elif rng.random() < 0.05:
+            inputs = [Special(value="prefer_not_to_answer")]
+        else:
+            inputs = [Choose(option=rng.choice(question.options).id)]
+        for inp in inputs:
+            step = resume(definition, step.state, inp)
+    return step.state
+
+
+async def seed(url: str, keyring: Keyring, surveys: int, seed_value: int = 7) -> None:
+    rng = random.Random(seed_value)
+    definition, table = builtin_definition(), default_weight_table()
+    templates = []
+    for _ in range(TEMPLATES):
+        state = random_survey(rng)
+        templates.append((state, json.dumps(score_survey(definition, table, state).as_dict())))
+    engine = make_engine(url)
+    await upgrade(engine)
+    store = Store(engine, keyring)
+    await store.verify()
+    now = datetime.now(UTC)
+    countries = ["GN", "SN", "ML", "NG", "AF", "IQ"]
+    returnees = -(-surveys // len(WAVES))
+    made = 0
+    batch = 500
+    t0 = time.monotonic()
+    for first in range(0, returnees, batch):
+        keys, people, responses, answers, scores = [], [], [], [], []
+        for i in range(first, min(first + batch, returnees)):
+            rid = str(uuid.uuid4())
+            dek = new_data_key()
+            owner = f"returnee:{rid}"
+            kek_id, wrapped = keyring.wrap(dek, owner)
+            keys.append({"owner": owner, "kek_id": kek_id, "wrapped": wrapped, "created_at": now})
+            case_ref = f"BENCH-{i}"
+            people.append(
+                {
+                    "id": rid,
+                    "public_id": short_code("R-"),
+                    "case_ref_enc": store.enc(dek, "returnees", rid, "case_ref", case_ref),
+                    "case_ref_index": store.case_ref_index(case_ref),
+                    "country": countries[i % len(countries)],
+                    "return_date": date(2025, 1, 1) + timedelta(days=i % 300),
+                    "language": "fr",
+                    "status": "active",
+                    "consent_version": "bench",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            for wave in WAVES:
+                if made >= surveys:
+                    break
+                made += 1
+                state, values = templates[rng.randrange(TEMPLATES)]
+                response_id = str(uuid.uuid4())
+                responses.append(
+                    {
+                        "id": response_id,
+                        "returnee_id": rid,
+                        "wave": wave,
+                        "flow_id": state.flow_id,
+                        "flow_version": state.flow_version,
+                        "language": state.language,
+                        "status": "completed",
+                        "seq": 40,
+                        "started_at": now,
+                        "updated_at": now,
+                        "completed_at": now,
+                    }
+                )
+                for question_id, value in state.answers.items():
+                    answer_id = str(uuid.uuid4())
+                    answers.append(
+                        {
+                            "id": answer_id,
+                            "response_id": response_id,
+                            "question_id": question_id,
+                            "value_enc": store.enc(
+                                dek, "answers", answer_id, "value", value.model_dump_json()
+                            ),
+                            "answered_at": now,
+                        }
+                    )
+                score_id = str(uuid.uuid4())
+                scores.append(
+                    {
+                        "id": score_id,
+                        "response_id": response_id,
+                        "weights_version": table.version,
+                        "values_enc": store.enc(dek, "scores", score_id, "values", values),
+                        "computed_at": now,
+                    }
+                )
+        async with store.sessions.begin() as session:
+            for model, rows in (
+                (DataKey, keys),
+                (Returnee, people),
+                (SurveyResponse, responses),
+                (Answer, answers),
+                (Score, scores),
+            ):
+                for chunk in _chunks(rows, 2000):
+                    await session.execute(insert(model), chunk)
+    await store.close()
+    print(f"seeded {made} completed surveys in {time.monotonic() - t0:.0f} s", flush=True)
+
+
+def _chunks(rows: list[dict[str, object]], size: int) -> Iterator[list[dict[str, object]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+async def floor(url: str, keyring: Keyring) -> int:
+    """One pass: every data key unwrapped, every answer and score decrypted, once."""
+    engine = make_engine(url)
+    deks: dict[str, bytes] = {}
+    count = 0
+    async with engine.connect() as connection:
+        rows = await connection.stream(
+            select(DataKey.owner, DataKey.kek_id, DataKey.wrapped).execution_options(yield_per=5000)
+        )
+        async for owner, kek_id, wrapped in rows:
+            deks[owner.removeprefix("returnee:")] = keyring.unwrap(kek_id, wrapped, owner)
+        for model, column, table in (
+            (Answer, Answer.value_enc, "answers"),
+            (Score, Score.values_enc, "scores"),
+        ):
+            query = (
+                select(model.id, SurveyResponse.returnee_id, column)
+                .join(SurveyResponse, SurveyResponse.id == model.response_id)
+                .execution_options(yield_per=5000)
+            )
+            column_name = "value" if table == "answers" else "values"
+            async for row_id, returnee_id, blob in await connection.stream(query):
+                decrypt_field(deks[returnee_id], blob, field_aad(table, row_id, column_name))
+                count += 1
+    await engine.dispose()
+    return count
+
+
+def measure(label: str, argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of one child process."""
+    started = time.monotonic()
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.monotonic() - started
+    out = (child.stdout.read() if child.stdout else b"").decode()
+    err = (child.stderr.read() if child.stderr else b"").decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{label} failed:\n{out}\n{err}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+COMMANDS: dict[str, list[str]] = {
+    "export csv": ["export", "--format", "csv"],
+    "export xlsx": ["export", "--format", "xlsx"],
+    "chart cohort": ["chart", "cohort", "--wave", "initial"],
+    "rescore": ["rescore", "--weights", "{weights}"],
+}
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--surveys", type=int, default=5000)
+    parser.add_argument("--pg", action="store_true", help="a PostgreSQL database of its own")
+    parser.add_argument("--only", nargs="*", choices=list(COMMANDS), help="commands to run")
+    parser.add_argument("--floor-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.floor_only:
+        keyring = Keyring.from_json(os.environ["RSSBOT_MASTER_KEY"], "bench")
+        print(asyncio.run(floor(os.environ["DATABASE_URL"], keyring)))
+        return
+    folder = Path(tempfile.mkdtemp(prefix="rssbot-reads-"))
+    database = f"rssbot_bench_{secrets.token_hex(4)}"
+    url = f"{PG}/{database}" if args.pg else f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+    if args.pg:
+        _psql(f'CREATE DATABASE "{database}"')
+    keyring = Keyring.generate()
+    try:
+        asyncio.run(seed(url, keyring, args.surveys))
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "RSSBOT_MASTER_KEY": keyring.to_json(),
+            "RSSBOT_DATA_DIR": str(folder),
+        }
+        weights = folder / "elements.csv"
+        source = Path(__file__).parents[1] / "scoring" / "data" / "elements.csv"
+        rows = list(csv.reader(source.read_text(encoding="utf-8").splitlines()))
+        for column in (4, 5):  # another table: two economic weights swapped
+            rows[1][column], rows[2][column] = rows[2][column], rows[1][column]
+        with weights.open("w", encoding="utf-8", newline="") as out:
+            csv.writer(out).writerows(rows)
+        floor_s, floor_mib = measure(
+            "floor", [sys.executable, "-m", "benchmarks.staff_reads", "--floor-only"], env
+        )
+        backend = "PostgreSQL" if args.pg else "SQLite"
+        print(f"{args.surveys} completed surveys ({backend})")
+        print(f"{'floor (read + decrypt once)':<28} {floor_s:7.1f} s {floor_mib:7.0f} MiB   1.0x")
+        for name in args.only or COMMANDS:
+            argv = [a.replace("{weights}", str(weights)) for a in COMMANDS[name]]
+            if name.startswith(("export", "chart")):
+                suffix = "png" if name.startswith("chart") else name.split()[1]
+                argv += ["--output", str(folder / f"out.{suffix}")]
+            seconds, mib = measure(name, [*RSSBOT, *argv], env)
+            print(
+                f"{'rssbot ' + name:<28} {seconds:7.1f} s {mib:7.0f} MiB {seconds / floor_s:5.1f}x"
+            )
+    finally:
+        if args.pg:
+            _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
