@@ -27,10 +27,9 @@ from bot.i18n import UI_LANGUAGES
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.shared import RedisRateLimiter
-from bot.survey_scores import score_unscored_surveys
+from bot.survey_scores import configured_weight_table, score_unscored_surveys
 from bot.webhook import build_webhook_app
 from flows import builtin_definition
-from scoring import default_weight_table
 from storage.redaction import configure_logging
 from storage.store import Store
 
@@ -56,7 +55,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     svc = Services(
         store=store,
         definition=builtin_definition(),
-        table=default_weight_table(),
+        table=configured_weight_table(),
         show_scores=config.show_scores,
         windows=windows(),
         sender_bot=sender_bot,

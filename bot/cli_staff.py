@@ -7,6 +7,7 @@ import getpass
 import os
 import time
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, TypeVar, cast
 
@@ -21,9 +22,9 @@ from bot.common import fail, open_store
 from bot.sender import RateLimiter, RoundSender
 from bot.services import today_utc
 from bot.staff import ROLES, allowed
-from bot.survey_scores import weights_note
+from bot.survey_scores import configured_weight_table, weights_line
 from flows import builtin_definition
-from scoring import WeightTable, WeightTableError, default_weight_table, load_weight_table
+from scoring import WeightTable, WeightTableError
 from storage import outbox, reports
 from storage.outbox import RoundPreview, RoundReport
 from storage.store import Store
@@ -278,66 +279,118 @@ def round_worker(
 
 # -- exports, re-scoring, charts -----------------------------------------------------------
 
+WeightsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--weights",
+        help="Show the scores stored under this weight table (an elements.csv, after "
+        "'rssbot rescore --weights' with it). Default: the deployment's (RSSBOT_WEIGHTS).",
+    ),
+]
+
+
+def weight_table(weights: Path | None = None, scales: Path | None = None) -> WeightTable:
+    try:
+        return configured_weight_table(weights, scales)
+    except WeightTableError as exc:
+        fail(str(exc))
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name}: '{value}' is not a day (YYYY-MM-DD)")
+
 
 def export(
     fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    layout: Annotated[
+        str, typer.Option(help="wide (a row per survey) or long (a row per answer).")
+    ] = "wide",
+    labels: Annotated[
+        str, typer.Option(help="Labels beside the codes, in en, fr or ar; 'none' for codes only.")
+    ] = "en",
     wave: Annotated[str | None, typer.Option(help="Only this wave.")] = None,
     country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Completed on or after (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Completed on or before (YYYY-MM-DD).")
+    ] = None,
+    weights: WeightsOption = None,
     output: Annotated[Path | None, typer.Option(help="File to write.")] = None,
     role: Annotated[
         str, typer.Option(help="Whose view: case references only for admin and caseworker.")
     ] = "viewer",
 ) -> None:
-    """One row per completed survey: coded answers, the four scores, weights_version."""
+    """Completed surveys with answers, codes, labels and scores, and a codebook (a sheet of
+    the XLSX, or NAME-codebook.csv beside the CSV)."""
     if fmt not in exports.FORMATS:
         fail(f"unknown format '{fmt}': csv or xlsx")
+    if layout not in exports.LAYOUTS:
+        fail(f"unknown layout '{layout}': wide or long")
+    definition = builtin_definition()
+    if labels != "none" and labels not in definition.languages:
+        fail(f"unknown label language '{labels}': {', '.join(definition.languages)} or none")
     role = _role(role)
     if not allowed(role, "export"):
         fail(f"the role '{role}' may not export scores")
     include = allowed(role, "case_ref")
-    table = default_weight_table()
-    w = _wave(wave)
+    table = weight_table(weights)
+    selection = reports.Selection(
+        wave=_wave(wave),
+        country=country,
+        completed_from=_day(since, "--from"),
+        completed_to=_day(until, "--to"),
+    )
+    spec = exports.ExportSpec(
+        definition,
+        table,
+        labels=None if labels == "none" else labels,
+        include_case_ref=include,
+        layout=cast(exports.Layout, layout),
+    )
+    path = output or Path(f"rss-surveys-{today_utc().isoformat()}.{fmt}")
 
-    async def work(store: Store) -> tuple[list[str], list[list[object]]]:
-        surveys = await reports.completed_surveys(
+    async def work(store: Store) -> exports.Written:
+        batches = reports.completed_batches(
             store,
-            builtin_definition(),
+            selection,
             weights_version=table.version,
-            wave=w,
-            country=country,
             include_case_ref=include,
             actor=actor(role),
+            action="export",
         )
-        return reports.export_table(surveys, table, include_case_ref=include)
+        return await exports.write_export(spec, fmt, path, batches)
 
-    header, rows = asyncio.run(_with_store(work))
-    path = output or Path(f"rss-scores-{today_utc().isoformat()}.{fmt}")
-    path.write_bytes(exports.render(fmt, header, rows))
-    typer.echo(f"{path}: {len(rows)} surveys{' with case references' if include else ''}")
-    _say_weights(table)
-
-
-def _say_weights(table: WeightTable) -> None:
-    note = weights_note(table)
-    if note:
-        typer.echo(f"note: {note}")
+    written = asyncio.run(_with_store(work))
+    rows = f" ({written.rows} rows)" if layout == "long" else ""
+    typer.echo(
+        f"{path}: {written.surveys} surveys{rows} ({selection.describe()})"
+        f"{', with case references' if include else ''}"
+    )
+    if written.codebook:
+        typer.echo(f"{written.codebook}: the codebook")
+    typer.echo(weights_line(table))
 
 
 def rescore(
     weights: Annotated[Path, typer.Option(help="The new elements.csv.")],
     scales: Annotated[Path | None, typer.Option(help="Another scales.csv.")] = None,
 ) -> None:
-    """Recompute every stored score under a new weight table (old scores are kept)."""
-    try:
-        table = load_weight_table(
-            weights, scales, expected_elements=default_weight_table().elements
-        )
-    except WeightTableError as exc:
-        fail(str(exc))
+    """Recompute every stored score under a new weight table (old scores are kept); show
+    them with 'rssbot export --weights' and 'rssbot chart ... --weights', or make the
+    table the deployment's with RSSBOT_WEIGHTS."""
+    table = weight_table(weights, scales)
     count = asyncio.run(
         _with_store(lambda s: reports.rescore(s, builtin_definition(), table, actor=actor()))
     )
     typer.echo(f"re-scored {count} surveys under {table.version}")
+    typer.echo(weights_line(table))
 
 
 @chart_app.command("returnee")
@@ -345,12 +398,14 @@ def chart_returnee(
     output: Annotated[Path, typer.Option(help="PNG file to write.")],
     case: Annotated[str | None, typer.Option(help="Case reference.")] = None,
     returnee: Annotated[str | None, typer.Option(help="Pseudonymous id (R-...).")] = None,
+    weights: WeightsOption = None,
 ) -> None:
     """One returnee's dimensions and composite across the waves."""
     from bot.charts import trajectory_chart  # matplotlib only when needed
 
     if (case is None) == (returnee is None):
         fail("give --case or --returnee")
+    table = weight_table(weights)
 
     async def work(store: Store) -> bytes:
         info = (
@@ -360,11 +415,11 @@ def chart_returnee(
         )
         if info is None:
             fail("no such returnee", code=1)
-        return await trajectory_chart(store, info.id, info.public_id, actor())
+        return await trajectory_chart(store, table, info.id, info.public_id, actor())
 
     output.write_bytes(asyncio.run(_with_store(work)))
     typer.echo(f"{output}")
-    _say_weights(default_weight_table())
+    typer.echo(weights_line(table))
 
 
 @chart_app.command("cohort")
@@ -372,12 +427,15 @@ def chart_cohort(
     wave: Annotated[str, typer.Option(help="initial, intermediate or final.")],
     output: Annotated[Path, typer.Option(help="PNG file to write.")],
     country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
+    weights: WeightsOption = None,
 ) -> None:
-    """Distribution of composite scores and mean of each dimension, for a wave (and country)."""
+    """A wave (and country): the distribution of each dimension and of the composite, the
+    lowest dimension's shares, the means by wave, and the movement between waves."""
     from bot.charts import cohort_chart  # matplotlib only when needed
 
     w = cast(Wave, _wave(wave))
-    png, n = asyncio.run(_with_store(lambda s: cohort_chart(s, w, country, actor())))
+    table = weight_table(weights)
+    png, n = asyncio.run(_with_store(lambda s: cohort_chart(s, table, w, country, actor())))
     output.write_bytes(png)
-    typer.echo(f"{output}: {n} surveys")
-    _say_weights(default_weight_table())
+    typer.echo(f"{output}: {n} surveys of wave {w}")
+    typer.echo(weights_line(table))

@@ -1,45 +1,346 @@
-"""Writing export tables as CSV (UTF-8 with BOM, so spreadsheets read accents and Arabic)
-or XLSX (openpyxl)."""
+"""Exports an M&E officer can open directly: completed surveys as CSV or XLSX, with a
+codebook, written as the surveys stream in (memory does not grow with their number).
+
+Two layouts, as Kobo offers: **wide** (one row per completed survey: each answer as
+recorded, its 0-1 code for scored elements, its label in a chosen language, the four
+scores, the lowest dimension and the weight table's version and status) and **long**
+(one row per answer, for trajectory analysis). The **codebook** has one row per column
+of the export: the question's text, its dimension and indicator, its options with their
+codes, both weights and whether each weight is official or provisional, and the weights
+version. The XLSX carries the codebook as a second sheet; a CSV export writes it beside
+(``<name>-codebook.csv``). Both are UTF-8 with a BOM so spreadsheets read accents and
+Arabic.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import csv
-import io
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from bot.i18n import Translator
+from bot.texts import answer_label, dimension_label
+from flows.model import FlowDefinition, FreeText, MultiSelect, Question
+from flows.state import ChoiceAnswer, MultiAnswer, SpecialAnswer, TextAnswer
+from scoring import WeightTable
+from scoring.model import Element
+from storage.reports import SCORE_KEYS, CompletedSurvey
+
 FORMATS = ("csv", "xlsx")
+#: surveys written between two yields to the event loop (a bot goes on answering)
+YIELD_EVERY = 50
+LAYOUTS = ("wide", "long")
+Layout = Literal["wide", "long"]
 
 
-def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return buffer.getvalue().encode("utf-8-sig")
+@dataclass(frozen=True)
+class Column:
+    """One column of an export, as its codebook row describes it."""
+
+    name: str
+    description: str
+    question: Question | None = None
+    element: Element | None = None
+    option: str | None = None
 
 
-def to_xlsx(header: list[str], rows: list[list[Any]], title: str = "scores") -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    sheet.freeze_panes = "B2"
-    for index, name in enumerate(header, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(10, min(len(name) + 2, 28))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+@dataclass(frozen=True)
+class ExportSpec:
+    definition: FlowDefinition
+    table: WeightTable
+    #: labels beside the codes, in this language (None: codes only)
+    labels: str | None = "en"
+    include_case_ref: bool = False
+    layout: Layout = "wide"
+
+    @property
+    def weights_status(self) -> str:
+        provisional = self.table.provisional_weights
+        if not provisional:
+            return "official"
+        return f"provisional ({provisional} of {len(self.table.elements)} weights)"
+
+    @property
+    def codebook_language(self) -> str:
+        return self.labels or "en"
+
+    def translator(self) -> Translator:
+        return Translator(self.codebook_language)
+
+    # -- columns -------------------------------------------------------------------------
+
+    def _identifiers(self) -> list[Column]:
+        columns = [Column("returnee", "pseudonymous id of the returnee (R-...)")]
+        if self.include_case_ref:
+            columns.append(Column("case_ref", "case reference (personal data)"))
+        columns += [
+            Column("country", "country of return (ISO code)"),
+            Column("wave", "follow-up point: initial, intermediate (6-9 months), final"),
+            Column("language", "language the survey was answered in"),
+            Column("started", "day the survey was started (UTC)"),
+            Column("completed", "day the survey was completed (UTC)"),
+        ]
+        return columns
+
+    def columns(self) -> list[Column]:
+        if self.layout == "long":
+            return [
+                *self._identifiers(),
+                Column("question", "question id"),
+                Column("dimension", "dimension of a scored element"),
+                Column("indicator", "indicator of a scored element"),
+                Column("value", "the answer as recorded: option id(s), text, or a missing marker"),
+                Column("code", "0-1 code of a scored element's answer (blank: missing)"),
+                *([Column("label", "the answer in words")] if self.labels else []),
+            ]
+        columns = self._identifiers()
+        for q in self.definition.questions:
+            element = self.table.elements.get(q.id)
+            columns.append(
+                Column(q.id, "the answer as recorded (option id, or a missing marker)", q, element)
+            )
+            if isinstance(q, MultiSelect):
+                for o in q.options:
+                    columns.append(Column(f"{q.id}/{o.id}", "1: selected, 0: not", q, None, o.id))
+            if element is not None:
+                columns.append(
+                    Column(f"{q.id}_code", "0-1 code of the answer (blank: missing)", q, element)
+                )
+            if self.labels and not isinstance(q, FreeText):
+                columns.append(Column(f"{q.id}_label", "the answer in words", q, element))
+        for key in SCORE_KEYS:
+            columns.append(Column(key, f"{key} score, 0-1 (blank: not enough answers)"))
+        columns += [
+            Column("lowest_dimension", "the dimension where help may be needed most"),
+            Column("weights_version", "version of the weight table the scores were computed"),
+            Column("weights_status", "official, or provisional until the official table"),
+        ]
+        return columns
+
+    def header(self) -> list[str]:
+        return [c.name for c in self.columns()]
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def _ids(self, s: CompletedSurvey) -> list[Any]:
+        return [
+            s.public_id,
+            *([s.case_ref] if self.include_case_ref else []),
+            s.country,
+            s.wave,
+            s.language,
+            s.started_at.date(),
+            s.completed_at.date() if s.completed_at else None,
+        ]
+
+    def _code(self, element: Element | None, coded: str | None) -> float | None:
+        if element is None or coded is None:
+            return None
+        code = self.table.scales[element.scale].get(coded)
+        return float(code) if code is not None else None
+
+    def rows(self, s: CompletedSurvey, _: Translator) -> Iterator[list[Any]]:
+        """The rows of one completed survey (one in the wide layout)."""
+        coded = s.scored_answers(self.definition)
+        language = self.labels or "en"
+        shown = (q for q in self.definition.questions if q.id in s.answers)
+        if self.layout == "long":
+            for q in shown:
+                answer = s.answers[q.id]
+                element = self.table.elements.get(q.id)
+                yield [
+                    *self._ids(s),
+                    q.id,
+                    element.dimension if element else None,
+                    element.indicator if element else None,
+                    _value(answer),
+                    self._code(element, coded.get(q.id)),
+                    *([answer_label(q, answer, language, _)] if self.labels else []),
+                ]
+            return
+        row = self._ids(s)
+        for q in self.definition.questions:
+            given = s.answers.get(q.id)
+            element = self.table.elements.get(q.id)
+            row.append(_value(given) if given is not None else None)
+            if isinstance(q, MultiSelect):
+                chosen = set(given.options) if isinstance(given, MultiAnswer) else None
+                row += [None if chosen is None else int(o.id in chosen) for o in q.options]
+            if element is not None:
+                row.append(self._code(element, coded.get(q.id)))
+            if self.labels and not isinstance(q, FreeText):
+                row.append(answer_label(q, given, language, _) if given is not None else None)
+        scores = s.scores or {}
+        row += [scores.get(k) for k in SCORE_KEYS]
+        row.append(scores.get("lowest_dimension"))
+        row.append(scores.get("weights_version"))
+        row.append(self.weights_status if s.scores else None)
+        yield row
+
+    # -- codebook ------------------------------------------------------------------------
+
+    def codebook(self) -> tuple[list[str], list[list[Any]]]:
+        header = [
+            "column",
+            "description",
+            "question",
+            "section",
+            "dimension",
+            "indicator",
+            "options",
+            "dimensional_weight",
+            "composite_weight",
+            "weight_status",
+            "weights_version",
+        ]
+        language, _ = self.codebook_language, self.translator()
+        rows: list[list[Any]] = []
+        for c in self.columns():
+            q, e = c.question, c.element
+            rows.append(
+                [
+                    c.name,
+                    c.description,
+                    q.text[language] if q else None,
+                    self._section(q, language),
+                    dimension_label(_, e.dimension) if e else None,
+                    e.indicator if e else None,
+                    self._options(q, e, c.option, language),
+                    float(e.dimensional_weight) if e else None,
+                    float(e.composite_weight) if e else None,
+                    e.weight_status if e else None,
+                    self.table.version if e or c.name in SCORE_KEYS else None,
+                ]
+            )
+        return header, rows
+
+    def _section(self, q: Question | None, language: str) -> str | None:
+        if q is None or q.section is None or q.section not in self.definition.sections:
+            return None
+        return self.definition.sections[q.section][language]
+
+    def _options(
+        self, q: Question | None, e: Element | None, only: str | None, language: str
+    ) -> str | None:
+        if q is None or isinstance(q, FreeText):
+            return None
+        scale = self.table.scales[e.scale] if e else {}
+        parts = []
+        for o in q.options:
+            if only is not None and o.id != only:
+                continue
+            code = scale.get(o.id) if e else None
+            coded = f" = {float(code):g}" if code is not None else (" = NA" if e else "")
+            parts.append(f"{o.id}{coded} ({o.label[language]})")
+        specials = ["prefer_not_to_answer", *(["dont_know"] if q.allow_dont_know else [])]
+        if only is None:
+            parts += [f"{s}{' = missing' if e else ''}" for s in specials]
+        return "; ".join(parts)
 
 
-def render(fmt: str, header: list[str], rows: list[list[Any]]) -> bytes:
+def _value(answer: Any) -> str:
+    if isinstance(answer, ChoiceAnswer):
+        return answer.option
+    if isinstance(answer, MultiAnswer):
+        return " ".join(answer.options)
+    if isinstance(answer, TextAnswer):
+        return answer.text
+    assert isinstance(answer, SpecialAnswer)
+    return answer.value
+
+
+# -- writers -------------------------------------------------------------------------------
+
+
+@dataclass
+class Written:
+    path: Path
+    rows: int
+    surveys: int
+    codebook: Path | None
+
+
+def codebook_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}-codebook.csv")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _write_csv(path: Path, header: list[str], rows: Iterable[list[Any]]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_csv_cell(v) for v in row])
+
+
+async def write_export(
+    spec: ExportSpec,
+    fmt: str,
+    path: Path,
+    batches: AsyncIterator[list[CompletedSurvey]],
+) -> Written:
+    """Write the export of ``batches`` to ``path`` (and its codebook) as they arrive."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: {', '.join(FORMATS)}")
+    _ = spec.translator()
+    header = spec.header()
+    count = surveys = 0
     if fmt == "csv":
-        return to_csv(header, rows)
-    if fmt == "xlsx":
-        return to_xlsx(header, rows)
-    raise ValueError(f"unknown format {fmt!r}: {', '.join(FORMATS)}")
+        with path.open("w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(header)
+            async for batch in batches:
+                surveys += len(batch)
+                for i, s in enumerate(batch):
+                    for row in spec.rows(s, _):
+                        writer.writerow([_csv_cell(v) for v in row])
+                        count += 1
+                    if i % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
+        book_header, book_rows = spec.codebook()
+        _write_csv(codebook_path(path), book_header, book_rows)
+        return Written(path, count, surveys, codebook_path(path))
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("surveys")
+    sheet.freeze_panes = "B2"
+    _widths(sheet, header)
+    sheet.append(header)
+    async for batch in batches:
+        surveys += len(batch)
+        for i, s in enumerate(batch):
+            for row in spec.rows(s, _):
+                sheet.append(row)
+                count += 1
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
+    codebook = book.create_sheet("codebook")
+    book_header, book_rows = spec.codebook()
+    codebook.freeze_panes = "B2"
+    _widths(codebook, book_header, wide={"description": 48, "question": 60, "options": 70})
+    codebook.append(book_header)
+    for row in book_rows:
+        codebook.append(row)
+    codebook.auto_filter.ref = f"A1:{get_column_letter(len(book_header))}{len(book_rows) + 1}"
+    await asyncio.to_thread(book.save, path)
+    return Written(path, count, surveys, None)
+
+
+def _widths(sheet: Any, header: list[str], wide: dict[str, int] | None = None) -> None:
+    for index, name in enumerate(header, start=1):
+        width = (wide or {}).get(name, max(12, min(len(name) + 3, 40)))
+        sheet.column_dimensions[get_column_letter(index)].width = width

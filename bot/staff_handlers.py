@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    FSInputFile,
+    InlineKeyboardButton,
+    Message,
+)
 
 from bot import exports
 from bot.edits import quietly, remove_keyboard
@@ -179,7 +189,25 @@ def _with_note(caption: str, svc: Services) -> str:
     return f"{caption}\n{note}" if note else caption
 
 
-async def on_stats(message: Message, command: CommandObject, svc: Services) -> None:
+def _in_background(
+    svc: Services, bot: Bot, chat_id: int, work: Coroutine[Any, Any, None], failure: str
+) -> None:
+    """Run heavy staff work beside the updates (the worker goes on answering returnees);
+    if it fails, the staff member reads ``failure`` and the cause is logged."""
+
+    async def run() -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("a staff read stopped")
+            await quietly(bot.send_message(chat_id, failure))
+
+    task = asyncio.create_task(run())
+    svc.background.add(task)
+    task.add_done_callback(svc.background.discard)
+
+
+async def on_stats(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
     from bot.charts import cohort_chart  # matplotlib only when needed
 
     who = await _role(svc, message, "stats")
@@ -187,12 +215,21 @@ async def on_stats(message: Message, command: CommandObject, svc: Services) -> N
         return
     wave, country = _wave_and_country(_args(command), "initial")
     assert wave is not None
-    png, n = await cohort_chart(svc.store, wave, country, who)
-    await message.answer_photo(
-        BufferedInputFile(png, filename=f"stats-{wave}.png"),
-        caption=_with_note(
-            f"Wave {wave}{', ' + country if country else ''}: {n} completed surveys", svc
-        ),
+    n = await reports.count_completed(svc.store, reports.Selection(wave=wave, country=country))
+    await message.answer(f"Drawing the chart of {n} completed surveys ({wave})…")
+
+    async def work() -> None:
+        png, drawn = await cohort_chart(svc.store, svc.table, wave, country, who)
+        await bot.send_photo(
+            message.chat.id,
+            BufferedInputFile(png, filename=f"stats-{wave}.png"),
+            caption=_with_note(
+                f"Wave {wave}{', ' + country if country else ''}: {drawn} completed surveys", svc
+            ),
+        )
+
+    _in_background(
+        svc, bot, message.chat.id, work(), "The chart could not be drawn; please try again later."
     )
 
 
@@ -210,7 +247,7 @@ async def on_case(message: Message, command: CommandObject, svc: Services) -> No
     if info is None:
         await message.answer("No returnee with this case reference.")
         return
-    png = await trajectory_chart(svc.store, info.id, info.public_id, who)
+    png = await trajectory_chart(svc.store, svc.table, info.id, info.public_id, who)
     await message.answer_photo(
         BufferedInputFile(png, filename=f"{info.public_id}.png"),
         caption=_with_note(
@@ -219,29 +256,54 @@ async def on_case(message: Message, command: CommandObject, svc: Services) -> No
     )
 
 
-async def on_export(message: Message, command: CommandObject, svc: Services) -> None:
+async def on_export(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
+    """/export [xlsx] [long] [wave] [country]: the export and its codebook, with labels in
+    the staff member's language, prepared beside the updates."""
     member = await svc.store.staff_member(message.from_user.id) if message.from_user else None
     who = await _role(svc, message, "export")
     if who is None or member is None:
         return
     args = _args(command)
     fmt = "xlsx" if "xlsx" in args else "csv"
-    wave, country = _wave_and_country([a for a in args if a not in exports.FORMATS], None)
+    layout: exports.Layout = "long" if "long" in args else "wide"
+    wave, country = _wave_and_country(
+        [a for a in args if a not in (*exports.FORMATS, *exports.LAYOUTS)], None
+    )
     include = allowed(member[1], "case_ref")
-    surveys = await reports.completed_surveys(
-        svc.store,
+    language = message.from_user.language_code if message.from_user else None
+    spec = exports.ExportSpec(
         svc.definition,
-        weights_version=svc.table.version,
-        wave=wave,
-        country=country,
+        svc.table,
+        labels=language if language in svc.definition.languages else "en",
         include_case_ref=include,
-        actor=who,
+        layout=layout,
     )
-    header, table_rows = reports.export_table(surveys, svc.table, include_case_ref=include)
-    await message.answer_document(
-        BufferedInputFile(exports.render(fmt, header, table_rows), filename=f"rss-scores.{fmt}"),
-        caption=_with_note(f"{len(table_rows)} completed surveys", svc),
-    )
+    selection = reports.Selection(wave=wave, country=country)
+    n = await reports.count_completed(svc.store, selection)
+    await message.answer(f"Preparing the export of {n} completed surveys ({selection.describe()})…")
+
+    async def work() -> None:
+        with tempfile.TemporaryDirectory(prefix="rssbot-export-") as folder:
+            path = Path(folder) / f"rss-surveys.{fmt}"
+            batches = reports.completed_batches(
+                svc.store,
+                selection,
+                weights_version=svc.table.version,
+                include_case_ref=include,
+                actor=who,
+                action="export",
+            )
+            written = await exports.write_export(spec, fmt, path, batches)
+            caption = f"{written.surveys} completed surveys ({selection.describe()})"
+            await bot.send_document(
+                message.chat.id, FSInputFile(path), caption=_with_note(caption, svc)
+            )
+            if written.codebook is not None:
+                await bot.send_document(
+                    message.chat.id, FSInputFile(written.codebook), caption="Codebook"
+                )
+
+    _in_background(svc, bot, message.chat.id, work(), "The export stopped; please try again later.")
 
 
 async def on_resume_button(

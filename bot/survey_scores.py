@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 from flows.engine import scored_answers
 from flows.model import FlowDefinition
 from flows.state import SessionState
-from scoring import ScoreResult, WeightTable, score
+from scoring import ScoreResult, WeightTable, default_weight_table, load_weight_table, score
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -17,8 +19,29 @@ def score_survey(
     definition: FlowDefinition, table: WeightTable, state: SessionState
 ) -> ScoreResult:
     """Scores of the answers to the table's elements (other questions are context)."""
-    answers = {k: v for k, v in scored_answers(definition, state).items() if k in table.elements}
+    answers = {
+        k: v for k, v in scored_answers(definition, state.answers).items() if k in table.elements
+    }
     return score(table, answers)
+
+
+def configured_weight_table(
+    weights: str | Path | None = None, scales: str | Path | None = None
+) -> WeightTable:
+    """The weight table in use: ``weights``/``scales`` when given, else the deployment's
+    (``RSSBOT_WEIGHTS``: an elements.csv, ``RSSBOT_SCALES``: a scales.csv), else the
+    built-in one. Raises :class:`~scoring.WeightTableError` with the reason."""
+    weights = weights or os.environ.get("RSSBOT_WEIGHTS") or None
+    scales = scales or os.environ.get("RSSBOT_SCALES") or None
+    if weights is None and scales is None:
+        return default_weight_table()
+    return load_weight_table(weights, scales, expected_elements=default_weight_table().elements)
+
+
+def weights_line(table: WeightTable) -> str:
+    """Which table scores are shown under, and its status (exports, charts, captions)."""
+    status = weights_note(table) or "all weights official"
+    return f"scores under weight table {table.version} ({table.source}): {status}"
 
 
 def weights_note(table: WeightTable) -> str | None:

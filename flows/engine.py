@@ -71,12 +71,12 @@ def visible_questions(definition: FlowDefinition, answers: dict[str, Answer]) ->
     ]
 
 
-def scored_answers(definition: FlowDefinition, state: SessionState) -> dict[str, str | None]:
+def scored_answers(definition: FlowDefinition, answers: dict[str, Answer]) -> dict[str, str | None]:
     """Coded answers of the shown choice questions (option id, or a missing marker)."""
-    shown = {q.id for q in visible_questions(definition, state.answers)}
+    shown = {q.id for q in visible_questions(definition, answers)}
     return {
         qid: coded_value(a)
-        for qid, a in state.answers.items()
+        for qid, a in answers.items()
         if qid in shown and not isinstance(definition.question(qid), FreeText)
     }
 

@@ -1,172 +1,281 @@
-"""What staff read: exports, trajectories, cohort scores, re-scoring. Every read of
-personal data is written to the audit log in the same transaction."""
+"""What staff read: completed surveys with their answers and stored scores, streamed in
+batches, and re-scoring.
+
+A read goes through the selected surveys once, one batch of returnees at a time: the
+returnees, their completed surveys, the data keys, the answers and the scores of a batch
+are each fetched with one query, so memory does not grow with the programme. Filters are
+applied in SQL. Every returnee read is written to the audit log in the batch's
+transaction (one entry per survey read); a read for aggregates only writes one entry.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, time
+from typing import Any, TypeVar, Unpack
 
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import Select, exists, func, select
 
 from flows.engine import scored_answers
 from flows.model import FlowDefinition
 from flows.state import Answer as AnswerValue
-from flows.state import SessionState
 from scoring import WeightTable, score
+from storage import keys
 from storage.models import Answer, Returnee, Score, SurveyResponse
 from storage.store import Store
-from storage.waves import WAVES
+from storage.waves import WAVES, Wave
 
 _ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
 SCORE_KEYS = ("economic", "social", "psychosocial", "composite")
+#: returnees per batch (their surveys, answers and scores are read together)
+BATCH = 400
+S = TypeVar("S", bound="Select[Unpack[tuple[Any, ...]]]")
 
 
-@dataclass
+@dataclass(frozen=True)
+class Selection:
+    """Which completed surveys a read covers (every filter applied in SQL)."""
+
+    wave: Wave | None = None
+    country: str | None = None
+    #: completed on or after / on or before these days (UTC)
+    completed_from: date | None = None
+    completed_to: date | None = None
+    returnee_id: str | None = None
+
+    def describe(self) -> str:
+        parts = [self.wave or "all waves", self.country.upper() if self.country else ""]
+        if self.completed_from or self.completed_to:
+            start = self.completed_from.isoformat() if self.completed_from else "..."
+            end = self.completed_to.isoformat() if self.completed_to else "..."
+            parts.append(f"completed {start} to {end}")
+        return ", ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
 class CompletedSurvey:
+    response_id: str
     returnee_id: str
     public_id: str
     case_ref: str | None
     country: str | None
     wave: str
+    language: str
+    flow_id: str
     started_at: datetime
     completed_at: datetime | None
-    answers: dict[str, str | None]  # element id -> option id or missing marker
-    scores: dict[str, Any] | None  # the stored scores for the requested weights version
+    #: question id -> the answer as recorded
+    answers: dict[str, AnswerValue]
+    #: the stored scores under the requested weights version (None: not scored under it)
+    scores: dict[str, Any] | None
+
+    def scored_answers(self, definition: FlowDefinition) -> dict[str, str | None]:
+        """Coded answers of the shown choice questions (what scoring reads)."""
+        if definition.id != self.flow_id:
+            return {}
+        return scored_answers(definition, self.answers)
+
+
+def _surveys_where(query: S, selection: Selection) -> S:
+    query = query.where(SurveyResponse.status == "completed")
+    if selection.wave:
+        query = query.where(SurveyResponse.wave == selection.wave)
+    if selection.completed_from:
+        start = datetime.combine(selection.completed_from, time.min)
+        query = query.where(SurveyResponse.completed_at >= start)
+    if selection.completed_to:
+        end = datetime.combine(selection.completed_to, time.max)
+        query = query.where(SurveyResponse.completed_at <= end)
+    return query
+
+
+def _returnees_where(query: S, selection: Selection) -> S:
+    if selection.country:
+        query = query.where(Returnee.country == selection.country.upper())
+    if selection.returnee_id:
+        query = query.where(Returnee.id == selection.returnee_id)
+    return query
+
+
+async def count_completed(store: Store, selection: Selection) -> int:
+    """How many completed surveys a selection covers (no personal data read)."""
+    query = _surveys_where(
+        select(func.count()).select_from(SurveyResponse).join(Returnee), selection
+    )
+    async with store.sessions() as session:
+        return int(await session.scalar(_returnees_where(query, selection)) or 0)
+
+
+async def completed_batches(
+    store: Store,
+    selection: Selection,
+    *,
+    weights_version: str | None,
+    actor: str,
+    action: str | None,
+    include_case_ref: bool = False,
+    batch_size: int = BATCH,
+) -> AsyncIterator[list[CompletedSurvey]]:
+    """The selected completed surveys, a batch of returnees at a time, ordered by
+    pseudonymous id and wave. ``weights_version`` None reads the latest scores.
+
+    Each batch is read and audited (under ``action``) in one transaction; with
+    ``action=None`` (aggregates) one entry for the whole read is written at the end."""
+    matching = _surveys_where(
+        select(SurveyResponse.id).where(SurveyResponse.returnee_id == Returnee.id), selection
+    )
+    page = _returnees_where(
+        select(Returnee.id, Returnee.public_id, Returnee.country, Returnee.case_ref_enc)
+        .where(exists(matching))
+        .order_by(Returnee.public_id)
+        .limit(batch_size),
+        selection,
+    )
+    last: str | None = None
+    read = 0
+    while True:
+        async with store.sessions.begin() as session:
+            query = page if last is None else page.where(Returnee.public_id > last)
+            people = (await session.execute(query)).all()
+            if not people:
+                break
+            last = people[-1].public_id
+            surveys = await _read_batch(
+                session, store, people, selection, weights_version, include_case_ref
+            )
+            if action is not None:
+                detail = " +case_ref" if include_case_ref else ""
+                store.audit_many(
+                    session, actor, action, [(s.returnee_id, f"{s.wave}{detail}") for s in surveys]
+                )
+        read += len(surveys)
+        yield surveys
+    if action is None:
+        async with store.sessions.begin() as session:
+            store.audit(session, actor, "aggregate", None, f"{read} surveys")
+
+
+async def _read_batch(
+    session: Any,
+    store: Store,
+    people: Sequence[Any],
+    selection: Selection,
+    weights_version: str | None,
+    include_case_ref: bool,
+) -> list[CompletedSurvey]:
+    by_id = {p.id: p for p in people}
+    responses = (
+        await session.execute(
+            _surveys_where(
+                select(SurveyResponse).where(SurveyResponse.returnee_id.in_(list(by_id))),
+                selection,
+            )
+        )
+    ).scalars()
+    responses = list(responses)
+    response_ids = [r.id for r in responses]
+    deks = await keys.returnee_keys(session, store.keyring, by_id)
+    owner = {r.id: r.returnee_id for r in responses}
+    answers: dict[str, dict[str, AnswerValue]] = defaultdict(dict)
+    rows = await session.execute(
+        select(Answer.id, Answer.response_id, Answer.question_id, Answer.value_enc).where(
+            Answer.response_id.in_(response_ids)
+        )
+    )
+    for i, (answer_id, response_id, question_id, blob) in enumerate(rows):
+        if i % 1000 == 0:
+            await asyncio.sleep(0)  # a bot reading for staff goes on answering returnees
+        dek = deks[owner[response_id]]
+        text = keys.decrypt(dek, "answers", answer_id, "value", blob)
+        answers[response_id][question_id] = _ANSWER.validate_json(text)
+    scores_query = select(Score.id, Score.response_id, Score.values_enc, Score.computed_at).where(
+        Score.response_id.in_(response_ids)
+    )
+    if weights_version:
+        scores_query = scores_query.where(Score.weights_version == weights_version)
+    latest: dict[str, tuple[datetime, str, bytes]] = {}
+    for score_id, response_id, blob, computed_at in await session.execute(scores_query):
+        if response_id not in latest or computed_at > latest[response_id][0]:
+            latest[response_id] = (computed_at, score_id, blob)
+    out = []
+    for response in responses:
+        person = by_id[response.returnee_id]
+        dek = deks[response.returnee_id]
+        stored = latest.get(response.id)
+        case_ref = None
+        if include_case_ref and person.case_ref_enc is not None:
+            case_ref = keys.decrypt(dek, "returnees", person.id, "case_ref", person.case_ref_enc)
+        out.append(
+            CompletedSurvey(
+                response_id=response.id,
+                returnee_id=person.id,
+                public_id=person.public_id,
+                case_ref=case_ref,
+                country=person.country,
+                wave=response.wave,
+                language=response.language,
+                flow_id=response.flow_id,
+                started_at=response.started_at,
+                completed_at=response.completed_at,
+                answers=answers.get(response.id, {}),
+                scores=json.loads(keys.decrypt(dek, "scores", stored[1], "values", stored[2]))
+                if stored
+                else None,
+            )
+        )
+    out.sort(key=lambda s: (s.public_id, WAVES.index(s.wave) if s.wave in WAVES else 9))
+    return out
 
 
 async def completed_surveys(
     store: Store,
-    definition: FlowDefinition,
+    selection: Selection,
     *,
     weights_version: str | None,
-    wave: str | None = None,
-    country: str | None = None,
-    returnee_id: str | None = None,
-    include_case_ref: bool = False,
     actor: str,
-    action: str | None = "export",
+    action: str | None,
+    include_case_ref: bool = False,
 ) -> list[CompletedSurvey]:
-    """Decrypted completed surveys (answers + stored scores). Each returnee read is
-    audited under ``action``; with ``action=None`` (aggregates) one entry is written."""
-    query = (
-        select(SurveyResponse, Returnee)
-        .join(Returnee, SurveyResponse.returnee_id == Returnee.id)
-        .where(SurveyResponse.status == "completed")
-        .order_by(Returnee.public_id, SurveyResponse.started_at)
-    )
-    if wave:
-        query = query.where(SurveyResponse.wave == wave)
-    if country:
-        query = query.where(Returnee.country == country.upper())
-    if returnee_id:
-        query = query.where(Returnee.id == returnee_id)
-    out = []
-    async with store.sessions.begin() as session:
-        for response, returnee in (await session.execute(query)).all():
-            dek = await store.returnee_dek(session, returnee.id)
-            answers = {
-                a.question_id: _ANSWER.validate_json(
-                    store.dec(dek, "answers", a.id, "value", a.value_enc)
-                )
-                for a in await session.scalars(
-                    select(Answer).where(Answer.response_id == response.id)
-                )
-            }
-            state = SessionState(
-                flow_id=response.flow_id,
-                flow_version=response.flow_version,
-                language=response.language,
-                answers=answers,
-                completed=True,
-            )
-            scores_query = select(Score).where(Score.response_id == response.id)
-            if weights_version:
-                scores_query = scores_query.where(Score.weights_version == weights_version)
-            stored = (
-                await session.scalars(scores_query.order_by(Score.computed_at.desc()))
-            ).first()
-            case_ref = None
-            if include_case_ref and returnee.case_ref_enc is not None:
-                case_ref = store.dec(
-                    dek, "returnees", returnee.id, "case_ref", returnee.case_ref_enc
-                )
-            if action is not None:
-                store.audit(
-                    session,
-                    actor,
-                    action,
-                    returnee.id,
-                    f"{response.wave}{' +case_ref' if include_case_ref else ''}",
-                )
-            out.append(
-                CompletedSurvey(
-                    returnee_id=returnee.id,
-                    public_id=returnee.public_id,
-                    case_ref=case_ref,
-                    country=returnee.country,
-                    wave=response.wave,
-                    started_at=response.started_at,
-                    completed_at=response.completed_at,
-                    answers=scored_answers(definition, state)
-                    if definition.id == response.flow_id
-                    else {},
-                    scores=json.loads(
-                        store.dec(dek, "scores", stored.id, "values", stored.values_enc)
-                    )
-                    if stored
-                    else None,
-                )
-            )
-        if action is None:
-            store.audit(session, actor, "aggregate", None, f"{len(out)} surveys")
+    """All the selected surveys in one list: for small selections (one returnee)."""
+    out: list[CompletedSurvey] = []
+    async for batch in completed_batches(
+        store,
+        selection,
+        weights_version=weights_version,
+        actor=actor,
+        action=action,
+        include_case_ref=include_case_ref,
+    ):
+        out.extend(batch)
     return out
 
 
-def export_table(
-    surveys: list[CompletedSurvey], table: WeightTable, *, include_case_ref: bool
-) -> tuple[list[str], list[list[Any]]]:
-    """Header and rows: one row per completed survey, coded answers and the four scores."""
-    elements = list(table.elements)
-    header = ["returnee", *(["case_ref"] if include_case_ref else []), "country", "wave"]
-    header += ["started", "completed", *elements, *SCORE_KEYS, "weights_version"]
-    rows = []
-    for s in surveys:
-        codes = []
-        for element_id in elements:
-            option = s.answers.get(element_id)
-            scale = table.scales[table.elements[element_id].scale]
-            code = scale.get(option) if option is not None else None
-            codes.append(float(code) if code is not None else None)
-        scores = s.scores or {}
-        rows.append(
-            [
-                s.public_id,
-                *([s.case_ref] if include_case_ref else []),
-                s.country,
-                s.wave,
-                s.started_at.date().isoformat(),
-                s.completed_at.date().isoformat() if s.completed_at else None,
-                *codes,
-                *(scores.get(k) for k in SCORE_KEYS),
-                scores.get("weights_version"),
-            ]
-        )
-    rows.sort(key=lambda r: (r[0], WAVES.index(r[header.index("wave")])))
-    return header, rows
-
-
 async def rescore(
-    store: Store, definition: FlowDefinition, table: WeightTable, *, actor: str
+    store: Store,
+    definition: FlowDefinition,
+    table: WeightTable,
+    *,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Recompute every completed survey's scores under ``table`` (stored beside the old)."""
-    surveys = await completed_surveys(
-        store, definition, weights_version=None, actor=actor, action="rescore"
-    )
-    for s in surveys:
-        answers = {k: v for k, v in s.answers.items() if k in table.elements}
-        result = score(table, answers)
-        await store.store_scores(s.returnee_id, s.wave, result)  # type: ignore[arg-type]
-    return len(surveys)
+    """Recompute every completed survey's scores under ``table``, stored beside the
+    others (one transaction per batch); returns how many."""
+    done = 0
+    async for batch in completed_batches(
+        store, Selection(), weights_version=None, actor=actor, action="rescore"
+    ):
+        results = []
+        for s in batch:
+            answers = {k: v for k, v in s.scored_answers(definition).items() if k in table.elements}
+            if s.wave in WAVES and s.flow_id == definition.id:
+                results.append((s.response_id, s.returnee_id, score(table, answers)))
+        await store.store_scores_many(results)
+        done += len(results)
+        if progress is not None:
+            progress(done)
+    return done

@@ -27,15 +27,13 @@ from flows.model import FlowDefinition
 from flows.state import Answer as AnswerValue
 from flows.state import AnswerDiscarded, AnswerRecorded, SessionState
 from scoring import ScoreResult
+from storage import keys
 from storage.config import Settings
 from storage.crypto import (
     CryptoError,
     Keyring,
     MissingKeyError,
     WrongKeyError,
-    decrypt_field,
-    encrypt_field,
-    field_aad,
     new_data_key,
 )
 from storage.db import current_revision, head_revision, make_engine
@@ -340,20 +338,15 @@ class Store:
 
     @staticmethod
     def _dek_owner(returnee_id: str) -> str:
-        return f"returnee:{returnee_id}"
+        return keys.returnee_owner(returnee_id)
 
     async def _returnee_dek(self, session: AsyncSession, returnee_id: str) -> bytes:
         dek = await self._dek(session, self._dek_owner(returnee_id), create=True)
         assert dek is not None
         return dek
 
-    @staticmethod
-    def enc(dek: bytes, table: str, row_id: str, column: str, value: str) -> bytes:
-        return encrypt_field(dek, value.encode("utf-8"), field_aad(table, row_id, column))
-
-    @staticmethod
-    def dec(dek: bytes, table: str, row_id: str, column: str, blob: bytes) -> str:
-        return decrypt_field(dek, blob, field_aad(table, row_id, column)).decode("utf-8")
+    enc = staticmethod(keys.encrypt)
+    dec = staticmethod(keys.decrypt)
 
     async def rewrap_data_keys(
         self, *, batch_size: int = 500, after_batch: Callable[[int], None] | None = None
@@ -688,7 +681,9 @@ class Store:
             row.case_ref_enc = row.chat_id_enc = row.case_ref_index = None
             row.country = row.return_date = None
             row.status, row.consent_version, row.updated_at = "declined", None, self.clock()
-            await session.execute(delete(DataKey).where(DataKey.owner == f"returnee:{returnee_id}"))
+            await session.execute(
+                delete(DataKey).where(DataKey.owner == keys.returnee_owner(returnee_id))
+            )
             self._consent_event(session, returnee_id, "declined", version, language)
 
     async def withdraw_consent(self, returnee_id: str, *, language: str) -> None:
@@ -1047,6 +1042,39 @@ class Store:
             dek = await self._returnee_dek(session, returnee_id)
             await self._replace_scores(session, dek, response.id, result)
 
+    async def store_scores_many(self, results: Sequence[tuple[str, str, ScoreResult]]) -> None:
+        """Store the scores of many completed surveys, (response id, returnee id, result)
+        each, in one transaction (re-scoring a batch)."""
+        if not results:
+            return
+        async with self.sessions.begin() as session:
+            deks = await keys.returnee_keys(session, self.keyring, {r for _, r, _ in results})
+            for version in {result.weights_version for _, _, result in results}:
+                await session.execute(
+                    delete(Score).where(
+                        Score.response_id.in_(
+                            [i for i, _, r in results if r.weights_version == version]
+                        ),
+                        Score.weights_version == version,
+                    )
+                )
+            now, rows = self.clock(), []
+            for response_id, returnee_id, result in results:
+                score_id = self.new_id()
+                values = json.dumps(result.as_dict())
+                rows.append(
+                    {
+                        "id": score_id,
+                        "response_id": response_id,
+                        "weights_version": result.weights_version,
+                        "values_enc": self.enc(
+                            deks[returnee_id], "scores", score_id, "values", values
+                        ),
+                        "computed_at": now,
+                    }
+                )
+            await session.execute(insert(Score), rows)
+
     async def _replace_scores(
         self, session: AsyncSession, dek: bytes, response_id: str, result: ScoreResult
     ) -> None:
@@ -1184,7 +1212,7 @@ class Store:
             self._audit(session, actor, "read_feedback", None, f"{len(rows)} items")
             out = []
             for row in rows:
-                owner = f"returnee:{row.returnee_id}" if row.returnee_id else FEEDBACK_OWNER
+                owner = keys.returnee_owner(row.returnee_id) if row.returnee_id else FEEDBACK_OWNER
                 dek = await self._dek(session, owner, create=False)
                 if dek is None:
                     continue
@@ -1303,7 +1331,9 @@ class Store:
                 .where(AuditEntry.returnee_id == returnee_id)
                 .values(returnee_id=None)
             )
-            await session.execute(delete(DataKey).where(DataKey.owner == f"returnee:{returnee_id}"))
+            await session.execute(
+                delete(DataKey).where(DataKey.owner == keys.returnee_owner(returnee_id))
+            )
             await session.execute(delete(Returnee).where(Returnee.id == returnee_id))
             self._audit(session, actor, "erasure", None)
 
@@ -1337,6 +1367,21 @@ class Store:
     ) -> None:
         """Record a staff read or change of personal data (in the caller's transaction)."""
         self._audit(session, actor, action, returnee_id, detail)
+
+    def audit_many(
+        self,
+        session: AsyncSession,
+        actor: str,
+        action: str,
+        entries: Sequence[tuple[str | None, str | None]],
+    ) -> None:
+        """Record many reads at once, (returnee id, detail) each, in the caller's
+        transaction (staff reads that go through the data in batches)."""
+        at = self.clock()
+        session.add_all(
+            AuditEntry(id=self.new_id(), at=at, actor=actor, action=action, returnee_id=r, detail=d)
+            for r, d in entries
+        )
 
     def _audit(
         self,

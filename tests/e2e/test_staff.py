@@ -53,20 +53,26 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
     assert "completed · completed" in due.text
 
     viewer.send("/stats initial")
+    await viewer.expect("Drawing the chart of 1 completed surveys")
     stats = await viewer.expect("Wave initial: 1 completed surveys")
     assert stats.kind == "photo" and stats.file is not None and stats.file.startswith(PNG)
     assert "24 of the 30 weights are provisional" in stats.text  # wherever scores are shown
 
     viewer.send("/export")
-    exported = await viewer.expect("1 completed surveys")
+    await viewer.expect("Preparing the export of 1 completed surveys (all waves)")
+    exported = await viewer.expect("1 completed surveys (all waves)")
     assert exported.kind == "document" and exported.file is not None
     assert "weights are provisional" in exported.text
     rows = list(csv.reader(io.StringIO(exported.file.decode("utf-8-sig"))))
     assert "case_ref" not in rows[0]  # a viewer does not see case references
-    assert rows[1][rows[0].index("econ_satisfaction")] == "1.0"
+    assert rows[1][rows[0].index("econ_satisfaction")] == "very_satisfied"
+    assert rows[1][rows[0].index("econ_satisfaction_code")] == "1.0"
     assert rows[1][rows[0].index("composite")] == "1.0"
+    codebook = await viewer.expect("Codebook")
+    assert codebook.kind == "document" and codebook.file is not None
 
     caseworker.send("/export xlsx")
+    await caseworker.expect("Preparing the export")
     book = await caseworker.expect("1 completed surveys")
     assert book.file is not None
     sheet = load_workbook(io.BytesIO(book.file)).active
@@ -110,7 +116,8 @@ def test_staff_and_export_from_the_terminal(initialised: Path, tmp_path: Path) -
     assert "24 of the 30 weights are provisional" in viewer.stdout
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
     assert len(rows) == 2 and "case_ref" not in rows[0]
-    assert rows[1][rows[0].index("econ_satisfaction")] == "0.75"  # "satisfied"
+    assert rows[1][rows[0].index("econ_satisfaction_code")] == "0.75"  # "satisfied"
+    assert rows[1][rows[0].index("econ_satisfaction_label")] == "Satisfied"
     refused = runner.invoke(app, ["export", "--role", "feedback_officer"])
     assert refused.exit_code == 2 and "may not export" in refused.stderr
     xlsx = tmp_path / "scores.xlsx"

@@ -104,7 +104,7 @@ async def test_completed_survey_is_scored_with_its_weights_version(store: Store)
     assert state is not None and state.answers["ctx_comment"] == TextAnswer(text="Tout va bien")
     table = default_weight_table()
     expected = score(
-        table, {k: v for k, v in scored_answers(RSS, state).items() if k in table.elements}
+        table, {k: v for k, v in scored_answers(RSS, state.answers).items() if k in table.elements}
     )
     assert stored.values == expected.as_dict()
     assert stored.values["composite"] is not None

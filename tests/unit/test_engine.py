@@ -200,7 +200,7 @@ def test_completed_survey_refuses_more_input(mini: FlowDefinition) -> None:
     assert step.state.completed and step.state.current is None
     for inp in (Choose(option="yes"), Back(), Resume()):
         assert rejected(resume(mini, step.state, inp)).reason == "completed"
-    assert scored_answers(mini, step.state) == {
+    assert scored_answers(mini, step.state.answers) == {
         "q_work": "no",
         "q_help": None,
         "q_mood": "good",
