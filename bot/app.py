@@ -10,8 +10,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -23,28 +21,10 @@ from bot.middlewares import ApplyOnceMiddleware, RedactionMiddleware, RetryMiddl
 from bot.outages import OutageMiddleware
 from bot.private_chats import PrivateChatsOnly
 from bot.services import Services
+from bot.settings import TELEGRAM_API
 from bot.shared import ChatLocks, ChatStateStorage, UpdateClaims
 from bot.staff_handlers import build_staff_router
 from bot.telegram_session import JsonAiohttpSession
-
-TELEGRAM_API = "https://api.telegram.org"
-
-
-class BotSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
-
-    token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
-    api_base: str = Field(TELEGRAM_API, validation_alias="TELEGRAM_API_BASE")
-    username: str | None = Field(None, validation_alias="TELEGRAM_BOT_USERNAME")
-    show_scores: bool = Field(False, validation_alias="RSSBOT_SHOW_SCORES")
-    webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
-    #: the public HTTPS address Telegram posts to (setWebhook); unset: set it yourself
-    webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
-    redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
-    redis_prefix: str = Field("rssbot", validation_alias="RSSBOT_REDIS_PREFIX")
-    send_rate: float = Field(25.0, validation_alias="RSSBOT_SEND_RATE")
-    #: seconds a worker's claim on an update lasts (a dead worker's update is retried after)
-    claim_ttl: int = Field(60, validation_alias="RSSBOT_CLAIM_TTL", ge=1)
 
 
 def _pin_response_models() -> list[object]:

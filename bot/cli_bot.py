@@ -11,24 +11,12 @@ from datetime import date, datetime
 from typing import Annotated
 
 import typer
-from aiohttp import web
 
-from bot.app import (
-    BotSettings,
-    build_bot,
-    build_dispatcher,
-    redis_client,
-    redis_state,
-    set_commands,
-)
 from bot.cli_staff import windows
 from bot.common import fail, open_store
 from bot.i18n import UI_LANGUAGES
-from bot.metrics import Metrics
-from bot.services import Services
-from bot.shared import RedisRateLimiter
+from bot.settings import BotSettings
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
-from bot.webhook import build_webhook_app
 from flows import builtin_definition
 from storage.redaction import configure_logging
 from storage.store import Store
@@ -47,6 +35,15 @@ def _token(config: BotSettings) -> str:
 
 async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None) -> None:
     """Polling (embedded default) or webhook; Redis-shared state when REDIS_URL is set."""
+    # the Telegram client is imported only by the commands that talk to Telegram
+    from aiohttp import web
+
+    from bot.app import build_bot, build_dispatcher, redis_client, redis_state, set_commands
+    from bot.metrics import Metrics
+    from bot.services import Services
+    from bot.shared import RedisRateLimiter
+    from bot.webhook import build_webhook_app
+
     store = await open_store()
     metrics = Metrics()
     bot = build_bot(token, config.api_base, metrics=metrics)
@@ -173,6 +170,8 @@ async def _username(config: BotSettings) -> str | None:
         return config.username.lstrip("@")
     if config.token is None:
         return None
+    from bot.app import build_bot
+
     bot = build_bot(config.token.get_secret_value(), config.api_base)
     try:
         me = await bot.get_me()

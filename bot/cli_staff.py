@@ -17,10 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot import exports
-from bot.app import BotSettings, build_bot, redis_client
 from bot.common import fail, open_store
-from bot.sender import RateLimiter, RoundSender
-from bot.services import today_utc
+from bot.settings import BotSettings
 from bot.staff import ROLES, allowed
 from bot.survey_scores import configured_weight_table, weights_line
 from flows import builtin_definition
@@ -28,7 +26,7 @@ from scoring import WeightTable, WeightTableError
 from storage import outbox, reports
 from storage.outbox import RoundPreview, RoundReport
 from storage.store import Store
-from storage.waves import WAVES, Wave, WaveWindows
+from storage.waves import WAVES, Wave, WaveWindows, today_utc
 
 staff_app = typer.Typer(help="Staff members and their roles.", no_args_is_help=True)
 round_app = typer.Typer(help="Reminder rounds.", no_args_is_help=True)
@@ -159,6 +157,9 @@ def print_report(report: RoundReport, sent_rate: float, limit: float | None) -> 
 async def send_round(
     store: Store, round_id: str, *, rate: float | None, total: int, show: bool = True
 ) -> tuple[RoundReport, float]:
+    from bot.app import build_bot  # the Telegram client only where it is needed
+    from bot.sender import RateLimiter, RoundSender
+
     config = BotSettings()
     if config.token is None:
         fail(
@@ -247,6 +248,8 @@ def round_worker(
     Several workers may run: rows are claimed with SKIP LOCKED, and with REDIS_URL the
     rate limit and 429 pauses are shared."""
 
+    from bot.app import build_bot, redis_client
+    from bot.sender import RateLimiter, RoundSender
     from bot.shared import RedisRateLimiter
 
     config = BotSettings()

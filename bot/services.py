@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 from aiogram import Bot
@@ -20,11 +20,7 @@ if TYPE_CHECKING:
 from flows.model import FlowDefinition
 from scoring import WeightTable
 from storage.store import Store
-from storage.waves import WaveWindows
-
-
-def today_utc() -> date:
-    return datetime.now(UTC).date()
+from storage.waves import WaveWindows, today_utc
 
 
 @dataclass

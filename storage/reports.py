@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import Select, exists, func, select
@@ -34,7 +34,7 @@ _ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
 SCORE_KEYS = ("economic", "social", "psychosocial", "composite")
 #: returnees per batch (their surveys, answers and scores are read together)
 BATCH = 400
-S = TypeVar("S", bound="Select[Unpack[tuple[Any, ...]]]")
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,20 @@
-"""The three follow-up points, as windows after the return date (pure; no I/O)."""
+"""The three follow-up points, as windows after the return date (pure; no I/O but the
+clock of :func:`today_utc`)."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Literal
 
 Wave = Literal["initial", "intermediate", "final"]
 WAVES: tuple[Wave, ...] = ("initial", "intermediate", "final")
+
+
+def today_utc() -> date:
+    """Today in UTC: the day wave windows are reckoned against."""
+    return datetime.now(UTC).date()
 
 
 def add_months(day: date, months: int) -> date:

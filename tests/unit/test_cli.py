@@ -136,3 +136,18 @@ def test_flow_validate(tmp_path: Path) -> None:
     broken.write_text("spec_version: 1\nid: x\n")
     bad = runner.invoke(app, ["flow", "validate", str(broken)])
     assert bad.exit_code == 2 and "broken.yaml" in bad.stderr
+
+
+def test_staff_commands_start_without_the_telegram_client() -> None:
+    """Commands that do not talk to Telegram do not import aiogram (seconds of CPU)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from typer.testing import CliRunner; from bot.cli import app; "
+        "result = CliRunner().invoke(app, ['export', '--help']); "
+        "assert result.exit_code == 0, result.output; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiogram'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
