@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -86,11 +86,11 @@ def _surveys_where(query: S, selection: Selection) -> S:
     if selection.wave:
         query = query.where(SurveyResponse.wave == selection.wave)
     if selection.completed_from:
-        start = datetime.combine(selection.completed_from, time.min)
+        start = datetime.combine(selection.completed_from, time.min, tzinfo=UTC)
         query = query.where(SurveyResponse.completed_at >= start)
     if selection.completed_to:
-        end = datetime.combine(selection.completed_to, time.max)
-        query = query.where(SurveyResponse.completed_at <= end)
+        end = datetime.combine(selection.completed_to + timedelta(days=1), time.min, tzinfo=UTC)
+        query = query.where(SurveyResponse.completed_at < end)
     return query
 
 
