@@ -106,22 +106,36 @@ def staff_list() -> None:
 def due(
     wave: Annotated[str | None, typer.Option(help="initial, intermediate or final.")] = None,
     country: Annotated[str | None, typer.Option(help="Country code.")] = None,
+    role: Annotated[
+        str, typer.Option(help="Whose view: case references only for admin and caseworker.")
+    ] = "viewer",
 ) -> None:
     """Who is due for a follow-up survey today, and who will not be reminded (and why)."""
     w = _wave(wave)
+    role = _role(role)
+    include = allowed(role, "case_ref")
     rows = asyncio.run(
         _with_store(
             lambda s: outbox.due_returnees(
-                s, wave=w, country=country, windows=windows(), today=today_utc()
+                s,
+                wave=w,
+                country=country,
+                windows=windows(),
+                today=today_utc(),
+                include_case_ref=include,
+                actor=actor(role),
             )
         )
     )
-    table = Table("returnee", "country", "returned", "survey", "status", "reminder")
+    columns = ["returnee", *(["case"] if include else []), "country", "returned", "wave"]
+    table = Table(*columns, "survey", "status", "reminder")
     for r in rows:
         table.add_row(
             r.public_id,
+            *([r.case_ref or "-"] if include else []),
             r.country or "-",
             r.return_date.isoformat() if r.return_date else "-",
+            r.wave,
             r.wave_status or "not started",
             r.status,
             "yes" if r.skip is None else f"no ({r.skip})",

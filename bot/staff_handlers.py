@@ -73,17 +73,28 @@ def _wave_and_country(args: list[str], default: Wave | None) -> tuple[Wave | Non
 
 
 async def on_due(message: Message, command: CommandObject, svc: Services) -> None:
-    if await _role(svc, message, "due") is None:
+    member = await svc.store.staff_member(message.from_user.id) if message.from_user else None
+    who = await _role(svc, message, "due")
+    if who is None or member is None:
         return
     wave, country = _wave_and_country(_args(command), None)
+    include = allowed(member[1], "case_ref")
     due = await outbox.due_returnees(
-        svc.store, wave=wave, country=country, windows=svc.windows, today=svc.today()
+        svc.store,
+        wave=wave,
+        country=country,
+        windows=svc.windows,
+        today=svc.today(),
+        include_case_ref=include,
+        actor=who,
     )
     lines = [f"Due today: {len(due)} ({sum(d.skip is None for d in due)} to remind)"]
     for d in due[:40]:
         reminder = "remind" if d.skip is None else d.skip
+        case = f" ({d.case_ref})" if d.case_ref else ""
         lines.append(
-            f"{d.public_id} {d.country or '-'} {d.wave_status or 'not started'} · {reminder}"
+            f"{d.public_id}{case} {d.country or '-'} {d.wave}: "
+            f"{d.wave_status or 'not started'} · {reminder}"
         )
     if len(due) > 40:
         lines.append(f"… and {len(due) - 40} more (rssbot due)")

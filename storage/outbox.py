@@ -14,16 +14,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
+from storage import keys
 from storage.models import Answer, Reminder, ReminderRound, Returnee, SurveyResponse
 from storage.store import Store
-from storage.waves import Wave, WaveWindows
+from storage.waves import WAVES, Wave, WaveWindows, add_months
 
 #: why a returnee due for the wave is not reminded
-SKIP_REASONS = ("completed", "opted_out", "unreachable", "declined", "no_consent", "not_joined")
+SKIP_REASONS = ("opted_out", "unreachable", "declined", "no_consent", "completed", "not_joined")
 
 
 @dataclass
@@ -36,6 +37,11 @@ class DueReturnee:
     wave_status: str | None  # None (not started), in_progress, completed
     #: None when they will be reminded, else one of SKIP_REASONS
     skip: str | None
+    #: the wave they are due for
+    wave: Wave = "initial"
+    #: only when staff may read it (admin, caseworker); every read is audited
+    case_ref: str | None = None
+    enrolled_at: datetime | None = None
 
 
 @dataclass
@@ -81,15 +87,22 @@ class RoundReport:
 
 
 def _skip_reason(status: str, bound: bool, wave_status: str | None) -> str | None:
-    if wave_status == "completed":
-        return "completed"
+    """Why a due returnee is not reminded, the returnee's own decision first: someone who
+    stopped is listed as stopped even if they had completed the wave."""
     if status in ("opted_out", "unreachable", "declined"):
         return status
     if status != "active":
         return "no_consent"
+    if wave_status == "completed":
+        return "completed"
     if not bound:
         return "not_joined"
     return None
+
+
+#: days added on each side of a wave's return-date range before the exact check (months
+#: have different lengths; the exact window is then checked in Python)
+_MARGIN = timedelta(days=4)
 
 
 async def due_returnees(
@@ -99,35 +112,83 @@ async def due_returnees(
     country: str | None,
     windows: WaveWindows,
     today: date,
+    include_case_ref: bool = False,
+    actor: str = "system",
 ) -> list[DueReturnee]:
-    """Returnees whose due window for ``wave`` (or any wave) contains today."""
-    query = select(Returnee)
-    if country:
-        query = query.where(Returnee.country == country.upper())
-    async with store.sessions() as session:
-        returnees = (await session.scalars(query.order_by(Returnee.created_at))).all()
-        progress = {
-            (r.returnee_id, r.wave): r.status for r in await session.scalars(select(SurveyResponse))
-        }
-    out = []
-    for r in returnees:
-        if r.return_date is None and r.status == "declined":
-            continue
-        due = windows.due(r.return_date, today)
-        if due is None or (wave is not None and due != wave):
-            continue
-        wave_status = progress.get((r.id, due))
-        out.append(
-            DueReturnee(
-                returnee_id=r.id,
-                public_id=r.public_id,
-                country=r.country,
-                return_date=r.return_date,
-                status=r.status,
-                wave_status=wave_status,
-                skip=_skip_reason(r.status, r.telegram_pseudonym is not None, wave_status),
+    """Returnees whose due window for ``wave`` (or any wave) contains today, each with
+    the status of that wave's survey and why they would not be reminded, in enrolment
+    order. Only returnees whose return date puts them in a window are read (the range is
+    in SQL); with ``include_case_ref`` their case references are decrypted and each read
+    is audited under ``actor``."""
+    out: list[DueReturnee] = []
+    async with store.sessions.begin() as session:
+        for w in [wave] if wave else list(WAVES):
+            start, end = getattr(windows, w)
+            # due today if return_date + start months <= today <= return_date + end months
+            earliest = add_months(today, -end) - _MARGIN
+            latest = add_months(today, -start) + _MARGIN
+            in_range: ColumnElement[bool] = Returnee.return_date.between(earliest, latest)
+            if w == "initial":
+                in_range = or_(in_range, Returnee.return_date.is_(None))
+            query = (
+                select(
+                    Returnee.id,
+                    Returnee.public_id,
+                    Returnee.country,
+                    Returnee.return_date,
+                    Returnee.status,
+                    Returnee.telegram_pseudonym.is_not(None),
+                    Returnee.case_ref_enc,
+                    Returnee.created_at,
+                    SurveyResponse.status,
+                )
+                .outerjoin(
+                    SurveyResponse,
+                    and_(SurveyResponse.returnee_id == Returnee.id, SurveyResponse.wave == w),
+                )
+                .where(in_range)
             )
-        )
+            if country:
+                query = query.where(Returnee.country == country.upper())
+            rows = [
+                r for r in (await session.execute(query)).all() if windows.due(r[3], today) == w
+            ]
+            deks = (
+                await keys.returnee_keys(session, store.keyring, [r[0] for r in rows])
+                if include_case_ref
+                else {}
+            )
+            for (
+                rid,
+                public_id,
+                ctry,
+                returned,
+                status,
+                bound,
+                case_enc,
+                created,
+                wave_status,
+            ) in rows:
+                case_ref = None
+                if include_case_ref and case_enc is not None and rid in deks:
+                    case_ref = keys.decrypt(deks[rid], "returnees", rid, "case_ref", case_enc)
+                out.append(
+                    DueReturnee(
+                        returnee_id=rid,
+                        public_id=public_id,
+                        country=ctry,
+                        return_date=returned,
+                        status=status,
+                        wave_status=wave_status,
+                        skip=_skip_reason(status, bool(bound), wave_status),
+                        wave=w,
+                        case_ref=case_ref,
+                        enrolled_at=created,
+                    )
+                )
+        if include_case_ref:
+            store.audit_many(session, actor, "read_case_ref", [(d.returnee_id, "due") for d in out])
+    out.sort(key=lambda d: (d.enrolled_at or datetime.min.replace(tzinfo=UTC), d.public_id))
     return out
 
 

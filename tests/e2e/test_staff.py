@@ -80,6 +80,11 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
     header = [c.value for c in sheet[1]]
     assert sheet.cell(row=2, column=header.index("case_ref") + 1).value == "CASE-1"
 
+    caseworker.send("/due initial")
+    listed = await caseworker.expect("Due today: 2")
+    assert "(CASE-1)" in listed.text  # a caseworker sees case references, a viewer does not
+    assert "(CASE-" not in due.text
+
     caseworker.send("/case CASE-1")
     trajectory = await caseworker.expect("returned 2026-10-01")
     assert trajectory.file is not None and trajectory.file.startswith(PNG)

@@ -72,3 +72,46 @@ async def test_a_claim_waits_for_an_opt_out_being_written_and_sees_it(
         await transaction.commit()
     assert await claiming is False
     assert await reminder_status(store, reminder_id) == "pending"
+
+
+async def test_every_due_returnee_is_listed_under_their_real_reason(store: Store) -> None:
+    from datetime import date
+
+    from sqlalchemy import func
+
+    from storage.models import AuditEntry
+    from storage.waves import WaveWindows
+    from tests.storage.helpers import complete_and_score
+
+    stopped = await consented_returnee(store, "CASE-STOPPED")  # completed, then stopped
+    await complete_and_score(store, stopped.id, "fine")
+    await store.withdraw_consent(stopped.id, language="fr")
+    declined = await store.enroll(
+        case_ref="CASE-DECLINED", return_date=date(2026, 5, 1), country="GN", language="fr"
+    )
+    await store.decline_consent(declined.id, version="v1", language="fr")
+    waiting = await consented_returnee(store, "CASE-001")  # active, not started
+
+    due = await outbox.due_returnees(
+        store,
+        wave="initial",
+        country=None,
+        windows=WaveWindows(),
+        today=date(2026, 6, 1),
+        include_case_ref=True,
+        actor="staff:cw",
+    )
+    reasons = {d.returnee_id: d.skip for d in due}
+    assert reasons == {stopped.id: "opted_out", declined.id: "declined", waiting.id: None}
+    cases = {d.returnee_id: d.case_ref for d in due}
+    assert cases[waiting.id] == "CASE-001" and cases[declined.id] is None  # nothing kept
+    async with store.sessions() as session:
+        reads = await session.scalar(
+            select(func.count()).where(AuditEntry.action == "read_case_ref")
+        )
+    assert reads == 3
+    later = await outbox.due_returnees(
+        store, wave=None, country=None, windows=WaveWindows(), today=date(2026, 11, 15)
+    )  # six and a half months after the return: the intermediate wave
+    assert {d.wave for d in later if d.returnee_id == waiting.id} == {"intermediate"}
+    assert all(d.case_ref is None for d in later)
