@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import shutil
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -31,7 +32,8 @@ from storage.waves import WAVES, Wave, WaveWindows, today_utc
 staff_app = typer.Typer(help="Staff members and their roles.", no_args_is_help=True)
 round_app = typer.Typer(help="Reminder rounds.", no_args_is_help=True)
 chart_app = typer.Typer(help="Charts as PNG.", no_args_is_help=True)
-console = Console()
+#: the terminal's width, or a wide table when the output goes to a file or a pipe
+console = Console(width=shutil.get_terminal_size((160, 24)).columns)
 T = TypeVar("T")
 
 
