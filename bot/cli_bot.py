@@ -1,4 +1,5 @@
-"""``rssbot run`` (the Telegram bot) and ``rssbot enroll`` (an invite link)."""
+"""``rssbot run`` (the Telegram bot), ``rssbot enroll`` and ``rssbot invite`` (invitation
+links)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from bot.cli_staff import windows
 from bot.common import fail, open_store
 from bot.i18n import UI_LANGUAGES
 from bot.settings import BotSettings
+from bot.staff import invitation_link
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
 from flows import builtin_definition
 from storage.redaction import configure_logging
-from storage.store import Store
+from storage.store import CaseAlreadyEnrolled, InviteProblem, Store
 
 log = logging.getLogger("rssbot")
 
@@ -218,17 +220,63 @@ def enroll(
                 actor="cli",
             )
             token = await store.create_invite(returnee.id, valid_days=valid_days)
+        except CaseAlreadyEnrolled as exc:
+            fail(
+                f"case '{case.strip()}' is already enrolled as {exc.holder.public_id} "
+                f"({exc.holder.status}); nothing was changed. For a new invitation link: "
+                f"rssbot invite --case '{case.strip()}'",
+                code=1,
+            )
         finally:
             await store.close()
         return returnee.public_id, token, await _username(config)
 
     public_id, token, username = asyncio.run(_enroll())
     typer.echo(f"Enrolled {public_id}. Invitation link (single use, valid {valid_days} days):")
-    if username:
-        typer.echo(f"https://t.me/{username}?start={token}")
-    else:
-        typer.echo(f"https://t.me/<bot username>?start={token}")
+    _print_link(username, token)
+
+
+def _print_link(username: str | None, token: str) -> None:
+    typer.echo(invitation_link(username, token))
+    if not username:
         typer.echo(
             "rssbot: set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to print the full link",
             err=True,
         )
+
+
+def invite(
+    case: Annotated[str | None, typer.Option("--case", help="The case reference.")] = None,
+    returnee: Annotated[str | None, typer.Option(help="Pseudonymous id (R-...).")] = None,
+    valid_days: Annotated[int, typer.Option(min=1, max=365, help="Link validity.")] = 30,
+) -> None:
+    """A new invitation link for an enrolled returnee (lost or expired link): their
+    earlier unused links stop working."""
+    if (case is None) == (returnee is None):
+        fail("give --case or --returnee")
+    config = BotSettings()
+
+    async def _invite() -> tuple[str, str, str | None]:
+        store = await open_store()
+        try:
+            info = (
+                await store.find_by_case_ref(case, actor="cli")
+                if case
+                else await store.find_by_public_id(returnee or "")
+            )
+            if info is None:
+                fail("no enrolled returnee with this reference; enrol them with 'rssbot enroll'", 1)
+            try:
+                token = await store.reissue_invite(info.id, valid_days=valid_days, actor="cli")
+            except InviteProblem:
+                fail(f"{info.public_id} declined to take part: enrol them again if they agree", 1)
+        finally:
+            await store.close()
+        return info.public_id, token, await _username(config)
+
+    public_id, token, username = asyncio.run(_invite())
+    typer.echo(
+        f"New invitation for {public_id} (single use, valid {valid_days} days; "
+        "earlier links no longer work):"
+    )
+    _print_link(username, token)

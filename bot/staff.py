@@ -13,8 +13,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     #: case references appear in exports only for these roles
     "case_ref": frozenset({"admin", "caseworker"}),
     "feedback": frozenset({"feedback_officer"}),
+    #: a new invitation link for an enrolled returnee
+    "invite": frozenset({"admin", "caseworker"}),
 }
 
 
 def allowed(role: str | None, action: str) -> bool:
     return role is not None and role in PERMISSIONS[action]
+
+
+def invitation_link(username: str | None, token: str) -> str:
+    """The Telegram link that opens the bot with a single-use invitation."""
+    return f"https://t.me/{username or '<bot username>'}?start={token}"

@@ -1,4 +1,4 @@
-"""Staff commands in Telegram: /due, /round, /stats, /case, /export (by role).
+"""Staff commands in Telegram: /due, /round, /stats, /case, /export, /invite (by role).
 
 Anyone who is not registered staff gets the same answer as for an unknown command, so the
 bot does not reveal that staff features exist.
@@ -30,12 +30,12 @@ from bot.i18n import Translator
 from bot.keyboards import ResumeCB, RoundCB, rows
 from bot.sender import RoundSender
 from bot.services import Services
-from bot.staff import allowed
+from bot.staff import allowed, invitation_link
 from bot.survey_scores import weights_note
 from flows.state import Resume
 from storage import outbox, reports
 from storage.outbox import RoundReport
-from storage.store import ReturneeInfo
+from storage.store import InviteProblem, ReturneeInfo
 from storage.waves import WAVES, Wave
 
 log = logging.getLogger(__name__)
@@ -317,6 +317,32 @@ async def on_export(message: Message, command: CommandObject, svc: Services, bot
     _in_background(svc, bot, message.chat.id, work(), "The export stopped; please try again later.")
 
 
+async def on_invite(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
+    """/invite CASE-REFERENCE: a new invitation link for an enrolled returnee (earlier
+    unused links stop working)."""
+    who = await _role(svc, message, "invite")
+    if who is None:
+        return
+    reference = (command.args or "").strip()
+    if not reference:
+        await message.answer("Usage: /invite CASE-REFERENCE")
+        return
+    info = await svc.store.find_by_case_ref(reference, actor=who)
+    if info is None:
+        await message.answer("No returnee with this case reference: enrol them first.")
+        return
+    try:
+        token = await svc.store.reissue_invite(info.id, actor=who)
+    except InviteProblem:
+        await message.answer(f"{info.public_id} declined to take part: enrol them again.")
+        return
+    me = await bot.me()
+    await message.answer(
+        f"New invitation for {info.public_id} (single use, valid 30 days; earlier links no "
+        f"longer work):\n{invitation_link(me.username, token)}"
+    )
+
+
 async def on_resume_button(
     query: CallbackQuery, svc: Services, bot: Bot, returnee: ReturneeInfo | None
 ) -> None:
@@ -339,5 +365,6 @@ def build_staff_router() -> Router:
     router.message.register(on_stats, Command("stats"))
     router.message.register(on_case, Command("case"))
     router.message.register(on_export, Command("export"))
+    router.message.register(on_invite, Command("invite"))
     router.callback_query.register(on_resume_button, ResumeCB.filter())
     return router

@@ -114,6 +114,14 @@ class FeedbackLimitReached(StorageError):
         super().__init__(f"at most {per_day} feedback messages a day")
 
 
+class CaseAlreadyEnrolled(StorageError):
+    """A case reference that an enrolled returnee already holds."""
+
+    def __init__(self, holder: ReturneeInfo) -> None:
+        super().__init__(f"this case reference is already enrolled as {holder.public_id}")
+        self.holder = holder
+
+
 class InviteProblem(StorageError):
     """An invite that cannot be used: ``reason`` is unknown, expired, used or taken."""
 
@@ -397,6 +405,11 @@ class Store:
         now = self.clock()
         returnee_id = self.new_id()
         async with self.sessions.begin() as session:
+            holder = await session.scalar(
+                select(Returnee).where(Returnee.case_ref_index == self.case_ref_index(case_ref))
+            )
+            if holder is not None:
+                raise CaseAlreadyEnrolled(ReturneeInfo.of(holder))
             dek = await self._returnee_dek(session, returnee_id)
             row = Returnee(
                 id=returnee_id,
@@ -514,20 +527,41 @@ class Store:
 
     async def create_invite(self, returnee_id: str, *, valid_days: int = 30) -> str:
         """A random single-use token for a ``/start`` link; only its hash is stored."""
-        token = secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-]
-        now = self.clock()
         async with self.sessions.begin() as session:
             await self._returnee(session, returnee_id)
-            session.add(
-                Invite(
-                    id=self.new_id(),
-                    returnee_id=returnee_id,
-                    token_hash=self._token_hash(token),
-                    expires_at=now + timedelta(days=valid_days),
-                    created_at=now,
-                )
+            return self._new_invite(session, returnee_id, valid_days)
+
+    def _new_invite(self, session: AsyncSession, returnee_id: str, valid_days: int) -> str:
+        token = secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-]
+        now = self.clock()
+        session.add(
+            Invite(
+                id=self.new_id(),
+                returnee_id=returnee_id,
+                token_hash=self._token_hash(token),
+                expires_at=now + timedelta(days=valid_days),
+                created_at=now,
             )
+        )
         return token
+
+    async def reissue_invite(
+        self, returnee_id: str, *, valid_days: int = 30, actor: str = "system"
+    ) -> str:
+        """A new invitation for an enrolled returnee (a lost or expired link): every
+        unused invitation of theirs stops working, and the re-issue is audited."""
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            row = await self._returnee(session, returnee_id)
+            if row.status == "declined":
+                raise InviteProblem("declined")
+            await session.execute(
+                update(Invite)
+                .where(Invite.returnee_id == returnee_id, Invite.used_at.is_(None))
+                .values(expires_at=now)
+            )
+            self._audit(session, actor, "reissue_invite", returnee_id)
+            return self._new_invite(session, returnee_id, valid_days)
 
     async def redeem_invite(self, token: str, user_id: int, chat_id: int) -> ReturneeInfo:
         """Bind this Telegram user to the invited returnee, once; or raise InviteProblem."""

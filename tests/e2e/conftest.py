@@ -31,6 +31,8 @@ class Harness:
         self.today = date(2026, 11, 25)
         #: the database as the bot reaches it (through a proxy a test cuts, say)
         self.database_url = backend.url
+        #: returnees enrolled so far (each gets its own case reference)
+        self.enrolled = 0
 
     async def start(self) -> None:
         engine = make_engine(self.database_url)
@@ -63,11 +65,20 @@ class Harness:
         await self.start()
 
     async def invite(
-        self, *, language: str = "en", return_date: date = date(2026, 10, 1), case: str = "CASE-1"
+        self,
+        *,
+        language: str = "en",
+        return_date: date = date(2026, 10, 1),
+        case: str | None = None,
     ) -> str:
+        """Enrol a returnee (case references CASE-1, CASE-2... in order) and invite them."""
         assert self.store is not None
+        self.enrolled += 1
         returnee = await self.store.enroll(
-            case_ref=case, return_date=return_date, country="GN", language=language
+            case_ref=case or f"CASE-{self.enrolled}",
+            return_date=return_date,
+            country="GN",
+            language=language,
         )
         return await self.store.create_invite(returnee.id)
 

@@ -19,6 +19,7 @@ Bounded in CI (``RSSBOT_MACHINE_EXAMPLES``, default 12 per back end); for a long
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import secrets
@@ -125,6 +126,7 @@ class Conversation(RuleBasedStateMachine):
             FakeUser(self.server, 880003, "ar"),
         ]
         self.invited: set[int] = set()
+        self.cases = itertools.count(1)
         #: every text each user typed (a stored text answer must be one of them)
         self.typed: dict[int, set[str]] = {u.user_id: set() for u in self.users}
         self.last_private: dict[int, tuple[int, dict[str, Any]]] = {}
@@ -250,7 +252,7 @@ class Conversation(RuleBasedStateMachine):
 
         async def token() -> str:
             returnee = await self.store.enroll(
-                case_ref=f"CASE-{user.user_id}",
+                case_ref=f"CASE-{user.user_id}-{next(self.cases)}",  # (enrolled anew)
                 return_date=date(2026, 10, 1),
                 country="GN",
                 language=user.language_code,
@@ -288,6 +290,8 @@ class Conversation(RuleBasedStateMachine):
             message = with_buttons[-1]
             data = message.buttons()[n % len(message.buttons())]["callback_data"]
             self._step(user, lambda m=message, d=data: user.press_data(d, m))
+            if data == "consent:1" and self._status(user) == "active":
+                self.stopped.discard(user.user_id)  # (consent given again, as in press)
 
     @rule(who=st.integers(0, 2), text=st.sampled_from(TEXTS))
     def type_text(self, who: int, text: str) -> None:

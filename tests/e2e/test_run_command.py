@@ -44,6 +44,26 @@ def test_enroll_validates_its_input(initialised: Path) -> None:
     assert offline.exit_code == 0 and "https://t.me/<bot username>?start=" in offline.stdout
 
 
+def test_a_case_is_enrolled_once_and_its_invitation_can_be_reissued(initialised: Path) -> None:
+    runner = CliRunner(env={"TELEGRAM_BOT_USERNAME": "rss_test_bot"})
+    first = runner.invoke(app, ["enroll", "--case", "DUP-1", "--return-date", "2026-01-01"])
+    assert first.exit_code == 0, first.output
+    public_id = first.stdout.split()[1].rstrip(".")
+    again = runner.invoke(app, ["enroll", "--case", " dup-1 ", "--return-date", "2026-02-01"])
+    assert again.exit_code == 1
+    assert f"already enrolled as {public_id}" in again.stderr and "rssbot invite" in again.stderr
+    old_link = first.stdout.split()[-1]
+    reissued = runner.invoke(app, ["invite", "--case", "DUP-1"])
+    assert reissued.exit_code == 0, reissued.output
+    assert f"New invitation for {public_id}" in reissued.stdout
+    new_link = reissued.stdout.split()[-1]
+    assert new_link.startswith("https://t.me/rss_test_bot?start=") and new_link != old_link
+    by_id = runner.invoke(app, ["invite", "--returnee", public_id.lower()])
+    assert by_id.exit_code == 0 and "New invitation" in by_id.stdout
+    unknown = runner.invoke(app, ["invite", "--case", "NOBODY"])
+    assert unknown.exit_code == 1 and "rssbot enroll" in unknown.stderr
+
+
 async def test_enroll_then_run_the_bot_process(
     initialised: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

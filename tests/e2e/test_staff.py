@@ -85,6 +85,13 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
     assert "(CASE-1)" in listed.text  # a caseworker sees case references, a viewer does not
     assert "(CASE-" not in due.text
 
+    viewer.send("/invite CASE-1")
+    await viewer.expect("I do not know this command")
+    caseworker.send("/invite CASE-1")
+    invitation = await caseworker.expect("New invitation for")
+    token = invitation.text.rsplit("?start=", 1)[1]
+    assert (await store.redeem_invite(token, 999_001, 999_001)).status == "active"
+
     caseworker.send("/case CASE-1")
     trajectory = await caseworker.expect("returned 2026-10-01")
     assert trajectory.file is not None and trajectory.file.startswith(PNG)

@@ -310,6 +310,35 @@ async def test_invites_are_single_use_hashed_and_expire(store: Store) -> None:
     assert expired.value.reason == "expired"
 
 
+async def test_a_case_is_enrolled_once_and_a_reissued_invitation_revokes_the_old(
+    store: Store,
+) -> None:
+    from storage.models import AuditEntry
+    from storage.store import CaseAlreadyEnrolled, InviteProblem
+
+    first = await store.enroll(
+        case_ref="DUP-1", return_date=date(2026, 1, 1), country="gn", language="fr"
+    )
+    with pytest.raises(CaseAlreadyEnrolled) as duplicate:
+        await store.enroll(case_ref=" dup-1", return_date=None, country=None, language="en")
+    assert duplicate.value.holder.public_id == first.public_id
+    lost = await store.create_invite(first.id)
+    fresh = await store.reissue_invite(first.id, actor="staff:cw")
+    with pytest.raises(InviteProblem) as revoked:
+        await store.redeem_invite(lost, 1001, 2002)
+    assert revoked.value.reason == "expired"
+    assert (await store.redeem_invite(fresh, 1001, 2002)).id == first.id
+    async with store.sessions() as session:
+        audited = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "reissue_invite")
+        )
+    assert audited is not None and audited.returnee_id == first.id
+    await store.decline_consent(first.id, version="v1", language="fr")
+    with pytest.raises(InviteProblem) as declined:
+        await store.reissue_invite(first.id)
+    assert declined.value.reason == "declined"
+
+
 async def test_updates_are_applied_once(store: Store) -> None:
     assert await store.update_state(10) == "new"
     await store.mark_processed(10)
