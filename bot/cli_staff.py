@@ -77,11 +77,14 @@ async def _with_store(work: Callable[[Store], Awaitable[T]]) -> T:
 def staff_add(
     telegram_id: Annotated[int, typer.Option(help="The staff member's Telegram user id.")],
     role: Annotated[str, typer.Option(help="admin, caseworker, feedback_officer or viewer.")],
+    name: Annotated[
+        str | None, typer.Option(help="Who they are, for the staff list (e.g. 'Aminata, Conakry').")
+    ] = None,
 ) -> None:
     """Register a staff member (or change their role). Only a pseudonym of the id is kept."""
     role = _role(role)
-    staff_id = asyncio.run(_with_store(lambda s: s.add_staff(telegram_id, role)))
-    typer.echo(f"staff {staff_id}: {role}")
+    staff_id = asyncio.run(_with_store(lambda s: s.add_staff(telegram_id, role, name)))
+    typer.echo(f"staff {staff_id[:8]}{' (' + name.strip() + ')' if name else ''}: {role}")
 
 
 @staff_app.command("remove")
@@ -94,11 +97,17 @@ def staff_remove(telegram_id: Annotated[int, typer.Option(help="Telegram user id
 
 @staff_app.command("list")
 def staff_list() -> None:
-    """Staff members and roles (Telegram ids are not kept, only pseudonyms)."""
+    """Staff members: name, role, when added, last action (Telegram ids are not kept)."""
     members = asyncio.run(_with_store(lambda s: s.list_staff()))
-    table = Table("staff id", "role", "added")
-    for staff_id, role, added in members:
-        table.add_row(staff_id, role, added.date().isoformat())
+    table = Table("name", "role", "added", "last action", "staff id")
+    for m in members:
+        table.add_row(
+            m.name or "(no name: staff add --name)",
+            m.role,
+            m.added.date().isoformat(),
+            m.last_action.strftime("%Y-%m-%d %H:%M") if m.last_action else "-",
+            m.id[:8],
+        )
     console.print(table)
 
 

@@ -197,6 +197,8 @@ class StaffMember(Base):
     telegram_pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
     #: admin / caseworker / feedback_officer / viewer
     role: Mapped[str] = mapped_column(String(32))
+    #: what the admin calls them ("Aminata, Conakry office"), shown in the staff list
+    name: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -186,6 +186,16 @@ class ReturneeInfo:
 
 
 @dataclass(frozen=True)
+class StaffListing:
+    id: str
+    name: str | None
+    role: str
+    added: datetime
+    #: their last audited action (None: none yet)
+    last_action: datetime | None
+
+
+@dataclass(frozen=True)
 class OpenSurvey:
     """A survey in progress as read for one update: the engine's state, and what saving
     the update's step needs, so that it is not read a second time."""
@@ -1457,15 +1467,31 @@ class Store:
             )
             return bool(getattr(result, "rowcount", 0))
 
-    async def list_staff(self) -> list[tuple[str, str, datetime]]:
-        """(staff id, role, added) of every staff member; Telegram ids are not kept."""
+    async def list_staff(self) -> list[StaffListing]:
+        """Every staff member with their name, role, when they were added and their last
+        audited action (Telegram ids are not kept)."""
+        last = (
+            select(AuditEntry.actor, func.max(AuditEntry.at).label("at"))
+            .where(AuditEntry.actor.like("staff:%"))
+            .group_by(AuditEntry.actor)
+            .subquery()
+        )
+        query = (
+            select(StaffMember, last.c.at)
+            .outerjoin(last, last.c.actor == "staff:" + StaffMember.id)
+            .order_by(StaffMember.created_at)
+        )
         async with self.sessions() as session:
-            rows = await session.scalars(select(StaffMember).order_by(StaffMember.created_at))
-            return [(r.id, r.role, r.created_at) for r in rows]
+            return [
+                StaffListing(r.id, r.name, r.role, r.created_at, at)
+                for r, at in (await session.execute(query)).all()
+            ]
 
-    async def add_staff(self, telegram_user_id: int, role: str) -> str:
+    async def add_staff(self, telegram_user_id: int, role: str, name: str | None = None) -> str:
+        """Register a staff member, or change their role (and name, when given)."""
         if role not in STAFF_ROLES:
             raise StorageError(f"unknown role '{role}': one of {', '.join(STAFF_ROLES)}")
+        name = " ".join(name.split())[:80] or None if name else None
         staff_id = self.new_id()
         pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)
         async with self.sessions.begin() as session:
@@ -1474,12 +1500,14 @@ class Store:
             )
             if existing is not None:
                 existing.role = role
+                existing.name = name or existing.name
                 return existing.id
             session.add(
                 StaffMember(
                     id=staff_id,
-                    telegram_pseudonym=self.keyring.pseudonym("telegram", telegram_user_id),
+                    telegram_pseudonym=pseudonym,
                     role=role,
+                    name=name,
                     created_at=self.clock(),
                 )
             )

@@ -111,12 +111,25 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
 
 def test_staff_and_export_from_the_terminal(initialised: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    added = runner.invoke(app, ["staff", "add", "--telegram-id", "4242", "--role", "caseworker"])
+    added = runner.invoke(
+        app,
+        [
+            "staff",
+            "add",
+            "--telegram-id",
+            "4242",
+            "--role",
+            "caseworker",
+            "--name",
+            "Aminata, Conakry",
+        ],
+    )
     assert added.exit_code == 0, added.output
     bad = runner.invoke(app, ["staff", "add", "--telegram-id", "1", "--role", "boss"])
     assert bad.exit_code == 2 and "unknown role" in bad.stderr
     listed = runner.invoke(app, ["staff", "list"])
     assert "caseworker" in listed.stdout and "4242" not in listed.stdout
+    assert "Aminata, Conakry" in listed.stdout  # an admin can tell who is who
     assert runner.invoke(app, ["staff", "remove", "--telegram-id", "4242"]).exit_code == 0
     assert runner.invoke(app, ["staff", "remove", "--telegram-id", "4242"]).exit_code == 1
 

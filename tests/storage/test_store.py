@@ -605,3 +605,14 @@ async def test_returnees_past_the_retention_period_are_erased(store: Store) -> N
     assert await store.find_by_public_id(recent.public_id) is not None
     entries = await store.audit_entries()
     assert [(e.actor, e.action) for e in entries][-1] == ("retention", "erasure")
+
+
+async def test_the_staff_list_says_who_is_who_and_when_they_last_acted(store: Store) -> None:
+    staff_id = await store.add_staff(4242, "caseworker", "  Aminata,   Conakry ")
+    other = await store.add_staff(4343, "viewer")
+    assert await store.add_staff(4242, "admin") == staff_id  # a new role keeps the name
+    await store.find_by_case_ref("NOBODY", actor=f"staff:{staff_id}")
+    listed = {m.id: m for m in await store.list_staff()}
+    assert listed[staff_id].name == "Aminata, Conakry" and listed[staff_id].role == "admin"
+    assert listed[staff_id].last_action is not None
+    assert listed[other].name is None and listed[other].last_action is None
