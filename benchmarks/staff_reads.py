@@ -232,6 +232,7 @@ def main() -> None:
     parser.add_argument("--surveys", type=int, default=5000)
     parser.add_argument("--pg", action="store_true", help="a PostgreSQL database of its own")
     parser.add_argument("--only", nargs="*", choices=list(COMMANDS), help="commands to run")
+    parser.add_argument("--keep", type=Path, help="copy the files the commands wrote here")
     parser.add_argument("--floor-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_only:
@@ -270,6 +271,9 @@ def main() -> None:
             if name.startswith(("export", "chart")):
                 suffix = "png" if name.startswith("chart") else name.split()[1]
                 argv += ["--output", str(folder / f"out.{suffix}")]
+            if args.keep and name.startswith(("export", "chart")):
+                args.keep.mkdir(parents=True, exist_ok=True)
+                argv[-1] = str(args.keep / Path(argv[-1]).name)
             seconds, mib = measure(name, [*RSSBOT, *argv], env)
             print(
                 f"{'rssbot ' + name:<28} {seconds:7.1f} s {mib:7.0f} MiB {seconds / floor_s:5.1f}x"

@@ -70,7 +70,7 @@ def cohort_png(title: str, stats: CohortStats, wave: str, note: str | None = Non
     how often each dimension is the lowest; across waves, each score's mean and the
     movement of the composite for the same returnees. Every panel says its n."""
     fig = Figure(figsize=(13.0, 7.4))
-    grid = fig.add_gridspec(2, 12, hspace=0.55, wspace=1.2)
+    grid = fig.add_gridspec(2, 12, hspace=0.55, wspace=2.2)
     current = stats.waves[wave]
     edges = [i / BINS for i in range(BINS)]
     for i, key in enumerate(SCORES):
@@ -126,7 +126,7 @@ def cohort_png(title: str, stats: CohortStats, wave: str, note: str | None = Non
     )
     means.set_ylim(0, 1.02)
     means.set_title("Mean score by wave", fontsize=10)
-    means.legend(fontsize=7, loc="lower right")
+    means.legend(fontsize=7, loc="lower center", ncol=2)
     means.grid(alpha=0.3)
 
     moves = fig.add_subplot(grid[1, 8:12])
@@ -147,9 +147,9 @@ def cohort_png(title: str, stats: CohortStats, wave: str, note: str | None = Non
         label="improved",
     )
     moves.set_ylim(0, 100)
-    moves.set_ylabel("% of the same returnees")
+    moves.set_ylabel("% of returnees seen at both")
     moves.set_title(f"Composite between waves (change of {STABLE:g} or more)", fontsize=10)
-    moves.legend(fontsize=7, loc="lower right")
+    moves.legend(fontsize=7, loc="upper center", ncol=3, bbox_to_anchor=(0.5, -0.22))
     moves.tick_params(axis="x", labelsize=8)
     fig.suptitle(title)
     return _png(fig, note)
