@@ -1,9 +1,7 @@
-"""Charts as PNG bytes (matplotlib's object API: no display, no pyplot state, so a chart
-can be drawn in a worker thread while the bot goes on answering)."""
+"""Charts as PNG bytes (matplotlib's object API: no display, no pyplot state)."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Sequence
 from itertools import groupby
@@ -197,7 +195,5 @@ async def cohort_chart(
     it covers."""
     stats = await cohort_stats(store, table, country, who)
     where = f", {country.upper()}" if country else ""
-    png = await asyncio.to_thread(
-        cohort_png, f"Reintegration scores, wave {wave}{where}", stats, wave, weights_note(table)
-    )
+    png = cohort_png(f"Reintegration scores, wave {wave}{where}", stats, wave, weights_note(table))
     return png, stats.waves[wave].surveys

@@ -307,6 +307,10 @@ def round_worker(
 
 # -- exports, re-scoring, charts -----------------------------------------------------------
 
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--actor", hidden=True, help="Audit under this staff id (the bot's reads)."),
+]
 WeightsOption = Annotated[
     Path | None,
     typer.Option(
@@ -354,6 +358,7 @@ def export(
     role: Annotated[
         str, typer.Option(help="Whose view: case references only for admin and caseworker.")
     ] = "viewer",
+    by: ActorOption = None,
 ) -> None:
     """Completed surveys with answers, codes, labels and scores, and a codebook (a sheet of
     the XLSX, or NAME-codebook.csv beside the CSV)."""
@@ -390,7 +395,7 @@ def export(
             selection,
             weights_version=table.version,
             include_case_ref=include,
-            actor=actor(role),
+            actor=by or actor(role),
             action="export",
         )
         return await exports.write_export(spec, fmt, path, batches)
@@ -427,6 +432,7 @@ def chart_returnee(
     case: Annotated[str | None, typer.Option(help="Case reference.")] = None,
     returnee: Annotated[str | None, typer.Option(help="Pseudonymous id (R-...).")] = None,
     weights: WeightsOption = None,
+    by: ActorOption = None,
 ) -> None:
     """One returnee's dimensions and composite across the waves."""
     from bot.charts import trajectory_chart  # matplotlib only when needed
@@ -437,13 +443,13 @@ def chart_returnee(
 
     async def work(store: Store) -> bytes:
         info = (
-            await store.find_by_case_ref(case, actor=actor())
+            await store.find_by_case_ref(case, actor=by or actor())
             if case
             else await store.find_by_public_id(returnee or "")
         )
         if info is None:
             fail("no such returnee", code=1)
-        return await trajectory_chart(store, table, info.id, info.public_id, actor())
+        return await trajectory_chart(store, table, info.id, info.public_id, by or actor())
 
     output.write_bytes(asyncio.run(_with_store(work)))
     typer.echo(f"{output}")
@@ -456,6 +462,7 @@ def chart_cohort(
     output: Annotated[Path, typer.Option(help="PNG file to write.")],
     country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
     weights: WeightsOption = None,
+    by: ActorOption = None,
 ) -> None:
     """A wave (and country): the distribution of each dimension and of the composite, the
     lowest dimension's shares, the means by wave, and the movement between waves."""
@@ -463,7 +470,7 @@ def chart_cohort(
 
     w = cast(Wave, _wave(wave))
     table = weight_table(weights)
-    png, n = asyncio.run(_with_store(lambda s: cohort_chart(s, table, w, country, actor())))
+    png, n = asyncio.run(_with_store(lambda s: cohort_chart(s, table, w, country, by or actor())))
     output.write_bytes(png)
     typer.echo(f"{output}: {n} surveys of wave {w}")
     typer.echo(weights_line(table))

@@ -14,7 +14,6 @@ Arabic.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,8 +33,6 @@ from scoring.model import Element
 from storage.reports import SCORE_KEYS, CompletedSurvey
 
 FORMATS = ("csv", "xlsx")
-#: surveys written between two yields to the event loop (a bot goes on answering)
-YIELD_EVERY = 50
 LAYOUTS = ("wide", "long")
 Layout = Literal["wide", "long"]
 
@@ -305,12 +302,10 @@ async def write_export(
             writer.writerow(header)
             async for batch in batches:
                 surveys += len(batch)
-                for i, s in enumerate(batch):
+                for s in batch:
                     for row in spec.rows(s, _):
                         writer.writerow([_csv_cell(v) for v in row])
                         count += 1
-                    if i % YIELD_EVERY == 0:
-                        await asyncio.sleep(0)
         book_header, book_rows = spec.codebook()
         _write_csv(codebook_path(path), book_header, book_rows)
         return Written(path, count, surveys, codebook_path(path))
@@ -321,12 +316,10 @@ async def write_export(
     sheet.append(header)
     async for batch in batches:
         surveys += len(batch)
-        for i, s in enumerate(batch):
+        for s in batch:
             for row in spec.rows(s, _):
                 sheet.append(row)
                 count += 1
-            if i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
     codebook = book.create_sheet("codebook")
     book_header, book_rows = spec.codebook()
@@ -336,7 +329,7 @@ async def write_export(
     for row in book_rows:
         codebook.append(row)
     codebook.auto_filter.ref = f"A1:{get_column_letter(len(book_header))}{len(book_rows) + 1}"
-    await asyncio.to_thread(book.save, path)
+    book.save(path)
     return Written(path, count, surveys, None)
 
 

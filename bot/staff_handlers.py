@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Coroutine
@@ -17,7 +18,6 @@ from typing import Any
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
-    BufferedInputFile,
     CallbackQuery,
     FSInputFile,
     InlineKeyboardButton,
@@ -31,6 +31,7 @@ from bot.keyboards import ResumeCB, RoundCB, rows
 from bot.sender import RoundSender
 from bot.services import Services
 from bot.staff import allowed, invitation_link
+from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.survey_scores import weights_note
 from flows.state import Resume
 from storage import outbox, reports
@@ -203,14 +204,15 @@ def _with_note(caption: str, svc: Services) -> str:
 def _in_background(
     svc: Services, bot: Bot, chat_id: int, work: Coroutine[Any, Any, None], failure: str
 ) -> None:
-    """Run heavy staff work beside the updates (the worker goes on answering returnees);
-    if it fails, the staff member reads ``failure`` and the cause is logged."""
+    """Run a staff read beside the updates (its heavy part in a child process); if it
+    fails, the staff member reads ``failure`` and the cause is logged."""
 
     async def run() -> None:
         try:
             await work
-        except Exception:
-            log.exception("a staff read stopped")
+        except Exception as exc:
+            if not isinstance(exc, StaffReadFailed):
+                log.exception("a staff read stopped")
             await quietly(bot.send_message(chat_id, failure))
 
     task = asyncio.create_task(run())
@@ -218,9 +220,13 @@ def _in_background(
     task.add_done_callback(svc.background.discard)
 
 
-async def on_stats(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
-    from bot.charts import cohort_chart  # matplotlib only when needed
+def _surveys_written(output: str) -> int:
+    """How many surveys the command line said it wrote ('FILE: N surveys ...')."""
+    found = re.search(r": (\d+) surveys", output)
+    return int(found.group(1)) if found else 0
 
+
+async def on_stats(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
     who = await _role(svc, message, "stats")
     if who is None:
         return
@@ -230,23 +236,25 @@ async def on_stats(message: Message, command: CommandObject, svc: Services, bot:
     await message.answer(f"Drawing the chart of {n} completed surveys ({wave})…")
 
     async def work() -> None:
-        png, drawn = await cohort_chart(svc.store, svc.table, wave, country, who)
-        await bot.send_photo(
-            message.chat.id,
-            BufferedInputFile(png, filename=f"stats-{wave}.png"),
-            caption=_with_note(
-                f"Wave {wave}{', ' + country if country else ''}: {drawn} completed surveys", svc
-            ),
-        )
+        with tempfile.TemporaryDirectory(prefix="rssbot-chart-") as folder:
+            path = Path(folder) / f"stats-{wave}.png"
+            arguments = ["chart", "cohort", "--wave", wave, "--output", str(path)]
+            arguments += [*(["--country", country] if country else []), "--actor", who]
+            output = await run_rssbot(svc.store, arguments + weights_arguments(svc.table))
+            drawn = _surveys_written(output)
+            where = f", {country}" if country else ""
+            await bot.send_photo(
+                message.chat.id,
+                FSInputFile(path),
+                caption=_with_note(f"Wave {wave}{where}: {drawn} completed surveys", svc),
+            )
 
     _in_background(
         svc, bot, message.chat.id, work(), "The chart could not be drawn; please try again later."
     )
 
 
-async def on_case(message: Message, command: CommandObject, svc: Services) -> None:
-    from bot.charts import trajectory_chart  # matplotlib only when needed
-
+async def on_case(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
     who = await _role(svc, message, "case")
     if who is None:
         return
@@ -258,37 +266,42 @@ async def on_case(message: Message, command: CommandObject, svc: Services) -> No
     if info is None:
         await message.answer("No returnee with this case reference.")
         return
-    png = await trajectory_chart(svc.store, svc.table, info.id, info.public_id, who)
-    await message.answer_photo(
-        BufferedInputFile(png, filename=f"{info.public_id}.png"),
-        caption=_with_note(
-            f"{info.public_id} · {info.status} · returned {info.return_date or '-'}", svc
-        ),
+
+    async def work() -> None:
+        with tempfile.TemporaryDirectory(prefix="rssbot-chart-") as folder:
+            path = Path(folder) / f"{info.public_id}.png"
+            arguments = ["chart", "returnee", "--returnee", info.public_id]
+            arguments += ["--output", str(path), "--actor", who]
+            await run_rssbot(svc.store, arguments + weights_arguments(svc.table))
+            caption = f"{info.public_id} · {info.status} · returned {info.return_date or '-'}"
+            await bot.send_photo(
+                message.chat.id, FSInputFile(path), caption=_with_note(caption, svc)
+            )
+
+    _in_background(
+        svc, bot, message.chat.id, work(), "The chart could not be drawn; please try again later."
     )
+
+
+#: Telegram takes documents of up to 50 MB
+UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
 async def on_export(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
     """/export [xlsx] [long] [wave] [country]: the export and its codebook, with labels in
-    the staff member's language, prepared beside the updates."""
+    the staff member's language, prepared in a child process."""
     member = await svc.store.staff_member(message.from_user.id) if message.from_user else None
     who = await _role(svc, message, "export")
     if who is None or member is None:
         return
     args = _args(command)
     fmt = "xlsx" if "xlsx" in args else "csv"
-    layout: exports.Layout = "long" if "long" in args else "wide"
+    layout = "long" if "long" in args else "wide"
     wave, country = _wave_and_country(
         [a for a in args if a not in (*exports.FORMATS, *exports.LAYOUTS)], None
     )
-    include = allowed(member[1], "case_ref")
     language = message.from_user.language_code if message.from_user else None
-    spec = exports.ExportSpec(
-        svc.definition,
-        svc.table,
-        labels=language if language in svc.definition.languages else "en",
-        include_case_ref=include,
-        layout=layout,
-    )
+    labels = language if language in svc.definition.languages else "en"
     selection = reports.Selection(wave=wave, country=country)
     n = await reports.count_completed(svc.store, selection)
     await message.answer(f"Preparing the export of {n} completed surveys ({selection.describe()})…")
@@ -296,23 +309,25 @@ async def on_export(message: Message, command: CommandObject, svc: Services, bot
     async def work() -> None:
         with tempfile.TemporaryDirectory(prefix="rssbot-export-") as folder:
             path = Path(folder) / f"rss-surveys.{fmt}"
-            batches = reports.completed_batches(
-                svc.store,
-                selection,
-                weights_version=svc.table.version,
-                include_case_ref=include,
-                actor=who,
-                action="export",
-            )
-            written = await exports.write_export(spec, fmt, path, batches)
-            caption = f"{written.surveys} completed surveys ({selection.describe()})"
+            arguments = ["export", "--format", fmt, "--layout", layout, "--labels", labels]
+            arguments += [*(["--wave", wave] if wave else []), "--role", member[1]]
+            arguments += [*(["--country", country] if country else []), "--actor", who]
+            arguments += ["--output", str(path), *weights_arguments(svc.table)]
+            output = await run_rssbot(svc.store, arguments)
+            files = [path, exports.codebook_path(path)] if fmt == "csv" else [path]
+            if any(f.stat().st_size > UPLOAD_LIMIT for f in files):
+                await bot.send_message(
+                    message.chat.id,
+                    "The export is larger than Telegram's 50 MB: choose a wave or a country, "
+                    "or use 'rssbot export' on the server.",
+                )
+                return
+            caption = f"{_surveys_written(output)} completed surveys ({selection.describe()})"
             await bot.send_document(
                 message.chat.id, FSInputFile(path), caption=_with_note(caption, svc)
             )
-            if written.codebook is not None:
-                await bot.send_document(
-                    message.chat.id, FSInputFile(written.codebook), caption="Codebook"
-                )
+            if fmt == "csv":
+                await bot.send_document(message.chat.id, FSInputFile(files[1]), caption="Codebook")
 
     _in_background(svc, bot, message.chat.id, work(), "The export stopped; please try again later.")
 

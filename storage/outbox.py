@@ -187,7 +187,9 @@ async def due_returnees(
                     )
                 )
         if include_case_ref:
-            store.audit_many(session, actor, "read_case_ref", [(d.returnee_id, "due") for d in out])
+            await store.audit_many(
+                session, actor, "read_case_ref", [(d.returnee_id, "due") for d in out]
+            )
     out.sort(key=lambda d: (d.enrolled_at or datetime.min.replace(tzinfo=UTC), d.public_id))
     return out
 

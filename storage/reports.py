@@ -10,7 +10,6 @@ transaction (one entry per survey read); a read for aggregates only writes one e
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -150,7 +149,7 @@ async def completed_batches(
             )
             if action is not None:
                 detail = " +case_ref" if include_case_ref else ""
-                store.audit_many(
+                await store.audit_many(
                     session, actor, action, [(s.returnee_id, f"{s.wave}{detail}") for s in surveys]
                 )
         read += len(surveys)
@@ -172,12 +171,19 @@ async def _read_batch(
     responses = (
         await session.execute(
             _surveys_where(
-                select(SurveyResponse).where(SurveyResponse.returnee_id.in_(list(by_id))),
+                select(
+                    SurveyResponse.id,
+                    SurveyResponse.returnee_id,
+                    SurveyResponse.wave,
+                    SurveyResponse.language,
+                    SurveyResponse.flow_id,
+                    SurveyResponse.started_at,
+                    SurveyResponse.completed_at,
+                ).where(SurveyResponse.returnee_id.in_(list(by_id))),
                 selection,
             )
         )
-    ).scalars()
-    responses = list(responses)
+    ).all()
     response_ids = [r.id for r in responses]
     deks = await keys.returnee_keys(session, store.keyring, by_id)
     owner = {r.id: r.returnee_id for r in responses}
@@ -187,9 +193,7 @@ async def _read_batch(
             Answer.response_id.in_(response_ids)
         )
     )
-    for i, (answer_id, response_id, question_id, blob) in enumerate(rows):
-        if i % 1000 == 0:
-            await asyncio.sleep(0)  # a bot reading for staff goes on answering returnees
+    for answer_id, response_id, question_id, blob in rows:
         dek = deks[owner[response_id]]
         text = keys.decrypt(dek, "answers", answer_id, "value", blob)
         answers[response_id][question_id] = _ANSWER.validate_json(text)

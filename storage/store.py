@@ -1412,7 +1412,7 @@ class Store:
         """Record a staff read or change of personal data (in the caller's transaction)."""
         self._audit(session, actor, action, returnee_id, detail)
 
-    def audit_many(
+    async def audit_many(
         self,
         session: AsyncSession,
         actor: str,
@@ -1422,10 +1422,13 @@ class Store:
         """Record many reads at once, (returnee id, detail) each, in the caller's
         transaction (staff reads that go through the data in batches)."""
         at = self.clock()
-        session.add_all(
-            AuditEntry(id=self.new_id(), at=at, actor=actor, action=action, returnee_id=r, detail=d)
+        rows = [
+            {"id": self.new_id(), "at": at, "actor": actor, "action": action,
+             "returnee_id": r, "detail": d}
             for r, d in entries
-        )
+        ]  # fmt: skip
+        if rows:
+            await session.execute(insert(AuditEntry), rows)
 
     def _audit(
         self,

@@ -69,6 +69,10 @@ class Fault:
     times: int = 1
 
 
+#: the Bot API takes files of up to 50 MB (sendDocument, sendPhoto)
+UPLOAD_LIMIT = 50 * 1024 * 1024
+
+
 @dataclass
 class FakeTelegram:
     host: str = "127.0.0.1"
@@ -105,7 +109,7 @@ class FakeTelegram:
     # -- server ---------------------------------------------------------------------------
 
     async def start(self) -> str:
-        app = web.Application()
+        app = web.Application(client_max_size=UPLOAD_LIMIT)
         app.router.add_post("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
