@@ -273,7 +273,8 @@ def main() -> None:
                 argv += ["--output", str(folder / f"out.{suffix}")]
             if args.keep and name.startswith(("export", "chart")):
                 args.keep.mkdir(parents=True, exist_ok=True)
-                argv[-1] = str(args.keep / Path(argv[-1]).name)
+                kept = {"chart cohort": "cohort-chart.png"}.get(name, f"export.{suffix}")
+                argv[-1] = str(args.keep / kept)
             seconds, mib = measure(name, [*RSSBOT, *argv], env)
             print(
                 f"{'rssbot ' + name:<28} {seconds:7.1f} s {mib:7.0f} MiB {seconds / floor_s:5.1f}x"

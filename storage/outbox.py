@@ -282,8 +282,10 @@ async def claim(
                 reminder.status, reminder.reason = "skipped", returnee.status
                 continue
             reminder.next_attempt_at, reminder.claimed_at = now + lease, now
-            dek = await store.returnee_dek(session, returnee.id)
-            chat_id = int(store.dec(dek, "returnees", returnee.id, "chat_id", returnee.chat_id_enc))
+            dek = await store.keys.returnee(session, returnee.id)
+            chat_id = int(
+                keys.decrypt(dek, "returnees", returnee.id, "chat_id", returnee.chat_id_enc)
+            )
             claimed.append(
                 Claimed(
                     reminder_id=reminder.id,

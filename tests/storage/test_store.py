@@ -359,7 +359,7 @@ async def test_a_changed_answer_replaces_the_stored_one_in_its_row(
     async with store.sessions.begin() as session:  # a row id of another form
         row = await session.scalar(select(Answer))
         assert row is not None
-        dek = await store.returnee_dek(session, returnee.id)
+        dek = await store.keys.returnee(session, returnee.id)
         old_id = "00000000-0000-4000-8000-000000000001"
         value = store.dec(dek, "answers", row.id, "value", row.value_enc)
         row.id, row.value_enc = old_id, store.enc(dek, "answers", old_id, "value", value)

@@ -1,0 +1,127 @@
+"""Confidential feedback on the assistance received: stored encrypted (under the
+returnee's data key, or the feedback box's key when anonymous), limited to a few messages
+a day per returnee, read only by feedback officers (every read audited)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import keys
+from storage.codes import short_code
+from storage.crypto import Keyring
+from storage.errors import FeedbackLimitReached, StorageError
+from storage.keys import DataKeys
+from storage.models import Feedback, FeedbackQuota
+from storage.staff_audit import StaffAudit
+
+#: the owner of the data key of anonymous feedback
+FEEDBACK_OWNER = "feedback"
+#: feedback messages a returnee may send a day (the confidential inbox cannot be flooded)
+FEEDBACK_PER_DAY = 3
+
+
+class FeedbackBox:
+    """The feedback aggregate. ``require_active`` raises unless the returnee consented
+    (read in the feedback's own transaction)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        keyring: Keyring,
+        data_keys: DataKeys,
+        staff: StaffAudit,
+        require_active: Callable[[AsyncSession, str], Awaitable[None]],
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+    ) -> None:
+        self.sessions, self.keyring, self.keys, self.staff = sessions, keyring, data_keys, staff
+        self.require_active, self.clock, self.new_id = require_active, clock, new_id
+
+    async def add(
+        self,
+        returnee_id: str,
+        text: str,
+        *,
+        rating: int | None,
+        anonymous: bool,
+        per_day: int = FEEDBACK_PER_DAY,
+    ) -> str:
+        """Store feedback from a returnee who consented, and return its receipt code.
+
+        Anonymous feedback is linked to no one (its date is the day only). At most
+        ``per_day`` messages a day per returnee (:class:`FeedbackLimitReached`), counted
+        under a pseudonym of the returnee and the day, unlinked to the feedback rows.
+        """
+        if rating is not None and not 1 <= rating <= 5:
+            raise StorageError("a rating is between 1 and 5")
+        feedback_id = self.new_id()
+        receipt = short_code("FB-")
+        now = self.clock()
+        today = now.date()
+        async with self.sessions.begin() as session:
+            await self.require_active(session, returnee_id)
+            await session.execute(delete(FeedbackQuota).where(FeedbackQuota.day < today))
+            key = self._quota_key(returnee_id, today)
+            quota = await session.get(FeedbackQuota, key, with_for_update=True)
+            if quota is None:
+                session.add(FeedbackQuota(key=key, day=today, count=1))
+            elif quota.count >= per_day:
+                raise FeedbackLimitReached(per_day)
+            else:
+                quota.count += 1
+            if anonymous:
+                dek = await self.keys.get(session, FEEDBACK_OWNER, create=True)
+                owner_id, created = None, now.replace(hour=0, minute=0, second=0, microsecond=0)
+            else:
+                dek = await self.keys.returnee(session, returnee_id)
+                owner_id, created = returnee_id, now
+            assert dek is not None
+            session.add(
+                Feedback(
+                    id=feedback_id,
+                    returnee_id=owner_id,
+                    anonymous=owner_id is None,
+                    text_enc=keys.encrypt(dek, "feedback", feedback_id, "text", text),
+                    rating=rating,
+                    receipt_code=receipt,
+                    created_at=created,
+                )
+            )
+        return receipt
+
+    def _quota_key(self, returnee_id: str, day: date) -> str:
+        return self.keyring.pseudonym("feedback-quota", f"{returnee_id}:{day.isoformat()}")
+
+    async def left_today(self, returnee_id: str, per_day: int = FEEDBACK_PER_DAY) -> int:
+        """How many more feedback messages the returnee may send today."""
+        key = self._quota_key(returnee_id, self.clock().date())
+        async with self.sessions() as session:
+            quota = await session.get(FeedbackQuota, key)
+        return max(0, per_day - (quota.count if quota is not None else 0))
+
+    async def read(self, *, actor: str) -> list[dict[str, Any]]:
+        """All feedback, decrypted, for a feedback officer; the read is audited."""
+        async with self.sessions.begin() as session:
+            rows = (await session.scalars(select(Feedback).order_by(Feedback.created_at))).all()
+            self.staff.record(session, actor, "read_feedback", None, f"{len(rows)} items")
+            out = []
+            for row in rows:
+                owner = keys.returnee_owner(row.returnee_id) if row.returnee_id else FEEDBACK_OWNER
+                dek = await self.keys.get(session, owner, create=False)
+                if dek is None:
+                    continue
+                out.append(
+                    {
+                        "receipt": row.receipt_code,
+                        "anonymous": row.anonymous,
+                        "rating": row.rating,
+                        "text": keys.decrypt(dek, "feedback", row.id, "text", row.text_enc),
+                        "date": row.created_at.date().isoformat(),
+                    }
+                )
+            return out

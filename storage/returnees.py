@@ -1,0 +1,263 @@
+"""Returnees and their invitations: enrolment (a case reference once), look-ups by
+pseudonym or blind index, the chat to write to (encrypted), status, and single-use
+invitation links (only a hash of the token is stored)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import keys
+from storage.codes import short_code
+from storage.crypto import Keyring
+from storage.errors import CaseAlreadyEnrolled, InviteProblem, NotFound
+from storage.keys import DataKeys
+from storage.models import Invite, Reminder, Returnee
+from storage.staff_audit import StaffAudit
+
+ReturneeStatus = Literal["invited", "active", "declined", "opted_out", "unreachable"]
+
+
+@dataclass(frozen=True)
+class ReturneeInfo:
+    id: str
+    public_id: str
+    status: str
+    language: str
+    country: str | None
+    return_date: date | None
+    consent_version: str | None
+    bound: bool
+
+    @classmethod
+    def of(cls, row: Returnee) -> ReturneeInfo:
+        return cls(
+            id=row.id,
+            public_id=row.public_id,
+            status=row.status,
+            language=row.language,
+            country=row.country,
+            return_date=row.return_date,
+            consent_version=row.consent_version,
+            bound=row.telegram_pseudonym is not None,
+        )
+
+
+async def cancel_reminders(session: AsyncSession, returnee_id: str, reason: str) -> None:
+    """Pending reminders of someone who stopped, blocked or left are never sent."""
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.returnee_id == returnee_id, Reminder.status == "pending")
+        .values(status="skipped", reason=reason)
+    )
+
+
+class Returnees:
+    """The returnee aggregate (with invitations)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        autocommit: async_sessionmaker[AsyncSession],
+        keyring: Keyring,
+        data_keys: DataKeys,
+        staff: StaffAudit,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+    ) -> None:
+        self.sessions, self.autocommit, self.keyring = sessions, autocommit, keyring
+        self.keys, self.staff, self.clock, self.new_id = data_keys, staff, clock, new_id
+
+    async def enroll(
+        self,
+        *,
+        case_ref: str,
+        return_date: date | None,
+        country: str | None,
+        language: str,
+        actor: str = "system",
+    ) -> ReturneeInfo:
+        now = self.clock()
+        returnee_id = self.new_id()
+        async with self.sessions.begin() as session:
+            holder = await session.scalar(
+                select(Returnee).where(Returnee.case_ref_index == self.case_ref_index(case_ref))
+            )
+            if holder is not None:
+                raise CaseAlreadyEnrolled(ReturneeInfo.of(holder))
+            dek = await self.keys.returnee(session, returnee_id)
+            row = Returnee(
+                id=returnee_id,
+                public_id=short_code("R-"),
+                telegram_pseudonym=None,
+                case_ref_enc=keys.encrypt(dek, "returnees", returnee_id, "case_ref", case_ref),
+                case_ref_index=self.case_ref_index(case_ref),
+                country=country.upper() if country else None,
+                return_date=return_date,
+                language=language,
+                status="invited",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            self.staff.record(session, actor, "enroll", returnee_id)
+            return ReturneeInfo.of(row)
+
+    def case_ref_index(self, case_ref: str) -> str:
+        """Blind index of a case reference (HMAC under the pepper), for exact look-ups."""
+        return self.keyring.pseudonym("case", " ".join(case_ref.split()).casefold())
+
+    async def find_by_case_ref(self, case_ref: str, *, actor: str) -> ReturneeInfo | None:
+        """Find a returnee by case reference; the look-up is audited."""
+        async with self.sessions.begin() as session:
+            row = await session.scalar(
+                select(Returnee).where(Returnee.case_ref_index == self.case_ref_index(case_ref))
+            )
+            self.staff.record(session, actor, "find_case", row.id if row else None)
+            return ReturneeInfo.of(row) if row else None
+
+    async def find_by_public_id(self, public_id: str) -> ReturneeInfo | None:
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(Returnee).where(Returnee.public_id == public_id.strip().upper())
+            )
+            return ReturneeInfo.of(row) if row else None
+
+    async def bind(
+        self, returnee_id: str, user_id: int | str, chat_id: int, *, channel: str = "telegram"
+    ) -> None:
+        """Link a chat to a returnee: only an HMAC pseudonym of the user id is kept."""
+        async with self.sessions.begin() as session:
+            row = await self.row(session, returnee_id)
+            dek = await self.keys.returnee(session, returnee_id)
+            row.telegram_pseudonym = self.keyring.pseudonym(channel, user_id)
+            row.chat_id_enc = keys.encrypt(dek, "returnees", returnee_id, "chat_id", str(chat_id))
+            row.updated_at = self.clock()
+
+    async def find_by_telegram(
+        self, user_id: int | str, *, channel: str = "telegram"
+    ) -> ReturneeInfo | None:
+        pseudonym = self.keyring.pseudonym(channel, user_id)
+        async with self.autocommit() as session:
+            row = await session.scalar(
+                select(Returnee).where(Returnee.telegram_pseudonym == pseudonym)
+            )
+            return ReturneeInfo.of(row) if row else None
+
+    async def get(self, returnee_id: str) -> ReturneeInfo:
+        async with self.sessions() as session:
+            return ReturneeInfo.of(await self.row(session, returnee_id))
+
+    async def row(self, session: AsyncSession, returnee_id: str) -> Returnee:
+        """The returnee's row, in the caller's transaction (:class:`NotFound` if none)."""
+        row = await session.get(Returnee, returnee_id)
+        if row is None:
+            raise NotFound("no such returnee")
+        return row
+
+    async def chat_id(self, returnee_id: str) -> int | None:
+        async with self.sessions.begin() as session:
+            row = await self.row(session, returnee_id)
+            if row.chat_id_enc is None:
+                return None
+            dek = await self.keys.returnee(session, returnee_id)
+            return int(keys.decrypt(dek, "returnees", returnee_id, "chat_id", row.chat_id_enc))
+
+    async def case_ref(self, returnee_id: str, *, actor: str) -> str | None:
+        """The case reference (personal data): every read is audited."""
+        async with self.sessions.begin() as session:
+            row = await self.row(session, returnee_id)
+            self.staff.record(session, actor, "read_case_ref", returnee_id)
+            if row.case_ref_enc is None:
+                return None
+            dek = await self.keys.returnee(session, returnee_id)
+            return keys.decrypt(dek, "returnees", returnee_id, "case_ref", row.case_ref_enc)
+
+    async def set_language(self, returnee_id: str, language: str) -> None:
+        async with self.sessions.begin() as session:
+            row = await self.row(session, returnee_id)
+            row.language, row.updated_at = language, self.clock()
+
+    async def set_status(self, returnee_id: str, status: ReturneeStatus) -> None:
+        async with self.sessions.begin() as session:
+            row = await self.row(session, returnee_id)
+            row.status, row.updated_at = status, self.clock()
+            if status != "active":
+                await cancel_reminders(session, returnee_id, status)
+
+    @staticmethod
+    def _token_hash(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    async def create_invite(self, returnee_id: str, *, valid_days: int = 30) -> str:
+        """A random single-use token for a ``/start`` link; only its hash is stored."""
+        async with self.sessions.begin() as session:
+            await self.row(session, returnee_id)
+            return self._new_invite(session, returnee_id, valid_days)
+
+    def _new_invite(self, session: AsyncSession, returnee_id: str, valid_days: int) -> str:
+        token = secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-]
+        now = self.clock()
+        session.add(
+            Invite(
+                id=self.new_id(),
+                returnee_id=returnee_id,
+                token_hash=self._token_hash(token),
+                expires_at=now + timedelta(days=valid_days),
+                created_at=now,
+            )
+        )
+        return token
+
+    async def reissue_invite(
+        self, returnee_id: str, *, valid_days: int = 30, actor: str = "system"
+    ) -> str:
+        """A new invitation for an enrolled returnee (a lost or expired link): every
+        unused invitation of theirs stops working, and the re-issue is audited."""
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            row = await self.row(session, returnee_id)
+            if row.status == "declined":
+                raise InviteProblem("declined")
+            await session.execute(
+                update(Invite)
+                .where(Invite.returnee_id == returnee_id, Invite.used_at.is_(None))
+                .values(expires_at=now)
+            )
+            self.staff.record(session, actor, "reissue_invite", returnee_id)
+            return self._new_invite(session, returnee_id, valid_days)
+
+    async def redeem_invite(self, token: str, user_id: int, chat_id: int) -> ReturneeInfo:
+        """Bind this Telegram user to the invited returnee, once; or raise InviteProblem."""
+        now = self.clock()
+        pseudonym = self.keyring.pseudonym("telegram", user_id)
+        async with self.sessions.begin() as session:
+            invite = await session.scalar(
+                select(Invite).where(Invite.token_hash == self._token_hash(token))
+            )
+            if invite is None:
+                raise InviteProblem("unknown")
+            if invite.used_at is not None:
+                raise InviteProblem("used")
+            if invite.expires_at < now:
+                raise InviteProblem("expired")
+            taken = await session.scalar(
+                select(Returnee.id).where(Returnee.telegram_pseudonym == pseudonym)
+            )
+            if taken is not None and taken != invite.returnee_id:
+                raise InviteProblem("taken")
+            row = await self.row(session, invite.returnee_id)
+            dek = await self.keys.returnee(session, row.id)
+            row.telegram_pseudonym = pseudonym
+            row.chat_id_enc = keys.encrypt(dek, "returnees", row.id, "chat_id", str(chat_id))
+            row.updated_at = now
+            invite.used_at = now
+            return ReturneeInfo.of(row)

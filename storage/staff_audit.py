@@ -1,0 +1,154 @@
+"""Staff members and the audit log: who may read, and every read or change of personal
+data they made (written in the caller's transaction, so a read and its entry commit
+together). Telegram ids of staff are kept only as pseudonyms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.crypto import Keyring
+from storage.models import AuditEntry, StaffMember
+
+STAFF_ROLES = ("admin", "caseworker", "feedback_officer", "viewer")
+
+
+class UnknownRole(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class StaffListing:
+    id: str
+    name: str | None
+    role: str
+    added: datetime
+    #: their last audited action (None: none yet)
+    last_action: datetime | None
+
+
+class StaffAudit:
+    """The staff-and-audit aggregate, over the store's sessions, keyring, clock and ids."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        keyring: Keyring,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+    ) -> None:
+        self.sessions, self.keyring = sessions, keyring
+        self.clock, self.new_id = clock, new_id
+
+    # -- the audit log ---------------------------------------------------------------------
+
+    def record(
+        self,
+        session: AsyncSession,
+        actor: str,
+        action: str,
+        returnee_id: str | None,
+        detail: str | None = None,
+    ) -> None:
+        """Record a staff read or change of personal data (in the caller's transaction)."""
+        session.add(
+            AuditEntry(
+                id=self.new_id(),
+                at=self.clock(),
+                actor=actor,
+                action=action,
+                returnee_id=returnee_id,
+                detail=detail,
+            )
+        )
+
+    async def record_many(
+        self,
+        session: AsyncSession,
+        actor: str,
+        action: str,
+        entries: Sequence[tuple[str | None, str | None]],
+    ) -> None:
+        """Record many reads at once, (returnee id, detail) each, in the caller's
+        transaction (staff reads that go through the data in batches)."""
+        at = self.clock()
+        rows = [
+            {"id": self.new_id(), "at": at, "actor": actor, "action": action,
+             "returnee_id": r, "detail": d}
+            for r, d in entries
+        ]  # fmt: skip
+        if rows:
+            await session.execute(insert(AuditEntry), rows)
+
+    async def entries(self) -> Sequence[AuditEntry]:
+        async with self.sessions() as session:
+            return (await session.scalars(select(AuditEntry).order_by(AuditEntry.at))).all()
+
+    # -- staff -------------------------------------------------------------------------------
+
+    async def member(self, telegram_user_id: int) -> tuple[str, str] | None:
+        """(staff id, role) of a registered staff member, found by pseudonym."""
+        pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
+            )
+            return (row.id, row.role) if row else None
+
+    async def remove(self, telegram_user_id: int) -> bool:
+        pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                delete(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    async def listing(self) -> list[StaffListing]:
+        """Every staff member with their name, role, when they were added and their last
+        audited action (Telegram ids are not kept)."""
+        last = (
+            select(AuditEntry.actor, func.max(AuditEntry.at).label("at"))
+            .where(AuditEntry.actor.like("staff:%"))
+            .group_by(AuditEntry.actor)
+            .subquery()
+        )
+        query = (
+            select(StaffMember, last.c.at)
+            .outerjoin(last, last.c.actor == "staff:" + StaffMember.id)
+            .order_by(StaffMember.created_at)
+        )
+        async with self.sessions() as session:
+            return [
+                StaffListing(r.id, r.name, r.role, r.created_at, at)
+                for r, at in (await session.execute(query)).all()
+            ]
+
+    async def add(self, telegram_user_id: int, role: str, name: str | None = None) -> str:
+        """Register a staff member, or change their role (and name, when given)."""
+        if role not in STAFF_ROLES:
+            raise UnknownRole(f"unknown role '{role}': one of {', '.join(STAFF_ROLES)}")
+        name = " ".join(name.split())[:80] or None if name else None
+        pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)
+        async with self.sessions.begin() as session:
+            existing = await session.scalar(
+                select(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
+            )
+            if existing is not None:
+                existing.role = role
+                existing.name = name or existing.name
+                return existing.id
+            staff_id = self.new_id()
+            session.add(
+                StaffMember(
+                    id=staff_id,
+                    telegram_pseudonym=pseudonym,
+                    role=role,
+                    name=name,
+                    created_at=self.clock(),
+                )
+            )
+        return staff_id
