@@ -195,3 +195,17 @@ async def test_rescored_surveys_are_read_under_the_new_table(store: Store, tmp_p
     assert {s.scores["weights_version"] for s in new} == {official.version}  # type: ignore[index]
     assert {s.scores["weights_version"] for s in old} == {TABLE.version}  # type: ignore[attr-defined]
     assert exports.ExportSpec(RSS, official).weights_status == "official"
+
+
+def test_a_stored_answer_is_read_back_as_written() -> None:
+    from flows.state import ChoiceAnswer, MultiAnswer, SpecialAnswer, TextAnswer
+
+    for written in (
+        ChoiceAnswer(option="yes"),
+        MultiAnswer(options=("cash", "training")),
+        TextAnswer(text="ça va, شكرا"),
+        SpecialAnswer(value="dont_know"),
+    ):
+        again = reports.stored_answer(written.model_dump_json())
+        assert again == written and type(again) is type(written)
+        assert again.model_dump_json() == written.model_dump_json()
