@@ -254,18 +254,30 @@ async def on_stats(message: Message, command: CommandObject, svc: Services, bot:
     )
 
 
-async def on_case(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
-    who = await _role(svc, message, "case")
+async def _by_case_reference(
+    svc: Services, message: Message, command: CommandObject, action: str
+) -> tuple[str, ReturneeInfo] | None:
+    """The staff member (if their role allows ``action``) and the returnee named by the
+    command's case reference (the look-up is audited); None once the reason was said."""
+    who = await _role(svc, message, action)
     if who is None:
-        return
+        return None
     reference = (command.args or "").strip()
     if not reference:
-        await message.answer("Usage: /case CASE-REFERENCE")
-        return
+        await message.answer(f"Usage: /{action} CASE-REFERENCE")
+        return None
     info = await svc.store.find_by_case_ref(reference, actor=who)
     if info is None:
-        await message.answer("No returnee with this case reference.")
+        await message.answer("No returnee with this case reference (rssbot enroll adds one).")
+        return None
+    return who, info
+
+
+async def on_case(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
+    found = await _by_case_reference(svc, message, command, "case")
+    if found is None:
         return
+    who, info = found
 
     async def work() -> None:
         with tempfile.TemporaryDirectory(prefix="rssbot-chart-") as folder:
@@ -335,17 +347,10 @@ async def on_export(message: Message, command: CommandObject, svc: Services, bot
 async def on_invite(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
     """/invite CASE-REFERENCE: a new invitation link for an enrolled returnee (earlier
     unused links stop working)."""
-    who = await _role(svc, message, "invite")
-    if who is None:
+    found = await _by_case_reference(svc, message, command, "invite")
+    if found is None:
         return
-    reference = (command.args or "").strip()
-    if not reference:
-        await message.answer("Usage: /invite CASE-REFERENCE")
-        return
-    info = await svc.store.find_by_case_ref(reference, actor=who)
-    if info is None:
-        await message.answer("No returnee with this case reference: enrol them first.")
-        return
+    who, info = found
     try:
         token = await svc.store.reissue_invite(info.id, actor=who)
     except InviteProblem:
