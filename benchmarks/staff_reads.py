@@ -165,6 +165,10 @@ async def seed(url: str, keyring: Keyring, surveys: int, seed_value: int = 7) ->
             ):
                 for chunk in _chunks(rows, 2000):
                     await session.execute(insert(model), chunk)
+    if engine.dialect.name == "postgresql":  # statistics, as autovacuum would gather
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("ANALYZE")
     await store.close()
     print(f"seeded {made} completed surveys in {time.monotonic() - t0:.0f} s", flush=True)
 
