@@ -206,10 +206,10 @@ def console_command(
 
             survey = ConsoleSurvey(definition, table, language, input, console)
             try:
-                _final, result = survey.run(state, persist)
+                final, _result = survey.run(state, persist)
             except ConsentRequired as exc:
                 fail(str(exc))
-            if result is None:
+            if not final.completed:
                 raise typer.Exit(1)
         finally:
             runner.run(store.close())

@@ -14,14 +14,28 @@ from rich.table import Table
 
 from bot.i18n import Translator
 from bot.survey_scores import score_survey
-from bot.texts import answer_label, dimension_label, provisional_note, rejection_message
+from bot.texts import (
+    answer_label,
+    dimension_label,
+    provisional_note,
+    rejection_message,
+    typing_hint,
+)
 from flows.engine import Step, resume, start
-from flows.model import FlowDefinition, FreeText, MultiSelect, Question
+from flows.model import (
+    AskedQuestion,
+    ChoiceQuestion,
+    FlowDefinition,
+    MultiSelect,
+    Note,
+    Question,
+)
 from flows.state import (
     Answer,
     Back,
     Input,
     InputRejected,
+    NoteShown,
     QuestionAsked,
     SessionState,
     SetLanguage,
@@ -60,14 +74,26 @@ class ConsoleSurvey:
     def _answer_text(self, question: Question, answer: Answer) -> str:
         return answer_label(question, answer, self.language, self._)
 
-    def _show_question(self, event: QuestionAsked) -> None:
-        _ = self._
-        question = self.definition.question(event.question)
+    def _show_section(self, question: Question) -> None:
         if question.section and question.section != self._section:
             self._section = question.section
             title = self.definition.sections[question.section][self.language]
             self.console.print()
             self.console.rule(f"[bold]{title}[/bold]")
+
+    def _show_note(self, event: NoteShown) -> None:
+        note = self.definition.question(event.question)
+        self._show_section(note)
+        self.console.print()
+        self.console.print(note.text[self.language], highlight=False)
+        if note.hint:
+            self.console.print(note.hint[self.language], style="italic", highlight=False)
+
+    def _show_question(self, event: QuestionAsked) -> None:
+        _ = self._
+        question = self.definition.question(event.question)
+        assert not isinstance(question, Note)
+        self._show_section(question)
         self.console.print()
         self.console.print(
             _("Question {number} of {total}", number=event.number, total=event.total),
@@ -76,7 +102,7 @@ class ConsoleSurvey:
         self.console.print(f"[bold]{question.text[self.language]}[/bold]", highlight=False)
         if question.hint:
             self.console.print(question.hint[self.language], style="italic", highlight=False)
-        if not isinstance(question, FreeText):
+        if isinstance(question, ChoiceQuestion):
             for number, option in enumerate(question.options, start=1):
                 self.console.print(
                     f"  [cyan]{number}[/cyan]  {option.label[self.language]}", highlight=False
@@ -94,14 +120,12 @@ class ConsoleSurvey:
             self._how_to_answer(question), style="dim", highlight=False, markup=False
         )
 
-    def _how_to_answer(self, question: Question) -> str:
+    def _how_to_answer(self, question: AskedQuestion) -> str:
         _ = self._
-        if isinstance(question, FreeText):
-            how = (
-                _("Type your answer, or press Enter to skip.")
-                if question.optional
-                else _("Type your answer.")
-            )
+        typed = typing_hint(_, question)
+        if typed is not None:
+            skip = _("Press Enter to skip.")
+            how = f"{typed} {skip}" if question.optional else typed
         elif isinstance(question, MultiSelect):
             how = _("Type the numbers of all that apply, separated by commas (for example 1,3).")
         else:
@@ -162,7 +186,8 @@ class ConsoleSurvey:
         state: SessionState | None = None,
         persist: Callable[[Step, ScoreResult | None], None] | None = None,
     ) -> tuple[SessionState, ScoreResult | None]:
-        """Ask until the survey is complete (returns its scores) or the respondent stops.
+        """Ask until the survey is complete or the respondent stops; returns the state
+        (``completed`` says which) and the scores (None for a flow that is not scored).
 
         ``persist`` is called with every step (and, once complete, its scores) before the
         next question is shown, so an interruption at any moment loses at most the answer
@@ -186,21 +211,25 @@ class ConsoleSurvey:
             for event in step.events:
                 if isinstance(event, QuestionAsked):
                     self._show_question(event)
+                elif isinstance(event, NoteShown):
+                    self._show_note(event)
                 elif isinstance(event, InputRejected):
-                    self.console.print(rejection_message(_, event), style="red", highlight=False)
+                    refused = self.definition.question(event.question) if event.question else None
+                    message = rejection_message(_, event, question=refused, language=self.language)
+                    self.console.print(message, style="red", highlight=False)
                 elif isinstance(event, SurveyCompleted):
                     self.console.print()
                     self.console.print(
                         _("Thank you! You have answered all the questions."), style="bold green"
                     )
-                    assert result is not None
-                    self._show_scores(result)
+                    if result is not None:
+                        self._show_scores(result)
                     return step.state, result
             current = step.state.current
             if current is None:  # a completed state resumed
                 self.console.print(_("This survey is already complete."))
-                assert result is not None
-                self._show_scores(result)
+                if result is not None:
+                    self._show_scores(result)
                 return step.state, result
             question = self.definition.question(current)
             try:

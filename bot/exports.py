@@ -26,7 +26,16 @@ from openpyxl.utils import get_column_letter
 
 from bot.i18n import Translator
 from bot.texts import answer_label, dimension_label
-from flows.model import FlowDefinition, FreeText, MultiSelect, Question
+from flows.model import (
+    ChoiceQuestion,
+    Date,
+    DecimalNumber,
+    FlowDefinition,
+    Integer,
+    MultiSelect,
+    Note,
+    Question,
+)
 from flows.state import ChoiceAnswer, MultiAnswer, SpecialAnswer, TextAnswer
 from scoring import WeightTable
 from scoring.model import Element
@@ -99,10 +108,10 @@ class ExportSpec:
             ]
         columns = self._identifiers()
         for q in self.definition.questions:
+            if isinstance(q, Note):
+                continue
             element = self.table.elements.get(q.id)
-            columns.append(
-                Column(q.id, "the answer as recorded (option id, or a missing marker)", q, element)
-            )
+            columns.append(Column(q.id, _DESCRIPTIONS[q.type], q, element))
             if isinstance(q, MultiSelect):
                 for o in q.options:
                     columns.append(Column(f"{q.id}/{o.id}", "1: selected, 0: not", q, None, o.id))
@@ -110,7 +119,7 @@ class ExportSpec:
                 columns.append(
                     Column(f"{q.id}_code", "0-1 code of the answer (blank: missing)", q, element)
                 )
-            if self.labels and not isinstance(q, FreeText):
+            if self.labels and isinstance(q, ChoiceQuestion):
                 columns.append(Column(f"{q.id}_label", "the answer in words", q, element))
         for key in SCORE_KEYS:
             columns.append(Column(key, f"{key} score, 0-1 (blank: not enough answers)"))
@@ -157,22 +166,24 @@ class ExportSpec:
                     q.id,
                     element.dimension if element else None,
                     element.indicator if element else None,
-                    _value(answer),
+                    _value(answer, q),
                     self._code(element, coded.get(q.id)),
                     *([answer_label(q, answer, language, _)] if self.labels else []),
                 ]
             return
         row = self._ids(s)
         for q in self.definition.questions:
+            if isinstance(q, Note):
+                continue
             given = s.answers.get(q.id)
             element = self.table.elements.get(q.id)
-            row.append(_value(given) if given is not None else None)
+            row.append(_value(given, q) if given is not None else None)
             if isinstance(q, MultiSelect):
                 chosen = set(given.options) if isinstance(given, MultiAnswer) else None
                 row += [None if chosen is None else int(o.id in chosen) for o in q.options]
             if element is not None:
                 row.append(self._code(element, coded.get(q.id)))
-            if self.labels and not isinstance(q, FreeText):
+            if self.labels and isinstance(q, ChoiceQuestion):
                 row.append(answer_label(q, given, language, _) if given is not None else None)
         scores = s.scores or {}
         row += [scores.get(k) for k in SCORE_KEYS]
@@ -226,7 +237,7 @@ class ExportSpec:
     def _options(
         self, q: Question | None, e: Element | None, only: str | None, language: str
     ) -> str | None:
-        if q is None or isinstance(q, FreeText):
+        if q is None or not isinstance(q, ChoiceQuestion):
             return None
         scale = self.table.scales[e.scale] if e else {}
         parts = []
@@ -242,12 +253,30 @@ class ExportSpec:
         return "; ".join(parts)
 
 
-def _value(answer: Any) -> str:
+_DESCRIPTIONS = {
+    "single_choice": "the answer as recorded (option id, or a missing marker)",
+    "yes_no": "the answer as recorded (option id, or a missing marker)",
+    "multi_select": "the options chosen, separated by spaces (or a missing marker)",
+    "free_text": "the answer as typed (or a missing marker)",
+    "integer": "the whole number typed (or a missing marker)",
+    "decimal": "the number typed (or a missing marker)",
+    "date": "the date typed (or a missing marker)",
+}
+
+
+def _value(answer: Any, question: Question) -> str | int | float | date:
+    """An answer as a cell: numbers and dates typed as such (real cells in XLSX)."""
     if isinstance(answer, ChoiceAnswer):
         return answer.option
     if isinstance(answer, MultiAnswer):
         return " ".join(answer.options)
     if isinstance(answer, TextAnswer):
+        if isinstance(question, Integer):
+            return int(answer.text)
+        if isinstance(question, DecimalNumber):
+            return float(answer.text)
+        if isinstance(question, Date):
+            return date.fromisoformat(answer.text)
         return answer.text
     assert isinstance(answer, SpecialAnswer)
     return answer.value

@@ -47,11 +47,12 @@ from bot.texts import (
     dimension_label,
     provisional_note,
     rejection_message,
+    typing_hint,
     wave_label,
 )
 from flows.engine import Step, resume, start, visible_questions
 from flows.model import FlowDefinition as FlowDefinitionT
-from flows.model import FreeText, Question
+from flows.model import MultiSelect, Note, Question, options_of
 from flows.state import Answer as AnswerValue
 from flows.state import (
     AnswerRecorded,
@@ -60,6 +61,7 @@ from flows.state import (
     Done,
     Input,
     InputRejected,
+    NoteShown,
     QuestionAsked,
     Resume,
     SelectionChanged,
@@ -247,7 +249,11 @@ class SurveyHost:
         definition, _ = self.svc.definition, self._
         for event in step.events:
             if isinstance(event, InputRejected):
-                await self.bot.send_message(self.chat_id, rejection_message(_, event, buttons=True))
+                refused = definition.question(event.question) if event.question else None
+                await self.bot.send_message(
+                    self.chat_id,
+                    rejection_message(_, event, buttons=True, question=refused, language=self.lang),
+                )
                 if event.question is not None:
                     self._retire_prompt(source, closing)
                     await self.ask(step, definition.question(event.question), None)
@@ -258,6 +264,7 @@ class SurveyHost:
                     closing.append(asyncio.ensure_future(self._close_question(source, label)))
             elif isinstance(event, SelectionChanged) and source is not None:
                 question = definition.question(event.question)
+                assert isinstance(question, MultiSelect)
                 await quietly(
                     source.edit_reply_markup(
                         reply_markup=question_keyboard(
@@ -271,6 +278,9 @@ class SurveyHost:
                         )
                     )
                 )
+            elif isinstance(event, NoteShown):
+                self._retire_prompt(source, closing)
+                await self.show_note(definition.question(event.question))
             elif isinstance(event, QuestionAsked):
                 self._retire_prompt(source, closing)
                 await self.ask(step, definition.question(event.question), event)
@@ -302,8 +312,15 @@ class SurveyHost:
             message.edit_text(f"{text}\n\n✓ <b>{html.escape(label)}</b>", reply_markup=None)
         )
 
+    async def show_note(self, note: Question) -> None:
+        parts = [html.escape(note.text[self.lang])]
+        if note.hint:
+            parts.append(f"<i>{html.escape(note.hint[self.lang])}</i>")
+        await self.bot.send_message(self.chat_id, "\n".join(parts))
+
     async def ask(self, step: Step, question: Question, event: QuestionAsked | None) -> None:
         definition, _ = self.svc.definition, self._
+        assert not isinstance(question, Note)  # (notes are never asked)
         if event is None:
             event = asked_event(definition, step, question)
         parts = []
@@ -314,11 +331,12 @@ class SurveyHost:
         parts.append(html.escape(question.text[self.lang]))
         if question.hint:
             parts.append(f"<i>{html.escape(question.hint[self.lang])}</i>")
-        if isinstance(question, FreeText):
+        how = typing_hint(_, question)
+        if how is not None:
             if event.current_answer is not None:
                 label = answer_label(question, event.current_answer, self.lang, _)
                 parts.append(_("Your answer: {answer}", answer=html.escape(label)))
-            parts.append(_("Type your answer below."))
+            parts.append(how)
         sent = await self.bot.send_message(
             self.chat_id,
             "\n".join(parts),
@@ -792,7 +810,7 @@ def _survey_input(svc: Services, data: SurveyCB) -> Input | None:
         return None
     question = questions[data.q]
     qid, seq = question.id, data.v
-    options = [] if isinstance(question, FreeText) else question.options
+    options = options_of(question)
     option = options[data.o].id if 0 <= data.o < len(options) else None
     if data.a == "c" and option is not None:
         return Choose(question=qid, seq=seq, option=option)
@@ -846,7 +864,7 @@ async def on_survey_button(
         message = (
             _("This button is no longer active. Please answer the latest question.")
             if rejected.reason in ("stale", "unknown_option", "completed")
-            else rejection_message(_, rejected, buttons=True)
+            else rejection_message(_, rejected, buttons=True, language=host.lang)
         )
         await query.answer(message, show_alert=True)
         return None

@@ -6,7 +6,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
-from flows.model import FlowDefinition, FreeText, MultiSelect, Question
+from flows.model import AskedQuestion, ChoiceQuestion, FlowDefinition, MultiSelect
 from flows.state import Answer, ChoiceAnswer, QuestionAsked
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
@@ -119,7 +119,7 @@ def rating_keyboard(_: Translator) -> InlineKeyboardMarkup:
 
 def question_keyboard(
     definition: FlowDefinition,
-    question: Question,
+    question: AskedQuestion,
     event: QuestionAsked,
     pending: list[str],
     seq: int,
@@ -140,7 +140,7 @@ def question_keyboard(
             mark = "☑" if option.id in pending else "☐"
             keyboard.append([button(f"{mark} {option.label[language]}", "t", i)])
         keyboard.append([button(_("Done ✓"), "d")])
-    elif not isinstance(question, FreeText):
+    elif isinstance(question, ChoiceQuestion):
         for i, option in enumerate(question.options):
             chosen = isinstance(current, ChoiceAnswer) and current.option == option.id
             label = option.label[language]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import Translator
-from flows.model import FreeText, Question
+from flows.model import ChoiceQuestion, Date, DecimalNumber, Integer, Question
 from flows.state import (
     Answer,
     ChoiceAnswer,
@@ -24,7 +24,7 @@ def answer_label(question: Question, answer: Answer, language: str, _: Translato
         }[answer.value]
     if isinstance(answer, TextAnswer):
         return answer.text
-    if isinstance(question, FreeText):
+    if not isinstance(question, ChoiceQuestion):
         return ""
     labels = {o.id: o.label[language] for o in question.options}
     if isinstance(answer, ChoiceAnswer):
@@ -63,9 +63,35 @@ def dimension_label(_: Translator, dimension: str) -> str:
     return labels[dimension]
 
 
-def rejection_message(_: Translator, event: InputRejected, *, buttons: bool = False) -> str:
+def typing_hint(_: Translator, question: Question) -> str | None:
+    """How to type the answer to a question answered by typing; None for choices."""
+    if isinstance(question, Integer):
+        return _("Type a whole number.")
+    if isinstance(question, DecimalNumber):
+        return _("Type a number (for example 12 or 3.5).")
+    if isinstance(question, Date):
+        return _("Type a date as day/month/year (for example 31/12/1990).")
+    if isinstance(question, ChoiceQuestion):
+        return None
+    return _("Type your answer below.")
+
+
+def rejection_message(
+    _: Translator,
+    event: InputRejected,
+    *,
+    buttons: bool = False,
+    question: Question | None = None,
+    language: str = "en",
+) -> str:
     """Why an input was refused; ``buttons``: the host shows options as buttons without
-    numbers (a chat app), rather than as a numbered list (the terminal)."""
+    numbers (a chat app), rather than as a numbered list (the terminal). ``question``
+    (in ``language``) gives a refused constraint its own message."""
+    if event.reason == "constraint":
+        own = getattr(question, "constraint_message", None)
+        if own:
+            return str(own[language])
+        return _("That answer is outside the accepted range. Please check it and type it again.")
     if buttons and event.reason in ("expected_choice", "expected_selection"):
         return _("Please answer with the buttons under the question, or type an option's words.")
     messages = {
@@ -87,5 +113,10 @@ def rejection_message(_: Translator, event: InputRejected, *, buttons: bool = Fa
         "unknown_question": _("There is no such question."),
         "not_reachable": _("You can only go back to questions you have answered."),
         "unknown_language": _("That language is not available."),
+        "expected_integer": _("Please type a whole number, with digits (for example 25)."),
+        "expected_decimal": _("Please type a number, with digits (for example 12 or 3.5)."),
+        "expected_date": _(
+            "Please type a date as day/month/year, with digits (for example 31/12/1990)."
+        ),
     }
     return messages[event.reason]

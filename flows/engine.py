@@ -9,14 +9,18 @@ Navigation rules:
   completed;
 - ``Back`` goes to the previous shown question, ``GoTo`` to any answered one; answering
   it again returns to where the respondent was;
-- an answer whose question is no longer shown (``show_if``) is discarded.
+- an answer whose question is no longer shown (``show_if``, ``relevant``) is discarded;
+- notes are never asked: the notes just before a question (or at the end of the survey)
+  are shown on the way to it (:class:`~flows.state.NoteShown`), and are skipped by
+  ``Back`` and by question numbers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows.model import FlowDefinition, FreeText, Question, ShowIf
+from flows import expressions
+from flows.model import ChoiceQuestion, FlowDefinition, Note, Question, ShowIf
 from flows.questions import Reject, Selection, handle
 from flows.state import (
     Answer,
@@ -30,6 +34,7 @@ from flows.state import (
     InputRejected,
     LanguageChanged,
     MultiAnswer,
+    NoteShown,
     QuestionAsked,
     RejectReason,
     Resume,
@@ -39,6 +44,7 @@ from flows.state import (
     Special,
     SpecialAnswer,
     SurveyCompleted,
+    TextAnswer,
     coded_value,
 )
 
@@ -64,10 +70,31 @@ def _condition_met(rule: ShowIf, answers: dict[str, Answer]) -> bool:
     return not chosen & set(rule.none_of or [])
 
 
-def visible_questions(definition: FlowDefinition, answers: dict[str, Answer]) -> list[Question]:
-    """The questions shown given these answers, in definition order."""
+def expression_values(answers: dict[str, Answer]) -> dict[str, str]:
+    """Each answer as XLSForm expressions read it (see :mod:`flows.expressions`)."""
+    values: dict[str, str] = {}
+    for qid, answer in answers.items():
+        if isinstance(answer, ChoiceAnswer):
+            values[qid] = answer.option
+        elif isinstance(answer, MultiAnswer):
+            values[qid] = " ".join(answer.options)
+        elif isinstance(answer, TextAnswer):
+            values[qid] = answer.text
+    return values
+
+
+def visible_questions(
+    definition: FlowDefinition, answers: dict[str, Answer], *, notes: bool = False
+) -> list[Question]:
+    """The questions shown given these answers, in definition order; ``notes``: with the
+    notes shown."""
+    values = expression_values(answers) if definition.has_relevant else {}
     return [
-        q for q in definition.questions if q.show_if is None or _condition_met(q.show_if, answers)
+        q
+        for q in definition.questions
+        if (notes or not isinstance(q, Note))
+        and (q.show_if is None or _condition_met(q.show_if, answers))
+        and (q.relevant is None or expressions.evaluate(expressions.parse(q.relevant), values))
     ]
 
 
@@ -77,8 +104,22 @@ def scored_answers(definition: FlowDefinition, answers: dict[str, Answer]) -> di
     return {
         qid: coded_value(a)
         for qid, a in answers.items()
-        if qid in shown and not isinstance(definition.question(qid), FreeText)
+        if qid in shown and isinstance(definition.question(qid), ChoiceQuestion)
     }
+
+
+def _notes_before(
+    definition: FlowDefinition, answers: dict[str, Answer], target: str | None
+) -> list[NoteShown]:
+    """The notes shown just before ``target`` (None: the end of the survey)."""
+    shown = visible_questions(definition, answers, notes=True)
+    end = next((i for i, q in enumerate(shown) if q.id == target), len(shown))
+    run: list[NoteShown] = []
+    for q in reversed(shown[:end]):
+        if not isinstance(q, Note):
+            break
+        run.insert(0, NoteShown(question=q.id))
+    return run
 
 
 def _pending_for(state: SessionState, question_id: str) -> list[str]:
@@ -115,8 +156,10 @@ def _move_on(
     following = later or unanswered
     if not following:
         state.current, state.pending, state.completed = None, [], True
+        events.extend(_notes_before(definition, state.answers, None))
         events.append(SurveyCompleted(answered=len(state.answers)))
         return
+    events.extend(_notes_before(definition, state.answers, following[0]))
     state.current = following[0]
     state.pending = _pending_for(state, state.current)
     events.append(_ask(definition, state))
@@ -127,13 +170,15 @@ def _valid(definition: FlowDefinition, question_id: str, answer: Answer) -> bool
     if not definition.has_question(question_id):
         return False
     question = definition.question(question_id)
+    if isinstance(question, Note):
+        return False
     if isinstance(answer, SpecialAnswer):
         return (
             answer.value == "prefer_not_to_answer"
             or (answer.value == "dont_know" and question.allow_dont_know)
             or (answer.value == "skip" and question.optional)
         )
-    if isinstance(question, FreeText):
+    if not isinstance(question, ChoiceQuestion):
         return answer.kind == "text"
     known = {o.id for o in question.options}
     if isinstance(answer, ChoiceAnswer):
@@ -160,9 +205,10 @@ def _reconcile(definition: FlowDefinition, state: SessionState, events: list[Eve
     shown = {q.id for q in visible_questions(definition, state.answers)}
     if state.current not in shown:
         state.current = None
-        _move_on(definition, state, None, events)
-        if isinstance(events[-1], QuestionAsked):
-            events.pop()  # the caller decides whether to ask; keep discards (and completion)
+        moved: list[Event] = []
+        _move_on(definition, state, None, moved)
+        # the caller decides whether to ask (and show notes); keep completion
+        events.extend(e for e in moved if isinstance(e, SurveyCompleted))
 
 
 def start(definition: FlowDefinition, language: str) -> Step:
@@ -214,6 +260,7 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
         return Step(state, tuple(events))
 
     question = definition.question(state.current)
+    assert not isinstance(question, Note)  # (notes are never current)
 
     if isinstance(inp, Resume):
         events.append(_ask(definition, state))

@@ -11,13 +11,18 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from flows import expressions
 from flows.model import (
     SPEC_VERSION,
+    ChoiceQuestion,
+    DecimalNumber,
     FlowDefinition,
-    FreeText,
+    Integer,
     LocalizedText,
     MultiSelect,
+    Note,
     Question,
+    options_of,
 )
 
 _QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
@@ -89,32 +94,75 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
         if q.id in seen:
             raise FlowDefinitionError(source, "question id appears twice", q.id)
         problems = _check_texts(q.text, langs, "text") + _check_texts(q.hint, langs, "hint")
-        if not isinstance(q, FreeText):
-            for o in q.options:
-                problems += _check_texts(o.label, langs, f"option '{o.id}'")
+        for o in options_of(q):
+            problems += _check_texts(o.label, langs, f"option '{o.id}'")
         if isinstance(q, MultiSelect) and q.min_choices > len(q.options):
             problems.append("min_choices is larger than the number of options")
         if q.section is not None and q.section not in flow.sections:
             problems.append(f"unknown section '{q.section}'")
         if q.show_if is not None:
-            ref = q.show_if.question
-            if ref not in seen:
-                problems.append(f"show_if refers to '{ref}', which is not an earlier question")
-            else:
-                target = flow.question(ref)
-                if isinstance(target, FreeText):
-                    problems.append(f"show_if refers to free-text question '{ref}'")
-                else:
-                    known = {o.id for o in target.options}
-                    wanted = set(q.show_if.any_of or []) | set(q.show_if.none_of or [])
-                    unknown = sorted(wanted - known)
-                    if unknown:
-                        problems.append(
-                            f"show_if names unknown option(s) {', '.join(unknown)} of '{ref}'"
-                        )
+            problems += _show_if_problems(flow, q, seen)
+        if q.relevant is not None:
+            problems += relevant_problems(flow, q.relevant, seen)
+        if isinstance(q, Integer | DecimalNumber):
+            problems += _constraint_problems(q, langs)
         if problems:
             raise FlowDefinitionError(source, "; ".join(problems), q.id)
         seen.add(q.id)
+
+
+def _show_if_problems(flow: FlowDefinition, q: Question, seen: set[str]) -> list[str]:
+    assert q.show_if is not None
+    ref = q.show_if.question
+    if ref not in seen:
+        return [f"show_if refers to '{ref}', which is not an earlier question"]
+    target = flow.question(ref)
+    if not isinstance(target, ChoiceQuestion):
+        return [f"show_if refers to '{ref}', which is not a choice question"]
+    known = {o.id for o in target.options}
+    wanted = set(q.show_if.any_of or []) | set(q.show_if.none_of or [])
+    unknown = sorted(wanted - known)
+    return [f"show_if names unknown option(s) {', '.join(unknown)} of '{ref}'"] if unknown else []
+
+
+def relevant_problems(flow: FlowDefinition, relevant: str, earlier: set[str]) -> list[str]:
+    """What is wrong with a ``relevant`` expression: outside the subset, a reference to a
+    question that is not an earlier one (or is a note), an option a question does not have."""
+    try:
+        expr = expressions.parse(relevant)
+    except expressions.ExpressionError as exc:
+        return [f"relevant: {exc} (at character {exc.position + 1})"]
+    problems = []
+    if expressions.uses_self(expr):
+        problems.append("relevant cannot use '.' (it is for constraints)")
+    for ref in expressions.references(expr):
+        if ref.name not in earlier:
+            problems.append(f"relevant refers to '{ref.name}', which is not an earlier question")
+        elif isinstance(flow.question(ref.name), Note):
+            problems.append(f"relevant refers to '{ref.name}', which is a note")
+    for name, option in expressions.compared_options(expr):
+        if name in earlier:
+            target = flow.question(name)
+            if isinstance(target, ChoiceQuestion) and target.option(option) is None:
+                problems.append(f"relevant names unknown option '{option}' of '{name}'")
+    return problems
+
+
+def _constraint_problems(q: Integer | DecimalNumber, languages: list[str]) -> list[str]:
+    problems = _check_texts(q.constraint_message, languages, "constraint_message")
+    if q.constraint is None:
+        if q.constraint_message is not None:
+            problems.append("constraint_message without a constraint")
+        return problems
+    try:
+        expr = expressions.parse(q.constraint)
+    except expressions.ExpressionError as exc:
+        return [*problems, f"constraint: {exc} (at character {exc.position + 1})"]
+    if expressions.references(expr):
+        problems.append("a constraint compares the answer '.' with numbers, not other questions")
+    elif not expressions.uses_self(expr):
+        problems.append("a constraint must test the answer '.'")
+    return problems
 
 
 def parse_definition(data: Any, source: str = "<definition>") -> FlowDefinition:

@@ -26,8 +26,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: question and option ids: XLSForm names (letters, digits, ``_``, ``-``, ``.``)
+ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
+
+
 class Option(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    id: str = Field(pattern=ID_PATTERN)
     label: LocalizedText
     #: in a multi-select, choosing this option clears the others (e.g. "none")
     exclusive: bool = False
@@ -52,11 +56,13 @@ class ShowIf(_Strict):
 
 
 class _QuestionBase(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    id: str = Field(pattern=ID_PATTERN)
     text: LocalizedText
     hint: LocalizedText | None = None
     section: str | None = None
     show_if: ShowIf | None = None
+    #: skip logic as an XLSForm expression (:mod:`flows.expressions`); shown when true
+    relevant: str | None = None
     #: offer "don't know" besides "prefer not to answer" (which every question offers)
     allow_dont_know: bool = False
     #: may be skipped without an answer
@@ -107,11 +113,57 @@ class FreeText(_QuestionBase):
     max_length: int = Field(default=1000, ge=1, le=4000)
 
 
+class _NumberQuestion(_QuestionBase):
+    #: a numeric XLSForm constraint on the answer ``.``, e.g. ``. >= 0 and . <= 120``
+    constraint: str | None = None
+    #: said when the constraint refuses an answer (else a general message)
+    constraint_message: LocalizedText | None = None
+
+
+class Integer(_NumberQuestion):
+    """A whole number, typed (digits of any script)."""
+
+    type: Literal["integer"] = "integer"
+
+
+class DecimalNumber(_NumberQuestion):
+    """A number, typed with a decimal point or comma."""
+
+    type: Literal["decimal"] = "decimal"
+
+
+class Date(_QuestionBase):
+    """A calendar date, typed day/month/year or year-month-day."""
+
+    type: Literal["date"] = "date"
+
+
+class Note(_Strict):
+    """A text shown on the way to the next question; it takes no answer."""
+
+    type: Literal["note"] = "note"
+    id: str = Field(pattern=ID_PATTERN)
+    text: LocalizedText
+    hint: LocalizedText | None = None
+    section: str | None = None
+    show_if: ShowIf | None = None
+    relevant: str | None = None
+
+
 Question = Annotated[
-    SingleChoice | YesNo | MultiSelect | FreeText,
+    SingleChoice | YesNo | MultiSelect | FreeText | Integer | DecimalNumber | Date | Note,
     Field(discriminator="type"),
 ]
 ChoiceQuestion = SingleChoice | YesNo | MultiSelect
+#: questions answered by typing; the answer is kept as its canonical text
+TypedQuestion = FreeText | Integer | DecimalNumber | Date
+#: questions a respondent answers (every type but notes)
+AskedQuestion = ChoiceQuestion | TypedQuestion
+
+
+def options_of(question: Question) -> list[Option]:
+    """A question's options; none for typed questions and notes."""
+    return question.options if isinstance(question, _ChoiceQuestion) else []
 
 
 class FlowDefinition(_Strict):
@@ -126,10 +178,17 @@ class FlowDefinition(_Strict):
 
     #: question id -> position (the engine looks questions up on every step)
     _positions: dict[str, int] = PrivateAttr(default_factory=dict)
+    _has_relevant: bool = PrivateAttr(default=False)
 
     def model_post_init(self, context: Any) -> None:
         for i, q in enumerate(self.questions):  # (ids are unique: the loader checks)
             self._positions.setdefault(q.id, i)
+        self._has_relevant = any(q.relevant is not None for q in self.questions)
+
+    @property
+    def has_relevant(self) -> bool:
+        """Whether any question has XLSForm skip logic (``relevant``)."""
+        return self._has_relevant
 
     def question(self, question_id: str) -> Question:
         return self.questions[self._positions[question_id]]

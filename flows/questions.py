@@ -10,9 +10,20 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flows.model import ChoiceQuestion, FreeText, MultiSelect, Question
+from flows import expressions
+from flows.model import (
+    ChoiceQuestion,
+    Date,
+    DecimalNumber,
+    FreeText,
+    Integer,
+    MultiSelect,
+    Question,
+)
 from flows.state import (
     Answer,
     ChoiceAnswer,
@@ -143,6 +154,84 @@ def _free_text(question: FreeText, state: SessionState, inp: Input) -> Outcome:
     if len(text) > question.max_length:
         return Reject("too_long", limit=question.max_length)
     return TextAnswer(text=text)
+
+
+def _digits(text: str) -> str:
+    """Digits of any script as ASCII; Arabic decimal and thousands separators as . and ,"""
+    text = unicodedata.normalize("NFKC", text).strip().replace("٫", ".").replace("٬", ",")
+    return "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in text)
+
+
+_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+
+
+def parse_number(text: str, *, whole: bool) -> Decimal | None:
+    """A typed number: ``42``, ``-3``, ``3.5`` or ``3,5``; spaces between thousands are
+    allowed (``12 000``). ``whole``: only whole numbers. None if it is not one."""
+    text = re.sub(r"(?<=\d)[\s\u202f\u00a0](?=\d{3}\b)", "", _digits(text))
+    if not _NUMBER.match(text):
+        return None
+    try:
+        number = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        return None
+    if whole and number != number.to_integral_value():
+        return None
+    return number
+
+
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-\s](\d{1,2})[/.\-\s](\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def parse_date(text: str) -> date | None:
+    """A typed date: day/month/year (``/``, ``.``, ``-`` or a space between) or
+    year-month-day; digits of any script. None if it is not a calendar date."""
+    text = _digits(text)
+    if match := _ISO.match(text):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _DAY_FIRST.match(text):
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _canonical(number: Decimal) -> str:
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+@handles("integer", "decimal")
+def _number(question: Integer | DecimalNumber, state: SessionState, inp: Input) -> Outcome:
+    whole = isinstance(question, Integer)
+    reason: RejectReason = "expected_integer" if whole else "expected_decimal"
+    if not isinstance(inp, Text):
+        return Reject(reason)
+    if not inp.text.strip() and question.optional:
+        return SpecialAnswer(value="skip")
+    number = parse_number(inp.text, whole=whole)
+    if number is None:
+        return Reject(reason)
+    value = _canonical(number)
+    if question.constraint and not expressions.evaluate(
+        expressions.parse(question.constraint), {}, value
+    ):
+        return Reject("constraint")
+    return TextAnswer(text=value)
+
+
+@handles("date")
+def _date(question: Date, state: SessionState, inp: Input) -> Outcome:
+    if not isinstance(inp, Text):
+        return Reject("expected_date")
+    if not inp.text.strip() and question.optional:
+        return SpecialAnswer(value="skip")
+    day = parse_date(inp.text)
+    return Reject("expected_date") if day is None else TextAnswer(text=day.isoformat())
 
 
 def handle(question: Question, state: SessionState, inp: Input) -> Outcome:

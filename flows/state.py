@@ -31,6 +31,9 @@ class MultiAnswer(_Value):
 
 
 class TextAnswer(_Value):
+    """A typed answer: free text, or the canonical text of a number (``-12``, ``3.5``)
+    or a date (``2026-03-31``); the question's type says how to read it."""
+
     kind: Literal["text"] = "text"
     text: str
 
@@ -191,6 +194,10 @@ RejectReason = Literal[
     "unknown_question",
     "not_reachable",
     "unknown_language",
+    "expected_integer",
+    "expected_decimal",
+    "expected_date",
+    "constraint",
 ]
 
 
@@ -202,6 +209,13 @@ class InputRejected(_Value):
     reason: RejectReason
     #: a number the message may need (e.g. the maximum length)
     limit: int | None = None
+
+
+class NoteShown(_Value):
+    """A note passed on the way to the next question (or to the end)."""
+
+    type: Literal["note_shown"] = "note_shown"
+    question: str
 
 
 class LanguageChanged(_Value):
@@ -221,6 +235,7 @@ Event = Annotated[
     | SelectionChanged
     | InputRejected
     | LanguageChanged
+    | NoteShown
     | SurveyCompleted,
     Field(discriminator="type"),
 ]
