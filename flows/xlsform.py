@@ -1,0 +1,834 @@
+"""XLSForms (KoboToolbox, ODK, SurveyCTO, Ona) read as flow definitions, and flow
+definitions written as XLSForms.
+
+Reading: pyxform (the ODK reference implementation) reads and validates the workbook;
+this module maps the validated form onto a :class:`~flows.model.FlowDefinition` and
+refuses, with the sheet, row and column, whatever a chat survey cannot ask faithfully.
+
+The subset read:
+
+- ``survey`` sheet types ``select_one``, ``select_multiple``, ``text``, ``integer``,
+  ``decimal``, ``date``, ``note``, ``begin_group``/``end_group`` (a group with a label is
+  a section; a group's ``relevant`` applies to everything in it); the metadata types
+  (``start``, ``end``, ``today``, ``deviceid``...) are ignored, as a chat has no device
+  to read them from;
+- ``label``, ``hint`` and ``constraint_message`` per language (``label::English (en)``,
+  ``label::fr``, ``label::French``; a plain ``label`` is in the default language);
+- ``required`` (yes/true/true()), ``relevant`` and ``constraint`` in the expression subset
+  of :mod:`flows.expressions`: numeric constraints on ``integer`` and ``decimal``,
+  ``string-length(.) <= N`` on ``text``, ``count-selected(.) >= N`` on
+  ``select_multiple``;
+- extension columns: ``allow_dont_know`` (survey: offer "don't know"), ``exclusive``
+  (choices: choosing it clears the other choices), ``form_title_<code>`` (settings: the
+  title in another language).
+
+``select_one`` whose choices are ``yes``/``no`` (and optionally ``not_applicable``) becomes
+a yes/no question; ``relevant`` expressions of the shapes ``selected(${q}, 'a') or ...``
+and ``${q} != '' and not(selected(${q}, 'a') or ...)`` become the definition's
+``show_if`` (any_of, none_of), which is what writing a ``show_if`` produces, so that
+definition -> XLSForm -> definition gives the same definition.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from babel import Locale, UnknownLocaleError
+from openpyxl.utils import get_column_letter
+from pyxform import aliases
+from pyxform.errors import PyXFormError
+from pyxform.xls2json import workbook_to_json
+from pyxform.xls2json_backends import get_xlsform
+
+from flows import expressions
+from flows.loader import FlowDefinitionError, parse_definition
+from flows.model import (
+    SPEC_VERSION,
+    DecimalNumber,
+    FlowDefinition,
+    FreeText,
+    Integer,
+    MultiSelect,
+    Note,
+    Option,
+    Question,
+    ShowIf,
+    options_of,
+)
+
+#: XLSForm type -> flow question type (``select one`` is refined into yes_no)
+_TYPES = {
+    "select one": "single_choice",
+    "select all that apply": "multi_select",
+    "text": "free_text",
+    "integer": "integer",
+    "decimal": "decimal",
+    "date": "date",
+    "note": "note",
+}
+#: metadata a form collects from the device; a chat has none of it
+_META = {
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "phonenumber",
+    "username",
+    "email",
+    "simserial",
+    "subscriberid",
+    "audit",
+    "start-geopoint",
+}
+#: bind columns a question may have
+_BINDS = {"required", "relevant", "constraint", "jr:constraintMsg", "jr:requiredMsg"}
+#: element keys that carry no meaning for a chat survey (or that pyxform adds)
+_IGNORED = {"type", "name", "label", "hint", "bind", "choices", "list_name", "itemset"}
+_IGNORED |= {"guidance_hint", "parameters", "control", "children", "allow_dont_know"}
+_IGNORED |= {"sms_field", "sms_option"}
+_DEFAULT_MAX_LENGTH = FreeText.model_fields["max_length"].default
+_DEFAULT_MIN_CHOICES = MultiSelect.model_fields["min_choices"].default
+_CODE = re.compile(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)\)\s*$")
+_PYXFORM_ROW = re.compile(r"\[row : (\d+)\]\s*")
+_PYXFORM_SHEET = re.compile(r"On the '(\w+)' sheet")
+_PYXFORM_COLUMN = re.compile(r"the '([\w:]+)' value")
+
+
+class XLSFormError(FlowDefinitionError):
+    """An XLSForm that cannot run as a chat survey: where (sheet, row, column) and what."""
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.sheet, self.row, self.column = sheet, row, column
+        where = [f"sheet '{sheet}'"] if sheet else []
+        if row is not None:
+            where.append(f"row {row}")
+        if column:
+            where.append(f"column {column}")
+        super().__init__(", ".join([source, *where]), message)
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+def _canonical_column(header: str) -> str:
+    """The column a header means, without its language (``bind::relevant``,
+    ``relevance``, ``relevant`` -> ``relevant``; ``label::French (fr)`` -> ``label``)."""
+    base = header.split("::", 1)[0].strip()
+    if base == "bind" and "::" in header:
+        base = header.split("::", 2)[1]
+    meant = aliases.survey_header.get(base, base)
+    return meant[1] if isinstance(meant, tuple) else str(meant)
+
+
+@dataclass
+class _Sheet:
+    """One sheet's rows as pyxform read them (row n of the sheet is ``rows[n - 2]``) and
+    the letter of each column header."""
+
+    name: str
+    rows: list[dict[str, Any]]
+    letters: dict[str, str] = field(default_factory=dict)
+
+    def column(self, row: int | None, canonical: str, language: str | None = None) -> str:
+        """The column (``G (relevant)``) holding ``canonical`` (in ``language``) in a row,
+        or in the sheet's header when the row does not have it."""
+        row_keys = list(self.rows[row - 2]) if row is not None and row >= 2 else []
+        for header in [*row_keys, *self.letters]:
+            if _canonical_column(header) != canonical:
+                continue
+            named = header.split("::", 1)[1].strip() if "::" in header else None
+            if language is None or named == language or (named is None and language == ""):
+                letter = self.letters.get(header)
+                return f"{letter} ({header})" if letter else header
+        return f"{canonical}::{language}" if language else canonical
+
+
+@dataclass
+class _Form:
+    source: str
+    survey: _Sheet
+    choices: _Sheet
+    settings: _Sheet
+    #: language name in the form ("English (en)", "default") -> language code
+    codes: dict[str, str]
+    #: the survey rows of each name, in order
+    rows_by_name: dict[str, list[int]]
+
+    def fail(
+        self,
+        message: str,
+        sheet: _Sheet | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        language: str | None = None,
+    ) -> XLSFormError:
+        sheet = sheet or self.survey
+        where = sheet.column(row, column, language) if column else None
+        return XLSFormError(self.source, message, sheet=sheet.name, row=row, column=where)
+
+
+def _header_letters(path: Path) -> dict[str, dict[str, str]]:
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        letters: dict[str, dict[str, str]] = {}
+        for sheet in book.worksheets:
+            first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+            letters[sheet.title.lower()] = {
+                re.sub(r"\s+", " ", str(value).strip()): get_column_letter(i + 1)
+                for i, value in enumerate(first)
+                if value is not None and str(value).strip()
+            }
+        return letters
+    finally:
+        book.close()
+
+
+def _language_code(name: str) -> str | None:
+    """``English (en)`` -> ``en``; ``fr`` -> ``fr``; ``French`` -> ``fr``."""
+    if match := _CODE.search(name):
+        return match.group(1).replace("_", "-")
+    candidate = name.strip()
+    try:
+        Locale.parse(candidate.replace("-", "_"))
+        return candidate
+    except (ValueError, UnknownLocaleError):
+        pass
+    for code in ("en", "fr", "ar", "es", "pt", "fa", "ps", "prs", "ti", "am", "so", "ha"):
+        try:
+            if Locale.parse(code).english_name == candidate:
+                return code
+        except (ValueError, UnknownLocaleError):
+            continue
+    return None
+
+
+def language_name(code: str) -> str:
+    """The column spelling Kobo writes for a language code: ``French (fr)``."""
+    try:
+        english = Locale.parse(code.replace("-", "_")).english_name or code
+    except (ValueError, UnknownLocaleError):
+        english = code
+    return f"{english} ({code})"
+
+
+def _languages(source: str, survey: _Sheet, default: str) -> dict[str, str]:
+    """Each language named by the survey's label columns -> its code, default first."""
+    codes: dict[str, str] = {}
+    for header in survey.letters:
+        if _canonical_column(header) not in ("label", "hint", "jr:constraintMsg"):
+            continue
+        name = header.split("::", 1)[1].strip() if "::" in header else "default"
+        if name in codes:
+            continue
+        code = default if name == "default" else _language_code(name)
+        if code is None:
+            raise XLSFormError(
+                source,
+                f"cannot tell the language of '{name}': write its code in brackets, "
+                f"e.g. '{header.split('::', 1)[0]}::{name} (xx)'",
+                sheet="survey",
+                row=1,
+                column=survey.column(None, _canonical_column(header), name),
+            )
+        if code in codes.values():
+            raise XLSFormError(
+                source,
+                f"language '{code}' has two spellings in the column headers",
+                sheet="survey",
+                row=1,
+                column=survey.column(None, _canonical_column(header), name),
+            )
+        codes[name] = code
+    return dict(sorted(codes.items(), key=lambda item: item[1] != default))
+
+
+def _pyxform_error(source: str, exc: PyXFormError, form: _Form | None) -> XLSFormError:
+    """pyxform's own refusal, located: its messages carry ``[row : N]`` and often the
+    sheet and column."""
+    message = str(exc)
+    row_match = _PYXFORM_ROW.search(message)
+    row = int(row_match.group(1)) if row_match else None
+    sheet_match = _PYXFORM_SHEET.search(message)
+    sheet_name = sheet_match.group(1) if sheet_match else ("survey" if row else None)
+    column_match = _PYXFORM_COLUMN.search(message)
+    column = column_match.group(1) if column_match else None
+    if column is None and row is not None:
+        column = "name" if "no name" in message else "type" if "nmatched" in message else None
+    text = _PYXFORM_ROW.sub("", message).strip()
+    if form is not None and sheet_name in ("survey", "choices", "settings"):
+        sheet = getattr(form, sheet_name)
+        where = sheet.column(row, column) if column else None
+        return XLSFormError(source, text, sheet=sheet_name, row=row, column=where)
+    return XLSFormError(source, text, sheet=sheet_name, row=row, column=column)
+
+
+def _truthy(value: Any) -> bool | None:
+    """yes/true/true() -> True, no/false/blank -> False, anything else (an expression)
+    -> None."""
+    if value is None or value == "":
+        return False
+    truth: bool | None = aliases.yes_no.get(str(value).strip())
+    return truth
+
+
+def _texts(form: _Form, value: Any, row: int, column: str, sheet: _Sheet) -> dict[str, str]:
+    """A label (string or per-language dict) as text per language code; every language
+    of the form is required."""
+    by_name = value if isinstance(value, dict) else {"default": value}
+    texts: dict[str, str] = {}
+    for name, code in form.codes.items():
+        text = by_name.get(name)
+        if text:
+            texts[code] = str(text)
+    for name, code in form.codes.items():
+        if code not in texts:
+            raise form.fail(
+                f"no {column.replace('jr:constraintMsg', 'constraint_message')} in "
+                f"'{name}' (every language of the form needs one)",
+                sheet,
+                row,
+                column,
+                "" if name == "default" else name,
+            )
+    return texts
+
+
+def _show_if(relevant: str) -> ShowIf | None:
+    """The ``show_if`` a relevant expression of one of the two canonical shapes says."""
+    expr = expressions.parse(relevant)
+
+    def any_of(e: expressions.Expr) -> tuple[str, list[str]] | None:
+        parts = e.operands if isinstance(e, expressions.BoolOp) and e.op == "or" else (e,)
+        if not all(
+            isinstance(p, expressions.Selected) and isinstance(p.argument, expressions.Ref)
+            for p in parts
+        ):
+            return None
+        names = {p.argument.name for p in parts}  # type: ignore[union-attr]
+        if len(names) != 1:
+            return None
+        return names.pop(), [p.option for p in parts]  # type: ignore[union-attr]
+
+    if (found := any_of(expr)) is not None:
+        return ShowIf(question=found[0], any_of=found[1])
+    if (
+        isinstance(expr, expressions.BoolOp)
+        and expr.op == "and"
+        and len(expr.operands) == 2
+        and isinstance(expr.operands[1], expressions.Not)
+        and (found := any_of(expr.operands[1].operand)) is not None
+        and expr.operands[0]
+        == expressions.Compare(expressions.Ref(found[0]), "!=", expressions.Literal_(""))
+    ):
+        return ShowIf(question=found[0], none_of=found[1])
+    return None
+
+
+def _both(first: str | None, second: str | None) -> str | None:
+    if first is None or second is None:
+        return first or second
+    return expressions.to_text(
+        expressions.BoolOp("and", (expressions.parse(first), expressions.parse(second)))
+    )
+
+
+def _bounded_self(constraint: str, function: str, op: str) -> int | None:
+    """N when ``constraint`` is exactly ``function(.) op N`` for a whole N."""
+    expr = expressions.parse(constraint)
+    if (
+        isinstance(expr, expressions.Compare)
+        and expr.op == op
+        and expr.left == expressions.Call(function, expressions.Self())  # type: ignore[arg-type]
+        and isinstance(expr.right, expressions.Literal_)
+        and not isinstance(expr.right.value, str)
+        and expr.right.value == expr.right.value.to_integral_value()
+    ):
+        return int(expr.right.value)
+    return None
+
+
+class _Reader:
+    def __init__(self, form: _Form, choice_rows: dict[tuple[str, str], int]) -> None:
+        self.form = form
+        self.choice_rows = choice_rows
+        self.questions: list[dict[str, Any]] = []
+        self.sections: dict[str, dict[str, str]] = {}
+        #: question id -> its survey row
+        self.rows: dict[str, int] = {}
+
+    def row_of(self, name: str) -> int:
+        return (self.form.rows_by_name.get(name) or [0])[0]  # (names are unique)
+
+    def walk(
+        self, children: list[dict[str, Any]], section: str | None, relevant: str | None
+    ) -> None:
+        for element in children:
+            kind = element.get("type")
+            name = str(element.get("name", ""))
+            if kind == "group" and element.get("control", {}).get("bodyless"):
+                continue  # the meta group pyxform adds (instanceID)
+            if kind in _META:
+                continue
+            row = self.row_of(name)
+            if kind in ("repeat", "loop"):
+                raise self.form.fail(
+                    "repeats are not supported: a chat survey asks each question once",
+                    row=row,
+                    column="type",
+                )
+            if kind not in _TYPES and kind != "group":
+                supported = ", ".join(["select_one", "select_multiple", *list(_TYPES)[2:]])
+                raise self.form.fail(
+                    f"type '{kind}' is not supported (supported: {supported}, begin_group)",
+                    row=row,
+                    column="type",
+                )
+            self.refuse_unsupported(element, row)
+            bind = element.get("bind", {})
+            own = bind.get("relevant")
+            if own is not None:
+                self.check_expression(own, row, "relevant")
+            combined = _both(relevant, own)
+            if kind == "group":
+                inner = section
+                if element.get("label"):
+                    self.sections[name] = _texts(
+                        self.form, element["label"], row, "label", self.form.survey
+                    )
+                    inner = name
+                self.walk(element.get("children", []), inner, combined)
+                continue
+            self.questions.append(self.question(element, row, section, combined))
+            self.rows[name] = row
+
+    def check_expression(self, text: str, row: int, column: str) -> None:
+        try:
+            expressions.parse(text)
+        except expressions.ExpressionError as exc:
+            raise self.form.fail(
+                f"'{text}' is outside the supported expressions: {exc} "
+                f"(at character {exc.position + 1})",
+                row=row,
+                column=column,
+            ) from exc
+
+    def refuse_unsupported(self, element: dict[str, Any], row: int) -> None:
+        for key, value in element.items():
+            if value in (None, "", {}, []):
+                continue
+            if key == "bind":
+                for bind_key in value:
+                    if bind_key not in _BINDS:
+                        raise self.form.fail(
+                            f"'{bind_key}' is not supported in a chat survey",
+                            row=row,
+                            column=bind_key,
+                        )
+            elif key == "control":
+                for control_key in value:
+                    if control_key not in ("appearance", "bodyless"):
+                        raise self.form.fail(
+                            f"'{control_key}' is not supported in a chat survey",
+                            row=row,
+                            column=control_key,
+                        )
+            elif key == "parameters":
+                raise self.form.fail(
+                    "parameters are not supported in a chat survey", row=row, column="parameters"
+                )
+            elif key in ("default", "choice_filter", "trigger", "media", "instance"):
+                raise self.form.fail(
+                    f"'{key}' is not supported in a chat survey",
+                    row=row,
+                    column="image" if key == "media" else key,
+                )
+
+    def question(
+        self, element: dict[str, Any], row: int, section: str | None, relevant: str | None
+    ) -> dict[str, Any]:
+        form = self.form
+        kind = _TYPES[element["type"]]
+        bind = element.get("bind", {})
+        q: dict[str, Any] = {"id": element["name"], "type": kind}
+        if not element.get("label"):
+            raise form.fail("a question needs a label", row=row, column="label")
+        q["text"] = _texts(form, element["label"], row, "label", form.survey)
+        if element.get("hint"):
+            q["hint"] = _texts(form, element["hint"], row, "hint", form.survey)
+        if section is not None:
+            q["section"] = section
+        if relevant is not None:
+            shape = _show_if(relevant)
+            if shape is not None:
+                q["show_if"] = shape.model_dump(exclude_none=True)
+            else:
+                q["relevant"] = relevant
+        if kind == "note":
+            return q
+        required = _truthy(bind.get("required"))
+        if required is None:
+            raise form.fail(
+                f"required '{bind['required']}' is not supported: write yes or leave it blank",
+                row=row,
+                column="required",
+            )
+        if not required:
+            q["optional"] = True
+        dont_know = _truthy(element.get("allow_dont_know"))
+        if dont_know is None:
+            raise form.fail("allow_dont_know is yes or blank", row=row, column="allow_dont_know")
+        if dont_know:
+            q["allow_dont_know"] = True
+        if kind in ("single_choice", "multi_select"):
+            q["options"] = self.options(element, row)
+            if kind == "single_choice" and self.is_yes_no(q["options"]):
+                q["type"] = "yes_no"
+        constraint = bind.get("constraint")
+        if constraint:
+            self.check_expression(constraint, row, "constraint")
+            self.constraint(q, constraint, bind.get("jr:constraintMsg"), row)
+        elif bind.get("jr:constraintMsg"):
+            raise form.fail(
+                "a constraint message without a constraint", row=row, column="jr:constraintMsg"
+            )
+        return q
+
+    @staticmethod
+    def is_yes_no(options: list[dict[str, Any]]) -> bool:
+        ids = {o["id"] for o in options}
+        return {"yes", "no"} <= ids <= {"yes", "no", "not_applicable"}
+
+    def options(self, element: dict[str, Any], row: int) -> list[dict[str, Any]]:
+        form = self.form
+        list_name = element.get("list_name") or element.get("itemset")
+        if not element.get("choices"):
+            raise form.fail(f"choice list '{list_name}' has no choices", row=row, column="type")
+        options = []
+        for choice in element["choices"]:
+            choice_row = self.choice_rows.get((str(list_name), str(choice["name"])))
+            for key, value in choice.items():
+                if key in ("media",) and value:
+                    raise form.fail(
+                        "choice images and audio are not supported in a chat survey",
+                        form.choices,
+                        choice_row,
+                        "image",
+                    )
+            if not choice.get("label"):
+                raise form.fail("a choice needs a label", form.choices, choice_row, "label")
+            option: dict[str, Any] = {
+                "id": str(choice["name"]),
+                "label": _texts(form, choice["label"], choice_row or 0, "label", form.choices),
+            }
+            exclusive = _truthy(choice.get("exclusive"))
+            if exclusive is None:
+                raise form.fail("exclusive is yes or blank", form.choices, choice_row, "exclusive")
+            if exclusive:
+                option["exclusive"] = True
+            options.append(option)
+        return options
+
+    def constraint(self, q: dict[str, Any], constraint: str, message: Any, row: int) -> None:
+        form = self.form
+        kind = q["type"]
+        if kind in ("integer", "decimal"):
+            q["constraint"] = constraint
+            if message:
+                q["constraint_message"] = _texts(
+                    form, message, row, "jr:constraintMsg", form.survey
+                )
+            return
+        shapes = {
+            "free_text": ("string-length", "<=", "max_length", "string-length(.) <= 200"),
+            "multi_select": ("count-selected", ">=", "min_choices", "count-selected(.) >= 2"),
+        }
+        if kind not in shapes:
+            raise form.fail(
+                f"constraints on {kind.replace('_', ' ')} questions are not supported "
+                "(only on integer, decimal, text and select_multiple)",
+                row=row,
+                column="constraint",
+            )
+        function, op, key, example = shapes[kind]
+        bound = _bounded_self(constraint, function, op)
+        if bound is None:
+            raise form.fail(
+                f"'{constraint}' is not supported here: write e.g. '{example}'",
+                row=row,
+                column="constraint",
+            )
+        if message:
+            raise form.fail(
+                "a constraint message is only shown for integer and decimal questions",
+                row=row,
+                column="jr:constraintMsg",
+            )
+        q[key] = bound
+
+
+def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefinition:
+    """Read an ``.xlsx`` XLSForm as a flow definition; :class:`XLSFormError` says where
+    and why one cannot be used. ``default_language``: the language of plain ``label``
+    columns when the settings sheet does not say."""
+    path = Path(path)
+    source = path.name
+    if path.suffix.lower() != ".xlsx":
+        raise XLSFormError(source, "an XLSForm is read from an .xlsx workbook")
+    try:
+        letters = _header_letters(path)
+        raw = get_xlsform(str(path))
+    except PyXFormError as exc:
+        raise XLSFormError(source, f"cannot read the workbook: {exc}") from exc
+    except (OSError, ValueError, KeyError) as exc:
+        raise XLSFormError(source, f"cannot read the workbook: {exc}") from exc
+    if raw.survey is None:
+        raise XLSFormError(source, "the workbook has no 'survey' sheet")
+    survey = _Sheet("survey", raw.survey, letters.get("survey", {}))
+    choices = _Sheet("choices", raw.choices or [], letters.get("choices", {}))
+    settings = _Sheet("settings", raw.settings or [], letters.get("settings", {}))
+    setting = dict(raw.settings[0]) if raw.settings else {}
+    settings_default = setting.get("default_language")
+    default = default_language
+    if settings_default:
+        code = _language_code(str(settings_default))
+        if code is None:
+            raise XLSFormError(
+                source,
+                f"cannot tell the language of '{settings_default}': write e.g. 'English (en)'",
+                sheet="settings",
+                row=2,
+                column=settings.column(2, "default_language"),
+            )
+        default = code
+    codes = _languages(source, survey, default)
+    rows_by_name: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(raw.survey):
+        if row.get("name"):
+            rows_by_name[str(row["name"])].append(i + 2)
+    form = _Form(source, survey, choices, settings, codes, dict(rows_by_name))
+    choice_rows = {
+        (str(row.get("list_name", row.get("list name", ""))), str(row.get("name", ""))): i + 2
+        for i, row in enumerate(raw.choices or [])
+    }
+    for name, rows in rows_by_name.items():
+        if len(rows) > 1:
+            raise form.fail(
+                f"the name '{name}' is used twice (also on row {rows[0]}); every question "
+                "of a chat survey needs its own name",
+                row=rows[1],
+                column="name",
+            )
+    try:
+        tree = workbook_to_json(raw, warnings=[])
+    except PyXFormError as exc:
+        raise _pyxform_error(source, exc, form) from exc
+
+    reader = _Reader(form, choice_rows)
+    reader.walk(tree.get("children", []), None, None)
+    if not reader.questions:
+        raise form.fail("the form has no question", row=None)
+    title = tree.get("title") or tree.get("name") or path.stem
+    titles = {code: str(title) for code in codes.values()}
+    for key, value in setting.items():
+        if key.startswith("form_title_") and value and key[len("form_title_") :] in titles:
+            titles[key[len("form_title_") :]] = str(value)
+    data = {
+        "spec_version": SPEC_VERSION,
+        "id": re.sub(r"[^a-z0-9_]+", "_", str(tree.get("id_string") or path.stem).lower()),
+        "version": str(tree.get("version") or "1"),
+        "languages": list(codes.values()),
+        "title": titles,
+        "sections": reader.sections,
+        "questions": reader.questions,
+    }
+    try:
+        return parse_definition(data, source)
+    except XLSFormError:
+        raise
+    except FlowDefinitionError as exc:
+        raise _located(form, reader, exc) from exc
+
+
+def _located(form: _Form, reader: _Reader, exc: FlowDefinitionError) -> XLSFormError:
+    """A definition check's refusal, at the row and column of the question it names."""
+    row = reader.rows.get(exc.question or "")
+    problem = exc.problem
+    column = next(
+        (
+            c
+            for word, c in (
+                ("relevant", "relevant"),
+                ("show_if", "relevant"),
+                ("constraint_message", "jr:constraintMsg"),
+                ("constraint", "constraint"),
+                ("min_choices", "constraint"),
+                ("option", "type"),
+                ("hint", "hint"),
+                ("text", "label"),
+                ("id", "name"),
+            )
+            if problem.startswith(word) or f"{word}:" in problem or f".{word}" in problem
+        ),
+        "name",
+    )
+    if row is None:
+        return XLSFormError(form.source, problem)
+    return form.fail(problem, row=row, column=column)
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+def _relevant_of(question: Question) -> str | None:
+    shown = question.show_if
+    written = None
+    if shown is not None:
+        wanted = shown.any_of if shown.any_of is not None else shown.none_of or []
+        picks = " or ".join(f"selected(${{{shown.question}}}, '{o}')" for o in wanted)
+        if shown.any_of is not None:
+            written = picks
+        else:
+            written = f"${{{shown.question}}} != '' and not({picks})"
+    return _both(written, question.relevant)
+
+
+def _constraint_of(question: Question) -> str | None:
+    if isinstance(question, Integer | DecimalNumber):
+        return question.constraint
+    if isinstance(question, FreeText) and question.max_length != _DEFAULT_MAX_LENGTH:
+        return f"string-length(.) <= {question.max_length}"
+    if isinstance(question, MultiSelect) and question.min_choices != _DEFAULT_MIN_CHOICES:
+        return f"count-selected(.) >= {question.min_choices}"
+    return None
+
+
+def _xlsform_type(question: Question, list_name: str | None) -> str:
+    if isinstance(question, MultiSelect):
+        return f"select_multiple {list_name}"
+    if list_name is not None:
+        return f"select_one {list_name}"
+    return {"free_text": "text"}.get(question.type, question.type)
+
+
+def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
+    """Write a flow definition as an XLSForm workbook (survey, choices, settings) that
+    pyxform converts to an XForm, so the survey runs face to face in Kobo or ODK."""
+    langs = [(code, language_name(code)) for code in flow.languages]
+    has_hint = any(getattr(q, "hint", None) for q in flow.questions)
+    has_message = any(
+        isinstance(q, Integer | DecimalNumber) and q.constraint_message for q in flow.questions
+    )
+    has_dont_know = any(getattr(q, "allow_dont_know", False) for q in flow.questions)
+    has_exclusive = any(o.exclusive for q in flow.questions for o in options_of(q))
+
+    columns = ["type", "name", *(f"label::{name}" for _, name in langs)]
+    if has_hint:
+        columns += [f"hint::{name}" for _, name in langs]
+    columns += ["required", "relevant", "constraint"]
+    if has_message:
+        columns += [f"constraint_message::{name}" for _, name in langs]
+    if has_dont_know:
+        columns.append("allow_dont_know")
+
+    def localized(prefix: str, texts: dict[str, str] | None) -> dict[str, str]:
+        return {f"{prefix}::{name}": (texts or {}).get(code, "") for code, name in langs}
+
+    #: each distinct option list (as JSON) -> its list name and options
+    lists: dict[str, tuple[str, list[Option]]] = {}
+    survey: list[dict[str, Any]] = []
+    open_section: str | None = None
+    closed: set[str] = set()
+    for q in flow.questions:
+        if q.section != open_section:
+            if open_section is not None:
+                survey.append({"type": "end_group"})
+                closed.add(open_section)
+            if q.section is not None:
+                if q.section in closed:
+                    raise FlowDefinitionError(
+                        flow.id,
+                        f"section '{q.section}' is split in two: an XLSForm group is one run "
+                        "of questions",
+                        q.id,
+                    )
+                survey.append(
+                    {
+                        "type": "begin_group",
+                        "name": q.section,
+                        **localized("label", flow.sections[q.section]),
+                    }
+                )
+            open_section = q.section
+        list_name = None
+        if options := options_of(q):
+            key = json.dumps([o.model_dump() for o in options], sort_keys=True)
+            list_name = lists.setdefault(key, (q.id, options))[0]
+        row: dict[str, Any] = {
+            "type": _xlsform_type(q, list_name),
+            "name": q.id,
+            **localized("label", q.text),
+            **(localized("hint", q.hint) if q.hint else {}),
+            "relevant": _relevant_of(q) or "",
+        }
+        if not isinstance(q, Note):
+            row["required"] = "" if q.optional else "yes"
+            row["constraint"] = _constraint_of(q) or ""
+            if isinstance(q, Integer | DecimalNumber) and q.constraint_message:
+                row.update(localized("constraint_message", q.constraint_message))
+            if q.allow_dont_know:
+                row["allow_dont_know"] = "yes"
+        survey.append(row)
+    if open_section is not None:
+        survey.append({"type": "end_group"})
+
+    choice_columns = ["list_name", "name", *(f"label::{name}" for _, name in langs)]
+    if has_exclusive:
+        choice_columns.append("exclusive")
+    choices = [
+        {
+            "list_name": list_name,
+            "name": o.id,
+            **localized("label", o.label),
+            "exclusive": "yes" if o.exclusive else "",
+        }
+        for list_name, options in lists.values()
+        for o in options
+    ]
+
+    default_code, default_name = langs[0]
+    settings = {
+        "form_title": flow.title[default_code],
+        "form_id": flow.id,
+        "version": flow.version,
+        "default_language": default_name,
+        **{f"form_title_{code}": flow.title[code] for code, _ in langs[1:]},
+    }
+
+    book = openpyxl.Workbook()
+    sheets = [
+        ("survey", columns, survey),
+        ("choices", choice_columns, choices),
+        ("settings", list(settings), [settings]),
+    ]
+    for i, (title, header, rows) in enumerate(sheets):
+        sheet = book.active if i == 0 else book.create_sheet()
+        sheet.title = title
+        sheet.append(header)
+        for row in rows:
+            sheet.append([row.get(column) or None for column in header])
+        sheet.freeze_panes = "A2"
+    book.save(Path(path))
