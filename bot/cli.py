@@ -14,11 +14,17 @@ import typer
 from rich.console import Console
 
 from bot import cli_admin, cli_bot, cli_staff
-from bot.common import fail, open_store
+from bot.common import configured_definition, fail, open_store
 from bot.consent import DataPolicy, consent_text
 from bot.console import ConsoleSurvey
 from bot.i18n import Translator
-from flows import FlowDefinitionError, builtin_definition, load_definition
+from flows import (
+    FlowDefinition,
+    FlowDefinitionError,
+    builtin_definition,
+    dump_definition,
+    load_definition,
+)
 from flows.engine import Step
 from scoring import (
     ScoreResult,
@@ -136,12 +142,20 @@ def console_command(
         bool, typer.Option("--erase", help="Erase everything kept about you, then exit.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm --erase.")] = False,
+    flow: Annotated[
+        Path | None,
+        typer.Option(
+            "--flow",
+            help="Another survey: a flow definition (.yaml) or an XLSForm (.xlsx). "
+            "Default: RSSBOT_FLOW, else the RSS.",
+        ),
+    ] = None,
 ) -> None:
     """Answer the survey in the terminal; answers are saved (encrypted) as you go.
 
     Stop at any time with q or Ctrl-C; run the same command again to continue.
     """
-    definition = builtin_definition()
+    definition = configured_definition(flow)
     if language not in definition.languages:
         fail(f"unknown language '{language}': choose one of {', '.join(definition.languages)}")
     if wave not in WAVES:
@@ -222,9 +236,57 @@ def flow_validate(path: Annotated[Path, typer.Argument(help="A flow definition f
         flow = load_definition(path)
     except FlowDefinitionError as exc:
         fail(str(exc))
-    typer.echo(
-        f"{path}: flow '{flow.id}' version {flow.version}, {len(flow.questions)} questions, "
-        f"languages {', '.join(flow.languages)}: valid"
+    typer.echo(f"{path}: {_flow_summary(flow)}: valid")
+
+
+@flow_app.command("import-xlsform")
+def flow_import_xlsform(
+    form: Annotated[Path, typer.Argument(help="An XLSForm workbook (.xlsx) from Kobo or ODK.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The flow definition to write.")],
+    default_language: Annotated[
+        str,
+        typer.Option(help="Language code of plain 'label' columns when settings do not say."),
+    ] = "en",
+) -> None:
+    """Read an XLSForm as a flow definition (YAML); what a chat survey cannot ask is
+    refused with its sheet, row and column."""
+    from flows.xlsform import read_xlsform
+
+    try:
+        flow = read_xlsform(form, default_language=default_language)
+    except FlowDefinitionError as exc:
+        fail(str(exc))
+    output.write_text(dump_definition(flow), encoding="utf-8")
+    typer.echo(f"{output}: {_flow_summary(flow)}")
+    typer.echo(f"try it in the terminal: rssbot console --flow {output}")
+
+
+@flow_app.command("export-xlsform")
+def flow_export_xlsform(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The XLSForm (.xlsx) to write.")],
+    definition: Annotated[
+        Path | None,
+        typer.Argument(help="A flow definition (.yaml or .xlsx); default: the RSS."),
+    ] = None,
+) -> None:
+    """Write a flow definition as an XLSForm, to run the same survey in Kobo or ODK."""
+    from flows.xlsform import write_xlsform
+
+    if output.suffix.lower() != ".xlsx":
+        fail(f"{output}: an XLSForm is written as an .xlsx workbook")
+    flow = configured_definition(definition) if definition else builtin_definition()
+    try:
+        write_xlsform(flow, output)
+    except FlowDefinitionError as exc:
+        fail(str(exc))
+    typer.echo(f"{output}: {_flow_summary(flow)}")
+
+
+def _flow_summary(flow: FlowDefinition) -> str:
+    asked = sum(1 for q in flow.questions if q.type != "note")
+    return (
+        f"flow '{flow.id}' version {flow.version}, {asked} questions, "
+        f"languages {', '.join(flow.languages)}"
     )
 
 

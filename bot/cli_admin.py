@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
-from bot.common import fail, open_store, settings
+from bot.common import configured_definition, fail, open_store, settings
 from bot.consent import DataPolicy
 from bot.survey_scores import score_unscored_surveys
-from flows import builtin_definition
+from flows import FlowDefinition
 from scoring import default_weight_table
 from storage.crypto import CryptoError, Keyring
 from storage.db import current_revision, head_revision, make_engine, upgrade
@@ -49,15 +49,15 @@ def db_upgrade() -> None:
     except CryptoError:
         typer.echo("No keyring here: completed surveys without scores are scored by 'rssbot run'.")
         return
-    scored = asyncio.run(_score_unscored(keyring))
+    scored = asyncio.run(_score_unscored(keyring, configured_definition()))
     if scored:
         typer.echo(f"Scored {scored} completed surveys that had no scores.")
 
 
-async def _score_unscored(keyring: Keyring) -> int:
+async def _score_unscored(keyring: Keyring, definition: FlowDefinition) -> int:
     store = await open_store(keyring=keyring)
     try:
-        return await score_unscored_surveys(store, builtin_definition(), default_weight_table())
+        return await score_unscored_surveys(store, definition, default_weight_table())
     finally:
         await store.close()
 

@@ -14,12 +14,11 @@ from typing import Annotated
 import typer
 
 from bot.cli_staff import windows
-from bot.common import fail, open_store
+from bot.common import configured_definition, fail, open_store
 from bot.i18n import UI_LANGUAGES
 from bot.settings import BotSettings
 from bot.staff import invitation_link
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
-from flows import builtin_definition
 from storage.redaction import configure_logging
 from storage.store import CaseAlreadyEnrolled, InviteProblem, Store
 
@@ -53,7 +52,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     redis = redis_client(config.redis_url.get_secret_value()) if config.redis_url else None
     svc = Services(
         store=store,
-        definition=builtin_definition(),
+        definition=configured_definition(),
         table=configured_weight_table(),
         show_scores=config.show_scores,
         windows=windows(),

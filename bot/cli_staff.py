@@ -18,11 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot import exports
-from bot.common import fail, open_store
+from bot.common import configured_definition, fail, open_store
 from bot.settings import BotSettings
 from bot.staff import ROLES, allowed
 from bot.survey_scores import configured_weight_table, weights_line
-from flows import builtin_definition
 from scoring import WeightTable, WeightTableError
 from storage import outbox, reports
 from storage.outbox import RoundPreview, RoundReport
@@ -366,7 +365,7 @@ def export(
         fail(f"unknown format '{fmt}': csv or xlsx")
     if layout not in exports.LAYOUTS:
         fail(f"unknown layout '{layout}': wide or long")
-    definition = builtin_definition()
+    definition = configured_definition()
     if labels != "none" and labels not in definition.languages:
         fail(f"unknown label language '{labels}': {', '.join(definition.languages)} or none")
     role = _role(role)
@@ -418,10 +417,9 @@ def rescore(
     """Recompute every stored score under a new weight table (old scores are kept); show
     them with 'rssbot export --weights' and 'rssbot chart ... --weights', or make the
     table the deployment's with RSSBOT_WEIGHTS."""
+    definition = configured_definition()
     table = weight_table(weights, scales)
-    count = asyncio.run(
-        _with_store(lambda s: reports.rescore(s, builtin_definition(), table, actor=actor()))
-    )
+    count = asyncio.run(_with_store(lambda s: reports.rescore(s, definition, table, actor=actor())))
     typer.echo(f"re-scored {count} surveys under {table.version}")
     typer.echo(weights_line(table))
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import NoReturn
 
 import typer
 
+from flows import FlowDefinition, FlowDefinitionError, definition_at
 from storage.config import Settings
 from storage.crypto import CryptoError, Keyring
 from storage.store import StorageError, Store
@@ -17,6 +20,16 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """A clear message on stderr and a non-zero exit code."""
     typer.echo(f"rssbot: {message}", err=True)
     raise typer.Exit(code)
+
+
+def configured_definition(path: Path | None = None) -> FlowDefinition:
+    """The survey in use: ``path``, else ``RSSBOT_FLOW`` (a YAML definition or an XLSForm
+    ``.xlsx``), else the built-in RSS. A definition that cannot be used ends the command
+    with what is wrong and where."""
+    try:
+        return definition_at(path or os.environ.get("RSSBOT_FLOW") or None)
+    except FlowDefinitionError as exc:
+        fail(str(exc))
 
 
 def settings() -> Settings:

@@ -193,8 +193,13 @@ def parse_definition(data: Any, source: str = "<definition>") -> FlowDefinition:
 
 
 def load_definition(path: str | Path) -> FlowDefinition:
-    """Load a definition file (``.yaml``/``.yml`` or ``.json``)."""
+    """Load a definition file: ``.yaml``/``.yml``, ``.json``, or an XLSForm ``.xlsx``
+    (:mod:`flows.xlsform`)."""
     path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        from flows.xlsform import read_xlsform  # (pyxform is loaded only for workbooks)
+
+        return read_xlsform(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -204,6 +209,23 @@ def load_definition(path: str | Path) -> FlowDefinition:
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise FlowDefinitionError(str(path), f"not valid YAML/JSON: {exc}") from exc
     return parse_definition(data, str(path.name))
+
+
+def dump_definition(flow: FlowDefinition) -> str:
+    """A definition as YAML that :func:`load_definition` reads back to the same
+    definition; defaults are left out, each question starts with its id and type."""
+    data = flow.model_dump(mode="json", exclude_defaults=True)
+    data["questions"] = [
+        {"id": q.id, "type": q.type, **{k: v for k, v in dumped.items() if k != "id"}}
+        for q, dumped in zip(flow.questions, data["questions"], strict=True)
+    ]
+    header = f"# {flow.title[flow.languages[0]]}: a flow definition (spec_version {SPEC_VERSION})\n"
+    return header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+
+
+def definition_at(path: str | Path | None) -> FlowDefinition:
+    """The definition in a file, or the built-in RSS when no path is given."""
+    return builtin_definition() if path is None or str(path) == "" else load_definition(path)
 
 
 @cache

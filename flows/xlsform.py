@@ -98,6 +98,8 @@ _CODE = re.compile(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)\)\s*$")
 _PYXFORM_ROW = re.compile(r"\[row : (\d+)\]\s*")
 _PYXFORM_SHEET = re.compile(r"On the '(\w+)' sheet")
 _PYXFORM_COLUMN = re.compile(r"the '([\w:]+)' value")
+#: pyxform messages that do not name their column -> the column they are about
+_PYXFORM_COLUMNS = ((("no name",), "name"), (("nmatched", "List name not in choices"), "type"))
 
 
 class XLSFormError(FlowDefinitionError):
@@ -267,7 +269,9 @@ def _pyxform_error(source: str, exc: PyXFormError, form: _Form | None) -> XLSFor
     column_match = _PYXFORM_COLUMN.search(message)
     column = column_match.group(1) if column_match else None
     if column is None and row is not None:
-        column = "name" if "no name" in message else "type" if "nmatched" in message else None
+        column = next(
+            (c for words, c in _PYXFORM_COLUMNS if any(w in message for w in words)), None
+        )
     text = _PYXFORM_ROW.sub("", message).strip()
     if form is not None and sheet_name in ("survey", "choices", "settings"):
         sheet = getattr(form, sheet_name)
@@ -452,7 +456,8 @@ class _Reader:
                 )
             elif key in ("default", "choice_filter", "trigger", "media", "instance"):
                 raise self.form.fail(
-                    f"'{key}' is not supported in a chat survey",
+                    f"'{'image, audio or video' if key == 'media' else key}' is not supported "
+                    "in a chat survey",
                     row=row,
                     column="image" if key == "media" else key,
                 )
@@ -557,13 +562,14 @@ class _Reader:
             "multi_select": ("count-selected", ">=", "min_choices", "count-selected(.) >= 2"),
         }
         if kind not in shapes:
+            element_type = "select_one" if kind in ("single_choice", "yes_no") else kind
             raise form.fail(
-                f"constraints on {kind.replace('_', ' ')} questions are not supported "
+                f"constraints on {element_type} questions are not supported "
                 "(only on integer, decimal, text and select_multiple)",
                 row=row,
                 column="constraint",
             )
-        function, op, key, example = shapes[kind]
+        function, op, key, example = shapes[kind]  # (kind is free_text or multi_select)
         bound = _bounded_self(constraint, function, op)
         if bound is None:
             raise form.fail(
@@ -667,24 +673,17 @@ def _located(form: _Form, reader: _Reader, exc: FlowDefinitionError) -> XLSFormE
     """A definition check's refusal, at the row and column of the question it names."""
     row = reader.rows.get(exc.question or "")
     problem = exc.problem
-    column = next(
-        (
-            c
-            for word, c in (
-                ("relevant", "relevant"),
-                ("show_if", "relevant"),
-                ("constraint_message", "jr:constraintMsg"),
-                ("constraint", "constraint"),
-                ("min_choices", "constraint"),
-                ("option", "type"),
-                ("hint", "hint"),
-                ("text", "label"),
-                ("id", "name"),
-            )
-            if problem.startswith(word) or f"{word}:" in problem or f".{word}" in problem
-        ),
-        "name",
+    words = (
+        ("relevant", "relevant"),
+        ("show_if", "relevant"),
+        ("constraint_message", "jr:constraintMsg"),
+        ("constraint", "constraint"),
+        ("min_choices", "constraint"),
+        ("option", "type"),
+        ("hint", "hint"),
+        ("text", "label"),
     )
+    column = next((c for word, c in words if re.search(rf"\b{word}\b", problem)), "name")
     if row is None:
         return XLSFormError(form.source, problem)
     return form.fail(problem, row=row, column=column)
