@@ -37,10 +37,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import openpyxl
 from babel import Locale, UnknownLocaleError
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
 from pyxform import aliases
 from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
@@ -599,7 +601,7 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
         raw = get_xlsform(str(path))
     except PyXFormError as exc:
         raise XLSFormError(source, f"cannot read the workbook: {exc}") from exc
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, BadZipFile, InvalidFileException) as exc:
         raise XLSFormError(source, f"cannot read the workbook: {exc}") from exc
     if raw.survey is None:
         raise XLSFormError(source, "the workbook has no 'survey' sheet")
