@@ -18,6 +18,7 @@ from bot.common import configured_definition, fail, open_store
 from bot.consent import DataPolicy, consent_text
 from bot.console import ConsoleSurvey
 from bot.i18n import Translator
+from bot.survey_scores import scoring_gap
 from flows import (
     FlowDefinition,
     FlowDefinitionError,
@@ -214,9 +215,10 @@ def console_command(
                 runner.run(store.set_language(returnee.id, language))
             state = runner.run(store.load_state(returnee.id, wave, definition))
             returnee_id = returnee.id
+            scored = scoring_gap(definition, table) is None
 
             def persist(step: Step, scores: ScoreResult | None) -> None:
-                runner.run(store.save_step(returnee_id, wave, step, scores=scores))
+                runner.run(store.save_step(returnee_id, wave, step, scores=scores, scored=scored))
 
             survey = ConsoleSurvey(definition, table, language, input, console)
             try:

@@ -21,7 +21,7 @@ from bot import exports
 from bot.common import configured_definition, fail, open_store
 from bot.settings import BotSettings
 from bot.staff import ROLES, allowed
-from bot.survey_scores import configured_weight_table, weights_line
+from bot.survey_scores import configured_weight_table, scoring_gap, weights_line
 from scoring import WeightTable, WeightTableError
 from storage import outbox, reports
 from storage.outbox import RoundPreview, RoundReport
@@ -378,6 +378,7 @@ def export(
         country=country,
         completed_from=_day(since, "--from"),
         completed_to=_day(until, "--to"),
+        flow_id=definition.id,
     )
     spec = exports.ExportSpec(
         definition,
@@ -386,7 +387,7 @@ def export(
         include_case_ref=include,
         layout=cast(exports.Layout, layout),
     )
-    path = output or Path(f"rss-surveys-{today_utc().isoformat()}.{fmt}")
+    path = output or Path(f"{definition.id}-surveys-{today_utc().isoformat()}.{fmt}")
 
     async def work(store: Store) -> exports.Written:
         batches = reports.completed_batches(
@@ -407,7 +408,11 @@ def export(
     )
     if written.codebook:
         typer.echo(f"{written.codebook}: the codebook")
-    typer.echo(weights_line(table))
+    if spec.scored:
+        typer.echo(weights_line(table))
+    else:
+        gap = scoring_gap(definition, table)
+        typer.echo(f"flow '{definition.id}' is a plain survey, without scores ({gap})")
 
 
 def rescore(
@@ -419,6 +424,9 @@ def rescore(
     table the deployment's with RSSBOT_WEIGHTS."""
     definition = configured_definition()
     table = weight_table(weights, scales)
+    gap = scoring_gap(definition, table)
+    if gap is not None:
+        fail(f"flow '{definition.id}' is a plain survey, without scores ({gap})")
     count = asyncio.run(_with_store(lambda s: reports.rescore(s, definition, table, actor=actor())))
     typer.echo(f"re-scored {count} surveys under {table.version}")
     typer.echo(weights_line(table))

@@ -18,6 +18,7 @@ import csv
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from bot.i18n import Translator
+from bot.survey_scores import scoring_gap
 from bot.texts import answer_label, dimension_label
 from flows.model import (
     ChoiceQuestion,
@@ -77,6 +79,15 @@ class ExportSpec:
     def codebook_language(self) -> str:
         return self.labels or "en"
 
+    @cached_property
+    def scored(self) -> bool:
+        """Whether the flow is scored under the table (else a plain survey: no score
+        columns, no element codes)."""
+        return scoring_gap(self.definition, self.table) is None
+
+    def _element(self, question_id: str) -> Element | None:
+        return self.table.elements.get(question_id) if self.scored else None
+
     def translator(self) -> Translator:
         return Translator(self.codebook_language)
 
@@ -110,7 +121,7 @@ class ExportSpec:
         for q in self.definition.questions:
             if isinstance(q, Note):
                 continue
-            element = self.table.elements.get(q.id)
+            element = self._element(q.id)
             columns.append(Column(q.id, _DESCRIPTIONS[q.type], q, element))
             if isinstance(q, MultiSelect):
                 for o in q.options:
@@ -121,6 +132,8 @@ class ExportSpec:
                 )
             if self.labels and isinstance(q, ChoiceQuestion):
                 columns.append(Column(f"{q.id}_label", "the answer in words", q, element))
+        if not self.scored:
+            return columns
         for key in SCORE_KEYS:
             columns.append(Column(key, f"{key} score, 0-1 (blank: not enough answers)"))
         columns += [
@@ -160,7 +173,7 @@ class ExportSpec:
         if self.layout == "long":
             for q in shown:
                 answer = s.answers[q.id]
-                element = self.table.elements.get(q.id)
+                element = self._element(q.id)
                 yield [
                     *self._ids(s),
                     q.id,
@@ -176,7 +189,7 @@ class ExportSpec:
             if isinstance(q, Note):
                 continue
             given = s.answers.get(q.id)
-            element = self.table.elements.get(q.id)
+            element = self._element(q.id)
             row.append(_value(given, q) if given is not None else None)
             if isinstance(q, MultiSelect):
                 chosen = set(given.options) if isinstance(given, MultiAnswer) else None
@@ -185,6 +198,9 @@ class ExportSpec:
                 row.append(self._code(element, coded.get(q.id)))
             if self.labels and isinstance(q, ChoiceQuestion):
                 row.append(answer_label(q, given, language, _) if given is not None else None)
+        if not self.scored:
+            yield row
+            return
         scores = s.scores or {}
         row += [scores.get(k) for k in SCORE_KEYS]
         row.append(scores.get("lowest_dimension"))

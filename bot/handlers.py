@@ -41,7 +41,7 @@ from bot.keyboards import (
 )
 from bot.middlewares import prompt_shown
 from bot.services import Services
-from bot.survey_scores import score_survey
+from bot.survey_scores import score_survey, scoring_gap
 from bot.texts import (
     answer_label,
     dimension_label,
@@ -209,6 +209,7 @@ class SurveyHost:
                 update_id=self.update_id,
                 opened=self.opened,
                 scores=self.scores,
+                scored=scoring_gap(self.svc.definition, self.svc.table) is None,
             )
         except AlreadyApplied:
             # a redelivery of an update a worker applied before it died: its answer is

@@ -314,7 +314,7 @@ async def on_export(message: Message, command: CommandObject, svc: Services, bot
     )
     language = message.from_user.language_code if message.from_user else None
     labels = language if language in svc.definition.languages else "en"
-    selection = reports.Selection(wave=wave, country=country)
+    selection = reports.Selection(wave=wave, country=country, flow_id=svc.definition.id)
     n = await reports.count_completed(svc.store, selection)
     await message.answer(f"Preparing the export of {n} completed surveys ({selection.describe()})…")
 

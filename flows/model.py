@@ -168,9 +168,9 @@ def options_of(question: Question) -> list[Option]:
 
 class FlowDefinition(_Strict):
     spec_version: int
-    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=32)
     #: the content version of this survey; stored with every response
-    version: str
+    version: str = Field(min_length=1, max_length=32)
     languages: list[str] = Field(min_length=1)
     title: LocalizedText
     sections: dict[str, LocalizedText] = Field(default_factory=dict)

@@ -654,10 +654,15 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
     for key, value in setting.items():
         if key.startswith("form_title_") and value and key[len("form_title_") :] in titles:
             titles[key[len("form_title_") :]] = str(value)
+    flow_id = re.sub(r"[^a-z0-9_]+", "_", str(tree.get("id_string") or path.stem).lower())
+    version = str(tree.get("version") or "1")
+    for value, column in ((flow_id, "form_id"), (version, "version")):
+        if len(value) > 32:
+            raise form.fail(f"'{value}' is longer than 32 characters", settings, 2, column)
     data = {
         "spec_version": SPEC_VERSION,
-        "id": re.sub(r"[^a-z0-9_]+", "_", str(tree.get("id_string") or path.stem).lower()),
-        "version": str(tree.get("version") or "1"),
+        "id": flow_id,
+        "version": version,
         "languages": list(codes.values()),
         "title": titles,
         "sections": reader.sections,

@@ -47,6 +47,8 @@ class Selection:
     completed_from: date | None = None
     completed_to: date | None = None
     returnee_id: str | None = None
+    #: only the surveys answered with this flow (a deployment may have run several)
+    flow_id: str | None = None
 
     def describe(self) -> str:
         parts = [self.wave or "all waves", self.country.upper() if self.country else ""]
@@ -85,6 +87,8 @@ def _surveys_where(query: S, selection: Selection) -> S:
     query = query.where(SurveyResponse.status == "completed")
     if selection.wave:
         query = query.where(SurveyResponse.wave == selection.wave)
+    if selection.flow_id:
+        query = query.where(SurveyResponse.flow_id == selection.flow_id)
     if selection.completed_from:
         start = datetime.combine(selection.completed_from, time.min, tzinfo=UTC)
         query = query.where(SurveyResponse.completed_at >= start)
@@ -295,7 +299,11 @@ async def rescore(
     others (one transaction per batch); returns how many."""
     done = 0
     async for batch in completed_batches(
-        store, Selection(), weights_version=None, actor=actor, action="rescore"
+        store,
+        Selection(flow_id=definition.id),
+        weights_version=None,
+        actor=actor,
+        action="rescore",
     ):
         results = []
         for s in batch:

@@ -270,6 +270,7 @@ class Surveys:
         update_id: int | None = None,
         opened: OpenSurvey | None = None,
         scores: ScoreResult | None = None,
+        scored: bool = True,
     ) -> None:
         """Persist what an engine step changed, in one transaction; consent required.
 
@@ -277,9 +278,11 @@ class Surveys:
         transaction: if a worker dies after this commit, the redelivered update is
         recognised and not applied a second time (raises :class:`AlreadyApplied`).
         A step that completes the survey carries its ``scores``: the last answer, the
-        completed status, the scores and the update's mark commit together.
+        completed status, the scores and the update's mark commit together. ``scored``:
+        False for a plain survey (a flow the weight table does not score), which
+        completes without scores.
         """
-        if step.state.completed and scores is None:
+        if step.state.completed and scored and scores is None:
             raise StorageError("a completed survey is saved with its scores")
         if (
             self.hot is not None

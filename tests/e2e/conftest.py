@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import build_bot, build_dispatcher
 from bot.services import Services
-from flows import builtin_definition
+from flows import FlowDefinition, builtin_definition
 from scoring import default_weight_table
 from storage.crypto import Keyring
 from storage.db import make_engine, upgrade
@@ -33,6 +33,8 @@ class Harness:
         self.database_url = backend.url
         #: returnees enrolled so far (each gets its own case reference)
         self.enrolled = 0
+        #: the survey the bot asks (a test may set another one and restart)
+        self.definition: FlowDefinition = builtin_definition()
 
     async def start(self) -> None:
         engine = make_engine(self.database_url)
@@ -41,7 +43,7 @@ class Harness:
         bot = build_bot(TOKEN, self.server.base_url, retry_delay=0.01)
         svc = Services(
             store=self.store,
-            definition=builtin_definition(),
+            definition=self.definition,
             table=default_weight_table(),
             today=lambda: self.today,
         )

@@ -322,3 +322,19 @@ def test_a_refused_form_on_the_command_line_says_where(tmp_path: Path) -> None:
 def test_labels_in_arabic_are_kept_exactly(livelihood: FlowDefinition) -> None:
     assert livelihood.question("help_received").text["ar"] == "أي مساعدة؟"
     assert labels("label", "a", "b", "c")[f"label::{AR}"] == "c"
+
+
+def test_a_form_id_too_long_to_store_is_refused_at_its_setting(tmp_path: Path) -> None:
+    path = write_form(
+        tmp_path / "form.xlsx",
+        [{"type": "text", "name": "a", "label": "A?"}],
+        settings={"form_title": "T", "form_id": "x" * 40},
+    )
+    with pytest.raises(XLSFormError) as refused:
+        read_xlsform(path)
+    assert (refused.value.sheet, refused.value.row, refused.value.column) == (
+        "settings",
+        2,
+        "B (form_id)",
+    )
+    assert "longer than 32 characters" in str(refused.value)
