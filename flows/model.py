@@ -55,7 +55,9 @@ class ShowIf(_Strict):
         return self
 
 
-class _QuestionBase(_Strict):
+class _Item(_Strict):
+    """What questions and notes have in common: a text, where it is, when it is shown."""
+
     id: str = Field(pattern=ID_PATTERN)
     text: LocalizedText
     hint: LocalizedText | None = None
@@ -63,6 +65,9 @@ class _QuestionBase(_Strict):
     show_if: ShowIf | None = None
     #: skip logic as an XLSForm expression (:mod:`flows.expressions`); shown when true
     relevant: str | None = None
+
+
+class _QuestionBase(_Item):
     #: offer "don't know" besides "prefer not to answer" (which every question offers)
     allow_dont_know: bool = False
     #: may be skipped without an answer
@@ -138,16 +143,10 @@ class Date(_QuestionBase):
     type: Literal["date"] = "date"
 
 
-class Note(_Strict):
+class Note(_Item):
     """A text shown on the way to the next question; it takes no answer."""
 
     type: Literal["note"] = "note"
-    id: str = Field(pattern=ID_PATTERN)
-    text: LocalizedText
-    hint: LocalizedText | None = None
-    section: str | None = None
-    show_if: ShowIf | None = None
-    relevant: str | None = None
 
 
 Question = Annotated[
