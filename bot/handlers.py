@@ -24,7 +24,7 @@ from pydantic import TypeAdapter
 
 from bot.consent import consent_text
 from bot.edits import quietly, remove_keyboard
-from bot.i18n import UI_LANGUAGES, Translator, proposed_language
+from bot.i18n import Translator, proposed_language
 from bot.keyboards import (
     LANGUAGE_NAMES,
     ConsentCB,
@@ -134,7 +134,9 @@ class SurveyHost:
         #: this update's answer is already stored (its first handling died before the
         #: reply): show where the returnee is instead of applying it again
         self.redelivered = redelivered
-        self.lang = returnee.language
+        # (a survey is asked in one of its languages; the interface falls back to English)
+        languages = svc.definition.languages
+        self.lang = returnee.language if returnee.language in languages else languages[0]
         self._ = Translator(self.lang)
         #: the survey in progress as read with the update (used once: see current())
         self._read_with_update = open_survey
@@ -417,7 +419,7 @@ async def on_start(
         _ = Translator(proposed)
         await message.answer(
             _("Welcome! Please choose your language."),
-            reply_markup=language_keyboard(proposed, "start"),
+            reply_markup=language_keyboard(proposed, "start", svc.definition.languages),
         )
         return
     if returnee.status != "active":
@@ -441,7 +443,7 @@ async def on_language(
     bot: Bot,
     returnee: ReturneeInfo | None,
 ) -> None:
-    if returnee is None or callback_data.code not in UI_LANGUAGES:
+    if returnee is None or callback_data.code not in svc.definition.languages:
         _ = Translator("en")
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
@@ -514,13 +516,16 @@ async def on_help(message: Message, returnee: ReturneeInfo | None) -> None:
     )
 
 
-async def on_language_command(message: Message, returnee: ReturneeInfo | None) -> None:
+async def on_language_command(
+    message: Message, returnee: ReturneeInfo | None, svc: Services
+) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     if returnee is None:
         await message.answer(_("Please open the invitation link you received first."))
         return
     await message.answer(
-        _("Choose your language."), reply_markup=language_keyboard(returnee.language, "switch")
+        _("Choose your language."),
+        reply_markup=language_keyboard(returnee.language, "switch", svc.definition.languages),
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from babel import Locale, UnknownLocaleError
 
 from bot.i18n import Translator
 from flows.model import AskedQuestion, ChoiceQuestion, FlowDefinition, MultiSelect
@@ -56,18 +59,30 @@ def rows(*buttons: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row for row in buttons if row])
 
 
-def language_keyboard(proposed: str, then: str) -> InlineKeyboardMarkup:
-    order = [proposed] + [code for code in LANGUAGE_NAMES if code != proposed]
+def language_name(code: str) -> str:
+    """A language's name in that language (``Français``), as a returnee looks for it."""
+    if code in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[code]
+    try:
+        own = Locale.parse(code.replace("-", "_")).display_name
+    except (ValueError, UnknownLocaleError):
+        own = None
+    return own[:1].upper() + own[1:] if own else code
+
+
+def language_keyboard(proposed: str, then: str, languages: Sequence[str]) -> InlineKeyboardMarkup:
+    """The survey's ``languages`` (``proposed`` first when it is one of them)."""
+    order = [proposed] if proposed in languages else []
+    order += [code for code in languages if code != proposed]
     return rows(
         *[
             [
                 InlineKeyboardButton(
-                    text=LANGUAGE_NAMES[code],
+                    text=language_name(code),
                     callback_data=LangCB(code=code, then=then).pack(),
                 )
             ]
             for code in order
-            if code in LANGUAGE_NAMES
         ]
     )
 

@@ -220,7 +220,7 @@ def _language_code(name: str) -> str | None:
     return None
 
 
-def language_name(code: str) -> str:
+def kobo_language_name(code: str) -> str:
     """The column spelling Kobo writes for a language code: ``French (fr)``."""
     try:
         english = Locale.parse(code.replace("-", "_")).english_name or code
@@ -733,7 +733,7 @@ def _xlsform_type(question: Question, list_name: str | None) -> str:
 def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
     """Write a flow definition as an XLSForm workbook (survey, choices, settings) that
     pyxform converts to an XForm, so the survey runs face to face in Kobo or ODK."""
-    langs = [(code, language_name(code)) for code in flow.languages]
+    langs = [(code, kobo_language_name(code)) for code in flow.languages]
     has_hint = any(getattr(q, "hint", None) for q in flow.questions)
     has_message = any(
         isinstance(q, Integer | DecimalNumber) and q.constraint_message for q in flow.questions

@@ -19,7 +19,7 @@ from storage.models import Answer, Score, SurveyResponse
 from tests.e2e.conftest import Harness
 from tests.e2e.fake_telegram import FakeUser
 from tests.e2e.test_journey import AGREE, open_invitation
-from tests.support.xlsforms import livelihood_form
+from tests.support.xlsforms import livelihood_form, write_form
 
 Users = Callable[..., FakeUser]
 TYPED = {"en": ("400", "40", "120,5"), "ar": ("٤٠٠", "٤٠", "١٢٠٫٥")}
@@ -125,3 +125,27 @@ def test_an_imported_form_in_the_terminal_then_exported(
     monkeypatch.delenv("RSSBOT_FLOW")
     result = runner.invoke(app, ["export", "--output", str(tmp_path / "rss.csv")])
     assert result.exit_code == 0 and ": 0 surveys" in result.stdout
+
+
+async def test_a_form_in_fewer_languages_offers_only_its_own(
+    harness: Harness, user_factory: Users, tmp_path: Path
+) -> None:
+    survey = [
+        {"type": "integer", "name": "people", "label::Français (fr)": "Combien de personnes ?"},
+        {"type": "note", "name": "bye", "label::Français (fr)": "Merci."},
+    ]
+    harness.definition = read_xlsform(write_form(tmp_path / "fr.xlsx", survey))
+    await harness.restart()
+    user = user_factory("en")
+    token = await harness.invite(language="en")
+    user.send(f"/start {token}")
+    menu = await user.expect("Welcome")
+    assert menu.labels() == ["Français"]
+    user.press("Français")
+    user.press(AGREE["fr"], await user.expect("Avant de commencer"))
+    asked = await user.expect("Combien de personnes ?")
+    assert "Question 1 sur 1" in asked.text
+    user.send("/language")
+    assert (await user.expect("Choisissez votre langue")).labels() == ["Français"]
+    user.send("5")
+    await user.expect("Merci.")
