@@ -272,16 +272,19 @@ def flow_export_xlsform(
     ] = None,
 ) -> None:
     """Write a flow definition as an XLSForm, to run the same survey in Kobo or ODK."""
-    from flows.xlsform import write_xlsform
+    from flows.xlsform import write_xlsform, xform_warnings
 
     if output.suffix.lower() != ".xlsx":
         fail(f"{output}: an XLSForm is written as an .xlsx workbook")
     flow = configured_definition(definition) if definition else builtin_definition()
     try:
         write_xlsform(flow, output)
+        warnings = xform_warnings(output)
     except FlowDefinitionError as exc:
         fail(str(exc))
-    typer.echo(f"{output}: {_flow_summary(flow)}")
+    typer.echo(f"{output}: {_flow_summary(flow)}; pyxform converts it to an XForm")
+    for warning in warnings:
+        typer.echo(f"pyxform: {warning}")
 
 
 def _flow_summary(flow: FlowDefinition) -> str:

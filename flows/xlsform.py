@@ -47,6 +47,7 @@ from pyxform import aliases
 from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
+from pyxform.xls2xform import convert
 
 from flows import expressions
 from flows.loader import FlowDefinitionError, parse_definition
@@ -838,3 +839,14 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
             sheet.append([row.get(column) or None for column in header])
         sheet.freeze_panes = "A2"
     book.save(Path(path))
+
+
+def xform_warnings(path: str | Path) -> list[str]:
+    """Convert a written XLSForm with pyxform, as Kobo and ODK will: its warnings (an
+    :class:`XLSFormError` if it does not convert)."""
+    warnings: list[str] = []
+    try:
+        convert(xlsform=str(path), warnings=warnings)
+    except PyXFormError as exc:
+        raise XLSFormError(Path(path).name, f"pyxform does not convert it: {exc}") from exc
+    return warnings

@@ -306,7 +306,8 @@ def test_import_then_validate_then_export_on_the_command_line(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert read_xlsform(out) == load_definition(form)
     result = runner.invoke(app, ["flow", "export-xlsform", "-o", str(tmp_path / "rss.xlsx")])
-    assert result.exit_code == 0 and read_xlsform(tmp_path / "rss.xlsx") == builtin_definition()
+    assert result.exit_code == 0 and "pyxform converts it to an XForm" in result.output
+    assert read_xlsform(tmp_path / "rss.xlsx") == builtin_definition()
 
 
 def test_a_refused_form_on_the_command_line_says_where(tmp_path: Path) -> None:
