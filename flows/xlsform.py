@@ -35,12 +35,13 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
 
 import openpyxl
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, localedata
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from pyxform import aliases
@@ -212,13 +213,19 @@ def _language_code(name: str) -> str | None:
         return candidate
     except (ValueError, UnknownLocaleError):
         pass
-    for code in ("en", "fr", "ar", "es", "pt", "fa", "ps", "prs", "ti", "am", "so", "ha"):
-        try:
-            if Locale.parse(code).english_name == candidate:
-                return code
-        except (ValueError, UnknownLocaleError):
-            continue
-    return None
+    return _codes_by_english_name().get(candidate.casefold())
+
+
+@cache
+def _codes_by_english_name() -> dict[str, str]:
+    """``french`` -> ``fr``, for every language Babel knows (CLDR)."""
+    codes: dict[str, str] = {}
+    for identifier in localedata.locale_identifiers():
+        if "_" not in identifier:
+            name = Locale.parse(identifier).english_name
+            if name:
+                codes.setdefault(name.casefold(), identifier)
+    return codes
 
 
 def kobo_language_name(code: str) -> str:
