@@ -92,10 +92,6 @@ _META = {
 }
 #: bind columns a question may have
 _BINDS = {"required", "relevant", "constraint", "jr:constraintMsg", "jr:requiredMsg"}
-#: element keys that carry no meaning for a chat survey (or that pyxform adds)
-_IGNORED = {"type", "name", "label", "hint", "bind", "choices", "list_name", "itemset"}
-_IGNORED |= {"guidance_hint", "parameters", "control", "children", "allow_dont_know"}
-_IGNORED |= {"sms_field", "sms_option"}
 _DEFAULT_MAX_LENGTH = FreeText.model_fields["max_length"].default
 _DEFAULT_MIN_CHOICES = MultiSelect.model_fields["min_choices"].default
 _CODE = re.compile(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)\)\s*$")
