@@ -88,14 +88,19 @@ def visible_questions(
 ) -> list[Question]:
     """The questions shown given these answers, in definition order; ``notes``: with the
     notes shown."""
-    values = expression_values(answers) if definition.has_relevant else {}
-    return [
-        q
-        for q in definition.questions
-        if (notes or not isinstance(q, Note))
-        and (q.show_if is None or _condition_met(q.show_if, answers))
-        and (q.relevant is None or expressions.evaluate(expressions.parse(q.relevant), values))
+    shown = [
+        q for q in definition.questions if q.show_if is None or _condition_met(q.show_if, answers)
     ]
+    if definition.has_notes and not notes:
+        shown = [q for q in shown if not isinstance(q, Note)]
+    if definition.has_relevant:
+        values = expression_values(answers)
+        shown = [
+            q
+            for q in shown
+            if q.relevant is None or expressions.evaluate(expressions.parse(q.relevant), values)
+        ]
+    return shown
 
 
 def scored_answers(definition: FlowDefinition, answers: dict[str, Answer]) -> dict[str, str | None]:
@@ -112,6 +117,8 @@ def _notes_before(
     definition: FlowDefinition, answers: dict[str, Answer], target: str | None
 ) -> list[NoteShown]:
     """The notes shown just before ``target`` (None: the end of the survey)."""
+    if not definition.has_notes:
+        return []
     shown = visible_questions(definition, answers, notes=True)
     end = next((i for i, q in enumerate(shown) if q.id == target), len(shown))
     run: list[NoteShown] = []

@@ -178,11 +178,18 @@ class FlowDefinition(_Strict):
     #: question id -> position (the engine looks questions up on every step)
     _positions: dict[str, int] = PrivateAttr(default_factory=dict)
     _has_relevant: bool = PrivateAttr(default=False)
+    _has_notes: bool = PrivateAttr(default=False)
 
     def model_post_init(self, context: Any) -> None:
         for i, q in enumerate(self.questions):  # (ids are unique: the loader checks)
             self._positions.setdefault(q.id, i)
         self._has_relevant = any(q.relevant is not None for q in self.questions)
+        self._has_notes = any(isinstance(q, Note) for q in self.questions)
+
+    @property
+    def has_notes(self) -> bool:
+        """Whether the flow has notes (texts shown on the way, see :class:`Note`)."""
+        return self._has_notes
 
     @property
     def has_relevant(self) -> bool:
