@@ -408,6 +408,13 @@ class _Reader:
                     column="type",
                 )
             self.refuse_unsupported(element, row)
+            if str(self.form.survey.rows[row - 2].get("type", "")).split()[-1:] == ["or_other"]:
+                raise self.form.fail(
+                    "'or_other' is not supported: add an 'other' choice to the list and a text "
+                    "question with relevant selected(${" + name + "}, 'other')",
+                    row=row,
+                    column="type",
+                )
             bind = element.get("bind", {})
             own = bind.get("relevant")
             if own is not None:

@@ -249,6 +249,8 @@ MALFORMED = [
          ("survey", 2, "A (type)"), "List name not in choices sheet: nope"),
     case("group never closed", [G1, q("text", "a")],
          ("survey", 2, "A (type)"), "Unmatched 'begin_group'"),
+    case("or_other", [q("select_one yn or_other", "a")],
+         ("survey", 2, "A (type)"), "'or_other' is not supported"),
     case("invalid name", [q("text", "1a")], ("survey", 2, "B (name)"), "'name' value is invalid"),
     case("constraint message alone", [q("integer", "a", **MESSAGES)],
          ("survey", 2, f"E (constraint_message::{EN})"),
