@@ -41,6 +41,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
 
     from bot.app import build_bot, build_dispatcher, redis_client, redis_state, set_commands
     from bot.metrics import Metrics
+    from bot.sender import scheduled_rounds_loop
     from bot.services import Services
     from bot.shared import RedisRateLimiter
     from bot.webhook import build_webhook_app
@@ -67,6 +68,9 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     dp = build_dispatcher(svc, storage=storage, isolation=isolation, webhook=webhook is not None)
     await score_unscored_surveys(store, svc.definition, svc.table)
     pruning = asyncio.create_task(_housekeeping(store, svc.policy.retention_months))
+    scheduling = asyncio.create_task(
+        scheduled_rounds_loop(store, sender_bot, svc.limiter(), svc.windows, metrics=metrics)
+    )
     try:
         me = await bot.get_me()
         await set_commands(bot)
@@ -101,6 +105,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
         await runner.cleanup()
     finally:
         pruning.cancel()
+        scheduling.cancel()
         await bot.session.close()
         await sender_bot.session.close()
         if redis is not None:

@@ -23,7 +23,7 @@ from bot.settings import BotSettings
 from bot.staff import ROLES, allowed
 from bot.survey_scores import configured_weight_table, scoring_gap, weights_line
 from scoring import WeightTable, WeightTableError
-from storage import outbox, reports
+from storage import outbox, reports, schedules
 from storage.outbox import RoundPreview, RoundReport
 from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows, today_utc
@@ -267,7 +267,8 @@ def round_worker(
     interval: Annotated[float, typer.Option(help="Seconds between looks for open rounds.")] = 10.0,
     once: Annotated[bool, typer.Option("--once", help="Look once, then exit.")] = False,
 ) -> None:
-    """Send open rounds as they appear (the round sender service of a scaled-out set-up).
+    """Send open rounds as they appear, and start scheduled rounds when their hour comes
+    (the round sender service of a scaled-out set-up).
 
     Several workers may run: rows are claimed with SKIP LOCKED, and with REDIS_URL the
     rate limit and 429 pauses are shared."""
@@ -290,6 +291,7 @@ def round_worker(
         )
         try:
             while True:
+                await schedules.tick(store, windows=windows())
                 for round_id in await outbox.open_rounds(store):
                     report = await RoundSender(store, bot, limiter).run(round_id)
                     console.print(f"round {round_id}: {dict(report.counts)}")
@@ -480,3 +482,116 @@ def chart_cohort(
     output.write_bytes(png)
     typer.echo(f"{output}: {n} surveys of wave {w}")
     typer.echo(weights_line(table))
+
+
+# -- scheduled rounds ----------------------------------------------------------------------
+
+schedule_app = typer.Typer(
+    help="Rounds that run themselves daily for whoever has become due.", no_args_is_help=True
+)
+round_app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.command("add")
+def schedule_add(
+    wave: Annotated[str, typer.Option(help="initial, intermediate or final.")],
+    hour: Annotated[int, typer.Option(help="Hour of the day it runs (0-23, UTC).")] = 9,
+    country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
+    repeat_days: Annotated[
+        int | None,
+        typer.Option(help="Remind again after this many days (default: once per window)."),
+    ] = None,
+) -> None:
+    """Each day at HOUR, a round for whoever has become due for WAVE (sent by 'rssbot run'
+    or 'rssbot round worker')."""
+    w = cast(Wave, _wave(wave))
+
+    async def work(store: Store) -> schedules.Schedule:
+        return await schedules.add_schedule(
+            store, wave=w, country=country, hour=hour, repeat_days=repeat_days, actor=actor()
+        )
+
+    try:
+        added = asyncio.run(_with_store(work))
+    except ValueError as exc:
+        fail(str(exc))
+    typer.echo(f"schedule {added.id[:8]}: {added.describe()}")
+
+
+@schedule_app.command("list")
+def schedule_list() -> None:
+    """The schedules, with the last day each ran."""
+    found = asyncio.run(_with_store(schedules.list_schedules))
+    if not found:
+        typer.echo("No scheduled round. Add one with 'rssbot round schedule add --wave initial'.")
+    for s in found:
+        last = s.last_run_on.isoformat() if s.last_run_on else "never"
+        typer.echo(f"{s.id[:8]}  {s.describe()}; last ran: {last}")
+
+
+def _schedule_change(prefix: str, change: Callable[[Store, str], Awaitable[bool]]) -> str:
+    async def work(store: Store) -> str:
+        found = await schedules.find_schedule(store, prefix)
+        if found is None or not await change(store, found.id):
+            fail(f"no schedule '{prefix}' (see 'rssbot round schedule list')", code=1)
+        return found.describe()
+
+    return asyncio.run(_with_store(work))
+
+
+@schedule_app.command("pause")
+def schedule_pause(
+    schedule: Annotated[str, typer.Argument(help="Its id (or first letters).")],
+) -> None:
+    """Stop a schedule from running until it is resumed."""
+    described = _schedule_change(
+        schedule, lambda s, i: schedules.set_active(s, i, False, actor=actor())
+    )
+    typer.echo(f"paused: {described}")
+
+
+@schedule_app.command("resume")
+def schedule_resume(
+    schedule: Annotated[str, typer.Argument(help="Its id (or first letters).")],
+) -> None:
+    """Run a paused schedule again (from its next hour)."""
+    described = _schedule_change(
+        schedule, lambda s, i: schedules.set_active(s, i, True, actor=actor())
+    )
+    typer.echo(f"resumed: {described}")
+
+
+@schedule_app.command("remove")
+def schedule_remove(
+    schedule: Annotated[str, typer.Argument(help="Its id (or first letters).")],
+) -> None:
+    """Delete a schedule (the rounds it started stay in the reports)."""
+    described = _schedule_change(
+        schedule, lambda s, i: schedules.remove_schedule(s, i, actor=actor())
+    )
+    typer.echo(f"removed: {described}")
+
+
+@schedule_app.command("tick")
+def schedule_tick(
+    rate: Annotated[float, typer.Option(help="Messages per second (0: no limit).")] = 25.0,
+) -> None:
+    """Start and send the schedules whose hour has come today (for a cron job where no
+    'rssbot run' or 'rssbot round worker' is running)."""
+
+    async def work(store: Store) -> None:
+        runs = await schedules.tick(store, windows=windows())
+        if not runs:
+            console.print("No scheduled round is due now.")
+        for run in runs:
+            console.print(
+                f"{run.schedule.describe()}: {run.reminded} to remind, "
+                f"{run.already_reminded} already reminded"
+            )
+            if run.round_id is not None:
+                report, achieved = await send_round(
+                    store, run.round_id, rate=rate or None, total=run.reminded
+                )
+                print_report(report, achieved, rate or None)
+
+    asyncio.run(_with_store(work))

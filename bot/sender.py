@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -29,9 +29,11 @@ from bot.i18n import Translator
 from bot.keyboards import ResumeCB
 from bot.metrics import Metrics
 from bot.texts import wave_label
-from storage import outbox
+from storage import outbox, schedules
 from storage.outbox import Claimed, RoundReport
+from storage.schedules import ScheduledRun
 from storage.store import Store
+from storage.waves import WaveWindows
 
 log = logging.getLogger(__name__)
 
@@ -257,3 +259,47 @@ def _reason(exc: Exception) -> str:
         return "network"
     name = exc.__class__.__name__.removeprefix("Telegram").removesuffix("Error")
     return name.lower() or "api"
+
+
+async def send_scheduled_rounds(
+    store: Store,
+    bot: Bot,
+    limiter: RateLimiter,
+    windows: WaveWindows,
+    *,
+    now: datetime | None = None,
+    metrics: Metrics | None = None,
+) -> list[ScheduledRun]:
+    """Start today's scheduled rounds whose hour has come (:func:`storage.schedules.tick`)
+    and send them; returns what each schedule did."""
+    runs = await schedules.tick(store, windows=windows, now=now)
+    for run in runs:
+        if run.round_id is None:
+            continue
+        report = await RoundSender(store, bot, limiter, metrics=metrics).run(run.round_id)
+        log.info(
+            "scheduled round (%s): %s reminded, %s already reminded, %s",
+            run.schedule.describe(),
+            run.reminded,
+            run.already_reminded,
+            dict(report.counts),
+        )
+    return runs
+
+
+async def scheduled_rounds_loop(
+    store: Store,
+    bot: Bot,
+    limiter: RateLimiter,
+    windows: WaveWindows,
+    *,
+    every: float = 60.0,
+    metrics: Metrics | None = None,
+) -> None:
+    """Every minute: :func:`send_scheduled_rounds` (a database hiccup is retried)."""
+    while True:
+        try:
+            await send_scheduled_rounds(store, bot, limiter, windows, metrics=metrics)
+        except Exception as exc:  # a passing outage must not stop the bot
+            log.warning("scheduled rounds failed: %s", exc.__class__.__name__)
+        await asyncio.sleep(every)

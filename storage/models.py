@@ -254,6 +254,26 @@ class ReminderRound(Base):
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the schedule that started it (None: started by staff)
+    schedule_id: Mapped[str | None] = mapped_column(ID)
+
+
+class RoundSchedule(Base):
+    """A reminder round that runs itself each day at an hour (UTC) for whoever has become
+    due for its wave (and country): at most one reminder per returnee per wave window, or
+    again every ``repeat_days`` while they have not completed it."""
+
+    __tablename__ = "round_schedules"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    wave: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(8))
+    hour: Mapped[int] = mapped_column(Integer)
+    repeat_days: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the last day it ran (it runs once a day, at or after its hour)
+    last_run_on: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Reminder(Base):

@@ -201,8 +201,11 @@ async def preview_round(
     return RoundPreview(wave=wave, country=country.upper() if country else None, due=due)
 
 
-async def create_round(store: Store, preview: RoundPreview, *, actor: str) -> str:
-    """The round and one pending outbox row per returnee to remind, in one transaction."""
+async def create_round(
+    store: Store, preview: RoundPreview, *, actor: str, schedule_id: str | None = None
+) -> str:
+    """The round and one pending outbox row per returnee to remind, in one transaction
+    (``schedule_id``: the schedule that starts it)."""
     now = store.clock()
     round_id = store.new_id()
     async with store.sessions.begin() as session:
@@ -213,6 +216,7 @@ async def create_round(store: Store, preview: RoundPreview, *, actor: str) -> st
                 country=preview.country,
                 created_by=actor,
                 created_at=now,
+                schedule_id=schedule_id,
             )
         )
         await session.flush()
