@@ -1,0 +1,49 @@
+"""A scheduled round against the fake Bot API, with an injected clock: the reminder
+reaches a returnee the day their wave window opens, once, and not again the next day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from bot.app import build_bot
+from bot.sender import RateLimiter, send_scheduled_rounds
+from storage import schedules
+from storage.waves import WaveWindows
+from tests.e2e.conftest import Harness
+from tests.e2e.fake_telegram import TOKEN
+from tests.e2e.test_rounds import delivered
+
+WINDOWS = WaveWindows()
+
+
+async def test_a_scheduled_round_sends_when_the_window_opens_and_not_the_next_day(
+    harness: Harness,
+) -> None:
+    store = harness.store
+    assert store is not None
+    # the initial wave's window (0-3 months) opens on the return date
+    chats = {}
+    for day, chat in ((1, 700001), (2, 700002)):
+        returnee = await store.enroll(
+            case_ref=f"CASE-{day}", return_date=date(2026, 12, day), country="GN", language="fr"
+        )
+        await store.bind_telegram(returnee.id, chat, chat)
+        await store.give_consent(returnee.id, version="v1", language="fr")
+        chats[day] = chat
+    soon, later = chats[1], chats[2]
+    await schedules.add_schedule(
+        store, wave="initial", country=None, hour=9, repeat_days=None, actor="cli:t"
+    )
+    bot = build_bot(TOKEN, harness.server.base_url, retries=False)
+    sent: list[dict[int, int]] = []
+    try:
+        for day in (1, 2, 3):
+            now = datetime(2026, 12, day, 9, 5, tzinfo=UTC)
+            store.clock = lambda now=now: now
+            await send_scheduled_rounds(store, bot, RateLimiter(rate=None), WINDOWS, now=now)
+            sent.append(dict(delivered(harness.server)))
+    finally:
+        await bot.session.close()
+    assert sent == [{soon: 1}, {soon: 1, later: 1}, {soon: 1, later: 1}]
+    reminder = harness.server.messages[later][0]
+    assert "Commencer le questionnaire" in reminder.labels()
