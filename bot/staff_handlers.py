@@ -34,7 +34,7 @@ from bot.staff import allowed, invitation_link
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.survey_scores import weights_note
 from flows.state import Resume
-from storage import outbox, reports
+from storage import outbox, reports, schedules
 from storage.outbox import RoundReport
 from storage.store import InviteProblem, ReturneeInfo
 from storage.waves import WAVES, Wave
@@ -133,6 +133,78 @@ async def on_round(message: Message, command: CommandObject, svc: Services) -> N
         ],
     )
     await message.answer("\n".join(lines), reply_markup=keyboard)
+
+
+SCHEDULE_USAGE = (
+    "/schedule: the scheduled rounds\n"
+    "/schedule add WAVE [COUNTRY] [HOUR] [every DAYS]: each day at HOUR (UTC, default 9) "
+    "a round for whoever became due; 'every 14' reminds again every 14 days\n"
+    "/schedule pause|resume|remove ID"
+)
+
+
+async def on_schedule(message: Message, command: CommandObject, svc: Services) -> None:
+    """Scheduled rounds from the chat: list, add, pause, resume, remove."""
+    who = await _role(svc, message, "round")
+    if who is None:
+        return
+    args = _args(command)
+    verb = args[0].lower() if args else "list"
+    if verb == "list":
+        listed = await schedules.list_schedules(svc.store)
+        lines = [
+            f"{s.id[:8]} {s.describe()}; last ran: "
+            f"{s.last_run_on.isoformat() if s.last_run_on else 'never'}"
+            for s in listed
+        ]
+        await message.answer("\n".join(lines or ["No scheduled round."]) + "\n\n" + SCHEDULE_USAGE)
+        return
+    if verb == "add":
+        await message.answer(await _add_schedule(svc, args[1:], who))
+        return
+    if verb in ("pause", "resume", "remove") and len(args) == 2:
+        found = await schedules.find_schedule(svc.store, args[1])
+        done = found is not None and (
+            await schedules.remove_schedule(svc.store, found.id, actor=who)
+            if verb == "remove"
+            else await schedules.set_active(svc.store, found.id, verb == "resume", actor=who)
+        )
+        if found is None or not done:
+            await message.answer(f"No schedule '{args[1]}'. Send /schedule to see them.")
+            return
+        done_word = {"pause": "Paused", "resume": "Resumed", "remove": "Removed"}[verb]
+        await message.answer(f"{done_word}: {found.describe()}")
+        return
+    await message.answer(SCHEDULE_USAGE)
+
+
+async def _add_schedule(svc: Services, args: list[str], who: str) -> str:
+    wave: Wave | None = None
+    country, hour, repeat = None, 9, None
+    rest = iter(args)
+    for arg in rest:
+        if arg in WAVES:
+            wave = arg
+        elif arg.lower() == "every":
+            days = next(rest, "")
+            if not days.isdigit():
+                return "Write 'every' and a number of days, e.g. every 14.\n\n" + SCHEDULE_USAGE
+            repeat = int(days)
+        elif arg.isdigit():
+            hour = int(arg)
+        elif len(arg) <= 3 and arg.isalpha():
+            country = arg.upper()
+        else:
+            return f"I do not understand '{arg}'.\n\n" + SCHEDULE_USAGE
+    if wave is None:
+        return "Which wave? initial, intermediate or final.\n\n" + SCHEDULE_USAGE
+    try:
+        added = await schedules.add_schedule(
+            svc.store, wave=wave, country=country, hour=hour, repeat_days=repeat, actor=who
+        )
+    except ValueError as exc:
+        return f"{exc}.\n\n" + SCHEDULE_USAGE
+    return f"Scheduled {added.id[:8]}: {added.describe()}"
 
 
 def _status(report: RoundReport, total: int) -> str:
@@ -381,6 +453,7 @@ def build_staff_router() -> Router:
     router = Router(name="staff")
     router.message.register(on_due, Command("due"))
     router.message.register(on_round, Command("round"))
+    router.message.register(on_schedule, Command("schedule"))
     router.callback_query.register(on_round_confirm, RoundCB.filter())
     router.message.register(on_stats, Command("stats"))
     router.message.register(on_case, Command("case"))

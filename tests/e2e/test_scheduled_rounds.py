@@ -47,3 +47,34 @@ async def test_a_scheduled_round_sends_when_the_window_opens_and_not_the_next_da
     assert sent == [{soon: 1}, {soon: 1, later: 1}, {soon: 1, later: 1}]
     reminder = harness.server.messages[later][0]
     assert "Commencer le questionnaire" in reminder.labels()
+
+
+async def test_staff_schedule_rounds_from_the_chat(harness: Harness, user_factory) -> None:  # type: ignore[no-untyped-def]
+    store = harness.store
+    assert store is not None
+    caseworker, viewer = user_factory("en"), user_factory("en")
+    await store.add_staff(caseworker.user_id, "caseworker")
+    await store.add_staff(viewer.user_id, "viewer")
+
+    viewer.send("/schedule")
+    await viewer.expect("I do not know this command")  # viewers do not send rounds
+    caseworker.send("/schedule")
+    await caseworker.expect("No scheduled round.")
+    caseworker.send("/schedule add final gn 7 every 14")
+    added = await caseworker.expect("Scheduled ")
+    assert "final in GN, daily at 07:00 UTC, again every 14 days" in added.text
+    short = added.text.split()[1].rstrip(":")
+    caseworker.send(f"/schedule pause {short}")
+    await caseworker.expect("Paused: final in GN")
+    caseworker.send("/schedule")
+    listed = await caseworker.expect(short)
+    assert "(paused)" in listed.text and "last ran: never" in listed.text
+    caseworker.send(f"/schedule resume {short}")
+    await caseworker.expect("Resumed: final in GN")
+    caseworker.send("/schedule add sometime")
+    await caseworker.expect("I do not understand 'sometime'")
+    caseworker.send("/schedule add initial 30")
+    await caseworker.expect("the hour is 0 to 23 (UTC)")
+    caseworker.send(f"/schedule remove {short}")
+    await caseworker.expect("Removed: final in GN")
+    assert await schedules.list_schedules(store) == []
