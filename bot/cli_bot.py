@@ -284,3 +284,31 @@ def invite(
         "earlier links no longer work):"
     )
     _print_link(username, token)
+
+
+def console_web(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING...")] = "INFO",
+) -> None:
+    """Serve the staff web console (sign in with a link from /console in the chat or
+    'rssbot staff login-link'); put it behind the HTTPS proxy."""
+    from aiohttp import web
+
+    from bot.web.app import SERVER_OPTIONS, Console, build_console_app
+
+    configure_logging(log_level.upper())
+
+    async def serve() -> web.Application:
+        store = await open_store()
+        console = Console(store, configured_weight_table(), windows=windows())
+
+        async def close(_: web.Application) -> None:
+            await store.close()
+
+        app = build_console_app(console)
+        app.on_cleanup.append(close)
+        return app
+
+    log.info("staff console on http://%s:%s", host, port)
+    web.run_app(serve(), host=host, port=port, print=None, **SERVER_OPTIONS)

@@ -34,7 +34,7 @@ from bot.staff import allowed, invitation_link
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.survey_scores import weights_note
 from flows.state import Resume
-from storage import outbox, reports, schedules
+from storage import console_auth, outbox, reports, schedules
 from storage.outbox import RoundReport
 from storage.store import InviteProblem, ReturneeInfo
 from storage.waves import WAVES, Wave
@@ -133,6 +133,27 @@ async def on_round(message: Message, command: CommandObject, svc: Services) -> N
         ],
     )
     await message.answer("\n".join(lines), reply_markup=keyboard)
+
+
+async def on_console(message: Message, svc: Services) -> None:
+    """A single-use sign-in link to the web console, for any staff member."""
+    member = await svc.store.staff_member(message.from_user.id) if message.from_user else None
+    if member is None:
+        await message.answer(
+            Translator("en")("I do not know this command. Send /help to see what I can do.")
+        )
+        return
+    from bot.web.app import sign_in_link
+
+    try:
+        token = await console_auth.issue_link(svc.store, member[0])
+    except console_auth.TooManyLinks as exc:
+        await message.answer(f"{exc}: please wait a little.")
+        return
+    await message.answer(
+        f"Your sign-in link to the staff console (works once, for "
+        f"{int(console_auth.LINK_TTL.total_seconds() // 60)} minutes):\n{sign_in_link(token)}"
+    )
 
 
 SCHEDULE_USAGE = (
@@ -454,6 +475,7 @@ def build_staff_router() -> Router:
     router.message.register(on_due, Command("due"))
     router.message.register(on_round, Command("round"))
     router.message.register(on_schedule, Command("schedule"))
+    router.message.register(on_console, Command("console"))
     router.callback_query.register(on_round_confirm, RoundCB.filter())
     router.message.register(on_stats, Command("stats"))
     router.message.register(on_case, Command("case"))

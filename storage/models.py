@@ -202,6 +202,28 @@ class StaffMember(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ConsoleLink(Base):
+    """A single-use sign-in link to the staff console (only its hash is kept)."""
+
+    __tablename__ = "console_links"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ConsoleSession(Base):
+    """A signed-in console session (only the hash of its cookie is kept); it ends when
+    idle, on sign-out, or when the staff member is removed."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class AuditEntry(Base):
     """Who read or changed personal data, when. Survives erasure without the identity."""
 

@@ -315,3 +315,25 @@ async def rescore(
         if progress is not None:
             progress(done)
     return done
+
+
+async def returnees_by_status(store: Store) -> dict[str, int]:
+    """How many returnees have each status (no personal data read)."""
+    async with store.sessions() as session:
+        rows = await session.execute(
+            select(Returnee.status, func.count()).group_by(Returnee.status)
+        )
+        return {status: int(n) for status, n in rows.all()}
+
+
+async def completed_by_wave_and_country(store: Store) -> list[tuple[str, str | None, int]]:
+    """Completed surveys per (wave, country), in wave order (no personal data read)."""
+    async with store.sessions() as session:
+        rows = await session.execute(
+            select(SurveyResponse.wave, Returnee.country, func.count())
+            .join(Returnee, Returnee.id == SurveyResponse.returnee_id)
+            .where(SurveyResponse.status == "completed")
+            .group_by(SurveyResponse.wave, Returnee.country)
+        )
+        found = [(wave, country, int(n)) for wave, country, n in rows.all()]
+    return sorted(found, key=lambda r: (WAVES.index(r[0]) if r[0] in WAVES else 9, r[1] or ""))

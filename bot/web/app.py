@@ -1,0 +1,258 @@
+"""The staff console as an aiohttp application, server-rendered with Jinja2 (autoescaped).
+
+Security: every page but sign-in needs a session (cookie ``HttpOnly``, ``SameSite=Strict``,
+``Secure`` behind HTTPS, ending when idle); roles are checked on the server for every page
+and action (:mod:`bot.staff`); every state-changing request carries the session's CSRF
+token; responses carry a strict Content-Security-Policy (no script at all), and are not
+cached. Sign-in tokens never reach a log: requests are logged by path, without the query.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bot.staff import allowed
+from bot.survey_scores import weights_note
+from scoring import WeightTable
+from storage import console_auth, outbox, reports, schedules
+from storage.console_auth import ConsoleUser
+from storage.store import Store
+from storage.waves import WAVES, WaveWindows, today_utc
+
+log = logging.getLogger(__name__)
+
+COOKIE = "rssbot_console"
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+DEFAULT_URL = "http://127.0.0.1:8090"
+#: how the console's server runs: no access log (its lines carry the query, where a
+#: sign-in token is); requests are logged by path instead
+SERVER_OPTIONS: dict[str, Any] = {"access_log": None}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: the signed-in staff member of a request
+USER = web.RequestKey("user", ConsoleUser)
+
+
+def console_url() -> str:
+    """Where staff open the console (``RSSBOT_CONSOLE_URL``; links are built on it)."""
+    return (os.environ.get("RSSBOT_CONSOLE_URL") or DEFAULT_URL).rstrip("/")
+
+
+def sign_in_link(token: str) -> str:
+    return f"{console_url()}/login?t={token}"
+
+
+@dataclass
+class Console:
+    store: Store
+    table: WeightTable
+    windows: WaveWindows = field(default_factory=WaveWindows)
+    today: Callable[[], date] = today_utc
+    templates: Environment = field(
+        default_factory=lambda: Environment(
+            loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape()
+        )
+    )
+
+    def page(
+        self, request: web.Request, template: str, status: int = 200, **values: Any
+    ) -> web.Response:
+        user = request.get(USER)
+        token = request.cookies.get(COOKIE)
+        html = self.templates.get_template(template).render(
+            user=user,
+            csrf=console_auth.csrf_token(token) if user and token else "",
+            can_round=user is not None and allowed(user.role, "round"),
+            weights_note=weights_note(self.table) if user else None,
+            **values,
+        )
+        return web.Response(text=html, content_type="text/html", status=status)
+
+    def refuse(self, request: web.Request, status: int, message: str) -> web.Response:
+        title = {403: "Not allowed", 404: "Not found"}.get(status, "Refused")
+        return self.page(request, "error.html", status, title=title, message=message)
+
+
+def _secure(request: web.Request) -> bool:
+    return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    if not request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"
+
+
+def _middlewares(console: Console) -> list[Any]:
+    @web.middleware
+    async def logged(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            log.info("%s %s %s", request.method, request.path, exc.status)  # (no query)
+            raise
+        log.info("%s %s %s", request.method, request.path, response.status)
+        return response
+
+    @web.middleware
+    async def session(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/static/") or request.path == "/login":
+            return await handler(request)
+        token = request.cookies.get(COOKIE)
+        user = await console_auth.session_user(console.store, token) if token else None
+        if user is None or token is None:
+            if request.method == "GET":
+                raise web.HTTPSeeOther("/login")
+            return console.refuse(request, 403, "Your session has ended: sign in again.")
+        request[USER] = user
+        if request.method != "GET":
+            form = await request.post()
+            given = form.get("csrf")
+            if not console_auth.csrf_valid(token, given if isinstance(given, str) else None):
+                return console.refuse(request, 403, "This form has expired: reload the page.")
+        return await handler(request)
+
+    return [logged, session]
+
+
+def requires(
+    action: str,
+) -> Callable[[Callable[[Console, web.Request], Awaitable[web.StreamResponse]]], Any]:
+    """A page or action only for the roles allowed ``action`` (403 for the others)."""
+
+    def wrap(view: Callable[[Console, web.Request], Awaitable[web.StreamResponse]]) -> Any:
+        async def checked(console: Console, request: web.Request) -> web.StreamResponse:
+            user = request[USER]
+            if not allowed(user.role, action):
+                return console.refuse(request, 403, "Your role does not give access to this page.")
+            return await view(console, request)
+
+        return checked
+
+    return wrap
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+async def sign_in_page(console: Console, request: web.Request) -> web.StreamResponse:
+    # a link opened shows a button: link previews (GET) must not use the single-use token
+    return console.page(request, "sign_in.html", title="Sign in", token=request.query.get("t"))
+
+
+async def sign_in(console: Console, request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    token = form.get("token")
+    session_token = (
+        await console_auth.redeem_link(console.store, token) if isinstance(token, str) else None
+    )
+    if session_token is None:
+        return console.page(
+            request,
+            "sign_in.html",
+            403,
+            title="Sign in",
+            problem="This sign-in link has expired or was used already: ask for a new one.",
+        )
+    redirect = web.HTTPSeeOther("/")
+    redirect.set_cookie(
+        COOKIE,
+        session_token,
+        httponly=True,
+        samesite="Strict",
+        secure=_secure(request),
+        path="/",
+    )
+    raise redirect
+
+
+async def sign_out(console: Console, request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(COOKIE)
+    if token:
+        await console_auth.end_session(console.store, token)
+    redirect = web.HTTPSeeOther("/login")
+    redirect.del_cookie(COOKIE, path="/")
+    raise redirect
+
+
+@requires("due")
+async def overview(console: Console, request: web.Request) -> web.StreamResponse:
+    statuses = sorted((await reports.returnees_by_status(console.store)).items())
+    due = await outbox.due_returnees(
+        console.store, wave=None, country=None, windows=console.windows, today=console.today()
+    )
+    due_counts = [
+        (w, sum(d.wave == w for d in due), sum(d.wave == w and d.skip is None for d in due))
+        for w in WAVES
+    ]
+    provisional = console.table.provisional_weights
+    status = f"{console.table.version}: " + (
+        f"provisional ({provisional} of {len(console.table.elements)} weights)"
+        if provisional
+        else "official"
+    )
+    return console.page(
+        request,
+        "overview.html",
+        title="Overview",
+        statuses=statuses,
+        due_counts=due_counts,
+        completed=await reports.completed_by_wave_and_country(console.store),
+        weights_status=status,
+    )
+
+
+@requires("round")
+async def schedules_page(console: Console, request: web.Request) -> web.StreamResponse:
+    return console.page(
+        request,
+        "schedules.html",
+        title="Scheduled rounds",
+        schedules=await schedules.list_schedules(console.store),
+    )
+
+
+@requires("round")
+async def schedule_action(console: Console, request: web.Request) -> web.StreamResponse:
+    user = request[USER]
+    action = request.match_info["action"]
+    done = await schedules.set_active(
+        console.store, request.match_info["schedule"], action == "resume", actor=user.actor
+    )
+    if not done:
+        return console.refuse(request, 404, "There is no such schedule.")
+    raise web.HTTPSeeOther("/schedules")
+
+
+def build_console_app(console: Console) -> web.Application:
+    app = web.Application(middlewares=_middlewares(console))
+    app.on_response_prepare.append(_security_headers)
+
+    def bind(view: Callable[[Console, web.Request], Awaitable[web.StreamResponse]]) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return await view(console, request)
+
+        return handler
+
+    app.router.add_get("/login", bind(sign_in_page))
+    app.router.add_post("/login", bind(sign_in))
+    app.router.add_post("/logout", bind(sign_out))
+    app.router.add_get("/", bind(overview))
+    app.router.add_get("/schedules", bind(schedules_page))
+    app.router.add_post(r"/schedules/{schedule}/{action:pause|resume}", bind(schedule_action))
+    app.router.add_static("/static", str(resources.files("bot.web").joinpath("static")))
+    return app

@@ -1,0 +1,199 @@
+"""The staff web console over real HTTP (aiohttp test server on loopback), on SQLite and
+PostgreSQL: sign-in links, sessions, roles on every page and action, CSRF, headers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.web.app import CSP, SERVER_OPTIONS, Console, build_console_app
+from scoring import default_weight_table
+from storage import console_auth, schedules
+from storage.store import Store
+from tests.e2e.conftest import Harness
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+#: the clock of the store behind the console, which a test moves
+CLOCK = web.AppKey("clock", list[datetime])
+
+
+@pytest.fixture
+async def console(store: Store) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    clock = [NOW]
+    store.clock = lambda: clock[0]
+    app = build_console_app(Console(store, default_weight_table(), today=lambda: clock[0].date()))
+    app[CLOCK] = clock
+    server = TestServer(app)
+    await server.start_server(**SERVER_OPTIONS)  # (as 'rssbot console-web' runs it)
+    client = TestClient(server)  # type: ignore[var-annotated]
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def staff(store: Store, role: str, telegram_id: int) -> str:
+    return await store.add_staff(telegram_id, role, name=f"{role} one")
+
+
+async def sign_in(client: TestClient, store: Store, staff_id: str) -> None:  # type: ignore[type-arg]
+    token = await console_auth.issue_link(store, staff_id)
+    shown = await client.get(f"/login?t={token}")
+    assert shown.status == 200 and token in await shown.text()  # a button, not yet a session
+    signed = await client.post("/login", data={"token": token}, allow_redirects=False)
+    assert signed.status == 303 and signed.headers["Location"] == "/"
+    cookie = signed.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+async def text(response: ClientResponse) -> str:
+    return await response.text()
+
+
+async def test_a_link_signs_in_once_and_the_overview_shows_the_weight_status(
+    console: TestClient,
+    store: Store,  # type: ignore[type-arg]
+) -> None:
+    viewer = await staff(store, "viewer", 7001)
+    await store.enroll(
+        case_ref="CASE-1", return_date=date(2026, 11, 1), country="GN", language="en"
+    )
+    first = await console.get("/", allow_redirects=False)
+    assert first.status == 303 and first.headers["Location"] == "/login"
+    token = await console_auth.issue_link(store, viewer)
+    assert (
+        await console.post("/login", data={"token": token}, allow_redirects=False)
+    ).status == 303
+    page = await console.get("/")
+    html = await page.text()
+    assert page.status == 200 and "Overview" in html
+    assert "provisional (24 of 30 weights)" in html  # wherever scores are, their status
+    assert "CASE-1" not in html  # an overview of counts, no case reference
+    assert page.headers["Content-Security-Policy"] == CSP
+    assert page.headers["Cache-Control"] == "no-store"
+    # the same link a second time (another browser): refused
+    console.session.cookie_jar.clear()
+    again = await console.post("/login", data={"token": token})
+    assert again.status == 403 and "expired or was used already" in await again.text()
+
+
+async def test_an_expired_link_and_an_idle_session_end(
+    console: TestClient,
+    store: Store,  # type: ignore[type-arg]
+) -> None:
+    assert console.app is not None
+    clock = console.app[CLOCK]
+    viewer = await staff(store, "viewer", 7002)
+    token = await console_auth.issue_link(store, viewer)
+    clock[0] = NOW + timedelta(minutes=11)
+    assert (await console.post("/login", data={"token": token})).status == 403
+    await sign_in(console, store, viewer)
+    assert (await console.get("/")).status == 200
+    clock[0] += timedelta(minutes=31)
+    idle = await console.get("/", allow_redirects=False)
+    assert idle.status == 303 and idle.headers["Location"] == "/login"
+
+
+async def test_roles_are_checked_on_the_server_for_pages_and_actions(
+    console: TestClient,
+    store: Store,  # type: ignore[type-arg]
+) -> None:
+    added = await schedules.add_schedule(
+        store, wave="initial", country=None, hour=9, repeat_days=None, actor="cli:t"
+    )
+    viewer = await staff(store, "viewer", 7003)
+    await sign_in(console, store, viewer)
+    overview = await text(await console.get("/"))
+    assert "Scheduled rounds" not in overview  # not offered...
+    refused = await console.get("/schedules")
+    assert refused.status == 403  # ...and not served
+    action = await console.post(
+        f"/schedules/{added.id}/pause", data={"csrf": csrf(overview)}, allow_redirects=False
+    )
+    assert action.status == 403
+    assert (await schedules.list_schedules(store))[0].active
+
+    officer = await staff(store, "feedback_officer", 7004)
+    console.session.cookie_jar.clear()
+    await sign_in(console, store, officer)
+    assert (await console.get("/")).status == 403
+
+
+async def test_a_caseworker_pauses_a_schedule_and_a_request_without_csrf_is_refused(
+    console: TestClient,
+    store: Store,  # type: ignore[type-arg]
+) -> None:
+    added = await schedules.add_schedule(
+        store, wave="final", country="GN", hour=7, repeat_days=None, actor="cli:t"
+    )
+    caseworker = await staff(store, "caseworker", 7005)
+    await sign_in(console, store, caseworker)
+    page = await text(await console.get("/schedules"))
+    assert "final in GN, daily at 07:00 UTC, once" in page
+    forged = await console.post(f"/schedules/{added.id}/pause", data={"csrf": "0" * 64})
+    assert forged.status == 403 and "form has expired" in await forged.text()
+    missing = await console.post(f"/schedules/{added.id}/pause")
+    assert missing.status == 403
+    assert (await schedules.list_schedules(store))[0].active
+    done = await console.post(f"/schedules/{added.id}/pause", data={"csrf": csrf(page)})
+    assert done.status == 200 and "(paused)" in await done.text()
+    assert not (await schedules.list_schedules(store))[0].active
+    entries = [e.action for e in await store.audit_entries()]
+    assert "console_sign_in" in entries and "pause_schedule" in entries
+
+
+async def test_sign_out_ends_the_session_and_tokens_never_reach_the_log(
+    console: TestClient,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[type-arg]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    viewer = await staff(store, "viewer", 7006)
+    token = await console_auth.issue_link(store, viewer)
+    await console.get(f"/login?t={token}")
+    await console.post("/login", data={"token": token})
+    page = await text(await console.get("/"))
+    cookie = next(iter(console.session.cookie_jar)).value
+    out = await console.post("/logout", data={"csrf": csrf(page)}, allow_redirects=False)
+    assert out.status == 303
+    after = await console.get("/", allow_redirects=False)
+    assert after.status == 303  # the cookie no longer opens anything
+    assert await console_auth.session_user(store, cookie) is None
+    logged = caplog.text
+    assert "GET /login 200" in logged and token not in logged and cookie not in logged
+
+
+async def test_console_in_the_chat_sends_a_working_link_to_staff_only(
+    harness: Harness,
+    user_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    store = harness.store
+    assert store is not None
+    member, stranger = user_factory("en"), user_factory("en")
+    await store.add_staff(member.user_id, "caseworker")
+    stranger.send("/console")
+    await stranger.expect("I do not know this command")
+    member.send("/console")
+    sent = await member.expect("Your sign-in link to the staff console")
+    assert sent.protect_content
+    token = sent.text.split("/login?t=")[1].strip()
+    assert await console_auth.redeem_link(store, token) is not None
+    assert await console_auth.redeem_link(store, token) is None  # once
+    for _ in range(console_auth.LINKS_PER_HOUR - 1):
+        member.send("/console")
+        await member.expect("Your sign-in link")
+    member.send("/console")
+    await member.expect("at most 5 sign-in links an hour")
