@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from typing import Any
+from urllib.parse import urlparse
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -59,6 +60,9 @@ class Console:
     table: WeightTable
     windows: WaveWindows = field(default_factory=WaveWindows)
     today: Callable[[], date] = today_utc
+    #: the path the proxy serves the console under (``/console``; empty at the root),
+    #: from ``RSSBOT_CONSOLE_URL``: links, forms and redirects start with it
+    base: str = field(default_factory=lambda: urlparse(console_url()).path.rstrip("/"))
     templates: Environment = field(
         default_factory=lambda: Environment(
             loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape()
@@ -75,6 +79,7 @@ class Console:
             csrf=console_auth.csrf_token(token) if user and token else "",
             can_round=user is not None and allowed(user.role, "round"),
             weights_note=weights_note(self.table) if user else None,
+            base=self.base,
             **values,
         )
         return web.Response(text=html, content_type="text/html", status=status)
@@ -116,7 +121,7 @@ def _middlewares(console: Console) -> list[Any]:
         user = await console_auth.session_user(console.store, token) if token else None
         if user is None or token is None:
             if request.method == "GET":
-                raise web.HTTPSeeOther("/login")
+                raise web.HTTPSeeOther(f"{console.base}/login")
             return console.refuse(request, 403, "Your session has ended: sign in again.")
         request[USER] = user
         if request.method != "GET":
@@ -168,14 +173,14 @@ async def sign_in(console: Console, request: web.Request) -> web.StreamResponse:
             title="Sign in",
             problem="This sign-in link has expired or was used already: ask for a new one.",
         )
-    redirect = web.HTTPSeeOther("/")
+    redirect = web.HTTPSeeOther(f"{console.base}/")
     redirect.set_cookie(
         COOKIE,
         session_token,
         httponly=True,
         samesite="Strict",
         secure=_secure(request),
-        path="/",
+        path=f"{console.base}/",
     )
     raise redirect
 
@@ -184,8 +189,8 @@ async def sign_out(console: Console, request: web.Request) -> web.StreamResponse
     token = request.cookies.get(COOKIE)
     if token:
         await console_auth.end_session(console.store, token)
-    redirect = web.HTTPSeeOther("/login")
-    redirect.del_cookie(COOKIE, path="/")
+    redirect = web.HTTPSeeOther(f"{console.base}/login")
+    redirect.del_cookie(COOKIE, path=f"{console.base}/")
     raise redirect
 
 
@@ -235,7 +240,7 @@ async def schedule_action(console: Console, request: web.Request) -> web.StreamR
     )
     if not done:
         return console.refuse(request, 404, "There is no such schedule.")
-    raise web.HTTPSeeOther("/schedules")
+    raise web.HTTPSeeOther(f"{console.base}/schedules")
 
 
 def build_console_app(console: Console) -> web.Application:

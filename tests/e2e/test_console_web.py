@@ -197,3 +197,30 @@ async def test_console_in_the_chat_sends_a_working_link_to_staff_only(
         await member.expect("Your sign-in link")
     member.send("/console")
     await member.expect("at most 5 sign-in links an hour")
+
+
+async def test_behind_the_proxy_links_and_redirects_carry_the_path_prefix(store: Store) -> None:
+    app = build_console_app(Console(store, default_weight_table(), base="/console"))
+    server = TestServer(app)
+    await server.start_server(**SERVER_OPTIONS)
+    client = TestClient(server)  # type: ignore[var-annotated]
+    await client.start_server()
+    try:
+        first = await client.get("/", allow_redirects=False)  # (the proxy strips /console)
+        assert first.headers["Location"] == "/console/login"
+        viewer = await staff(store, "viewer", 7010)
+        token = await console_auth.issue_link(store, viewer)
+        page = await (await client.get(f"/login?t={token}")).text()
+        assert 'action="/console/login"' in page and 'href="/console/static/console.css"' in page
+        signed = await client.post("/login", data={"token": token}, allow_redirects=False)
+        assert signed.headers["Location"] == "/console/"
+        assert "Path=/console/" in signed.headers["Set-Cookie"]
+        secure = await client.post(
+            "/login",
+            data={"token": await console_auth.issue_link(store, viewer)},
+            headers={"X-Forwarded-Proto": "https"},
+            allow_redirects=False,
+        )
+        assert "Secure" in secure.headers["Set-Cookie"]  # behind HTTPS
+    finally:
+        await client.close()
