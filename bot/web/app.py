@@ -21,8 +21,9 @@ from urllib.parse import urlparse
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
+from bot.keyboards import LANGUAGE_NAMES
 from bot.staff import allowed
-from bot.survey_scores import weights_note
 from scoring import WeightTable
 from storage import console_auth, outbox, reports, schedules
 from storage.console_auth import ConsoleUser
@@ -32,6 +33,8 @@ from storage.waves import WAVES, WaveWindows, today_utc
 log = logging.getLogger(__name__)
 
 COOKIE = "rssbot_console"
+#: the console's language, chosen with the links in its header
+LANGUAGE_COOKIE = "rssbot_console_language"
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -74,19 +77,49 @@ class Console:
     ) -> web.Response:
         user = request.get(USER)
         token = request.cookies.get(COOKIE)
+        lang = language_of(request)
+        _ = gettext_for(lang)
+        note = None
+        if user is not None and self.table.provisional_weights:
+            note = _(
+                "These scores are indicative: {provisional} of the {total} weights are "
+                "provisional until the official weight table is loaded."
+            ).format(provisional=self.table.provisional_weights, total=len(self.table.elements))
         html = self.templates.get_template(template).render(
             user=user,
             csrf=console_auth.csrf_token(token) if user and token else "",
             can_round=user is not None and allowed(user.role, "round"),
-            weights_note=weights_note(self.table) if user else None,
+            weights_note=note,
             base=self.base,
+            lang=lang,
+            dir="rtl" if lang in RTL_LANGUAGES else "ltr",
+            languages=[(code, LANGUAGE_NAMES[code]) for code in UI_LANGUAGES],
+            _=_,
             **values,
         )
         return web.Response(text=html, content_type="text/html", status=status)
 
     def refuse(self, request: web.Request, status: int, message: str) -> web.Response:
-        title = {403: "Not allowed", 404: "Not found"}.get(status, "Refused")
-        return self.page(request, "error.html", status, title=title, message=message)
+        """An error page; ``message`` is an English msgid, shown translated."""
+        _ = gettext_for(language_of(request))
+        title = _("Not allowed") if status == 403 else _("Not found")
+        return self.page(request, "error.html", status, title=title, message=_(message))
+
+
+def language_of(request: web.Request) -> str:
+    """The language chosen in the console, else the browser's first UI language."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in UI_LANGUAGES:
+        return chosen
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip().split("-")[0].lower()
+        if code in UI_LANGUAGES:
+            return code
+    return SOURCE_LANGUAGE
+
+
+def gettext_for(language: str) -> Callable[[str], str]:
+    return translations(language).gettext
 
 
 def _secure(request: web.Request) -> bool:
@@ -115,20 +148,20 @@ def _middlewares(console: Console) -> list[Any]:
 
     @web.middleware
     async def session(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/static/") or request.path == "/login":
+        if request.path.startswith(("/static/", "/language/")) or request.path == "/login":
             return await handler(request)
         token = request.cookies.get(COOKIE)
         user = await console_auth.session_user(console.store, token) if token else None
         if user is None or token is None:
             if request.method == "GET":
                 raise web.HTTPSeeOther(f"{console.base}/login")
-            return console.refuse(request, 403, "Your session has ended: sign in again.")
+            return console.refuse(request, 403, N_("Your session has ended: sign in again."))
         request[USER] = user
         if request.method != "GET":
             form = await request.post()
             given = form.get("csrf")
             if not console_auth.csrf_valid(token, given if isinstance(given, str) else None):
-                return console.refuse(request, 403, "This form has expired: reload the page.")
+                return console.refuse(request, 403, N_("This form has expired: reload the page."))
         return await handler(request)
 
     return [logged, session]
@@ -143,7 +176,9 @@ def requires(
         async def checked(console: Console, request: web.Request) -> web.StreamResponse:
             user = request[USER]
             if not allowed(user.role, action):
-                return console.refuse(request, 403, "Your role does not give access to this page.")
+                return console.refuse(
+                    request, 403, N_("Your role does not give access to this page.")
+                )
             return await view(console, request)
 
         return checked
@@ -156,7 +191,8 @@ def requires(
 
 async def sign_in_page(console: Console, request: web.Request) -> web.StreamResponse:
     # a link opened shows a button: link previews (GET) must not use the single-use token
-    return console.page(request, "sign_in.html", title="Sign in", token=request.query.get("t"))
+    _ = gettext_for(language_of(request))
+    return console.page(request, "sign_in.html", title=_("Sign in"), token=request.query.get("t"))
 
 
 async def sign_in(console: Console, request: web.Request) -> web.StreamResponse:
@@ -166,12 +202,13 @@ async def sign_in(console: Console, request: web.Request) -> web.StreamResponse:
         await console_auth.redeem_link(console.store, token) if isinstance(token, str) else None
     )
     if session_token is None:
+        _ = gettext_for(language_of(request))
         return console.page(
             request,
             "sign_in.html",
             403,
-            title="Sign in",
-            problem="This sign-in link has expired or was used already: ask for a new one.",
+            title=_("Sign in"),
+            problem=_("This sign-in link has expired or was used already: ask for a new one."),
         )
     redirect = web.HTTPSeeOther(f"{console.base}/")
     redirect.set_cookie(
@@ -204,16 +241,19 @@ async def overview(console: Console, request: web.Request) -> web.StreamResponse
         (w, sum(d.wave == w for d in due), sum(d.wave == w and d.skip is None for d in due))
         for w in WAVES
     ]
+    _ = gettext_for(language_of(request))
     provisional = console.table.provisional_weights
     status = f"{console.table.version}: " + (
-        f"provisional ({provisional} of {len(console.table.elements)} weights)"
+        _("provisional ({provisional} of {total} weights)").format(
+            provisional=provisional, total=len(console.table.elements)
+        )
         if provisional
-        else "official"
+        else _("official")
     )
     return console.page(
         request,
         "overview.html",
-        title="Overview",
+        title=_("Overview"),
         statuses=statuses,
         due_counts=due_counts,
         completed=await reports.completed_by_wave_and_country(console.store),
@@ -226,7 +266,7 @@ async def schedules_page(console: Console, request: web.Request) -> web.StreamRe
     return console.page(
         request,
         "schedules.html",
-        title="Scheduled rounds",
+        title=gettext_for(language_of(request))("Scheduled rounds"),
         schedules=await schedules.list_schedules(console.store),
     )
 
@@ -239,8 +279,29 @@ async def schedule_action(console: Console, request: web.Request) -> web.StreamR
         console.store, request.match_info["schedule"], action == "resume", actor=user.actor
     )
     if not done:
-        return console.refuse(request, 404, "There is no such schedule.")
+        return console.refuse(request, 404, N_("There is no such schedule."))
     raise web.HTTPSeeOther(f"{console.base}/schedules")
+
+
+async def choose_language(console: Console, request: web.Request) -> web.StreamResponse:
+    code = request.match_info["code"]
+    redirect = web.HTTPSeeOther(f"{console.base}/")
+    if code in UI_LANGUAGES:
+        redirect.set_cookie(
+            LANGUAGE_COOKIE,
+            code,
+            httponly=True,
+            samesite="Strict",
+            secure=_secure(request),
+            path=f"{console.base}/",
+            max_age=365 * 24 * 3600,
+        )
+    raise redirect
+
+
+def N_(message: str) -> str:
+    """Marks a message for translation where it is shown later (:meth:`Console.refuse`)."""
+    return message
 
 
 def build_console_app(console: Console) -> web.Application:
@@ -257,6 +318,7 @@ def build_console_app(console: Console) -> web.Application:
     app.router.add_post("/login", bind(sign_in))
     app.router.add_post("/logout", bind(sign_out))
     app.router.add_get("/", bind(overview))
+    app.router.add_get("/language/{code}", bind(choose_language))
     app.router.add_get("/schedules", bind(schedules_page))
     app.router.add_post(r"/schedules/{schedule}/{action:pause|resume}", bind(schedule_action))
     app.router.add_static("/static", str(resources.files("bot.web").joinpath("static")))

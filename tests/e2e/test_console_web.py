@@ -3,6 +3,7 @@ PostgreSQL: sign-in links, sessions, roles on every page and action, CSRF, heade
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -60,7 +61,8 @@ def csrf(html: str) -> str:
 
 
 async def text(response: ClientResponse) -> str:
-    return await response.text()
+    """The page as a reader sees it (entities decoded)."""
+    return html.unescape(await response.text())
 
 
 async def test_a_link_signs_in_once_and_the_overview_shows_the_weight_status(
@@ -142,14 +144,14 @@ async def test_a_caseworker_pauses_a_schedule_and_a_request_without_csrf_is_refu
     caseworker = await staff(store, "caseworker", 7005)
     await sign_in(console, store, caseworker)
     page = await text(await console.get("/schedules"))
-    assert "final in GN, daily at 07:00 UTC, once" in page
+    assert "<td>final</td>\n  <td>GN</td>\n  <td>07:00</td>\n  <td>once</td>" in page
     forged = await console.post(f"/schedules/{added.id}/pause", data={"csrf": "0" * 64})
     assert forged.status == 403 and "form has expired" in await forged.text()
     missing = await console.post(f"/schedules/{added.id}/pause")
     assert missing.status == 403
     assert (await schedules.list_schedules(store))[0].active
     done = await console.post(f"/schedules/{added.id}/pause", data={"csrf": csrf(page)})
-    assert done.status == 200 and "(paused)" in await done.text()
+    assert done.status == 200 and "<strong>paused</strong>" in await text(done)
     assert not (await schedules.list_schedules(store))[0].active
     entries = [e.action for e in await store.audit_entries()]
     assert "console_sign_in" in entries and "pause_schedule" in entries
@@ -224,3 +226,21 @@ async def test_behind_the_proxy_links_and_redirects_carry_the_path_prefix(store:
         assert "Secure" in secure.headers["Set-Cookie"]  # behind HTTPS
     finally:
         await client.close()
+
+
+async def test_the_console_speaks_the_browsers_language_and_arabic_reads_right_to_left(
+    console: TestClient,
+    store: Store,  # type: ignore[type-arg]
+) -> None:
+    viewer = await staff(store, "viewer", 7011)
+    await sign_in(console, store, viewer)
+    arabic = await text(await console.get("/", headers={"Accept-Language": "ar-MA,ar;q=0.9"}))
+    assert '<html lang="ar" dir="rtl">' in arabic
+    assert "نظرة عامة" in arabic and "مؤقت (24 من 30 وزنًا)" in arabic
+    chosen = await console.get("/language/fr", allow_redirects=False)
+    assert chosen.status == 303
+    french = await text(await console.get("/", headers={"Accept-Language": "ar"}))
+    assert '<html lang="fr" dir="ltr">' in french and "Vue d'ensemble" in french
+    assert "Ces scores sont indicatifs : 24 des 30 pondérations sont provisoires" in french
+    refused = await console.get("/schedules")
+    assert refused.status == 403 and "Votre rôle ne donne pas accès" in await text(refused)
