@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, TypeVar, cast
+from typing import Annotated, Literal, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -550,25 +550,12 @@ def schedule_list() -> None:
         typer.echo(f"{s.id[:8]}  {s.describe()}; last ran: {last}")
 
 
-def _schedule_change(prefix: str, change: Callable[[Store, str], Awaitable[bool]]) -> str:
-    async def work(store: Store) -> str:
-        found = await schedules.find_schedule(store, prefix)
-        if found is None or not await change(store, found.id):
-            fail(f"no schedule '{prefix}' (see 'rssbot round schedule list')", code=1)
-        return found.describe()
-
-    return asyncio.run(_with_store(work))
-
-
 @schedule_app.command("pause")
 def schedule_pause(
     schedule: Annotated[str, typer.Argument(help="Its id (or first letters).")],
 ) -> None:
     """Stop a schedule from running until it is resumed."""
-    described = _schedule_change(
-        schedule, lambda s, i: schedules.set_active(s, i, False, actor=actor())
-    )
-    typer.echo(f"paused: {described}")
+    _change_schedule(schedule, "pause")
 
 
 @schedule_app.command("resume")
@@ -576,10 +563,7 @@ def schedule_resume(
     schedule: Annotated[str, typer.Argument(help="Its id (or first letters).")],
 ) -> None:
     """Run a paused schedule again (from its next hour)."""
-    described = _schedule_change(
-        schedule, lambda s, i: schedules.set_active(s, i, True, actor=actor())
-    )
-    typer.echo(f"resumed: {described}")
+    _change_schedule(schedule, "resume")
 
 
 @schedule_app.command("remove")
@@ -587,10 +571,17 @@ def schedule_remove(
     schedule: Annotated[str, typer.Argument(help="Its id (or first letters).")],
 ) -> None:
     """Delete a schedule (the rounds it started stay in the reports)."""
-    described = _schedule_change(
-        schedule, lambda s, i: schedules.remove_schedule(s, i, actor=actor())
-    )
-    typer.echo(f"removed: {described}")
+    _change_schedule(schedule, "remove")
+
+
+def _change_schedule(prefix: str, change: Literal["pause", "resume", "remove"]) -> None:
+    async def work(store: Store) -> schedules.Schedule | None:
+        return await schedules.change_schedule(store, prefix, change, actor=actor())
+
+    found = asyncio.run(_with_store(work))
+    if found is None:
+        fail(f"no schedule '{prefix}' (see 'rssbot round schedule list')", code=1)
+    typer.echo(f"{change}d: {found.describe()}")  # paused, resumed, removed
 
 
 @schedule_app.command("tick")

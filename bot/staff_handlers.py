@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
@@ -184,17 +184,12 @@ async def on_schedule(message: Message, command: CommandObject, svc: Services) -
         await message.answer(await _add_schedule(svc, args[1:], who))
         return
     if verb in ("pause", "resume", "remove") and len(args) == 2:
-        found = await schedules.find_schedule(svc.store, args[1])
-        done = found is not None and (
-            await schedules.remove_schedule(svc.store, found.id, actor=who)
-            if verb == "remove"
-            else await schedules.set_active(svc.store, found.id, verb == "resume", actor=who)
-        )
-        if found is None or not done:
+        change = cast(Literal["pause", "resume", "remove"], verb)
+        found = await schedules.change_schedule(svc.store, args[1], change, actor=who)
+        if found is None:
             await message.answer(f"No schedule '{args[1]}'. Send /schedule to see them.")
             return
-        done_word = {"pause": "Paused", "resume": "Resumed", "remove": "Removed"}[verb]
-        await message.answer(f"{done_word}: {found.describe()}")
+        await message.answer(f"{verb.capitalize()}d: {found.describe()}")
         return
     await message.answer(SCHEDULE_USAGE)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from sqlalchemy import delete, func, or_, select, update
 
@@ -129,6 +130,21 @@ async def remove_schedule(store: Store, schedule_id: str, *, actor: str) -> bool
         if done.rowcount:  # type: ignore[attr-defined]
             store.audit(session, actor, "remove_schedule", None, schedule_id)
         return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+async def change_schedule(
+    store: Store, prefix: str, change: Literal["pause", "resume", "remove"], *, actor: str
+) -> Schedule | None:
+    """Pause, resume or remove the schedule whose id starts with ``prefix``; the schedule
+    as it was (None if there is no such schedule, or several)."""
+    found = await find_schedule(store, prefix)
+    if found is None:
+        return None
+    if change == "remove":
+        done = await remove_schedule(store, found.id, actor=actor)
+    else:
+        done = await set_active(store, found.id, change == "resume", actor=actor)
+    return found if done else None
 
 
 async def _claim_day(store: Store, schedule_id: str, today: date) -> bool:

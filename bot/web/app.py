@@ -126,6 +126,27 @@ def _secure(request: web.Request) -> bool:
     return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
 
 
+def _set_cookie(
+    response: web.StreamResponse,
+    console: Console,
+    request: web.Request,
+    name: str,
+    value: str,
+    max_age: int | None = None,
+) -> None:
+    """A console cookie: HttpOnly, SameSite=Strict, Secure behind HTTPS, under its path
+    (a session cookie when no ``max_age``)."""
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="Strict",
+        secure=_secure(request),
+        path=f"{console.base}/",
+        max_age=max_age,
+    )
+
+
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -211,14 +232,7 @@ async def sign_in(console: Console, request: web.Request) -> web.StreamResponse:
             problem=_("This sign-in link has expired or was used already: ask for a new one."),
         )
     redirect = web.HTTPSeeOther(f"{console.base}/")
-    redirect.set_cookie(
-        COOKIE,
-        session_token,
-        httponly=True,
-        samesite="Strict",
-        secure=_secure(request),
-        path=f"{console.base}/",
-    )
+    _set_cookie(redirect, console, request, COOKIE, session_token)
     raise redirect
 
 
@@ -287,15 +301,7 @@ async def choose_language(console: Console, request: web.Request) -> web.StreamR
     code = request.match_info["code"]
     redirect = web.HTTPSeeOther(f"{console.base}/")
     if code in UI_LANGUAGES:
-        redirect.set_cookie(
-            LANGUAGE_COOKIE,
-            code,
-            httponly=True,
-            samesite="Strict",
-            secure=_secure(request),
-            path=f"{console.base}/",
-            max_age=365 * 24 * 3600,
-        )
+        _set_cookie(redirect, console, request, LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600)
     raise redirect
 
 
