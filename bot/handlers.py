@@ -211,7 +211,9 @@ class SurveyHost:
                 update_id=self.update_id,
                 opened=self.opened,
                 scores=self.scores,
-                scored=scoring_gap(self.svc.definition, self.svc.table) is None,
+                # (only a completing step is checked: a plain survey completes unscored)
+                scored=not step.state.completed
+                or scoring_gap(self.svc.definition, self.svc.table) is None,
             )
         except AlreadyApplied:
             # a redelivery of an update a worker applied before it died: its answer is
