@@ -264,7 +264,7 @@ def _languages(source: str, survey: _Sheet, default: str) -> dict[str, str]:
     return dict(sorted(codes.items(), key=lambda item: item[1] != default))
 
 
-def _pyxform_error(source: str, exc: PyXFormError, form: _Form | None) -> XLSFormError:
+def _pyxform_error(form: _Form, exc: PyXFormError) -> XLSFormError:
     """pyxform's own refusal, located: its messages carry ``[row : N]`` and often the
     sheet and column."""
     message = str(exc)
@@ -279,11 +279,11 @@ def _pyxform_error(source: str, exc: PyXFormError, form: _Form | None) -> XLSFor
             (c for words, c in _PYXFORM_COLUMNS if any(w in message for w in words)), None
         )
     text = _PYXFORM_ROW.sub("", message).strip()
-    if form is not None and sheet_name in ("survey", "choices", "settings"):
+    if sheet_name in ("survey", "choices", "settings"):
         sheet = getattr(form, sheet_name)
         where = sheet.column(row, column) if column else None
-        return XLSFormError(source, text, sheet=sheet_name, row=row, column=where)
-    return XLSFormError(source, text, sheet=sheet_name, row=row, column=column)
+        return XLSFormError(form.source, text, sheet=sheet_name, row=row, column=where)
+    return XLSFormError(form.source, text, sheet=sheet_name, row=row, column=column)
 
 
 def _truthy(value: Any) -> bool | None:
@@ -654,7 +654,7 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
     try:
         tree = workbook_to_json(raw, warnings=[])
     except PyXFormError as exc:
-        raise _pyxform_error(source, exc, form) from exc
+        raise _pyxform_error(form, exc) from exc
 
     reader = _Reader(form, choice_rows)
     reader.walk(tree.get("children", []), None, None)
