@@ -144,7 +144,8 @@ class RoundSender:
         progress: Progress | None = None,
         stop_after: int | None = None,
     ) -> RoundReport:
-        """Send the round's pending reminders until none is left (retries included).
+        """Send the round's pending reminders until none is left (retries included), or
+        until the round is paused (it is then left open, not finished).
 
         ``stop_after`` stops after that many claims, as a killed process would (tests).
         """
@@ -169,6 +170,11 @@ class RoundSender:
             if not batch:
                 upcoming = await outbox.next_attempt(self.store, round_id)
                 if upcoming is None:
+                    stopped = await outbox.report(self.store, round_id)
+                    if stopped.paused:  # left open: resuming it sends the rest
+                        if progress is not None:
+                            await progress(stopped)
+                        return stopped
                     break
                 wait = (upcoming - self.store.clock()).total_seconds()
                 await asyncio.sleep(min(max(wait, 0.01), 5.0))

@@ -278,6 +278,8 @@ class ReminderRound(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: the schedule that started it (None: started by staff)
     schedule_id: Mapped[str | None] = mapped_column(ID)
+    #: while set, none of its reminders is sent (staff paused it)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RoundSchedule(Base):

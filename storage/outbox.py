@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import keys
 from storage.models import Answer, Reminder, ReminderRound, Returnee, SurveyResponse
@@ -80,10 +81,24 @@ class RoundReport:
     country: str | None
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
+    created_at: datetime | None = None
+    #: ``staff:ID`` or ``cli:...``; None for a scheduled round
+    created_by: str | None = None
+    scheduled: bool = False
+    paused: bool = False
+    finished: bool = False
 
     @property
     def pending(self) -> int:
         return self.counts["pending"] + self.counts["sending"]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        return self.total - self.pending
 
 
 def _skip_reason(status: str, bound: bool, wave_status: str | None) -> str | None:
@@ -272,7 +287,11 @@ async def claim(
         select(Reminder, Returnee, ReminderRound.wave, started)
         .join(Returnee, Reminder.returnee_id == Returnee.id)
         .join(ReminderRound, Reminder.round_id == ReminderRound.id)
-        .where(Reminder.status == "pending", Reminder.next_attempt_at <= now)
+        .where(
+            Reminder.status == "pending",
+            Reminder.next_attempt_at <= now,
+            ReminderRound.paused_at.is_(None),
+        )
         .order_by(Reminder.next_attempt_at, Reminder.id)
         .limit(limit)
         .with_for_update(of=Reminder, skip_locked=True)
@@ -369,30 +388,85 @@ async def settle_if_pending(
 
 
 async def next_attempt(store: Store, round_id: str | None = None) -> datetime | None:
-    """When the earliest pending row becomes due (None: nothing pending)."""
-    query = select(func.min(Reminder.next_attempt_at)).where(Reminder.status == "pending")
+    """When the earliest pending row of a round that is not paused becomes due (None:
+    nothing to send)."""
+    query = (
+        select(func.min(Reminder.next_attempt_at))
+        .join(ReminderRound, Reminder.round_id == ReminderRound.id)
+        .where(Reminder.status == "pending", ReminderRound.paused_at.is_(None))
+    )
     if round_id is not None:
         query = query.where(Reminder.round_id == round_id)
     async with store.sessions() as session:
         return await session.scalar(query)
 
 
+def _report_of(round_: ReminderRound) -> RoundReport:
+    return RoundReport(
+        round_id=round_.id,
+        wave=round_.wave,
+        country=round_.country,
+        created_at=round_.created_at,
+        created_by=None if round_.schedule_id else round_.created_by,
+        scheduled=round_.schedule_id is not None,
+        paused=round_.paused_at is not None,
+        finished=round_.finished_at is not None,
+    )
+
+
+async def _count_into(session: AsyncSession, reports: dict[str, RoundReport]) -> None:
+    rows = await session.execute(
+        select(Reminder.round_id, Reminder.status, Reminder.reason, func.count())
+        .where(Reminder.round_id.in_(list(reports)))
+        .group_by(Reminder.round_id, Reminder.status, Reminder.reason)
+    )
+    for round_id, status, reason, count in rows.all():
+        out = reports[round_id]
+        out.counts[status] += count
+        if reason and status in ("skipped", "failed", "unconfirmed"):
+            out.reasons[f"{status}:{reason}"] += count
+
+
 async def report(store: Store, round_id: str) -> RoundReport:
+    """Where a round stands: its reminders by status, and why those not sent were not."""
     async with store.sessions() as session:
         round_ = await session.get(ReminderRound, round_id)
         if round_ is None:
             raise LookupError(f"no round {round_id}")
-        out = RoundReport(round_id=round_id, wave=round_.wave, country=round_.country)
-        rows = await session.execute(
-            select(Reminder.status, Reminder.reason, func.count())
-            .where(Reminder.round_id == round_id)
-            .group_by(Reminder.status, Reminder.reason)
-        )
-        for status, reason, count in rows.all():
-            out.counts[status] += count
-            if reason and status in ("skipped", "failed", "unconfirmed"):
-                out.reasons[f"{status}:{reason}"] += count
+        out = _report_of(round_)
+        await _count_into(session, {round_id: out})
         return out
+
+
+async def recent_rounds(store: Store, limit: int = 20) -> list[RoundReport]:
+    """The latest rounds, newest first, each with its report."""
+    async with store.sessions() as session:
+        rounds = (
+            await session.scalars(
+                select(ReminderRound)
+                .order_by(ReminderRound.created_at.desc(), ReminderRound.id)
+                .limit(limit)
+            )
+        ).all()
+        reports = {r.id: _report_of(r) for r in rounds}
+        if reports:
+            await _count_into(session, reports)
+        return list(reports.values())
+
+
+async def set_paused(store: Store, round_id: str, paused: bool, *, actor: str) -> bool:
+    """Pause an unfinished round (nothing more of it is sent) or resume it; audited.
+    False if there is no such unfinished round."""
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            update(ReminderRound)
+            .where(ReminderRound.id == round_id, ReminderRound.finished_at.is_(None))
+            .values(paused_at=store.clock() if paused else None)
+        )
+        if not getattr(result, "rowcount", 0):
+            return False
+        store.audit(session, actor, "pause_round" if paused else "resume_round", None, round_id)
+        return True
 
 
 async def finish_round(store: Store, round_id: str) -> None:
@@ -405,10 +479,11 @@ async def finish_round(store: Store, round_id: str) -> None:
 
 
 async def open_rounds(store: Store) -> list[str]:
+    """Rounds not finished and not paused (what a worker sends)."""
     async with store.sessions() as session:
         rows = await session.scalars(
             select(ReminderRound.id)
-            .where(ReminderRound.finished_at.is_(None))
+            .where(ReminderRound.finished_at.is_(None), ReminderRound.paused_at.is_(None))
             .order_by(ReminderRound.created_at)
         )
         return list(rows)

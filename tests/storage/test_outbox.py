@@ -115,3 +115,27 @@ async def test_every_due_returnee_is_listed_under_their_real_reason(store: Store
     )  # six and a half months after the return: the intermediate wave
     assert {d.wave for d in later if d.returnee_id == waiting.id} == {"intermediate"}
     assert all(d.case_ref is None for d in later)
+
+
+async def test_a_paused_round_is_not_claimed_nor_listed_open_until_it_is_resumed(
+    store: Store,
+) -> None:
+    _, reminder_id = await one_reminder(store)
+    (round_id,) = await outbox.open_rounds(store)
+    assert await outbox.set_paused(store, round_id, True, actor="staff:cw")
+    assert await outbox.claim(store, limit=10) == []
+    assert await outbox.next_attempt(store, round_id) is None
+    assert await outbox.open_rounds(store) == []
+    paused = await outbox.report(store, round_id)
+    assert paused.paused and not paused.finished and paused.pending == 1
+
+    assert await outbox.set_paused(store, round_id, False, actor="staff:cw")
+    (claimed,) = await outbox.claim(store, limit=10)
+    assert claimed.reminder_id == reminder_id
+    await outbox.finish_round(store, round_id)
+    assert not await outbox.set_paused(store, round_id, True, actor="staff:cw")  # finished
+    (listed,) = await outbox.recent_rounds(store)
+    assert listed.finished and not listed.paused and listed.created_by == "staff:cw"
+    audited = [(e.action, e.detail) for e in await store.audit_entries()]
+    assert audited.count(("pause_round", round_id)) == 1
+    assert audited.count(("resume_round", round_id)) == 1
