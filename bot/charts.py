@@ -190,10 +190,9 @@ async def cohort_stats(
 
 async def cohort_chart(
     store: Store, table: WeightTable, wave: Wave, country: str | None, who: str
-) -> tuple[bytes, int]:
-    """The cohort chart of ``wave`` (and country), and how many surveys of that wave
-    it covers."""
+) -> tuple[bytes, CohortStats]:
+    """The cohort chart of ``wave`` (and country), and the statistics it draws."""
     stats = await cohort_stats(store, table, country, who)
     where = f", {country.upper()}" if country else ""
     png = cohort_png(f"Reintegration scores, wave {wave}{where}", stats, wave, weights_note(table))
-    return png, stats.waves[wave].surveys
+    return png, stats

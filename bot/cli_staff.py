@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import os
 import shutil
 import time
@@ -490,6 +491,9 @@ def chart_cohort(
     wave: Annotated[str, typer.Option(help="initial, intermediate or final.")],
     output: Annotated[Path, typer.Option(help="PNG file to write.")],
     country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
+    summary: Annotated[
+        Path | None, typer.Option(help="Also write the chart's figures to this JSON file.")
+    ] = None,
     weights: WeightsOption = None,
     by: ActorOption = None,
 ) -> None:
@@ -499,9 +503,13 @@ def chart_cohort(
 
     w = cast(Wave, _wave(wave))
     table = weight_table(weights)
-    png, n = asyncio.run(_with_store(lambda s: cohort_chart(s, table, w, country, by or actor())))
+    png, stats = asyncio.run(
+        _with_store(lambda s: cohort_chart(s, table, w, country, by or actor()))
+    )
     output.write_bytes(png)
-    typer.echo(f"{output}: {n} surveys of wave {w}")
+    if summary is not None:
+        summary.write_text(json.dumps(stats.summary(), indent=1))
+    typer.echo(f"{output}: {stats.waves[w].surveys} surveys of wave {w}")
     typer.echo(weights_line(table))
 
 

@@ -206,13 +206,15 @@ class RoundSender:
             return
         await self.limiter.acquire(item.chat_id)
         if not await outbox.mark_sending(store, item.reminder_id):
-            # an opt-out meanwhile (its own transaction skipped the row, or does now), or
-            # another sender took the row: nothing is sent
+            # an opt-out meanwhile (its own transaction skipped the row, or does now), the
+            # round was paused, or another sender took the row: nothing is sent
             status = await outbox.returnee_status(store, item.returnee_id)
             if status != "active":
                 await outbox.settle_if_pending(
                     store, item.reminder_id, "skipped", reason=status or "erased"
                 )
+            else:  # (paused: sent when the round is resumed, without waiting for the lease)
+                await outbox.release(store, item.reminder_id)
             return
         text, keyboard = reminder_message(item)
         try:

@@ -1,4 +1,4 @@
-"""Staff roles and what each may do (used by the bot and the command line)."""
+"""Staff roles and what each may do (used by the bot, the command line and the web console)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "feedback": frozenset({"feedback_officer"}),
     #: a new invitation link for an enrolled returnee
     "invite": frozenset({"admin", "caseworker"}),
+    #: staff members and the audit log (web console)
+    "admin": frozenset({"admin"}),
 }
 
 

@@ -104,3 +104,30 @@ class CohortStats:
     @property
     def surveys(self) -> int:
         return sum(w.surveys for w in self.waves.values())
+
+    def summary(self) -> dict[str, Any]:
+        """The figures behind the cohort chart as plain data (the console's tables):
+        per wave the surveys, each score's n and mean and each dimension's share of
+        being the lowest; the composite's movement between consecutive waves."""
+        return {
+            "waves": {
+                wave: {
+                    "surveys": stats.surveys,
+                    "n": {key: stats.n(key) for key in SCORES},
+                    "mean": {key: stats.mean(key) for key in SCORES},
+                    "lowest": {d: stats.lowest_share(d) for d in DIMENSIONS},
+                }
+                for wave, stats in self.waves.items()
+            },
+            "movements": [
+                {
+                    "before": before,
+                    "after": after,
+                    "n": m.n,
+                    "improved": m.improved,
+                    "stable": m.stable,
+                    "declined": m.declined,
+                }
+                for (before, after), m in self.movements.items()
+            ],
+        }

@@ -328,7 +328,8 @@ async def claim(
 async def mark_sending(store: Store, reminder_id: str) -> bool:
     """The last step before the HTTP call, in one statement: the row becomes ``sending``
     only if it is still pending (not skipped by an opt-out, not taken by another sender
-    whose lease began) and its returnee is still active with consent. On PostgreSQL the
+    whose lease began), its round is not paused, and its returnee is still active with
+    consent. On PostgreSQL the
     returnee's row is read ``FOR SHARE``: an opt-out being written right now is waited
     for, then seen. False if the row was not taken."""
     active = (
@@ -340,13 +341,31 @@ async def mark_sending(store: Store, reminder_id: str) -> bool:
         )
         .with_for_update(read=True)
     )
+    running = select(ReminderRound.id).where(
+        ReminderRound.id == Reminder.round_id, ReminderRound.paused_at.is_(None)
+    )
     async with store.sessions.begin() as session:
         result = await session.execute(
             update(Reminder)
-            .where(Reminder.id == reminder_id, Reminder.status == "pending", active.exists())
+            .where(
+                Reminder.id == reminder_id,
+                Reminder.status == "pending",
+                active.exists(),
+                running.exists(),
+            )
             .values(status="sending", claimed_at=store.clock(), attempts=Reminder.attempts + 1)
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+async def release(store: Store, reminder_id: str) -> None:
+    """A claimed row not sent (its round was paused) is claimable again at once."""
+    async with store.sessions.begin() as session:
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id, Reminder.status == "pending")
+            .values(next_attempt_at=store.clock())
+        )
 
 
 async def returnee_status(store: Store, returnee_id: str) -> str | None:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.crypto import Keyring
-from storage.models import AuditEntry, StaffMember
+from storage.models import AuditEntry, ConsoleSession, Returnee, StaffMember
 
 STAFF_ROLES = ("admin", "caseworker", "feedback_officer", "viewer")
 
@@ -29,6 +29,18 @@ class StaffListing:
     added: datetime
     #: their last audited action (None: none yet)
     last_action: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: datetime
+    actor: str
+    #: the staff member's name, when the actor is one
+    actor_name: str | None
+    action: str
+    #: the returnee's pseudonym (None: no returnee, or erased since)
+    public_id: str | None
+    detail: str | None
 
 
 class StaffAudit:
@@ -88,6 +100,37 @@ class StaffAudit:
         async with self.sessions() as session:
             return (await session.scalars(select(AuditEntry).order_by(AuditEntry.at))).all()
 
+    async def page(
+        self, *, limit: int = 100, before: datetime | None = None, action: str | None = None
+    ) -> list[AuditLine]:
+        """The latest entries (older than ``before``; of one ``action``), newest first,
+        each with the returnee's pseudonym and the staff member's name."""
+        query = (
+            select(AuditEntry, Returnee.public_id, StaffMember.name)
+            .outerjoin(Returnee, Returnee.id == AuditEntry.returnee_id)
+            .outerjoin(StaffMember, "staff:" + StaffMember.id == AuditEntry.actor)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(AuditEntry.at < before)
+        if action:
+            query = query.where(AuditEntry.action == action)
+        async with self.sessions() as session:
+            return [
+                AuditLine(e.at, e.actor, name, e.action, public_id, e.detail)
+                for e, public_id, name in (await session.execute(query)).all()
+            ]
+
+    async def actions(self) -> list[str]:
+        """The kinds of entry the log holds (to filter it by)."""
+        async with self.sessions() as session:
+            return list(
+                await session.scalars(
+                    select(AuditEntry.action).distinct().order_by(AuditEntry.action)
+                )
+            )
+
     # -- staff -------------------------------------------------------------------------------
 
     async def member(self, telegram_user_id: int) -> tuple[str, str] | None:
@@ -98,6 +141,28 @@ class StaffAudit:
                 select(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
             )
             return (row.id, row.role) if row else None
+
+    async def change(
+        self, staff_id: str, *, role: str | None = None, remove: bool = False, actor: str
+    ) -> bool:
+        """Change a staff member's role, or remove them, by staff id (web console);
+        audited. False if there is no such member."""
+        if role is not None and role not in STAFF_ROLES:
+            raise UnknownRole(f"unknown role '{role}': one of {', '.join(STAFF_ROLES)}")
+        async with self.sessions.begin() as session:
+            member = await session.get(StaffMember, staff_id)
+            if member is None:
+                return False
+            if remove:
+                await session.delete(member)
+                await session.execute(
+                    delete(ConsoleSession).where(ConsoleSession.staff_id == staff_id)
+                )
+                self.record(session, actor, "remove_staff", None, staff_id)
+            elif role is not None:
+                member.role = role
+                self.record(session, actor, "change_staff_role", None, f"{staff_id}: {role}")
+            return True
 
     async def remove(self, telegram_user_id: int) -> bool:
         pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)

@@ -9,6 +9,7 @@ cached. Sign-in tokens never reach a log: requests are logged by path, without t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -18,14 +19,18 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlparse
 
+from aiogram import Bot
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from bot.common import configured_definition
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
 from bot.keyboards import LANGUAGE_NAMES
+from bot.sender import RateLimiter, RoundSender
 from bot.staff import allowed
+from flows import FlowDefinition
 from scoring import WeightTable
-from storage import console_auth, outbox, reports, schedules
+from storage import console_auth, outbox, reports
 from storage.console_auth import ConsoleUser
 from storage.store import Store
 from storage.waves import WAVES, WaveWindows, today_utc
@@ -44,6 +49,9 @@ DEFAULT_URL = "http://127.0.0.1:8090"
 #: sign-in token is); requests are logged by path instead
 SERVER_OPTIONS: dict[str, Any] = {"access_log": None}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+View = Callable[["Console", web.Request], Awaitable[web.StreamResponse]]
+#: binds a page to the console it serves
+Binder = Callable[[View], Handler]
 #: the signed-in staff member of a request
 USER = web.RequestKey("user", ConsoleUser)
 
@@ -63,6 +71,15 @@ class Console:
     table: WeightTable
     windows: WaveWindows = field(default_factory=WaveWindows)
     today: Callable[[], date] = today_utc
+    #: sends the rounds started here (None: 'rssbot run' or 'rssbot round worker' sends
+    #: them, which look for open rounds)
+    bot: Bot | None = None
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+    #: the survey in use (export labels, its completed surveys)
+    definition: FlowDefinition = field(default_factory=configured_definition)
+    #: cohort figures and charts kept a few minutes (aggregates only, no personal data)
+    cache: dict[Any, Any] = field(default_factory=dict)
     #: the path the proxy serves the console under (``/console``; empty at the root),
     #: from ``RSSBOT_CONSOLE_URL``: links, forms and redirects start with it
     base: str = field(default_factory=lambda: urlparse(console_url()).path.rstrip("/"))
@@ -88,7 +105,7 @@ class Console:
         html = self.templates.get_template(template).render(
             user=user,
             csrf=console_auth.csrf_token(token) if user and token else "",
-            can_round=user is not None and allowed(user.role, "round"),
+            may=lambda action: user is not None and allowed(user.role, action),
             weights_note=note,
             base=self.base,
             lang=lang,
@@ -99,11 +116,40 @@ class Console:
         )
         return web.Response(text=html, content_type="text/html", status=status)
 
+    @staticmethod
+    def may(user: ConsoleUser, action: str) -> bool:
+        return allowed(user.role, action)
+
+    def send_round(self, round_id: str) -> None:
+        """Send a round started (or resumed) here in the background, if this console has
+        a bot; otherwise the bot's workers send it."""
+        if self.bot is None:
+            return
+        sender = RoundSender(self.store, self.bot, self.limiter)
+
+        async def run() -> None:
+            try:
+                await sender.run(round_id)
+            except Exception:
+                log.exception("round %s stopped; 'rssbot round resume' finishes it", round_id)
+
+        task = asyncio.create_task(run())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def close(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+
     def refuse(self, request: web.Request, status: int, message: str) -> web.Response:
         """An error page; ``message`` is an English msgid, shown translated."""
         _ = gettext_for(language_of(request))
-        title = _("Not allowed") if status == 403 else _("Not found")
-        return self.page(request, "error.html", status, title=title, message=_(message))
+        titles = {403: _("Not allowed"), 404: _("Not found")}
+        title = titles.get(status, _("Not available"))
+        return self.page(
+            request, "error.html", status, title=title, message=_(message), code=status
+        )
 
 
 def language_of(request: web.Request) -> str:
@@ -188,12 +234,10 @@ def _middlewares(console: Console) -> list[Any]:
     return [logged, session]
 
 
-def requires(
-    action: str,
-) -> Callable[[Callable[[Console, web.Request], Awaitable[web.StreamResponse]]], Any]:
+def requires(action: str) -> Callable[[View], View]:
     """A page or action only for the roles allowed ``action`` (403 for the others)."""
 
-    def wrap(view: Callable[[Console, web.Request], Awaitable[web.StreamResponse]]) -> Any:
+    def wrap(view: View) -> View:
         async def checked(console: Console, request: web.Request) -> web.StreamResponse:
             user = request[USER]
             if not allowed(user.role, action):
@@ -245,6 +289,13 @@ async def sign_out(console: Console, request: web.Request) -> web.StreamResponse
     raise redirect
 
 
+async def home(console: Console, request: web.Request) -> web.StreamResponse:
+    """The overview, or the feedback inbox for a feedback officer (their only page)."""
+    if not allowed(request[USER].role, "due") and allowed(request[USER].role, "feedback"):
+        raise web.HTTPSeeOther(f"{console.base}/feedback")
+    return await overview(console, request)
+
+
 @requires("due")
 async def overview(console: Console, request: web.Request) -> web.StreamResponse:
     statuses = sorted((await reports.returnees_by_status(console.store)).items())
@@ -275,28 +326,6 @@ async def overview(console: Console, request: web.Request) -> web.StreamResponse
     )
 
 
-@requires("round")
-async def schedules_page(console: Console, request: web.Request) -> web.StreamResponse:
-    return console.page(
-        request,
-        "schedules.html",
-        title=gettext_for(language_of(request))("Scheduled rounds"),
-        schedules=await schedules.list_schedules(console.store),
-    )
-
-
-@requires("round")
-async def schedule_action(console: Console, request: web.Request) -> web.StreamResponse:
-    user = request[USER]
-    action = request.match_info["action"]
-    done = await schedules.set_active(
-        console.store, request.match_info["schedule"], action == "resume", actor=user.actor
-    )
-    if not done:
-        return console.refuse(request, 404, N_("There is no such schedule."))
-    raise web.HTTPSeeOther(f"{console.base}/schedules")
-
-
 async def choose_language(console: Console, request: web.Request) -> web.StreamResponse:
     code = request.match_info["code"]
     redirect = web.HTTPSeeOther(f"{console.base}/")
@@ -311,10 +340,12 @@ def N_(message: str) -> str:
 
 
 def build_console_app(console: Console) -> web.Application:
+    from bot.web import analysis, records, rounds  # (the pages import this module's framework)
+
     app = web.Application(middlewares=_middlewares(console))
     app.on_response_prepare.append(_security_headers)
 
-    def bind(view: Callable[[Console, web.Request], Awaitable[web.StreamResponse]]) -> Handler:
+    def bind(view: View) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             return await view(console, request)
 
@@ -323,9 +354,9 @@ def build_console_app(console: Console) -> web.Application:
     app.router.add_get("/login", bind(sign_in_page))
     app.router.add_post("/login", bind(sign_in))
     app.router.add_post("/logout", bind(sign_out))
-    app.router.add_get("/", bind(overview))
+    app.router.add_get("/", bind(home))
     app.router.add_get("/language/{code}", bind(choose_language))
-    app.router.add_get("/schedules", bind(schedules_page))
-    app.router.add_post(r"/schedules/{schedule}/{action:pause|resume}", bind(schedule_action))
+    for pages in (rounds, analysis, records):
+        pages.add_routes(app.router, bind)
     app.router.add_static("/static", str(resources.files("bot.web").joinpath("static")))
     return app

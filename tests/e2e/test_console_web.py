@@ -131,7 +131,9 @@ async def test_roles_are_checked_on_the_server_for_pages_and_actions(
     officer = await staff(store, "feedback_officer", 7004)
     console.session.cookie_jar.clear()
     await sign_in(console, store, officer)
-    assert (await console.get("/")).status == 403
+    home = await console.get("/")  # their one page: the feedback inbox
+    assert home.status == 200 and home.url.path == "/feedback"
+    assert (await console.get("/due")).status == 403
 
 
 async def test_a_caseworker_pauses_a_schedule_and_a_request_without_csrf_is_refused(

@@ -1,0 +1,145 @@
+"""Console pages of the cohort: its tables and chart for a wave (and country), and the
+exports to download (CSV with its codebook, or XLSX). The reading and drawing run in a
+child ``rssbot`` process, as the chat's staff reads do, so that a programme-scale cohort
+never holds up the console; figures (aggregates only) are kept a few minutes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.exports import FORMATS, LAYOUTS, codebook_path
+from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
+from bot.web.app import N_, USER, Binder, Console, gettext_for, language_of, requires
+from flows import FlowDefinition
+from scoring.cohort import SCORES, WAVE_ORDER
+from scoring.model import DIMENSIONS
+from storage import reports
+from storage.waves import WAVES, Wave
+
+#: seconds a cohort's figures are reused before being read again
+KEPT = 300.0
+
+
+def _filters(request: web.Request) -> tuple[Wave, str | None]:
+    wave = request.query.get("wave")
+    country = (request.query.get("country") or "").strip().upper()
+    return (
+        wave if wave in WAVES else "initial",
+        country if country.isalpha() and len(country) <= 8 else None,
+    )
+
+
+async def _cohort(
+    console: Console, wave: Wave, country: str | None, actor: str
+) -> tuple[str, dict[str, Any]]:
+    """The chart (base64 PNG) and figures of a cohort, drawn by a child process."""
+    key = (wave, country, console.table.version)
+    kept = console.cache.get(key)
+    if kept is not None and time.monotonic() - kept[0] < KEPT:
+        return kept[1], kept[2]
+    with tempfile.TemporaryDirectory(prefix="rssbot-console-") as folder:
+        png, summary = Path(folder) / "cohort.png", Path(folder) / "cohort.json"
+        arguments = ["chart", "cohort", "--wave", wave, "--output", str(png)]
+        arguments += ["--summary", str(summary), "--actor", actor]
+        arguments += [*(["--country", country] if country else [])]
+        await run_rssbot(console.store, arguments + weights_arguments(console.table))
+        chart = base64.b64encode(png.read_bytes()).decode()
+        figures = json.loads(summary.read_text())
+    console.cache[key] = (time.monotonic(), chart, figures)
+    return chart, figures
+
+
+@requires("stats")
+async def cohort_page(console: Console, request: web.Request) -> web.StreamResponse:
+    user = request[USER]
+    wave, country = _filters(request)
+    _ = gettext_for(language_of(request))
+    try:
+        chart, figures = await _cohort(console, wave, country, user.actor)
+    except StaffReadFailed:
+        chart, figures = None, None
+    definition: FlowDefinition = console.definition
+    return console.page(
+        request,
+        "cohort.html",
+        200 if figures else 503,
+        title=_("Cohort"),
+        wave=wave,
+        country=country or "",
+        waves=WAVES,
+        wave_order=WAVE_ORDER,
+        scores=SCORES,
+        dimensions=DIMENSIONS,
+        chart=chart,
+        figures=figures,
+        problem=None if figures else _("The figures could not be read; please try again later."),
+        formats=FORMATS,
+        layouts=LAYOUTS,
+        label_languages=definition.languages,
+        completed=await reports.count_completed(
+            console.store, reports.Selection(wave=wave, country=country, flow_id=definition.id)
+        ),
+    )
+
+
+@requires("export")
+async def export_file(console: Console, request: web.Request) -> web.StreamResponse:
+    """An export (or the codebook of the CSV export) as a download."""
+    user = request[USER]
+    query = request.query
+    fmt, layout, what = query.get("format"), query.get("layout", "wide"), query.get("file")
+    labels = query.get("labels") or "en"
+    if (
+        fmt not in FORMATS
+        or layout not in LAYOUTS
+        or labels not in (*console.definition.languages, "none")
+        or what not in (None, "data", "codebook")
+        or (what == "codebook" and fmt != "csv")
+    ):
+        return console.refuse(request, 404, N_("There is no such export."))
+    wave = query.get("wave") or None
+    country = (query.get("country") or "").strip().upper() or None
+    if (wave is not None and wave not in WAVES) or (country is not None and not country.isalpha()):
+        return console.refuse(request, 404, N_("There is no such export."))
+    with tempfile.TemporaryDirectory(prefix="rssbot-console-") as folder:
+        path = Path(folder) / f"rss-surveys.{fmt}"
+        arguments = ["export", "--format", fmt, "--layout", layout, "--labels", labels]
+        arguments += [*(["--wave", wave] if wave else []), "--role", user.role]
+        arguments += [*(["--country", country] if country else []), "--actor", user.actor]
+        arguments += ["--output", str(path), *weights_arguments(console.table)]
+        try:
+            await run_rssbot(console.store, arguments)
+        except StaffReadFailed:
+            return console.refuse(request, 503, N_("The export stopped; please try again later."))
+        served = codebook_path(path) if what == "codebook" else path
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": CONTENT_TYPES[served.suffix],
+                "Content-Disposition": f'attachment; filename="{served.name}"',
+                "Content-Length": str(served.stat().st_size),
+            }
+        )
+        await response.prepare(request)
+        with served.open("rb") as file:
+            while chunk := file.read(1 << 16):
+                await response.write(chunk)
+        await response.write_eof()
+        return response
+
+
+CONTENT_TYPES = {
+    ".csv": "text/csv; charset=utf-8",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
+    router.add_get("/cohort", b(cohort_page))
+    router.add_get("/export", b(export_file))

@@ -1,0 +1,185 @@
+"""Console pages about people: a returnee's case file found by case reference (never in a
+URL: the reference is posted, and every view is audited), the feedback inbox (feedback
+officer), staff management and the audit log (admin)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from datetime import datetime
+
+from aiohttp import web
+
+from bot.charts import trajectory_png
+from bot.survey_scores import weights_note
+from bot.web.app import N_, USER, Binder, Console, gettext_for, language_of, requires
+from storage.case_file import read_case_file
+from storage.staff_audit import STAFF_ROLES, UnknownRole
+
+#: audit entries on one page
+AUDIT_PAGE = 100
+#: feedback messages shown, newest first
+FEEDBACK_SHOWN = 200
+
+
+@requires("case")
+async def returnee_search(console: Console, request: web.Request) -> web.StreamResponse:
+    _ = gettext_for(language_of(request))
+    return console.page(request, "returnee.html", title=_("Returnee"), case=None, case_ref="")
+
+
+@requires("case")
+async def returnee_page(console: Console, request: web.Request) -> web.StreamResponse:
+    user = request[USER]
+    form = await request.post()
+    case_ref = str(form.get("case_ref") or "").strip()
+    _ = gettext_for(language_of(request))
+    info = await console.store.find_by_case_ref(case_ref, actor=user.actor) if case_ref else None
+    if info is None:
+        return console.page(
+            request,
+            "returnee.html",
+            404,
+            title=_("Returnee"),
+            case=None,
+            case_ref=case_ref,
+            problem=_("No returnee with this case reference."),
+        )
+    case = await read_case_file(
+        console.store, info, weights_version=console.table.version, actor=user.actor
+    )
+    chart = None
+    if case.scores:
+        png = await asyncio.to_thread(
+            trajectory_png,
+            f"{info.public_id}: reintegration scores",
+            list(case.scores),
+            list(case.scores.values()),
+            weights_note(console.table),
+        )
+        chart = base64.b64encode(png).decode()
+    return console.page(
+        request,
+        "returnee.html",
+        title=f"{_('Returnee')} {info.public_id}",
+        case=case,
+        case_ref=case_ref,
+        chart=chart,
+        score_keys=("economic", "social", "psychosocial", "composite"),
+    )
+
+
+@requires("feedback")
+async def feedback_page(console: Console, request: web.Request) -> web.StreamResponse:
+    items = await console.store.read_feedback(actor=request[USER].actor)
+    _ = gettext_for(language_of(request))
+    return console.page(
+        request,
+        "feedback.html",
+        title=_("Feedback"),
+        items=list(reversed(items))[:FEEDBACK_SHOWN],
+        total=len(items),
+    )
+
+
+async def _staff_page(
+    console: Console, request: web.Request, status: int = 200, problem: str | None = None
+) -> web.Response:
+    _ = gettext_for(language_of(request))
+    return console.page(
+        request,
+        "staff.html",
+        status,
+        title=_("Staff"),
+        members=await console.store.list_staff(),
+        roles=STAFF_ROLES,
+        problem=problem,
+    )
+
+
+@requires("admin")
+async def staff_page(console: Console, request: web.Request) -> web.StreamResponse:
+    return await _staff_page(console, request)
+
+
+@requires("admin")
+async def add_staff(console: Console, request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    _ = gettext_for(language_of(request))
+    telegram_id = str(form.get("telegram_id") or "").strip()
+    role = str(form.get("role") or "")
+    name = str(form.get("name") or "").strip() or None
+    if not telegram_id.isdigit():
+        return await _staff_page(
+            console,
+            request,
+            400,
+            _("The Telegram user id is a number (the member can get it from @userinfobot)."),
+        )
+    try:
+        staff_id = await console.store.add_staff(int(telegram_id), role, name=name)
+    except UnknownRole:
+        return await _staff_page(console, request, 400, _("Choose a role."))
+    async with console.store.sessions.begin() as session:
+        console.store.audit(session, request[USER].actor, "add_staff", None, f"{staff_id}: {role}")
+    raise web.HTTPSeeOther(f"{console.base}/staff")
+
+
+@requires("admin")
+async def change_staff(console: Console, request: web.Request) -> web.StreamResponse:
+    user = request[USER]
+    staff_id = request.match_info["staff"]
+    form = await request.post()
+    remove = request.match_info["action"] == "remove"
+    role = None if remove else str(form.get("role") or "")
+    if staff_id == user.staff_id:
+        _ = gettext_for(language_of(request))
+        return await _staff_page(
+            console,
+            request,
+            400,
+            _("You cannot remove yourself or change your own role: ask another admin."),
+        )
+    try:
+        done = await console.store.staff.change(
+            staff_id, role=role, remove=remove, actor=user.actor
+        )
+    except UnknownRole:
+        return console.refuse(request, 404, N_("There is no such role."))
+    if not done:
+        return console.refuse(request, 404, N_("There is no such staff member."))
+    raise web.HTTPSeeOther(f"{console.base}/staff")
+
+
+@requires("admin")
+async def audit_page(console: Console, request: web.Request) -> web.StreamResponse:
+    before_text = request.query.get("before")
+    try:
+        before = datetime.fromisoformat(before_text) if before_text else None
+    except ValueError:
+        before = None
+    staff = console.store.staff
+    actions = await staff.actions()
+    action = request.query.get("action")
+    action = action if action in actions else None
+    lines = await staff.page(limit=AUDIT_PAGE, before=before, action=action)
+    _ = gettext_for(language_of(request))
+    return console.page(
+        request,
+        "audit.html",
+        title=_("Audit log"),
+        lines=lines,
+        actions=actions,
+        action=action or "",
+        older=lines[-1].at.isoformat() if len(lines) == AUDIT_PAGE else None,
+    )
+
+
+def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
+    router.add_get("/returnee", b(returnee_search))
+    router.add_post("/returnee", b(returnee_page))
+    router.add_get("/feedback", b(feedback_page))
+    router.add_get("/staff", b(staff_page))
+    router.add_post("/staff", b(add_staff))
+    router.add_post(r"/staff/{staff:[0-9a-f-]{36}}/{action:role|remove}", b(change_staff))
+    router.add_get("/audit", b(audit_page))
