@@ -289,6 +289,13 @@ def invite(
 def console_web(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    send_rounds: Annotated[
+        bool,
+        typer.Option(
+            help="Send the rounds started in the console from this process (needs "
+            "TELEGRAM_BOT_TOKEN); --no-send-rounds leaves them to 'rssbot round worker'."
+        ),
+    ] = True,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING...")] = "INFO",
 ) -> None:
     """Serve the staff web console (sign in with a link from /console in the chat or
@@ -298,12 +305,33 @@ def console_web(
     from bot.web.app import SERVER_OPTIONS, Console, build_console_app
 
     configure_logging(log_level.upper())
+    config = BotSettings()
 
     async def serve() -> web.Application:
+        from bot.app import build_bot
+        from bot.sender import RateLimiter
+
         store = await open_store()
-        console = Console(store, configured_weight_table(), windows=windows())
+        bot = None
+        if send_rounds and config.token is not None:
+            bot = build_bot(config.token.get_secret_value(), config.api_base, retries=False)
+        elif send_rounds:
+            log.warning(
+                "TELEGRAM_BOT_TOKEN is not set: rounds started in the console wait for "
+                "'rssbot round worker' (or 'rssbot round resume')"
+            )
+        console = Console(
+            store,
+            configured_weight_table(),
+            windows=windows(),
+            bot=bot,
+            limiter=RateLimiter(config.send_rate or None),
+        )
 
         async def close(_: web.Application) -> None:
+            await console.close()
+            if bot is not None:
+                await bot.session.close()
             await store.close()
 
         app = build_console_app(console)

@@ -246,3 +246,62 @@ async def test_the_console_speaks_the_browsers_language_and_arabic_reads_right_t
     assert "Ces scores sont indicatifs : 24 des 30 pondérations sont provisoires" in french
     refused = await console.get("/schedules")
     assert refused.status == 403 and "Votre rôle ne donne pas accès" in await text(refused)
+
+
+async def test_the_console_web_command_serves_and_a_login_link_from_the_command_line_signs_in(
+    initialised: object, tmp_path: object
+) -> None:
+    """'rssbot console-web' on the embedded default, and 'rssbot staff login-link'."""
+    import asyncio
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "RSSBOT_CONSOLE_URL": f"http://127.0.0.1:{port}"}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    rssbot = [sys.executable, "-c", "from bot.cli import main; main()"]
+    added = subprocess.run(
+        [*rssbot, "staff", "add", "--telegram-id", "4242", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert added.returncode == 0, added.stderr
+    link = subprocess.run(
+        [*rssbot, "staff", "login-link", "--telegram-id", "4242"],
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert link.startswith(f"http://127.0.0.1:{port}/login?t=")
+    server = subprocess.Popen(
+        [*rssbot, "console-web", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            for _ in range(100):
+                try:
+                    shown = await http.get(link)
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            assert shown.status == 200
+            token = link.split("t=")[1]
+            signed = await http.post(f"http://127.0.0.1:{port}/login", data={"token": token})
+            assert signed.status == 200 and signed.url.path == "/"
+            assert "Overview" in await signed.text()
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    assert token not in output  # the sign-in token never reaches the log
+    assert "GET /login 200" in output  # requests are logged, by path
