@@ -16,7 +16,16 @@ from aiohttp import web
 
 from bot.exports import FORMATS, LAYOUTS, codebook_path
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
-from bot.web.app import N_, USER, Binder, Console, gettext_for, language_of, requires
+from bot.web.app import (
+    N_,
+    USER,
+    Binder,
+    Console,
+    gettext_for,
+    language_of,
+    requires,
+    wave_and_country,
+)
 from flows import FlowDefinition
 from scoring.cohort import SCORES, WAVE_ORDER
 from scoring.model import DIMENSIONS
@@ -25,15 +34,6 @@ from storage.waves import WAVES, Wave
 
 #: seconds a cohort's figures are reused before being read again
 KEPT = 300.0
-
-
-def _filters(request: web.Request) -> tuple[Wave, str | None]:
-    wave = request.query.get("wave")
-    country = (request.query.get("country") or "").strip().upper()
-    return (
-        wave if wave in WAVES else "initial",
-        country if country.isalpha() and len(country) <= 8 else None,
-    )
 
 
 async def _cohort(
@@ -59,7 +59,8 @@ async def _cohort(
 @requires("stats")
 async def cohort_page(console: Console, request: web.Request) -> web.StreamResponse:
     user = request[USER]
-    wave, country = _filters(request)
+    chosen, country = wave_and_country(request.query)
+    wave: Wave = chosen or "initial"
     _ = gettext_for(language_of(request))
     try:
         chart, figures = await _cohort(console, wave, country, user.actor)
@@ -104,10 +105,7 @@ async def export_file(console: Console, request: web.Request) -> web.StreamRespo
         or (what == "codebook" and fmt != "csv")
     ):
         return console.refuse(request, 404, N_("There is no such export."))
-    wave = query.get("wave") or None
-    country = (query.get("country") or "").strip().upper() or None
-    if (wave is not None and wave not in WAVES) or (country is not None and not country.isalpha()):
-        return console.refuse(request, 404, N_("There is no such export."))
+    wave, country = wave_and_country(query)
     with tempfile.TemporaryDirectory(prefix="rssbot-console-") as folder:
         path = Path(folder) / f"rss-surveys.{fmt}"
         arguments = ["export", "--format", fmt, "--layout", layout, "--labels", labels]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -33,7 +33,7 @@ from scoring import WeightTable
 from storage import console_auth, outbox, reports
 from storage.console_auth import ConsoleUser
 from storage.store import Store
-from storage.waves import WAVES, WaveWindows, today_utc
+from storage.waves import WAVES, Wave, WaveWindows, today_utc
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,17 @@ def language_of(request: web.Request) -> str:
         if code in UI_LANGUAGES:
             return code
     return SOURCE_LANGUAGE
+
+
+def wave_and_country(values: Mapping[str, Any]) -> tuple[Wave | None, str | None]:
+    """The wave and country of a filter or form: an unknown wave is None (every wave), a
+    country is its letters upper-cased, or None (every country)."""
+    wave = values.get("wave")
+    country = str(values.get("country") or "").strip().upper()
+    return (
+        wave if wave in WAVES else None,
+        country if country.isalpha() and len(country) <= 8 else None,
+    )
 
 
 def gettext_for(language: str) -> Callable[[str], str]:

@@ -5,11 +5,19 @@ confirmed), its live progress, pause and resume, its final report; scheduled rou
 from __future__ import annotations
 
 import hashlib
-from typing import cast
 
 from aiohttp import web
 
-from bot.web.app import N_, USER, Binder, Console, gettext_for, language_of, requires
+from bot.web.app import (
+    N_,
+    USER,
+    Binder,
+    Console,
+    gettext_for,
+    language_of,
+    requires,
+    wave_and_country,
+)
 from storage import outbox, schedules
 from storage.outbox import RoundPreview
 from storage.waves import WAVES, Wave
@@ -23,17 +31,6 @@ def list_digest(preview: RoundPreview) -> str:
     ids, hashed): the confirmation carries it, and a round starts only if it still holds."""
     ids = "\n".join(sorted(d.returnee_id for d in preview.to_remind))
     return hashlib.sha256(f"{preview.wave}|{preview.country}|{ids}".encode()).hexdigest()
-
-
-def _choice(request: web.Request) -> tuple[Wave | None, str | None]:
-    """The wave and country asked for (query or form); unknown values are ignored."""
-    source = request.query
-    wave = source.get("wave")
-    country = (source.get("country") or "").strip().upper()
-    return (
-        wave if wave in WAVES else None,
-        country if country.isalpha() and len(country) <= 8 else None,
-    )
 
 
 async def _due_page(
@@ -80,16 +77,14 @@ async def _due_page(
 
 @requires("due")
 async def due_page(console: Console, request: web.Request) -> web.StreamResponse:
-    wave, country = _choice(request)
+    wave, country = wave_and_country(request.query)
     return await _due_page(console, request, wave, country)
 
 
 @requires("round")
 async def start_round(console: Console, request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    wave = form.get("wave")
-    country = str(form.get("country") or "").strip().upper() or None
-    if wave not in WAVES:
+    wave, country = wave_and_country(form := await request.post())
+    if wave is None:
         return console.refuse(request, 404, N_("There is no such wave."))
     w: Wave = wave
     preview = await outbox.preview_round(
@@ -176,20 +171,20 @@ async def schedule_action(console: Console, request: web.Request) -> web.StreamR
 async def add_schedule(console: Console, request: web.Request) -> web.StreamResponse:
     form = await request.post()
     _ = gettext_for(language_of(request))
-    wave, hour, repeat = form.get("wave"), str(form.get("hour", "")), str(form.get("repeat", ""))
-    country = str(form.get("country") or "").strip() or None
+    wave, country = wave_and_country(form)
+    hour, repeat = str(form.get("hour", "")), str(form.get("repeat", ""))
     problem = None
-    if wave not in WAVES:
+    if wave is None:
         problem = _("Choose a wave.")
     elif not hour.isdigit() or not 0 <= int(hour) <= 23:
         problem = _("The hour is a number from 0 to 23 (UTC).")
     elif repeat.strip() and not (repeat.strip().isdigit() and int(repeat) >= 1):
         problem = _("Repeat every: a number of days (1 or more), or empty for once per window.")
-    if problem is None:
+    if problem is None and wave is not None:
         try:
             await schedules.add_schedule(
                 console.store,
-                wave=cast(Wave, wave),
+                wave=wave,
                 country=country,
                 hour=int(hour),
                 repeat_days=int(repeat) if repeat.strip() else None,
