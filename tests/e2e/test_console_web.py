@@ -305,3 +305,95 @@ async def test_the_console_web_command_serves_and_a_login_link_from_the_command_
         output, _ = server.communicate(timeout=10)
     assert token not in output  # the sign-in token never reaches the log
     assert "GET /login 200" in output  # requests are logged, by path
+
+
+async def test_a_schedule_added_from_the_console_and_bad_input_kept_with_a_message(
+    console: TestClient,
+    store: Store,  # type: ignore[type-arg]
+) -> None:
+    caseworker = await staff(store, "caseworker", 7020)
+    await sign_in(console, store, caseworker)
+    token = csrf(await text(await console.get("/schedules")))
+    bad = await console.post(
+        "/schedules",
+        data={"csrf": token, "wave": "intermediate", "country": "gn", "hour": "25", "repeat": ""},
+    )
+    page = await text(bad)
+    assert bad.status == 400 and "The hour is a number from 0 to 23 (UTC)." in page
+    assert 'value="GN"' in page or 'value="gn"' in page  # what was typed is kept
+    assert await schedules.list_schedules(store) == []
+    good = await console.post(
+        "/schedules",
+        data={"csrf": token, "wave": "intermediate", "country": "gn", "hour": "8", "repeat": "14"},
+    )
+    assert good.status == 200 and "every 14 days" in await text(good)
+    (added,) = await schedules.list_schedules(store)
+    assert (added.wave, added.country, added.hour, added.repeat_days) == (
+        "intermediate",
+        "GN",
+        8,
+        14,
+    )
+
+
+async def test_an_admin_manages_staff_and_reads_the_audit_log_by_action(
+    console: TestClient,
+    store: Store,  # type: ignore[type-arg]
+) -> None:
+    admin = await staff(store, "admin", 7030)
+    await sign_in(console, store, admin)
+    token = csrf(await text(await console.get("/staff")))
+    bad = await console.post(
+        "/staff", data={"csrf": token, "telegram_id": "@awa", "role": "viewer"}
+    )
+    assert bad.status == 400 and "The Telegram user id is a number" in await text(bad)
+    added = await console.post(
+        "/staff", data={"csrf": token, "telegram_id": "7031", "role": "viewer", "name": "Awa"}
+    )
+    assert added.status == 200 and "Awa" in await text(added)
+    member = await store.staff_member(7031)
+    assert member is not None and member[1] == "viewer"
+    changed = await console.post(
+        f"/staff/{member[0]}/role", data={"csrf": token, "role": "caseworker"}
+    )
+    assert changed.status == 200
+    assert await store.staff_member(7031) == (member[0], "caseworker")
+    own = await console.post(f"/staff/{admin}/remove", data={"csrf": token})
+    assert own.status == 400 and "ask another admin" in await text(own)
+    assert await store.staff_member(7030) is not None
+    removed = await console.post(f"/staff/{member[0]}/remove", data={"csrf": token})
+    assert removed.status == 200 and await store.staff_member(7031) is None
+
+    log = await text(await console.get("/audit?action=change_staff_role"))
+    assert "change_staff_role" in log and "add_staff" not in log.split('id="audit"')[1]
+    everything = await text(await console.get("/audit"))
+    for action in ("add_staff", "change_staff_role", "remove_staff", "console_sign_in"):
+        assert action in everything
+    assert "7031" not in everything  # Telegram ids are never shown (nor kept)
+
+
+async def test_a_viewer_downloads_a_csv_export_and_its_codebook_without_case_references(
+    console: TestClient,
+    store: Store,  # type: ignore[type-arg]
+) -> None:
+    from tests.storage.helpers import complete_and_score, consented_returnee
+
+    returnee = await consented_returnee(store, "CASE-EXPORT")
+    await complete_and_score(store, returnee.id, "tout va bien")
+    viewer = await staff(store, "viewer", 7040)
+    await sign_in(console, store, viewer)
+    data = await console.get("/export?format=csv&layout=wide&labels=fr&wave=initial")
+    assert data.status == 200
+    assert data.headers["Content-Disposition"] == 'attachment; filename="rss-surveys.csv"'
+    body = await data.text()
+    assert body.count("\n") == 2 and "composite" in body  # header and one survey
+    assert "CASE-EXPORT" not in body and "case_ref" not in body.splitlines()[0]
+    codebook = await console.get("/export?format=csv&file=codebook&wave=initial")
+    assert (
+        codebook.status == 200
+        and "rss-surveys-codebook.csv" in codebook.headers["Content-Disposition"]
+    )
+    nothing = await console.get("/export?format=pdf")
+    assert nothing.status == 404
+    entries = [e.action for e in await store.audit_entries()]
+    assert "export" in " ".join(entries)
