@@ -128,14 +128,17 @@ async def due_returnees(
     windows: WaveWindows,
     today: date,
     include_case_ref: bool = False,
+    case_refs_for: int | None = None,
     actor: str = "system",
 ) -> list[DueReturnee]:
     """Returnees whose due window for ``wave`` (or any wave) contains today, each with
     the status of that wave's survey and why they would not be reminded, in enrolment
     order. Only returnees whose return date puts them in a window are read (the range is
-    in SQL); with ``include_case_ref`` their case references are decrypted and each read
-    is audited under ``actor``."""
+    in SQL); with ``include_case_ref`` their case references are decrypted (only the
+    first ``case_refs_for`` when given: the rows a page shows) and each read is audited
+    under ``actor``."""
     out: list[DueReturnee] = []
+    encrypted: dict[str, bytes] = {}
     async with store.sessions.begin() as session:
         for w in [wave] if wave else list(WAVES):
             start, end = getattr(windows, w)
@@ -168,11 +171,6 @@ async def due_returnees(
             rows = [
                 r for r in (await session.execute(query)).all() if windows.due(r[3], today) == w
             ]
-            deks = (
-                await keys.returnee_keys(session, store.keyring, [r[0] for r in rows])
-                if include_case_ref
-                else {}
-            )
             for (
                 rid,
                 public_id,
@@ -184,9 +182,8 @@ async def due_returnees(
                 created,
                 wave_status,
             ) in rows:
-                case_ref = None
-                if include_case_ref and case_enc is not None and rid in deks:
-                    case_ref = keys.decrypt(deks[rid], "returnees", rid, "case_ref", case_enc)
+                if include_case_ref and case_enc is not None:
+                    encrypted[rid] = case_enc
                 out.append(
                     DueReturnee(
                         returnee_id=rid,
@@ -197,15 +194,23 @@ async def due_returnees(
                         wave_status=wave_status,
                         skip=_skip_reason(status, bool(bound), wave_status),
                         wave=w,
-                        case_ref=case_ref,
                         enrolled_at=created,
                     )
                 )
+        out.sort(key=lambda d: (d.enrolled_at or datetime.min.replace(tzinfo=UTC), d.public_id))
         if include_case_ref:
+            shown = out[:case_refs_for] if case_refs_for is not None else out
+            ids = [d.returnee_id for d in shown if d.returnee_id in encrypted]
+            deks = await keys.returnee_keys(session, store.keyring, ids)
+            for d in shown:
+                rid = d.returnee_id
+                if rid in deks:
+                    d.case_ref = keys.decrypt(
+                        deks[rid], "returnees", rid, "case_ref", encrypted[rid]
+                    )
             await store.audit_many(
-                session, actor, "read_case_ref", [(d.returnee_id, "due") for d in out]
+                session, actor, "read_case_ref", [(d.returnee_id, "due") for d in shown]
             )
-    out.sort(key=lambda d: (d.enrolled_at or datetime.min.replace(tzinfo=UTC), d.public_id))
     return out
 
 

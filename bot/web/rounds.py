@@ -51,6 +51,7 @@ async def _due_page(
         windows=console.windows,
         today=console.today(),
         include_case_ref=with_case_ref,
+        case_refs_for=SHOWN,  # (only the rows shown are decrypted, and audited)
         actor=user.actor,
     )
     preview = RoundPreview(wave=wave, country=country, due=due) if wave else None

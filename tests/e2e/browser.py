@@ -38,6 +38,15 @@ def _missing() -> str | None:
     return None
 
 
+def _detached(exc: Exception) -> bool:
+    """The element's node has left the document (its page was replaced)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    return isinstance(
+        exc, StaleElementReferenceException
+    ) or "does not belong to the document" in str(exc)
+
+
 class Browser:
     """One browser window on the console at ``base``."""
 
@@ -54,8 +63,8 @@ class Browser:
 
     async def click(self, css: str, *, navigates: bool = True) -> None:
         """Click a button or link and wait for the page it loads (unless it downloads)."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         def work() -> None:
@@ -63,8 +72,16 @@ class Browser:
             self.driver.find_element(By.CSS_SELECTOR, css).click()
             if not navigates:
                 return
+
+            def replaced(_: Any) -> bool:
+                try:
+                    page.is_enabled()
+                except WebDriverException as exc:  # (Chromium words "stale" in two ways)
+                    return _detached(exc)
+                return False
+
             wait = WebDriverWait(self.driver, 60)
-            wait.until(expected_conditions.staleness_of(page))
+            wait.until(replaced)
             wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
         await self._run(work)

@@ -304,6 +304,7 @@ async def test_cohort_export_case_file_and_the_console_in_arabic(
     await browser.open("/language/ar")
     assert await browser.attribute("html", "dir") == "rtl"
     await browser.screenshot("console-overview-ar")
+    await browser.screenshot("console-overview-ar-phone", width=390)  # a phone's width
     await browser.open("/cohort?wave=initial")
     assert await browser.attribute("html", "lang") == "ar"
     await browser.screenshot("console-cohort-ar")
