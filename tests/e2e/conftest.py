@@ -17,7 +17,6 @@ from storage.crypto import Keyring
 from storage.db import make_engine, upgrade
 from storage.store import Store
 from tests.backends import Backend
-from tests.e2e.browser import browser  # noqa: F401  (the fixture of the browser tests)
 from tests.e2e.fake_telegram import TOKEN, FakeTelegram, FakeUser
 
 

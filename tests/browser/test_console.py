@@ -25,10 +25,10 @@ from scoring import default_weight_table
 from storage import outbox, schedules
 from storage.store import Store
 from storage.waves import Wave
-from tests.e2e.browser import Browser
 from tests.e2e.conftest import Harness
 from tests.e2e.fake_telegram import TOKEN, FakeTelegram, FakeUser
 from tests.storage.helpers import RSS, answer
+from tests.support.browser import Browser
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
