@@ -11,8 +11,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
@@ -23,6 +22,7 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 from pydantic import TypeAdapter
 
 from bot.consent import consent_text
+from bot.core.survey import Applied, OpenWave, Read
 from bot.edits import quietly, remove_keyboard
 from bot.i18n import Translator, proposed_language
 from bot.keyboards import (
@@ -41,7 +41,6 @@ from bot.keyboards import (
 )
 from bot.middlewares import prompt_shown
 from bot.services import Services
-from bot.survey_scores import score_survey, scoring_gap
 from bot.texts import (
     answer_label,
     dimension_label,
@@ -50,7 +49,7 @@ from bot.texts import (
     typing_hint,
     wave_label,
 )
-from flows.engine import Step, resume, start, visible_questions
+from flows.engine import Step, visible_questions
 from flows.model import FlowDefinition as FlowDefinitionT
 from flows.model import MultiSelect, Note, Question, options_of
 from flows.state import Answer as AnswerValue
@@ -65,7 +64,6 @@ from flows.state import (
     QuestionAsked,
     Resume,
     SelectionChanged,
-    SessionState,
     SetLanguage,
     Special,
     SurveyCompleted,
@@ -75,14 +73,11 @@ from flows.state import (
 from scoring import ScoreResult
 from storage.store import (
     FEEDBACK_PER_DAY,
-    AlreadyApplied,
     ConsentRequired,
     FeedbackLimitReached,
     InviteProblem,
-    OpenSurvey,
     ReturneeInfo,
 )
-from storage.waves import Wave
 
 log = logging.getLogger(__name__)
 
@@ -126,49 +121,53 @@ class SurveyHost:
         update_id: int | None = None,
         *,
         redelivered: bool = False,
-        open_survey: OpenSurvey | Literal["unread"] | None = "unread",
+        open_survey: Read = "unread",
     ) -> None:
         self.svc, self.bot, self.chat_id, self.returnee = svc, bot, chat_id, returnee
+        self.core = svc.survey
         #: the update being handled: recorded as applied together with the answer
         self.update_id = update_id
         #: this update's answer is already stored (its first handling died before the
         #: reply): show where the returnee is instead of applying it again
         self.redelivered = redelivered
-        # (a survey is asked in one of its languages; the interface falls back to English)
-        languages = svc.definition.languages
-        self.lang = returnee.language if returnee.language in languages else languages[0]
+        self.lang = self.core.language_for(returnee.language)
         self._ = Translator(self.lang)
         #: the survey in progress as read with the update (used once: see current())
         self._read_with_update = open_survey
-        #: the survey in progress as last read: saving a step of it needs no new read
-        self.opened: OpenSurvey | None = None
+        #: the survey as last read: the message showing its question is retired on reply
+        self.opened: OpenWave | None = None
         #: the scores of the survey this update completed
         self.scores: ScoreResult | None = None
 
-    async def current(self) -> tuple[Wave, SessionState | None] | None:
-        """The survey to answer now: the one in progress (with its state), else the wave
-        that is open and not completed (not started yet), else None."""
-        store = self.svc.store
+    def _read(self) -> Read:
+        """The survey read with the update, the first time; afterwards, read afresh."""
         found, self._read_with_update = self._read_with_update, "unread"
-        if found == "unread":  # (or read already: a second call reads afresh)
-            found = await store.open_survey(self.returnee.id)
-        self.opened = found
-        if found is not None:
-            return found.wave, found.state
-        wave = self.svc.windows.open_wave(
-            self.returnee.return_date,
-            self.svc.today(),
-            await store.completed_waves(self.returnee.id),
+        return found
+
+    async def current(self) -> OpenWave | None:
+        """The survey to answer now (:meth:`SurveyService.open_wave`)."""
+        self.opened = await self.core.open_wave(
+            self.returnee.id, self.returnee.return_date, self._read()
         )
-        return None if wave is None else (wave, None)
+        return self.opened
 
     async def apply(self, inp: Input, *, source: Message | None = None) -> None:
         """Feed one input to the survey that is open and show what follows."""
         if self.redelivered:
             await self.resend_current()
             return
-        current = await self.current()
-        if current is None:
+        applied = await self.core.apply(
+            self.returnee.id,
+            await self.current(),
+            inp,
+            language=self.returnee.language,
+            update_id=self.update_id,
+        )
+        await self.show(applied, source=source)
+
+    async def show(self, applied: Applied, *, source: Message | None) -> None:
+        """Render what an input did (:meth:`SurveyService.apply`)."""
+        if applied.outcome == "no_survey":
             await self.bot.send_message(
                 self.chat_id,
                 self._(
@@ -176,61 +175,26 @@ class SurveyHost:
                     "is time. Thank you!"
                 ),
             )
-            return
-        definition = self.svc.definition
-        wave, state = current
-        if state is None:
-            step = start(definition, self.lang)
-            if not isinstance(inp, Resume | SetLanguage):
-                await self.svc.store.save_step(self.returnee.id, wave, step)
-                step = resume(definition, step.state, inp)
-        else:
-            step = resume(definition, state, inp)
-        if any(isinstance(e, InputRejected) for e in step.events):
-            await self.render(step, source=source)
-            return
-        try:
-            saved = await self.save(wave, step)
-        except ConsentRequired:  # (withdrew meanwhile, e.g. from another device)
+        elif applied.outcome == "consent_required":
             await self.bot.send_message(self.chat_id, self._("Send /start to take part."))
-            return
-        if saved:
-            await self.render(step, source=source)
-
-    async def save(self, wave: Wave, step: Step) -> bool:
-        """Store a step with the update's "applied" mark; a step that completes the survey
-        with its scores, in the same transaction. False if the update was applied before
-        (its reply is sent again instead)."""
-        if step.state.completed:
-            self.scores = score_survey(self.svc.definition, self.svc.table, step.state)
-        try:
-            await self.svc.store.save_step(
-                self.returnee.id,
-                wave,
-                step,
-                update_id=self.update_id,
-                opened=self.opened,
-                scores=self.scores,
-                # (only a completing step is checked: a plain survey completes unscored)
-                scored=not step.state.completed
-                or scoring_gap(self.svc.definition, self.svc.table) is None,
-            )
-        except AlreadyApplied:
-            # a redelivery of an update a worker applied before it died: its answer is
-            # stored; make sure the returnee sees where they are
+        elif applied.outcome == "applied_before":
+            # its answer is stored; make sure the returnee sees where they are
             await self.resend_current()
-            return False
-        return True
+        elif applied.step is not None:
+            self.scores = applied.scores
+            await self.render(applied.step, source=source)
 
     async def resend_current(self) -> None:
         """What follows an input that was stored before: the current question, or the
         thanks of a survey that this input completed."""
-        current = await self.current()
-        if current is not None and current[1] is not None:
-            await self.render(resume(self.svc.definition, current[1], Resume()), source=None)
-            return
-        stored = await self.svc.store.scores(self.returnee.id)
-        await self.thank(stored[-1].values if stored else None)
+        standing = await self.core.standing(
+            self.returnee.id, self.returnee.return_date, self._read()
+        )
+        self.opened = standing.current
+        if standing.step is not None:
+            await self.render(standing.step, source=None)
+        else:
+            await self.thank(standing.scores)
 
     async def render(self, step: Step, *, source: Message | None) -> None:
         """Show what a step did. Closing the answered question (an edit) runs while what
@@ -300,7 +264,7 @@ class SurveyHost:
         old = self.opened.prompt if self.opened is not None else None
         if old is None or (source is not None and source.message_id == old):
             return
-        self.opened = replace(self.opened, prompt=None) if self.opened else None  # (once)
+        self.opened = None  # (once)
         closing.append(asyncio.ensure_future(self._remove_buttons(old)))
 
     async def _remove_buttons(self, message_id: int) -> None:
@@ -847,7 +811,7 @@ async def on_survey_button(
     returnee: ReturneeInfo | None,
     event_update: Update,
     redelivered: bool = False,
-    open_survey: OpenSurvey | Literal["unread"] | None = "unread",
+    open_survey: Read = "unread",
 ) -> AnswerCallbackQuery | None:
     _ = translator_for(returnee, query.from_user.language_code)
     inp = _survey_input(svc, callback_data)
@@ -860,29 +824,30 @@ async def on_survey_button(
     if redelivered:  # the press was applied before; its reply may never have been sent
         await host.resend_current()
         return query.answer()
-    current = await host.current()
-    state = current[1] if current is not None else None
-    if current is None or state is None:
-        await query.answer(_("This button is no longer active."), show_alert=True)
-        return None
-    wave = current[0]
-    step = resume(svc.definition, state, inp)
-    rejected = next((e for e in step.events if isinstance(e, InputRejected)), None)
-    if rejected is not None:
-        message = (
+    applied = await host.core.apply(
+        returnee.id,
+        await host.current(),
+        inp,
+        language=returnee.language,
+        update_id=event_update.update_id,
+        may_start=False,  # (a button belongs to a survey in progress)
+    )
+    rejected = applied.rejected
+    if applied.outcome == "no_survey" or (
+        rejected is not None and rejected.reason in ("stale", "unknown_option", "completed")
+    ):
+        latest = (
             _("This button is no longer active. Please answer the latest question.")
-            if rejected.reason in ("stale", "unknown_option", "completed")
-            else rejection_message(_, rejected, buttons=True, language=host.lang)
+            if rejected is not None
+            else _("This button is no longer active.")
         )
+        await query.answer(latest, show_alert=True)
+        return None
+    if rejected is not None:
+        message = rejection_message(_, rejected, buttons=True, language=host.lang)
         await query.answer(message, show_alert=True)
         return None
-    try:
-        if not await host.save(wave, step):
-            return query.answer()
-    except ConsentRequired:
-        return query.answer()
-    source = query.message if isinstance(query.message, Message) else None
-    await host.render(step, source=source)
+    await host.show(applied, source=query.message if isinstance(query.message, Message) else None)
     # answered through the webhook's HTTP response (or right after, when polling): one
     # call fewer per press, and the button's spinner lasts until the next question is there
     return query.answer()
@@ -895,7 +860,7 @@ async def on_text(
     returnee: ReturneeInfo | None,
     event_update: Update,
     redelivered: bool = False,
-    open_survey: OpenSurvey | Literal["unread"] | None = "unread",
+    open_survey: Read = "unread",
 ) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     text = message.text or ""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from aiogram import Bot
 
 from bot.consent import DataPolicy
+from bot.core.survey import SurveyService
 from bot.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -43,6 +44,11 @@ class Services:
     policy: DataPolicy = field(default_factory=DataPolicy)
     #: makes the round sender's rate limiter (shared through Redis when several workers run)
     limiter_factory: Callable[[float | None], RateLimiter] | None = None
+
+    @property
+    def survey(self) -> SurveyService:
+        """The survey use cases over this bot's store, survey and weight table."""
+        return SurveyService(self.store, self.definition, self.table, self.windows, self.today)
 
     def limiter(self) -> RateLimiter:
         from bot.sender import RateLimiter

@@ -1,0 +1,163 @@
+"""The survey use cases: find the survey to answer now, apply one input to it (start or
+continue, a refused input, save, an input applied before, completion and its scores),
+and say where a returnee stands after an input stored before.
+
+One implementation for every host: the Telegram bot's typed answers and buttons and the
+terminal survey all go through :meth:`SurveyService.apply`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from bot.survey_scores import score_survey, scoring_gap
+from flows.engine import Step, resume, start
+from flows.model import FlowDefinition
+from flows.state import Input, InputRejected, Resume, SessionState, SetLanguage
+from scoring import ScoreResult, WeightTable
+from storage.store import AlreadyApplied, ConsentRequired, OpenSurvey, Store
+from storage.waves import Wave, WaveWindows, today_utc
+
+#: the survey in progress read with the update (its middleware's read), not yet read, or none
+Read = OpenSurvey | Literal["unread"] | None
+
+
+@dataclass(frozen=True)
+class OpenWave:
+    """The survey to answer now: its wave, its state (None: not started yet), and the
+    survey in progress as read (what saving a step of it needs)."""
+
+    wave: Wave
+    state: SessionState | None
+    opened: OpenSurvey | None = None
+
+    @property
+    def prompt(self) -> int | None:
+        """The chat message that shows the current question, if known."""
+        return self.opened.prompt if self.opened is not None else None
+
+
+Outcome = Literal["applied", "rejected", "no_survey", "consent_required", "applied_before"]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one input did. ``step`` holds the engine's events (applied or rejected);
+    ``scores`` the scores of the survey this input completed (None for a plain survey)."""
+
+    outcome: Outcome
+    step: Step | None = None
+    wave: Wave | None = None
+    scores: ScoreResult | None = None
+    #: the survey as it was before the input (a host retires its question's message)
+    before: OpenWave | None = None
+
+    @property
+    def rejected(self) -> InputRejected | None:
+        if self.step is None:
+            return None
+        return next((e for e in self.step.events if isinstance(e, InputRejected)), None)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a returnee stands after an input stored before: the current question again
+    (``step``), or the survey completed (its stored ``scores``, if any)."""
+
+    step: Step | None
+    scores: Mapping[str, Any] | None = None
+    current: OpenWave | None = None
+
+
+@dataclass
+class SurveyService:
+    store: Store
+    definition: FlowDefinition
+    table: WeightTable
+    windows: WaveWindows
+    today: Callable[[], date] = today_utc
+
+    def language_for(self, preferred: str) -> str:
+        """A survey is asked in one of its languages (the interface falls back to English)."""
+        languages = self.definition.languages
+        return preferred if preferred in languages else languages[0]
+
+    @property
+    def scored(self) -> bool:
+        """Whether this survey is scored by the weight table (a plain survey is not)."""
+        return scoring_gap(self.definition, self.table) is None
+
+    def score(self, state: SessionState) -> ScoreResult | None:
+        """The scores of a completed survey (None for a plain survey)."""
+        return score_survey(self.definition, self.table, state)
+
+    async def open_wave(
+        self, returnee_id: str, return_date: date | None, read: Read = "unread"
+    ) -> OpenWave | None:
+        """The survey in progress (with its state), else the wave that is open and not
+        completed (not started yet), else None."""
+        opened = await self.store.open_survey(returnee_id) if read == "unread" else read
+        if opened is not None:
+            return OpenWave(opened.wave, opened.state, opened)
+        wave = self.windows.open_wave(
+            return_date, self.today(), await self.store.completed_waves(returnee_id)
+        )
+        return None if wave is None else OpenWave(wave, None)
+
+    async def apply(
+        self,
+        returnee_id: str,
+        current: OpenWave | None,
+        inp: Input,
+        *,
+        language: str,
+        update_id: int | None = None,
+        may_start: bool = True,
+    ) -> Applied:
+        """Apply one input to ``current`` (see :meth:`open_wave`): start the survey if it
+        has not started (``may_start``), feed the input to the engine, and store the step
+        with its scores if it completes the survey. A refused input stores nothing.
+        ``update_id`` marks the transport's update applied in the same transaction; an
+        update applied before is not applied again (``applied_before``)."""
+        if current is None or (current.state is None and not may_start):
+            return Applied("no_survey", before=current)
+        definition, wave = self.definition, current.wave
+        try:
+            if current.state is None:
+                step = start(definition, self.language_for(language))
+                if not isinstance(inp, Resume | SetLanguage):
+                    await self.store.save_step(returnee_id, wave, step)
+                    step = resume(definition, step.state, inp)
+            else:
+                step = resume(definition, current.state, inp)
+            if any(isinstance(e, InputRejected) for e in step.events):
+                return Applied("rejected", step, wave, before=current)
+            scores = self.score(step.state) if step.state.completed else None
+            await self.store.save_step(
+                returnee_id,
+                wave,
+                step,
+                update_id=update_id,
+                opened=current.opened,
+                scores=scores,
+                # (only a completing step is checked: a plain survey completes unscored)
+                scored=not step.state.completed or self.scored,
+            )
+        except ConsentRequired:  # (withdrew meanwhile, e.g. from another device)
+            return Applied("consent_required", before=current)
+        except AlreadyApplied:  # a redelivery of an update applied before its worker died
+            return Applied("applied_before", wave=wave, before=current)
+        return Applied("applied", step, wave, scores, before=current)
+
+    async def standing(
+        self, returnee_id: str, return_date: date | None, read: Read = "unread"
+    ) -> Standing:
+        """What follows an input that was stored before: the current question, or the
+        survey that input completed, with its stored scores."""
+        current = await self.open_wave(returnee_id, return_date, read)
+        if current is not None and current.state is not None:
+            return Standing(resume(self.definition, current.state, Resume()), current=current)
+        stored = await self.store.scores(returnee_id)
+        return Standing(None, stored[-1].values if stored else None, current)
