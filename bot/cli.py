@@ -17,8 +17,8 @@ from bot import cli_admin, cli_bot, cli_staff
 from bot.common import configured_definition, fail, open_store
 from bot.consent import DataPolicy, consent_text
 from bot.console import ConsoleSurvey
+from bot.core.survey import OpenWave, SurveyService
 from bot.i18n import Translator
-from bot.survey_scores import scoring_gap
 from flows import (
     FlowDefinition,
     FlowDefinitionError,
@@ -26,9 +26,7 @@ from flows import (
     dump_definition,
     load_definition,
 )
-from flows.engine import Step
 from scoring import (
-    ScoreResult,
     ScoringError,
     WeightTable,
     WeightTableError,
@@ -38,6 +36,7 @@ from scoring import (
 )
 from storage.redaction import configure_logging
 from storage.store import WAVES, ConsentRequired
+from storage.waves import WaveWindows
 
 app = typer.Typer(
     help="Reintegration Sustainability Survey bot: survey, scoring and staff tools.",
@@ -215,18 +214,13 @@ def console_command(
             if returnee.language != language:  # (continued in another language)
                 runner.run(store.set_language(returnee.id, language))
             state = runner.run(store.load_state(returnee.id, wave, definition))
-            returnee_id = returnee.id
-            scored = scoring_gap(definition, table) is None
-
-            def persist(step: Step, scores: ScoreResult | None) -> None:
-                runner.run(store.save_step(returnee_id, wave, step, scores=scores, scored=scored))
-
-            survey = ConsoleSurvey(definition, table, language, input, console)
+            core = SurveyService(store, definition, table, WaveWindows())
+            survey = ConsoleSurvey(core, returnee.id, language, input, console)
             try:
-                final, _result = survey.run(state, persist)
+                final, _result = runner.run(survey.run(OpenWave(wave, state)))
             except ConsentRequired as exc:
                 fail(str(exc))
-            if not final.completed:
+            if final is None or not final.completed:
                 raise typer.Exit(1)
         finally:
             runner.run(store.close())

@@ -1,7 +1,8 @@
 """The survey in a terminal: numbered options, back, prefer not to answer, scores at the end.
 
-A thin host around :mod:`flows.engine`: it renders events with rich, turns typed lines
-into engine inputs and scores the completed survey with :mod:`scoring`.
+A host of the conversation core (:mod:`bot.core.survey`), like the Telegram bot: it turns
+typed lines into inputs, hands them to the core (which stores every step and scores the
+completed survey) and renders what happened with rich.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from bot.core.survey import OpenWave, SurveyService
 from bot.i18n import Translator
-from bot.survey_scores import score_survey
 from bot.texts import (
     answer_label,
     dimension_label,
@@ -21,7 +22,6 @@ from bot.texts import (
     rejection_message,
     typing_hint,
 )
-from flows.engine import Step, resume, start
 from flows.model import (
     AskedQuestion,
     ChoiceQuestion,
@@ -43,8 +43,9 @@ from flows.state import (
     SurveyCompleted,
     Text,
 )
-from scoring import ScoreResult, WeightTable
+from scoring import ScoreResult
 from storage.redaction import sensitive
+from storage.store import ConsentRequired
 
 QUIT_WORDS = frozenset({"q", "quit", "exit"})
 BACK_WORDS = frozenset({"0", "b", "back"})
@@ -55,14 +56,15 @@ class ConsoleSurvey:
 
     def __init__(
         self,
-        definition: FlowDefinition,
-        table: WeightTable,
+        core: SurveyService,
+        returnee_id: str,
         language: str,
         read_line: Callable[[str], str],
         console: Console,
     ) -> None:
-        self.definition = definition
-        self.table = table
+        self.core, self.returnee_id = core, returnee_id
+        self.definition: FlowDefinition = core.definition
+        self.table = core.table
         self.language = language
         self.read_line = read_line
         self.console = console
@@ -181,34 +183,40 @@ class ConsoleSurvey:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def run(
-        self,
-        state: SessionState | None = None,
-        persist: Callable[[Step, ScoreResult | None], None] | None = None,
-    ) -> tuple[SessionState, ScoreResult | None]:
-        """Ask until the survey is complete or the respondent stops; returns the state
-        (``completed`` says which) and the scores (None for a flow that is not scored).
+    async def run(self, current: OpenWave) -> tuple[SessionState | None, ScoreResult | None]:
+        """Ask until the survey of ``current`` is complete or the respondent stops;
+        returns the state (``completed`` says which; None if it never started) and the
+        scores (None for a flow that is not scored).
 
-        ``persist`` is called with every step (and, once complete, its scores) before the
-        next question is shown, so an interruption at any moment loses at most the answer
-        being typed.
+        Every step is stored by the core before the next question is shown, so an
+        interruption at any moment loses at most the answer being typed. Reading a line
+        blocks: nothing else runs in a terminal survey.
         """
         _ = self._
-        step: Step = (
-            start(self.definition, self.language)
-            if state is None
-            else resume(self.definition, state, SetLanguage(language=self.language))
-        )
+        state = current.state
+        if state is not None and state.completed:
+            self.console.print(_("This survey is already complete."))
+            result = self.core.score(state)
+            if result is not None:
+                self._show_scores(result)
+            return state, result
         self.console.print(Panel(self.definition.title[self.language], expand=False))
+        inp: Input = SetLanguage(language=self.language)
+        line = ""
         while True:
-            result = (
-                score_survey(self.definition, self.table, step.state)
-                if step.state.completed
-                else None
-            )
-            if persist is not None:
-                persist(step, result)
-            for event in step.events:
+            with sensitive(line.strip()):
+                applied = await self.core.apply(
+                    self.returnee_id,
+                    OpenWave(current.wave, state),
+                    inp,
+                    language=self.language,
+                )
+            if applied.outcome == "consent_required":
+                raise ConsentRequired("consent is required before answering")
+            assert applied.step is not None  # (a terminal survey has its wave and no update)
+            if applied.outcome == "applied":
+                state = applied.step.state
+            for event in applied.step.events:
                 if isinstance(event, QuestionAsked):
                     self._show_question(event)
                 elif isinstance(event, NoteShown):
@@ -222,26 +230,20 @@ class ConsoleSurvey:
                     self.console.print(
                         _("Thank you! You have answered all the questions."), style="bold green"
                     )
-                    if result is not None:
-                        self._show_scores(result)
-                    return step.state, result
-            current = step.state.current
-            if current is None:  # a completed state resumed
-                self.console.print(_("This survey is already complete."))
-                if result is not None:
-                    self._show_scores(result)
-                return step.state, result
-            question = self.definition.question(current)
+                    if applied.scores is not None:
+                        self._show_scores(applied.scores)
+                    return state, applied.scores
+            assert state is not None and state.current is not None
+            question = self.definition.question(state.current)
             try:
                 line = self.read_line("> ")
             except (EOFError, KeyboardInterrupt):
                 line = "q"
-            inp = self._to_input(line, question)
-            if inp is None:
+            next_input = self._to_input(line, question)
+            if next_input is None:
                 self.console.print(
                     _("Survey paused. Run the same command again to continue where you stopped."),
                     style="yellow",
                 )
-                return step.state, None
-            with sensitive(line.strip()):
-                step = resume(self.definition, step.state, inp)
+                return state, None
+            inp = next_input
