@@ -17,6 +17,8 @@ from bot import cli_admin, cli_bot, cli_staff
 from bot.common import configured_definition, fail, open_store
 from bot.consent import DataPolicy, consent_text
 from bot.console import ConsoleSurvey
+from bot.core.entry import Entry
+from bot.core.rights import Rights
 from bot.core.survey import OpenWave, SurveyService
 from bot.i18n import Translator
 from flows import (
@@ -180,7 +182,7 @@ def console_command(
                     return
                 if not yes and not typer.confirm(_("Erase everything kept about you?")):
                     raise typer.Exit(1)
-                runner.run(store.erase(returnee.id))
+                runner.run(Rights(store, definition, table).erase(returnee))
                 console.print(_("Everything kept about you has been erased."))
                 return
             if returnee is None:
@@ -194,25 +196,17 @@ def console_command(
                     )
                 )
                 runner.run(store.bind_telegram(returnee.id, user, 0, channel=CONSOLE_CHANNEL))
+            entry = Entry(store, DataPolicy())
+            if returnee.language != language:  # (continued in another language)
+                returnee = runner.run(entry.choose_language(returnee, language))
             if returnee.status != "active":
-                policy = DataPolicy()
-                for paragraph in consent_text(_, policy):
+                for paragraph in consent_text(_, entry.policy):
                     console.print(paragraph, highlight=False)
-                if not typer.confirm(_("Do you agree?"), default=False):
-                    runner.run(
-                        store.decline_consent(
-                            returnee.id, version=policy.consent_version, language=language
-                        )
-                    )
+                agree = typer.confirm(_("Do you agree?"), default=False)
+                runner.run(entry.answer_consent(returnee, agree))
+                if not agree:
                     console.print(_("No problem. Nothing of your answers is kept."))
                     raise typer.Exit(1)
-                runner.run(
-                    store.give_consent(
-                        returnee.id, version=policy.consent_version, language=language
-                    )
-                )
-            if returnee.language != language:  # (continued in another language)
-                runner.run(store.set_language(returnee.id, language))
             state = runner.run(store.load_state(returnee.id, wave, definition))
             core = SurveyService(store, definition, table, WaveWindows())
             survey = ConsoleSurvey(core, returnee.id, language, input, console)

@@ -363,7 +363,7 @@ async def on_start(
             )
             return
         try:
-            returnee = await svc.store.redeem_invite(token, user.id, message.chat.id)
+            returnee = await svc.entry.open_invitation(token, user.id, message.chat.id)
         except InviteProblem as problem:
             texts = {
                 "unknown": _(
@@ -388,15 +388,8 @@ async def on_start(
             reply_markup=language_keyboard(proposed, "start", svc.definition.languages),
         )
         return
+    returnee = await svc.entry.come_back(returnee)
     if returnee.status != "active":
-        if returnee.status == "unreachable":
-            await svc.store.set_status(
-                returnee.id, "active" if returnee.consent_version else "invited"
-            )
-            returnee = await svc.store.get(returnee.id)
-            if returnee.status == "active":
-                await _continue(svc, bot, message.chat.id, returnee)
-                return
         await _ask_consent(svc, bot, message.chat.id, _)
         return
     await _continue(svc, bot, message.chat.id, returnee)
@@ -413,8 +406,7 @@ async def on_language(
         _ = Translator("en")
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
-    await svc.store.set_language(returnee.id, callback_data.code)
-    returnee = await svc.store.get(returnee.id)
+    returnee = await svc.entry.choose_language(returnee, callback_data.code)
     _ = Translator(returnee.language)
     await query.answer()
     chat_id = query.message.chat.id if query.message else query.from_user.id
@@ -440,23 +432,22 @@ async def on_consent(
     returnee: ReturneeInfo | None,
 ) -> None:
     _ = translator_for(returnee, query.from_user.language_code)
-    if returnee is None or returnee.status == "active":
+    answered = (
+        "not_asked"
+        if returnee is None
+        else await svc.entry.answer_consent(returnee, callback_data.agree)
+    )
+    if returnee is None or answered == "not_asked":
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     await query.answer()
     chat_id = query.from_user.id if query.message is None else query.message.chat.id
     if isinstance(query.message, Message):
         await remove_keyboard(query.message)
-    if callback_data.agree:
-        await svc.store.give_consent(
-            returnee.id, version=svc.policy.consent_version, language=returnee.language
-        )
+    if answered == "given":
         await bot.send_message(chat_id, _("Thank you. Let's begin. You can stop at any time."))
         await _continue(svc, bot, chat_id, await svc.store.get(returnee.id))
     else:
-        await svc.store.decline_consent(
-            returnee.id, version=svc.policy.consent_version, language=returnee.language
-        )
         await bot.send_message(
             chat_id,
             _("No problem. Nothing of your answers is kept. If you change your mind, send /start."),
@@ -500,11 +491,9 @@ async def _stop(
 ) -> None:
     await state.clear()
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
-    if returnee is None:
+    if await svc.rights.stop(returnee) == "not_registered":
         await message.answer(_("You are not registered. Nothing is kept about you."))
         return
-    if returnee.status != "opted_out":  # from any status: invited, unreachable, declined...
-        await svc.store.withdraw_consent(returnee.id, language=returnee.language)
     await message.answer(
         _(
             "You will not receive any more messages from us. What you answered is kept until "
@@ -548,7 +537,7 @@ async def on_delete_confirm(
     if isinstance(query.message, Message):
         await remove_keyboard(query.message)
         if callback_data.confirm:
-            await svc.store.erase(returnee.id, actor="returnee")
+            await svc.rights.erase(returnee)
             await query.message.answer(
                 _("Everything kept about you has been erased. Goodbye, and good luck.")
             )
@@ -561,40 +550,35 @@ async def on_mydata(message: Message, svc: Services, returnee: ReturneeInfo | No
     if returnee is None:
         await message.answer(_("Nothing is kept about you."))
         return
-    data = await svc.store.my_data(returnee.id)
+    kept = await svc.rights.data_kept(returnee)
     lang = returnee.language
     consent_kinds = {"given": _("given"), "declined": _("declined"), "withdrawn": _("withdrawn")}
-    events = ", ".join(
-        f"{consent_kinds.get(e['kind'], e['kind'])} {e['at'][:10]}" for e in data["consent"]
-    )
+    events = ", ".join(f"{consent_kinds.get(kind, kind)} {day}" for kind, day in kept.consent)
     lines = [
         _("What is kept about you:"),
-        _("Reference: {ref}", ref=html.escape(data["case_ref"] or "-")),
-        _("Country: {country}", country=data["country"] or "-"),
-        _("Return date: {date}", date=data["return_date"] or "-"),
+        _("Reference: {ref}", ref=html.escape(kept.case_ref or "-")),
+        _("Country: {country}", country=kept.country or "-"),
+        _("Return date: {date}", date=kept.return_date or "-"),
         _("Language: {language}", language=LANGUAGE_NAMES.get(lang, lang)),
         _("Consent: {events}", events=events or "-"),
     ]
     table = svc.table
-    for survey in data["surveys"]:
+    for survey in kept.surveys:
         lines.append("")
-        status = _("completed") if survey["status"] == "completed" else _("in progress")
+        status = _("completed") if survey.completed else _("in progress")
         lines.append(
-            f"<b>{html.escape(wave_label(_, survey['wave']))}</b> · {status} · "
-            + _("answers: {count}", count=len(survey["answers"]))
+            f"<b>{html.escape(wave_label(_, survey.wave))}</b> · {status} · "
+            + _("answers: {count}", count=len(survey.answers))
         )
-        for qid, raw in survey["answers"].items():
-            question = svc.definition.question(qid)
-            value = ANSWER.validate_python(raw)
+        for question, value in survey.answers:
             label = answer_label(question, value, lang, _)
             lines.append(f"• {html.escape(question.text[lang])}: {html.escape(label)}")
-        for scores in survey["scores"][-1:]:  # (the latest scoring)
-            for dimension in ("economic", "social", "psychosocial", "composite"):
-                lines.append(f"{dimension_label(_, dimension)}: {_.score(scores[dimension])}")
-            if scores.get("weights_version") == table.version and table.provisional_weights:
-                lines.append(provisional_note(_, table.provisional_weights, len(table.elements)))
+        for dimension, score in survey.scores.items():
+            lines.append(f"{dimension_label(_, dimension)}: {_.score(score)}")
+        if survey.provisional:
+            lines.append(provisional_note(_, table.provisional_weights, len(table.elements)))
     lines.append("")
-    lines.append(_("Feedback you sent with your name: {count}", count=len(data["feedback"])))
+    lines.append(_("Feedback you sent with your name: {count}", count=kept.feedback))
     lines.append(_("To erase everything, send /delete."))
     await _send_long(message, "\n".join(lines))
 

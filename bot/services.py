@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from aiogram import Bot
 
 from bot.consent import DataPolicy
+from bot.core.entry import Entry
+from bot.core.rights import Rights
 from bot.core.survey import SurveyService
 from bot.metrics import Metrics
 
@@ -49,6 +51,16 @@ class Services:
     def survey(self) -> SurveyService:
         """The survey use cases over this bot's store, survey and weight table."""
         return SurveyService(self.store, self.definition, self.table, self.windows, self.today)
+
+    @property
+    def entry(self) -> Entry:
+        """Invitation, language and consent."""
+        return Entry(self.store, self.policy)
+
+    @property
+    def rights(self) -> Rights:
+        """Stop, see what is kept, erase."""
+        return Rights(self.store, self.definition, self.table)
 
     def limiter(self) -> RateLimiter:
         from bot.sender import RateLimiter
