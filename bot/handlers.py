@@ -22,6 +22,7 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 from pydantic import TypeAdapter
 
 from bot.consent import consent_text
+from bot.core import feedback
 from bot.core.survey import Applied, OpenWave, Read
 from bot.edits import quietly, remove_keyboard
 from bot.i18n import Translator, proposed_language
@@ -72,9 +73,6 @@ from flows.state import (
 )
 from scoring import ScoreResult
 from storage.store import (
-    FEEDBACK_PER_DAY,
-    ConsentRequired,
-    FeedbackLimitReached,
     InviteProblem,
     ReturneeInfo,
 )
@@ -83,7 +81,6 @@ log = logging.getLogger(__name__)
 
 ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
 STOP_WORDS = frozenset({"stop", "arret", "arrêt", "توقف", "/stop"})
-MAX_FEEDBACK = 2000
 
 
 class FeedbackFlow(StatesGroup):
@@ -599,14 +596,13 @@ async def _send_long(message: Message, text: str, limit: int = 3500) -> None:
 # -- feedback ------------------------------------------------------------------------------
 
 
-def _may_send_feedback(returnee: ReturneeInfo | None) -> bool:
-    """Feedback is stored only from an enrolled returnee who consented."""
-    return returnee is not None and returnee.status == "active"
-
-
-async def _feedback_refused(message: Message, returnee: ReturneeInfo | None) -> None:
+async def _feedback_refused(
+    message: Message, returnee: ReturneeInfo | None, refused: str = "no_consent"
+) -> None:
     _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
-    if returnee is None:
+    if refused == "limit_reached":
+        await message.answer(_limit_text(_))
+    elif returnee is None:
         await message.answer(_("Please open the invitation link you received first."))
     else:
         await message.answer(
@@ -618,7 +614,7 @@ def _limit_text(_: Translator) -> str:
     return _(
         "You have sent as much feedback as one can in a day ({limit} messages). Please "
         "write again tomorrow.",
-        limit=FEEDBACK_PER_DAY,
+        limit=feedback.PER_DAY,
     )
 
 
@@ -626,13 +622,11 @@ async def on_feedback(
     message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
 ) -> None:
     await state.clear()
-    if returnee is None or not _may_send_feedback(returnee):
-        await _feedback_refused(message, returnee)
+    refused = await svc.feedback.may_start(returnee)
+    if refused is not None:
+        await _feedback_refused(message, returnee, refused)
         return
     _ = translator_for(returnee, None)
-    if await svc.store.feedback_left_today(returnee.id) == 0:
-        await message.answer(_limit_text(_))
-        return
     await message.answer(
         _(
             "Your feedback on the help you received is confidential. Do you want to send it "
@@ -649,7 +643,7 @@ async def on_feedback_anonymity(
     returnee: ReturneeInfo | None,
 ) -> None:
     _ = translator_for(returnee, query.from_user.language_code)
-    if not _may_send_feedback(returnee):
+    if feedback.FeedbackDesk.may_send(returnee) is not None:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     await query.answer()
@@ -671,7 +665,7 @@ async def on_feedback_rating(
     _ = translator_for(returnee, query.from_user.language_code)
     data = await state.get_data()
     if (
-        not _may_send_feedback(returnee)
+        feedback.FeedbackDesk.may_send(returnee) is not None
         or "anonymous" not in data
         or not 0 <= callback_data.value <= 5
     ):
@@ -696,33 +690,34 @@ async def on_cancel(message: Message, state: FSMContext, returnee: ReturneeInfo 
 async def on_feedback_text(
     message: Message, svc: Services, bot: Bot, state: FSMContext, returnee: ReturneeInfo | None
 ) -> None:
-    if returnee is None or not _may_send_feedback(returnee):
+    refused = feedback.FeedbackDesk.may_send(returnee)
+    if refused is not None:
         await state.clear()
-        await _feedback_refused(message, returnee)
+        await _feedback_refused(message, returnee, refused)
         return
     _ = translator_for(returnee, None)
-    text = (message.text or "").strip()
-    if not text or text.startswith("/"):
+    problem = feedback.FeedbackDesk.check_text(message.text or "")
+    if problem == "empty":
         await message.answer(_("Please write your feedback as a text message, or send /cancel."))
         return
-    if len(text) > MAX_FEEDBACK:
+    if problem == "too_long":
+        limit = feedback.MAX_FEEDBACK
         await message.answer(
-            _("Your message is too long: at most {limit} characters, please.", limit=MAX_FEEDBACK)
+            _("Your message is too long: at most {limit} characters, please.", limit=limit)
         )
         return
     data = await state.get_data()
-    try:
-        receipt = await svc.store.add_feedback(
-            returnee.id, text, rating=data.get("rating"), anonymous=bool(data.get("anonymous"))
-        )
-    except FeedbackLimitReached:
+    sent = await svc.feedback.send(
+        returnee,
+        message.text or "",
+        rating=data.get("rating"),
+        anonymous=bool(data.get("anonymous")),
+    )
+    if sent.receipt is None or returnee is None:
         await state.clear()
-        await message.answer(_limit_text(_))
+        await _feedback_refused(message, returnee, sent.refused or "no_consent")
         return
-    except ConsentRequired:  # (withdrew meanwhile, from another device)
-        await state.clear()
-        await _feedback_refused(message, returnee)
-        return
+    receipt = sent.receipt
     await state.clear()
     await message.answer(
         _("Thank you. Your feedback was received. Your receipt code is {code}.", code=receipt)

@@ -12,6 +12,7 @@ from aiogram import Bot
 
 from bot.consent import DataPolicy
 from bot.core.entry import Entry
+from bot.core.feedback import FeedbackDesk
 from bot.core.rights import Rights
 from bot.core.survey import SurveyService
 from bot.metrics import Metrics
@@ -56,6 +57,11 @@ class Services:
     def entry(self) -> Entry:
         """Invitation, language and consent."""
         return Entry(self.store, self.policy)
+
+    @property
+    def feedback(self) -> FeedbackDesk:
+        """Confidential feedback."""
+        return FeedbackDesk(self.store)
 
     @property
     def rights(self) -> Rights:
