@@ -26,8 +26,8 @@ import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from bot.app import build_bot, build_dispatcher, redis_client
-from bot.services import Services
+from bot.telegram.app import build_bot, build_dispatcher, redis_client
+from bot.telegram.services import Services
 from flows import builtin_definition
 from scoring import default_weight_table
 from storage.crypto import Keyring
@@ -49,7 +49,7 @@ class Lines(logging.Handler):
         self.tracebacks = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name == "bot.outages":
+        if record.name == "bot.telegram.outages":
             self.outage.append(record.getMessage())
         if record.exc_info and record.levelno >= logging.WARNING:
             self.tracebacks += 1

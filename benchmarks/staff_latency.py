@@ -23,8 +23,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bot.app import build_bot, build_dispatcher
-from bot.services import Services
+from bot.telegram.app import build_bot, build_dispatcher
+from bot.telegram.services import Services
 from flows import builtin_definition
 from scoring import default_weight_table
 from storage.crypto import Keyring

@@ -39,12 +39,18 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     # the Telegram client is imported only by the commands that talk to Telegram
     from aiohttp import web
 
-    from bot.app import build_bot, build_dispatcher, redis_client, redis_state, set_commands
-    from bot.metrics import Metrics
-    from bot.sender import scheduled_rounds_loop
-    from bot.services import Services
-    from bot.shared import RedisRateLimiter
-    from bot.webhook import build_webhook_app
+    from bot.telegram.app import (
+        build_bot,
+        build_dispatcher,
+        redis_client,
+        redis_state,
+        set_commands,
+    )
+    from bot.telegram.metrics import Metrics
+    from bot.telegram.sender import scheduled_rounds_loop
+    from bot.telegram.services import Services
+    from bot.telegram.shared import RedisRateLimiter
+    from bot.telegram.webhook import build_webhook_app
 
     store = await open_store()
     metrics = Metrics()
@@ -176,7 +182,7 @@ async def _username(config: BotSettings) -> str | None:
         return config.username.lstrip("@")
     if config.token is None:
         return None
-    from bot.app import build_bot
+    from bot.telegram.app import build_bot
 
     bot = build_bot(config.token.get_secret_value(), config.api_base)
     try:
@@ -308,8 +314,8 @@ def console_web(
     config = BotSettings()
 
     async def serve() -> web.Application:
-        from bot.app import build_bot
-        from bot.sender import RateLimiter
+        from bot.telegram.app import build_bot
+        from bot.telegram.sender import RateLimiter
 
         store = await open_store()
         bot = None

@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from bot.app import build_bot, build_dispatcher
-from bot.services import Services
+from bot.telegram.app import build_bot, build_dispatcher
+from bot.telegram.services import Services
 from flows import FlowDefinition, builtin_definition
 from scoring import default_weight_table
 from storage.crypto import Keyring

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.app import build_bot
+from bot.telegram.app import build_bot
 from tests.e2e.fake_telegram import TOKEN, FakeTelegram
 
 

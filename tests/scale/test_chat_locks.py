@@ -12,8 +12,8 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
 
-from bot.app import redis_state
-from bot.shared import ChatLocks, ChatLockTimeout, ChatStateStorage
+from bot.telegram.app import redis_state
+from bot.telegram.shared import ChatLocks, ChatLockTimeout, ChatStateStorage
 
 KEY = StorageKey(bot_id=42, chat_id=1001, user_id=1001)
 OTHER = StorageKey(bot_id=42, chat_id=1002, user_id=1002)

@@ -16,7 +16,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from bot.app import redis_client
+from bot.telegram.app import redis_client
 from storage.crypto import Keyring
 from storage.db import make_engine, upgrade
 from storage.models import Answer
@@ -48,7 +48,7 @@ async def answers_in(database_url: str, keyring: Keyring) -> int:
 
 def outage_lines(caplog: pytest.LogCaptureFixture) -> tuple[list[str], list[logging.LogRecord]]:
     """The outage's log lines, and every record that carries a traceback."""
-    said = [r.getMessage() for r in caplog.records if r.name == "bot.outages"]
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.outages"]
     tracebacks = [r for r in caplog.records if r.exc_info and r.levelno >= logging.WARNING]
     return said, tracebacks
 

@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from bot.app import build_bot
+from bot.telegram.app import build_bot
 from flows import builtin_definition
 from storage.crypto import Keyring
 from storage.db import make_engine, upgrade
@@ -190,7 +190,7 @@ async def test_a_call_telegram_refuses_for_good_is_not_redelivered(cluster) -> N
 async def test_no_answer_reaches_redis_and_rounds_are_shared(cluster) -> None:  # type: ignore[no-untyped-def]
     from datetime import date
 
-    from bot.sender import RoundSender
+    from bot.telegram.sender import RoundSender
     from storage import outbox
     from storage.waves import WaveWindows
 

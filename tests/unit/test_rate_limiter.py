@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.sender import RateLimiter
+from bot.telegram.sender import RateLimiter
 
 
 class FakeClock:

@@ -25,14 +25,14 @@ from aiogram.types import (
 )
 
 from bot import exports
-from bot.edits import quietly, remove_keyboard
 from bot.i18n import Translator
-from bot.keyboards import ResumeCB, RoundCB, rows
-from bot.sender import RoundSender
-from bot.services import Services
 from bot.staff import allowed, invitation_link
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.survey_scores import weights_note
+from bot.telegram.edits import quietly, remove_keyboard
+from bot.telegram.keyboards import ResumeCB, RoundCB, rows
+from bot.telegram.sender import RoundSender
+from bot.telegram.services import Services
 from flows.state import Resume
 from storage import console_auth, outbox, reports, schedules
 from storage.outbox import RoundReport
@@ -455,7 +455,7 @@ async def on_resume_button(
     query: CallbackQuery, svc: Services, bot: Bot, returnee: ReturneeInfo | None
 ) -> None:
     """'Start the survey' under a reminder."""
-    from bot.handlers import SurveyHost, translator_for
+    from bot.telegram.handlers import SurveyHost, translator_for
 
     _ = translator_for(returnee, query.from_user.language_code)
     if returnee is None or returnee.status != "active":

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.sender import RateLimiter
+from bot.telegram.sender import RateLimiter
 
 log = logging.getLogger(__name__)
 

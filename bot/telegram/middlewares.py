@@ -25,7 +25,7 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update, User
 
-from bot.services import Services
+from bot.telegram.services import Services
 from storage.redaction import sensitive
 from storage.store import NotFound, ReturneeInfo
 

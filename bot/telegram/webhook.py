@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
-from bot.services import Services
+from bot.telegram.services import Services
 
 log = logging.getLogger(__name__)
 

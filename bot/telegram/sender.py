@@ -26,8 +26,8 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
-from bot.keyboards import ResumeCB
-from bot.metrics import Metrics
+from bot.telegram.keyboards import ResumeCB
+from bot.telegram.metrics import Metrics
 from bot.texts import wave_label
 from storage import outbox, schedules
 from storage.outbox import Claimed, RoundReport

@@ -14,17 +14,17 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from bot.handlers import build_router, build_survey_router
 from bot.i18n import UI_LANGUAGES, Translator
-from bot.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
-from bot.middlewares import ApplyOnceMiddleware, RedactionMiddleware, RetryMiddleware
-from bot.outages import OutageMiddleware
-from bot.private_chats import PrivateChatsOnly
-from bot.services import Services
 from bot.settings import TELEGRAM_API
-from bot.shared import ChatLocks, ChatStateStorage, UpdateClaims
-from bot.staff_handlers import build_staff_router
-from bot.telegram_session import JsonAiohttpSession
+from bot.telegram.handlers import build_router, build_survey_router
+from bot.telegram.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
+from bot.telegram.middlewares import ApplyOnceMiddleware, RedactionMiddleware, RetryMiddleware
+from bot.telegram.outages import OutageMiddleware
+from bot.telegram.private_chats import PrivateChatsOnly
+from bot.telegram.services import Services
+from bot.telegram.session import JsonAiohttpSession
+from bot.telegram.shared import ChatLocks, ChatStateStorage, UpdateClaims
+from bot.telegram.staff import build_staff_router
 
 
 def _pin_response_models() -> list[object]:

@@ -15,11 +15,11 @@ from bot.core.entry import Entry
 from bot.core.feedback import FeedbackDesk
 from bot.core.rights import Rights
 from bot.core.survey import SurveyService
-from bot.metrics import Metrics
+from bot.telegram.metrics import Metrics
 
 if TYPE_CHECKING:
-    from bot.sender import RateLimiter
-    from bot.shared import UpdateClaims
+    from bot.telegram.sender import RateLimiter
+    from bot.telegram.shared import UpdateClaims
 
 from flows.model import FlowDefinition
 from scoring import WeightTable
@@ -69,7 +69,7 @@ class Services:
         return Rights(self.store, self.definition, self.table)
 
     def limiter(self) -> RateLimiter:
-        from bot.sender import RateLimiter
+        from bot.telegram.sender import RateLimiter
 
         rate = self.send_rate or None
         return self.limiter_factory(rate) if self.limiter_factory else RateLimiter(rate=rate)

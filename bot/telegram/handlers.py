@@ -24,9 +24,9 @@ from pydantic import TypeAdapter
 from bot.consent import consent_text
 from bot.core import feedback
 from bot.core.survey import Applied, OpenWave, Read
-from bot.edits import quietly, remove_keyboard
 from bot.i18n import Translator, proposed_language
-from bot.keyboards import (
+from bot.telegram.edits import quietly, remove_keyboard
+from bot.telegram.keyboards import (
     LANGUAGE_NAMES,
     ConsentCB,
     DeleteCB,
@@ -40,8 +40,8 @@ from bot.keyboards import (
     question_keyboard,
     rating_keyboard,
 )
-from bot.middlewares import prompt_shown
-from bot.services import Services
+from bot.telegram.middlewares import prompt_shown
+from bot.telegram.services import Services
 from bot.texts import (
     answer_label,
     dimension_label,
