@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.cli_bot import event_loop_factory
+from bot.cli.serve import event_loop_factory
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_staff import windows
+from bot.cli.staff import windows
 from bot.common import configured_definition, fail, open_store
 from bot.i18n import UI_LANGUAGES
 from bot.settings import BotSettings

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from bot import cli_admin, cli_bot, cli_staff
+from bot.cli import admin as cli_admin
+from bot.cli import serve as cli_bot
+from bot.cli import staff as cli_staff
 from bot.common import configured_definition, fail, open_store
 from bot.consent import DataPolicy, consent_text
 from bot.console import ConsoleSurvey
