@@ -32,6 +32,7 @@ from bot.telegram.keyboards import (
     DeleteCB,
     FeedbackCB,
     LangCB,
+    ResumeCB,
     SurveyCB,
     anonymity_keyboard,
     consent_keyboard,
@@ -577,10 +578,11 @@ async def on_mydata(message: Message, svc: Services, returnee: ReturneeInfo | No
     lines.append("")
     lines.append(_("Feedback you sent with your name: {count}", count=kept.feedback))
     lines.append(_("To erase everything, send /delete."))
-    await _send_long(message, "\n".join(lines))
+    await send_long(message, "\n".join(lines))
 
 
-async def _send_long(message: Message, text: str, limit: int = 3500) -> None:
+async def send_long(message: Message, text: str, limit: int = 3500) -> None:
+    """A long text as several messages, cut between lines (Telegram takes 4096 characters)."""
     chunk: list[str] = []
     size = 0
     for line in text.split("\n"):
@@ -726,31 +728,6 @@ async def on_feedback_text(
         await _continue(svc, bot, message.chat.id, returnee)
 
 
-# -- staff: feedback inbox ------------------------------------------------------------------
-
-
-async def on_inbox(message: Message, svc: Services) -> None:
-    user = message.from_user
-    assert user is not None
-    _ = Translator(proposed_language(user.language_code))
-    member = await svc.store.staff_member(user.id)
-    if member is None or member[1] != "feedback_officer":
-        await message.answer(_("Only feedback officers can read feedback."))
-        return
-    items = await svc.store.read_feedback(actor=f"staff:{member[0]}")
-    if not items:
-        await message.answer(_("No feedback yet."))
-        return
-    lines = []
-    for item in items:
-        who = _("anonymous") if item["anonymous"] else _("with name")
-        rating = item["rating"] if item["rating"] is not None else "-"
-        lines.append(
-            f"{item['receipt']} · {item['date']} · {who} · {rating}/5\n{html.escape(item['text'])}"
-        )
-    await _send_long(message, "\n\n".join(lines))
-
-
 # -- the survey: buttons and typed answers -------------------------------------------------
 
 
@@ -832,6 +809,18 @@ async def on_survey_button(
     return query.answer()
 
 
+async def on_resume_button(
+    query: CallbackQuery, svc: Services, bot: Bot, returnee: ReturneeInfo | None
+) -> None:
+    """'Start the survey' under a reminder."""
+    _ = translator_for(returnee, query.from_user.language_code)
+    if returnee is None or returnee.status != "active":
+        await query.answer(_("Send /start to take part."), show_alert=True)
+        return
+    await query.answer()
+    await SurveyHost(svc, bot, query.from_user.id, returnee).apply(Resume())
+
+
 async def on_text(
     message: Message,
     svc: Services,
@@ -899,6 +888,7 @@ def build_survey_router() -> Router:
     dispatcher tries first: a press is not tested against every other button's filter."""
     router = Router(name="survey")
     router.callback_query.register(on_survey_button, SurveyCB.filter())
+    router.callback_query.register(on_resume_button, ResumeCB.filter())
     return router
 
 
@@ -921,7 +911,6 @@ def build_router() -> Router:
     router.callback_query.register(on_feedback_rating, FeedbackCB.filter(F.step == "rating"))
     router.message.register(on_cancel, Command("cancel"))
     router.message.register(on_feedback_text, StateFilter(FeedbackFlow.text))
-    router.message.register(on_inbox, Command("inbox"))
     router.message.register(on_text, F.text)
     router.message.register(on_other)
     router.my_chat_member.register(on_membership)

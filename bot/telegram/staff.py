@@ -7,6 +7,7 @@ bot does not reveal that staff features exist.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 import tempfile
@@ -25,15 +26,15 @@ from aiogram.types import (
 )
 
 from bot import exports
-from bot.i18n import Translator
+from bot.i18n import Translator, proposed_language
 from bot.staff import allowed, invitation_link
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.survey_scores import weights_note
 from bot.telegram.edits import quietly, remove_keyboard
-from bot.telegram.keyboards import ResumeCB, RoundCB, rows
+from bot.telegram.handlers import send_long
+from bot.telegram.keyboards import RoundCB, rows
 from bot.telegram.sender import RoundSender
 from bot.telegram.services import Services
-from flows.state import Resume
 from storage import console_auth, outbox, reports, schedules
 from storage.outbox import RoundReport
 from storage.store import InviteProblem, ReturneeInfo
@@ -451,18 +452,26 @@ async def on_invite(message: Message, command: CommandObject, svc: Services, bot
     )
 
 
-async def on_resume_button(
-    query: CallbackQuery, svc: Services, bot: Bot, returnee: ReturneeInfo | None
-) -> None:
-    """'Start the survey' under a reminder."""
-    from bot.telegram.handlers import SurveyHost, translator_for
-
-    _ = translator_for(returnee, query.from_user.language_code)
-    if returnee is None or returnee.status != "active":
-        await query.answer(_("Send /start to take part."), show_alert=True)
+async def on_inbox(message: Message, svc: Services) -> None:
+    user = message.from_user
+    assert user is not None
+    _ = Translator(proposed_language(user.language_code))
+    member = await svc.store.staff_member(user.id)
+    if member is None or member[1] != "feedback_officer":
+        await message.answer(_("Only feedback officers can read feedback."))
         return
-    await query.answer()
-    await SurveyHost(svc, bot, query.from_user.id, returnee).apply(Resume())
+    items = await svc.store.read_feedback(actor=f"staff:{member[0]}")
+    if not items:
+        await message.answer(_("No feedback yet."))
+        return
+    lines = []
+    for item in items:
+        who = _("anonymous") if item["anonymous"] else _("with name")
+        rating = item["rating"] if item["rating"] is not None else "-"
+        lines.append(
+            f"{item['receipt']} · {item['date']} · {who} · {rating}/5\n{html.escape(item['text'])}"
+        )
+    await send_long(message, "\n\n".join(lines))
 
 
 def build_staff_router() -> Router:
@@ -476,5 +485,5 @@ def build_staff_router() -> Router:
     router.message.register(on_case, Command("case"))
     router.message.register(on_export, Command("export"))
     router.message.register(on_invite, Command("invite"))
-    router.callback_query.register(on_resume_button, ResumeCB.filter())
+    router.message.register(on_inbox, Command("inbox"))
     return router
