@@ -18,7 +18,12 @@ from bot.i18n import UI_LANGUAGES, Translator
 from bot.settings import TELEGRAM_API
 from bot.telegram.handlers import build_router, build_survey_router
 from bot.telegram.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
-from bot.telegram.middlewares import ApplyOnceMiddleware, RedactionMiddleware, RetryMiddleware
+from bot.telegram.middlewares import (
+    ApplyOnceMiddleware,
+    LocaleMiddleware,
+    RedactionMiddleware,
+    RetryMiddleware,
+)
 from bot.telegram.outages import OutageMiddleware
 from bot.telegram.private_chats import PrivateChatsOnly
 from bot.telegram.services import Services
@@ -99,6 +104,7 @@ def build_dispatcher(
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UpdateMetricsMiddleware(svc.metrics))
     dp.update.outer_middleware(ApplyOnceMiddleware())
+    dp.update.outer_middleware(LocaleMiddleware())
     dp.update.outer_middleware(RedactionMiddleware())
     dp.include_router(build_survey_router())  # (no other router handles these buttons)
     dp.include_router(build_staff_router())

@@ -89,10 +89,6 @@ class FeedbackFlow(StatesGroup):
     text = State()
 
 
-def translator_for(returnee: ReturneeInfo | None, code: str | None) -> Translator:
-    return Translator(returnee.language if returnee else proposed_language(code))
-
-
 # -- the survey host -------------------------------------------------------------------
 
 
@@ -343,12 +339,12 @@ async def on_start(
     bot: Bot,
     state: FSMContext,
     returnee: ReturneeInfo | None,
+    _: Translator,
 ) -> None:
     await state.clear()
     user = message.from_user
     if user is None:  # (the dispatcher lets none through; nobody to bind an invitation to)
         return
-    _ = translator_for(returnee, user.language_code)
     if returnee is None:
         token = (command.args or "").strip()
         if not token:
@@ -428,8 +424,8 @@ async def on_consent(
     svc: Services,
     bot: Bot,
     returnee: ReturneeInfo | None,
+    _: Translator,
 ) -> None:
-    _ = translator_for(returnee, query.from_user.language_code)
     answered = (
         "not_asked"
         if returnee is None
@@ -455,8 +451,7 @@ async def on_consent(
 # -- commands that work from any state ---------------------------------------------------
 
 
-async def on_help(message: Message, returnee: ReturneeInfo | None) -> None:
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+async def on_help(message: Message, returnee: ReturneeInfo | None, _: Translator) -> None:
     await message.answer(
         "\n".join(
             [
@@ -472,9 +467,8 @@ async def on_help(message: Message, returnee: ReturneeInfo | None) -> None:
 
 
 async def on_language_command(
-    message: Message, returnee: ReturneeInfo | None, svc: Services
+    message: Message, returnee: ReturneeInfo | None, svc: Services, _: Translator
 ) -> None:
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     if returnee is None:
         await message.answer(_("Please open the invitation link you received first."))
         return
@@ -484,11 +478,10 @@ async def on_language_command(
     )
 
 
-async def _stop(
-    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
+async def on_stop(
+    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
 ) -> None:
     await state.clear()
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     if await svc.rights.stop(returnee) == "not_registered":
         await message.answer(_("You are not registered. Nothing is kept about you."))
         return
@@ -500,21 +493,10 @@ async def _stop(
     )
 
 
-async def on_stop(
-    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
+async def on_delete(
+    message: Message, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
 ) -> None:
-    await _stop(message, svc, state, returnee)
-
-
-async def on_stop_word(
-    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
-) -> None:
-    await _stop(message, svc, state, returnee)
-
-
-async def on_delete(message: Message, state: FSMContext, returnee: ReturneeInfo | None) -> None:
     await state.clear()
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     if returnee is None:
         await message.answer(_("Nothing is kept about you."))
         return
@@ -525,9 +507,12 @@ async def on_delete(message: Message, state: FSMContext, returnee: ReturneeInfo 
 
 
 async def on_delete_confirm(
-    query: CallbackQuery, callback_data: DeleteCB, svc: Services, returnee: ReturneeInfo | None
+    query: CallbackQuery,
+    callback_data: DeleteCB,
+    svc: Services,
+    returnee: ReturneeInfo | None,
+    _: Translator,
 ) -> None:
-    _ = translator_for(returnee, query.from_user.language_code)
     if returnee is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
@@ -543,8 +528,9 @@ async def on_delete_confirm(
             await query.message.answer(_("Nothing was erased."))
 
 
-async def on_mydata(message: Message, svc: Services, returnee: ReturneeInfo | None) -> None:
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
+async def on_mydata(
+    message: Message, svc: Services, returnee: ReturneeInfo | None, _: Translator
+) -> None:
     if returnee is None:
         await message.answer(_("Nothing is kept about you."))
         return
@@ -599,9 +585,8 @@ async def send_long(message: Message, text: str, limit: int = 3500) -> None:
 
 
 async def _feedback_refused(
-    message: Message, returnee: ReturneeInfo | None, refused: str = "no_consent"
+    message: Message, returnee: ReturneeInfo | None, _: Translator, refused: str = "no_consent"
 ) -> None:
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     if refused == "limit_reached":
         await message.answer(_limit_text(_))
     elif returnee is None:
@@ -621,14 +606,13 @@ def _limit_text(_: Translator) -> str:
 
 
 async def on_feedback(
-    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None
+    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
 ) -> None:
     await state.clear()
     refused = await svc.feedback.may_start(returnee)
     if refused is not None:
-        await _feedback_refused(message, returnee, refused)
+        await _feedback_refused(message, returnee, _, refused)
         return
-    _ = translator_for(returnee, None)
     await message.answer(
         _(
             "Your feedback on the help you received is confidential. Do you want to send it "
@@ -643,8 +627,8 @@ async def on_feedback_anonymity(
     callback_data: FeedbackCB,
     state: FSMContext,
     returnee: ReturneeInfo | None,
+    _: Translator,
 ) -> None:
-    _ = translator_for(returnee, query.from_user.language_code)
     if feedback.FeedbackDesk.may_send(returnee) is not None:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
@@ -663,8 +647,8 @@ async def on_feedback_rating(
     callback_data: FeedbackCB,
     state: FSMContext,
     returnee: ReturneeInfo | None,
+    _: Translator,
 ) -> None:
-    _ = translator_for(returnee, query.from_user.language_code)
     data = await state.get_data()
     if (
         feedback.FeedbackDesk.may_send(returnee) is not None
@@ -683,21 +667,26 @@ async def on_feedback_rating(
         )
 
 
-async def on_cancel(message: Message, state: FSMContext, returnee: ReturneeInfo | None) -> None:
+async def on_cancel(
+    message: Message, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
+) -> None:
     await state.clear()
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     await message.answer(_("Cancelled."))
 
 
 async def on_feedback_text(
-    message: Message, svc: Services, bot: Bot, state: FSMContext, returnee: ReturneeInfo | None
+    message: Message,
+    svc: Services,
+    bot: Bot,
+    state: FSMContext,
+    returnee: ReturneeInfo | None,
+    _: Translator,
 ) -> None:
     refused = feedback.FeedbackDesk.may_send(returnee)
     if refused is not None:
         await state.clear()
-        await _feedback_refused(message, returnee, refused)
+        await _feedback_refused(message, returnee, _, refused)
         return
-    _ = translator_for(returnee, None)
     problem = feedback.FeedbackDesk.check_text(message.text or "")
     if problem == "empty":
         await message.answer(_("Please write your feedback as a text message, or send /cancel."))
@@ -717,7 +706,7 @@ async def on_feedback_text(
     )
     if sent.receipt is None or returnee is None:
         await state.clear()
-        await _feedback_refused(message, returnee, sent.refused or "no_consent")
+        await _feedback_refused(message, returnee, _, sent.refused or "no_consent")
         return
     receipt = sent.receipt
     await state.clear()
@@ -766,10 +755,10 @@ async def on_survey_button(
     bot: Bot,
     returnee: ReturneeInfo | None,
     event_update: Update,
+    _: Translator,
     redelivered: bool = False,
     open_survey: Read = "unread",
 ) -> AnswerCallbackQuery | None:
-    _ = translator_for(returnee, query.from_user.language_code)
     inp = _survey_input(svc, callback_data)
     if returnee is None or returnee.status != "active" or inp is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
@@ -810,10 +799,9 @@ async def on_survey_button(
 
 
 async def on_resume_button(
-    query: CallbackQuery, svc: Services, bot: Bot, returnee: ReturneeInfo | None
+    query: CallbackQuery, svc: Services, bot: Bot, returnee: ReturneeInfo | None, _: Translator
 ) -> None:
     """'Start the survey' under a reminder."""
-    _ = translator_for(returnee, query.from_user.language_code)
     if returnee is None or returnee.status != "active":
         await query.answer(_("Send /start to take part."), show_alert=True)
         return
@@ -827,10 +815,10 @@ async def on_text(
     bot: Bot,
     returnee: ReturneeInfo | None,
     event_update: Update,
+    _: Translator,
     redelivered: bool = False,
     open_survey: Read = "unread",
 ) -> None:
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     text = message.text or ""
     if returnee is None:
         await message.answer(
@@ -860,10 +848,9 @@ async def on_text(
 
 
 async def on_other(
-    message: Message, svc: Services, bot: Bot, returnee: ReturneeInfo | None
+    message: Message, svc: Services, bot: Bot, returnee: ReturneeInfo | None, _: Translator
 ) -> None:
     """Stickers, photos, voice notes, locations...: say what works, then the question again."""
-    _ = translator_for(returnee, message.from_user.language_code if message.from_user else None)
     await message.answer(_("I can only read text messages and button presses."))
     if returnee is not None and returnee.status == "active":
         await _continue(svc, bot, message.chat.id, returnee)
@@ -902,7 +889,7 @@ def build_router() -> Router:
     router.message.register(on_help, Command("help"))
     router.message.register(on_language_command, Command("language"))
     router.message.register(on_stop, Command("stop"))
-    router.message.register(on_stop_word, is_stop_word)
+    router.message.register(on_stop, is_stop_word)
     router.message.register(on_delete, Command("delete"))
     router.callback_query.register(on_delete_confirm, DeleteCB.filter())
     router.message.register(on_mydata, Command("mydata"))

@@ -25,6 +25,7 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update, User
 
+from bot.i18n import Translator, proposed_language
 from bot.telegram.services import Services
 from storage.redaction import sensitive
 from storage.store import NotFound, ReturneeInfo
@@ -114,6 +115,22 @@ class ApplyOnceMiddleware(BaseMiddleware):
         # replied (upsert), with the message now showing the current question
         await svc.store.mark_processed(event.update_id, shown[-1] if shown else None)
         return result
+
+
+class LocaleMiddleware(BaseMiddleware):
+    """The translator of the update, resolved once and handed to handlers as ``_``: the
+    returnee's language, else the one their Telegram app proposes."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        returnee: ReturneeInfo | None = data.get("returnee")
+        code = (
+            returnee.language
+            if returnee
+            else proposed_language(user.language_code if user else None)
+        )
+        data["_"] = Translator(code)
+        return await handler(event, data)
 
 
 class UpdateInProgress(Exception):
