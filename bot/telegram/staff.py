@@ -12,12 +12,13 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import (
     CallbackQuery,
     FSInputFile,
@@ -43,20 +44,48 @@ from storage.waves import WAVES, Wave
 log = logging.getLogger(__name__)
 
 
-async def _role(svc: Services, message: Message | CallbackQuery, action: str) -> str | None:
-    user = message.from_user
-    if user is None:
-        return None
-    member = await svc.store.staff_member(user.id)
-    if member is None or not allowed(member[1], action):
-        _ = Translator("en")
-        text = _("I do not know this command. Send /help to see what I can do.")
-        if isinstance(message, Message):
-            await message.answer(text)
-        else:
-            await message.answer(text, show_alert=True)
-        return None
-    return f"staff:{member[0]}"
+@dataclass(frozen=True)
+class StaffMember:
+    """The staff member behind an update, as the role filter hands it to a handler."""
+
+    id: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        """Who did it, in the audit log."""
+        return f"staff:{self.id}"
+
+    def may(self, action: str) -> bool:
+        return allowed(self.role, action)
+
+
+class StaffRole(Filter):
+    """Lets through only registered staff whose role allows ``action`` (any staff member
+    without one), handing the handler ``staff``; others fall through to
+    :func:`on_not_for_you`."""
+
+    def __init__(self, action: str | None = None) -> None:
+        self.action = action
+
+    async def __call__(
+        self, event: Message | CallbackQuery, svc: Services
+    ) -> bool | dict[str, Any]:
+        user = event.from_user
+        member = await svc.store.staff_member(user.id) if user is not None else None
+        if member is None or (self.action is not None and not allowed(member[1], self.action)):
+            return False
+        return {"staff": StaffMember(*member)}
+
+
+async def on_not_for_you(event: Message | CallbackQuery) -> None:
+    """A staff command or button from someone whose role does not allow it (or who is not
+    staff): as for any unknown command."""
+    text = Translator("en")("I do not know this command. Send /help to see what I can do.")
+    if isinstance(event, Message):
+        await event.answer(text)
+    else:
+        await event.answer(text, show_alert=True)
 
 
 def _args(command: CommandObject) -> list[str]:
@@ -74,13 +103,12 @@ def _wave_and_country(args: list[str], default: Wave | None) -> tuple[Wave | Non
     return wave, country
 
 
-async def on_due(message: Message, command: CommandObject, svc: Services) -> None:
-    member = await svc.store.staff_member(message.from_user.id) if message.from_user else None
-    who = await _role(svc, message, "due")
-    if who is None or member is None:
-        return
+async def on_due(
+    message: Message, command: CommandObject, svc: Services, staff: StaffMember
+) -> None:
+    who = staff.actor
     wave, country = _wave_and_country(_args(command), None)
-    include = allowed(member[1], "case_ref")
+    include = staff.may("case_ref")
     due = await outbox.due_returnees(
         svc.store,
         wave=wave,
@@ -104,8 +132,6 @@ async def on_due(message: Message, command: CommandObject, svc: Services) -> Non
 
 
 async def on_round(message: Message, command: CommandObject, svc: Services) -> None:
-    if await _role(svc, message, "round") is None:
-        return
     wave, country = _wave_and_country(_args(command), None)
     if wave is None:
         await message.answer("Usage: /round initial|intermediate|final [country]")
@@ -136,18 +162,12 @@ async def on_round(message: Message, command: CommandObject, svc: Services) -> N
     await message.answer("\n".join(lines), reply_markup=keyboard)
 
 
-async def on_console(message: Message, svc: Services) -> None:
+async def on_console(message: Message, svc: Services, staff: StaffMember) -> None:
     """A single-use sign-in link to the web console, for any staff member."""
-    member = await svc.store.staff_member(message.from_user.id) if message.from_user else None
-    if member is None:
-        await message.answer(
-            Translator("en")("I do not know this command. Send /help to see what I can do.")
-        )
-        return
     from bot.web.app import sign_in_link
 
     try:
-        token = await console_auth.issue_link(svc.store, member[0])
+        token = await console_auth.issue_link(svc.store, staff.id)
     except console_auth.TooManyLinks as exc:
         await message.answer(f"{exc}: please wait a little.")
         return
@@ -165,11 +185,11 @@ SCHEDULE_USAGE = (
 )
 
 
-async def on_schedule(message: Message, command: CommandObject, svc: Services) -> None:
+async def on_schedule(
+    message: Message, command: CommandObject, svc: Services, staff: StaffMember
+) -> None:
     """Scheduled rounds from the chat: list, add, pause, resume, remove."""
-    who = await _role(svc, message, "round")
-    if who is None:
-        return
+    who = staff.actor
     args = _args(command)
     verb = args[0].lower() if args else "list"
     if verb == "list":
@@ -235,10 +255,10 @@ def _status(report: RoundReport, total: int) -> str:
 
 
 async def on_round_confirm(
-    query: CallbackQuery, callback_data: RoundCB, svc: Services, bot: Bot
+    query: CallbackQuery, callback_data: RoundCB, svc: Services, bot: Bot, staff: StaffMember
 ) -> None:
-    who = await _role(svc, query, "round")
-    if who is None or not isinstance(query.message, Message):
+    who = staff.actor
+    if not isinstance(query.message, Message):
         return
     await query.answer()
     await remove_keyboard(query.message)
@@ -315,10 +335,10 @@ def _surveys_written(output: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-async def on_stats(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
-    who = await _role(svc, message, "stats")
-    if who is None:
-        return
+async def on_stats(
+    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: StaffMember
+) -> None:
+    who = staff.actor
     wave, country = _wave_and_country(_args(command), "initial")
     assert wave is not None
     n = await reports.count_completed(svc.store, reports.Selection(wave=wave, country=country))
@@ -344,13 +364,11 @@ async def on_stats(message: Message, command: CommandObject, svc: Services, bot:
 
 
 async def _by_case_reference(
-    svc: Services, message: Message, command: CommandObject, action: str
+    svc: Services, message: Message, command: CommandObject, action: str, staff: StaffMember
 ) -> tuple[str, ReturneeInfo] | None:
-    """The staff member (if their role allows ``action``) and the returnee named by the
-    command's case reference (the look-up is audited); None once the reason was said."""
-    who = await _role(svc, message, action)
-    if who is None:
-        return None
+    """The staff member and the returnee named by the command's case reference (the
+    look-up is audited); None once the reason was said."""
+    who = staff.actor
     reference = (command.args or "").strip()
     if not reference:
         await message.answer(f"Usage: /{action} CASE-REFERENCE")
@@ -362,8 +380,10 @@ async def _by_case_reference(
     return who, info
 
 
-async def on_case(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
-    found = await _by_case_reference(svc, message, command, "case")
+async def on_case(
+    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: StaffMember
+) -> None:
+    found = await _by_case_reference(svc, message, command, "case", staff)
     if found is None:
         return
     who, info = found
@@ -388,13 +408,12 @@ async def on_case(message: Message, command: CommandObject, svc: Services, bot: 
 UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
-async def on_export(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
+async def on_export(
+    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: StaffMember
+) -> None:
     """/export [xlsx] [long] [wave] [country]: the export and its codebook, with labels in
     the staff member's language, prepared in a child process."""
-    member = await svc.store.staff_member(message.from_user.id) if message.from_user else None
-    who = await _role(svc, message, "export")
-    if who is None or member is None:
-        return
+    who = staff.actor
     args = _args(command)
     fmt = "xlsx" if "xlsx" in args else "csv"
     layout = "long" if "long" in args else "wide"
@@ -411,7 +430,7 @@ async def on_export(message: Message, command: CommandObject, svc: Services, bot
         with tempfile.TemporaryDirectory(prefix="rssbot-export-") as folder:
             path = Path(folder) / f"rss-surveys.{fmt}"
             arguments = ["export", "--format", fmt, "--layout", layout, "--labels", labels]
-            arguments += [*(["--wave", wave] if wave else []), "--role", member[1]]
+            arguments += [*(["--wave", wave] if wave else []), "--role", staff.role]
             arguments += [*(["--country", country] if country else []), "--actor", who]
             arguments += ["--output", str(path), *weights_arguments(svc.table)]
             output = await run_rssbot(svc.store, arguments)
@@ -433,10 +452,12 @@ async def on_export(message: Message, command: CommandObject, svc: Services, bot
     _in_background(svc, bot, message.chat.id, work(), "The export stopped; please try again later.")
 
 
-async def on_invite(message: Message, command: CommandObject, svc: Services, bot: Bot) -> None:
+async def on_invite(
+    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: StaffMember
+) -> None:
     """/invite CASE-REFERENCE: a new invitation link for an enrolled returnee (earlier
     unused links stop working)."""
-    found = await _by_case_reference(svc, message, command, "invite")
+    found = await _by_case_reference(svc, message, command, "invite", staff)
     if found is None:
         return
     who, info = found
@@ -474,16 +495,37 @@ async def on_inbox(message: Message, svc: Services) -> None:
     await send_long(message, "\n\n".join(lines))
 
 
+#: staff commands and the action each needs (None: any staff member)
+COMMANDS: dict[str, str | None] = {
+    "due": "due",
+    "round": "round",
+    "schedule": "round",
+    "console": None,
+    "stats": "stats",
+    "case": "case",
+    "export": "export",
+    "invite": "invite",
+}
+
+
 def build_staff_router() -> Router:
+    """Staff commands behind the role filter; what it does not let through is answered
+    as an unknown command (``/inbox`` says itself who may read feedback)."""
     router = Router(name="staff")
-    router.message.register(on_due, Command("due"))
-    router.message.register(on_round, Command("round"))
-    router.message.register(on_schedule, Command("schedule"))
-    router.message.register(on_console, Command("console"))
-    router.callback_query.register(on_round_confirm, RoundCB.filter())
-    router.message.register(on_stats, Command("stats"))
-    router.message.register(on_case, Command("case"))
-    router.message.register(on_export, Command("export"))
-    router.message.register(on_invite, Command("invite"))
+    handlers: dict[str, Callable[..., Awaitable[None]]] = {
+        "due": on_due,
+        "round": on_round,
+        "schedule": on_schedule,
+        "console": on_console,
+        "stats": on_stats,
+        "case": on_case,
+        "export": on_export,
+        "invite": on_invite,
+    }
+    for name, handler in handlers.items():
+        router.message.register(handler, Command(name), StaffRole(COMMANDS[name]))
+    router.callback_query.register(on_round_confirm, RoundCB.filter(), StaffRole("round"))
     router.message.register(on_inbox, Command("inbox"))
+    router.message.register(on_not_for_you, Command(*COMMANDS))
+    router.callback_query.register(on_not_for_you, RoundCB.filter())
     return router
