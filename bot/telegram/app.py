@@ -16,7 +16,7 @@ from redis.backoff import ExponentialBackoff
 
 from bot.i18n import UI_LANGUAGES, Translator
 from bot.settings import TELEGRAM_API
-from bot.telegram.handlers import build_router, build_survey_router
+from bot.telegram import entry, feedback, rights, survey
 from bot.telegram.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
 from bot.telegram.middlewares import (
     ApplyOnceMiddleware,
@@ -106,9 +106,15 @@ def build_dispatcher(
     dp.update.outer_middleware(ApplyOnceMiddleware())
     dp.update.outer_middleware(LocaleMiddleware())
     dp.update.outer_middleware(RedactionMiddleware())
-    dp.include_router(build_survey_router())  # (no other router handles these buttons)
+    # one router per conversation, in priority order: survey buttons first (most updates;
+    # no other router handles them), staff commands, then the returnee's commands and
+    # buttons, the feedback text (in its state), and typed answers and anything else last
+    dp.include_router(survey.build_buttons_router())
     dp.include_router(build_staff_router())
-    dp.include_router(build_router())
+    dp.include_router(entry.build_router())
+    dp.include_router(rights.build_router())
+    dp.include_router(feedback.build_router())
+    dp.include_router(survey.build_text_router())
     return dp
 
 

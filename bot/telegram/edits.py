@@ -1,5 +1,5 @@
 """Cosmetic edits of messages already sent: closing an answered question, removing spent
-buttons, updating a progress line.
+buttons, updating a progress line; and a long text cut into messages Telegram takes.
 
 Telegram may refuse such an edit for good (the message was deleted, is unchanged after a
 double tap, or can no longer be edited): the conversation must go on regardless, so a
@@ -31,3 +31,17 @@ async def quietly(edit: Awaitable[object]) -> bool:
 async def remove_keyboard(message: Message) -> bool:
     """Take the buttons off a message whose buttons are spent."""
     return await quietly(message.edit_reply_markup(reply_markup=None))
+
+
+async def send_long(message: Message, text: str, limit: int = 3500) -> None:
+    """A long text as several messages, cut between lines (Telegram takes 4096 characters)."""
+    chunk: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        if size + len(line) > limit and chunk:
+            await message.answer("\n".join(chunk))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        await message.answer("\n".join(chunk))

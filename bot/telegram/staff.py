@@ -31,8 +31,7 @@ from bot.i18n import Translator, proposed_language
 from bot.staff import allowed, invitation_link
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.survey_scores import weights_note
-from bot.telegram.edits import quietly, remove_keyboard
-from bot.telegram.handlers import send_long
+from bot.telegram.edits import quietly, remove_keyboard, send_long
 from bot.telegram.keyboards import RoundCB, rows
 from bot.telegram.sender import RoundSender
 from bot.telegram.services import Services

@@ -1,4 +1,6 @@
-"""The returnee's side of the Telegram bot: invite, language, consent, survey, commands.
+"""The survey on Telegram: the host that renders the conversation core's outcomes (questions
+with their buttons, refusals, closing answered questions, thanks), survey buttons,
+the reminder's "start the survey" button, typed answers and anything else sent.
 
 Every handler is patient: bad input gets a short answer in the returnee's language and
 the current question again; nothing already given is lost, because every accepted input
@@ -14,47 +16,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
-from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.methods import AnswerCallbackQuery
-from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
-from pydantic import TypeAdapter
+from aiogram.types import CallbackQuery, Message, Update
 
-from bot.consent import consent_text
-from bot.core import feedback
 from bot.core.survey import Applied, OpenWave, Read
-from bot.i18n import Translator, proposed_language
-from bot.telegram.edits import quietly, remove_keyboard
+from bot.i18n import Translator
+from bot.telegram.edits import quietly
 from bot.telegram.keyboards import (
-    LANGUAGE_NAMES,
-    ConsentCB,
-    DeleteCB,
-    FeedbackCB,
-    LangCB,
     ResumeCB,
     SurveyCB,
-    anonymity_keyboard,
-    consent_keyboard,
-    delete_keyboard,
-    language_keyboard,
     question_keyboard,
-    rating_keyboard,
 )
 from bot.telegram.middlewares import prompt_shown
 from bot.telegram.services import Services
 from bot.texts import (
     answer_label,
     dimension_label,
-    provisional_note,
     rejection_message,
     typing_hint,
-    wave_label,
 )
 from flows.engine import Step, visible_questions
 from flows.model import FlowDefinition as FlowDefinitionT
 from flows.model import MultiSelect, Note, Question, options_of
-from flows.state import Answer as AnswerValue
 from flows.state import (
     AnswerRecorded,
     Back,
@@ -66,7 +49,6 @@ from flows.state import (
     QuestionAsked,
     Resume,
     SelectionChanged,
-    SetLanguage,
     Special,
     SurveyCompleted,
     Text,
@@ -74,19 +56,10 @@ from flows.state import (
 )
 from scoring import ScoreResult
 from storage.store import (
-    InviteProblem,
     ReturneeInfo,
 )
 
 log = logging.getLogger(__name__)
-
-ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
-STOP_WORDS = frozenset({"stop", "arret", "arrêt", "توقف", "/stop"})
-
-
-class FeedbackFlow(StatesGroup):
-    #: FSM data holds only the anonymity choice and the rating, never the text
-    text = State()
 
 
 # -- the survey host -------------------------------------------------------------------
@@ -320,401 +293,9 @@ class SurveyHost:
         await self.bot.send_message(self.chat_id, "\n".join(lines))
 
 
-# -- entry: /start, language, consent ----------------------------------------------------
-
-
-async def _continue(svc: Services, bot: Bot, chat_id: int, returnee: ReturneeInfo) -> None:
+async def continue_survey(svc: Services, bot: Bot, chat_id: int, returnee: ReturneeInfo) -> None:
+    """Show the returnee where their survey stands (the current question, or why none)."""
     await SurveyHost(svc, bot, chat_id, returnee).apply(Resume())
-
-
-async def _ask_consent(svc: Services, bot: Bot, chat_id: int, _: Translator) -> None:
-    text = "\n\n".join(consent_text(_, svc.policy))
-    await bot.send_message(chat_id, text, reply_markup=consent_keyboard(_))
-
-
-async def on_start(
-    message: Message,
-    command: CommandObject,
-    svc: Services,
-    bot: Bot,
-    state: FSMContext,
-    returnee: ReturneeInfo | None,
-    _: Translator,
-) -> None:
-    await state.clear()
-    user = message.from_user
-    if user is None:  # (the dispatcher lets none through; nobody to bind an invitation to)
-        return
-    if returnee is None:
-        token = (command.args or "").strip()
-        if not token:
-            await message.answer(
-                _(
-                    "Hello! This bot is for people invited by the team that assisted their "
-                    "return. Please open the invitation link you received. Nothing has been "
-                    "stored about you."
-                )
-            )
-            return
-        try:
-            returnee = await svc.entry.open_invitation(token, user.id, message.chat.id)
-        except InviteProblem as problem:
-            texts = {
-                "unknown": _(
-                    "This invitation link is not valid. Please ask your caseworker "
-                    "for a new one. Nothing has been stored about you."
-                ),
-                "used": _(
-                    "This invitation link has already been used. If it was not you, "
-                    "please tell your caseworker."
-                ),
-                "expired": _(
-                    "This invitation link has expired. Please ask your caseworker for a new one."
-                ),
-                "taken": _("You are already registered with another invitation."),
-            }
-            await message.answer(texts[problem.reason])
-            return
-        proposed = proposed_language(user.language_code)
-        _ = Translator(proposed)
-        await message.answer(
-            _("Welcome! Please choose your language."),
-            reply_markup=language_keyboard(proposed, "start", svc.definition.languages),
-        )
-        return
-    returnee = await svc.entry.come_back(returnee)
-    if returnee.status != "active":
-        await _ask_consent(svc, bot, message.chat.id, _)
-        return
-    await _continue(svc, bot, message.chat.id, returnee)
-
-
-async def on_language(
-    query: CallbackQuery,
-    callback_data: LangCB,
-    svc: Services,
-    bot: Bot,
-    returnee: ReturneeInfo | None,
-) -> None:
-    if returnee is None or callback_data.code not in svc.definition.languages:
-        _ = Translator("en")
-        await query.answer(_("This button is no longer active."), show_alert=True)
-        return
-    returnee = await svc.entry.choose_language(returnee, callback_data.code)
-    _ = Translator(returnee.language)
-    await query.answer()
-    chat_id = query.message.chat.id if query.message else query.from_user.id
-    if isinstance(query.message, Message):
-        await remove_keyboard(query.message)
-    if returnee.status != "active":
-        await _ask_consent(svc, bot, chat_id, _)
-        return
-    if callback_data.then == "switch":
-        await bot.send_message(chat_id, _("Language changed."))
-        host = SurveyHost(svc, bot, chat_id, returnee)
-        if await svc.store.wave_in_progress(returnee.id) is not None:
-            await host.apply(SetLanguage(language=returnee.language))
-        return
-    await _continue(svc, bot, chat_id, returnee)
-
-
-async def on_consent(
-    query: CallbackQuery,
-    callback_data: ConsentCB,
-    svc: Services,
-    bot: Bot,
-    returnee: ReturneeInfo | None,
-    _: Translator,
-) -> None:
-    answered = (
-        "not_asked"
-        if returnee is None
-        else await svc.entry.answer_consent(returnee, callback_data.agree)
-    )
-    if returnee is None or answered == "not_asked":
-        await query.answer(_("This button is no longer active."), show_alert=True)
-        return
-    await query.answer()
-    chat_id = query.from_user.id if query.message is None else query.message.chat.id
-    if isinstance(query.message, Message):
-        await remove_keyboard(query.message)
-    if answered == "given":
-        await bot.send_message(chat_id, _("Thank you. Let's begin. You can stop at any time."))
-        await _continue(svc, bot, chat_id, await svc.store.get(returnee.id))
-    else:
-        await bot.send_message(
-            chat_id,
-            _("No problem. Nothing of your answers is kept. If you change your mind, send /start."),
-        )
-
-
-# -- commands that work from any state ---------------------------------------------------
-
-
-async def on_help(message: Message, returnee: ReturneeInfo | None, _: Translator) -> None:
-    await message.answer(
-        "\n".join(
-            [
-                _("Answer each question with the buttons under it."),
-                _("/language - change the language"),
-                _("/mydata - see what is kept about you"),
-                _("/feedback - tell us about the help you received"),
-                _("/stop - stop all messages"),
-                _("/delete - erase everything kept about you"),
-            ]
-        )
-    )
-
-
-async def on_language_command(
-    message: Message, returnee: ReturneeInfo | None, svc: Services, _: Translator
-) -> None:
-    if returnee is None:
-        await message.answer(_("Please open the invitation link you received first."))
-        return
-    await message.answer(
-        _("Choose your language."),
-        reply_markup=language_keyboard(returnee.language, "switch", svc.definition.languages),
-    )
-
-
-async def on_stop(
-    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
-) -> None:
-    await state.clear()
-    if await svc.rights.stop(returnee) == "not_registered":
-        await message.answer(_("You are not registered. Nothing is kept about you."))
-        return
-    await message.answer(
-        _(
-            "You will not receive any more messages from us. What you answered is kept until "
-            "you erase it with /delete. To take part again, send /start."
-        )
-    )
-
-
-async def on_delete(
-    message: Message, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
-) -> None:
-    await state.clear()
-    if returnee is None:
-        await message.answer(_("Nothing is kept about you."))
-        return
-    await message.answer(
-        _("Do you want to erase everything kept about you? This cannot be undone."),
-        reply_markup=delete_keyboard(_),
-    )
-
-
-async def on_delete_confirm(
-    query: CallbackQuery,
-    callback_data: DeleteCB,
-    svc: Services,
-    returnee: ReturneeInfo | None,
-    _: Translator,
-) -> None:
-    if returnee is None:
-        await query.answer(_("This button is no longer active."), show_alert=True)
-        return
-    await query.answer()
-    if isinstance(query.message, Message):
-        await remove_keyboard(query.message)
-        if callback_data.confirm:
-            await svc.rights.erase(returnee)
-            await query.message.answer(
-                _("Everything kept about you has been erased. Goodbye, and good luck.")
-            )
-        else:
-            await query.message.answer(_("Nothing was erased."))
-
-
-async def on_mydata(
-    message: Message, svc: Services, returnee: ReturneeInfo | None, _: Translator
-) -> None:
-    if returnee is None:
-        await message.answer(_("Nothing is kept about you."))
-        return
-    kept = await svc.rights.data_kept(returnee)
-    lang = returnee.language
-    consent_kinds = {"given": _("given"), "declined": _("declined"), "withdrawn": _("withdrawn")}
-    events = ", ".join(f"{consent_kinds.get(kind, kind)} {day}" for kind, day in kept.consent)
-    lines = [
-        _("What is kept about you:"),
-        _("Reference: {ref}", ref=html.escape(kept.case_ref or "-")),
-        _("Country: {country}", country=kept.country or "-"),
-        _("Return date: {date}", date=kept.return_date or "-"),
-        _("Language: {language}", language=LANGUAGE_NAMES.get(lang, lang)),
-        _("Consent: {events}", events=events or "-"),
-    ]
-    table = svc.table
-    for survey in kept.surveys:
-        lines.append("")
-        status = _("completed") if survey.completed else _("in progress")
-        lines.append(
-            f"<b>{html.escape(wave_label(_, survey.wave))}</b> · {status} · "
-            + _("answers: {count}", count=len(survey.answers))
-        )
-        for question, value in survey.answers:
-            label = answer_label(question, value, lang, _)
-            lines.append(f"• {html.escape(question.text[lang])}: {html.escape(label)}")
-        for dimension, score in survey.scores.items():
-            lines.append(f"{dimension_label(_, dimension)}: {_.score(score)}")
-        if survey.provisional:
-            lines.append(provisional_note(_, table.provisional_weights, len(table.elements)))
-    lines.append("")
-    lines.append(_("Feedback you sent with your name: {count}", count=kept.feedback))
-    lines.append(_("To erase everything, send /delete."))
-    await send_long(message, "\n".join(lines))
-
-
-async def send_long(message: Message, text: str, limit: int = 3500) -> None:
-    """A long text as several messages, cut between lines (Telegram takes 4096 characters)."""
-    chunk: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        if size + len(line) > limit and chunk:
-            await message.answer("\n".join(chunk))
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
-    if chunk:
-        await message.answer("\n".join(chunk))
-
-
-# -- feedback ------------------------------------------------------------------------------
-
-
-async def _feedback_refused(
-    message: Message, returnee: ReturneeInfo | None, _: Translator, refused: str = "no_consent"
-) -> None:
-    if refused == "limit_reached":
-        await message.answer(_limit_text(_))
-    elif returnee is None:
-        await message.answer(_("Please open the invitation link you received first."))
-    else:
-        await message.answer(
-            _("You can send feedback once you have agreed to take part: send /start.")
-        )
-
-
-def _limit_text(_: Translator) -> str:
-    return _(
-        "You have sent as much feedback as one can in a day ({limit} messages). Please "
-        "write again tomorrow.",
-        limit=feedback.PER_DAY,
-    )
-
-
-async def on_feedback(
-    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
-) -> None:
-    await state.clear()
-    refused = await svc.feedback.may_start(returnee)
-    if refused is not None:
-        await _feedback_refused(message, returnee, _, refused)
-        return
-    await message.answer(
-        _(
-            "Your feedback on the help you received is confidential. Do you want to send it "
-            "with your name, or anonymously (nobody can link it to you)?"
-        ),
-        reply_markup=anonymity_keyboard(_),
-    )
-
-
-async def on_feedback_anonymity(
-    query: CallbackQuery,
-    callback_data: FeedbackCB,
-    state: FSMContext,
-    returnee: ReturneeInfo | None,
-    _: Translator,
-) -> None:
-    if feedback.FeedbackDesk.may_send(returnee) is not None:
-        await query.answer(_("This button is no longer active."), show_alert=True)
-        return
-    await query.answer()
-    await state.update_data(anonymous=bool(callback_data.value))
-    if isinstance(query.message, Message):
-        await remove_keyboard(query.message)
-        await query.message.answer(
-            _("How would you rate the help you received, from 1 (very bad) to 5 (very good)?"),
-            reply_markup=rating_keyboard(_),
-        )
-
-
-async def on_feedback_rating(
-    query: CallbackQuery,
-    callback_data: FeedbackCB,
-    state: FSMContext,
-    returnee: ReturneeInfo | None,
-    _: Translator,
-) -> None:
-    data = await state.get_data()
-    if (
-        feedback.FeedbackDesk.may_send(returnee) is not None
-        or "anonymous" not in data
-        or not 0 <= callback_data.value <= 5
-    ):
-        await query.answer(_("This button is no longer active."), show_alert=True)
-        return
-    await query.answer()
-    await state.update_data(rating=callback_data.value or None)
-    await state.set_state(FeedbackFlow.text)
-    if isinstance(query.message, Message):
-        await remove_keyboard(query.message)
-        await query.message.answer(
-            _("Please write your feedback in one message. Send /cancel to stop.")
-        )
-
-
-async def on_cancel(
-    message: Message, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
-) -> None:
-    await state.clear()
-    await message.answer(_("Cancelled."))
-
-
-async def on_feedback_text(
-    message: Message,
-    svc: Services,
-    bot: Bot,
-    state: FSMContext,
-    returnee: ReturneeInfo | None,
-    _: Translator,
-) -> None:
-    refused = feedback.FeedbackDesk.may_send(returnee)
-    if refused is not None:
-        await state.clear()
-        await _feedback_refused(message, returnee, _, refused)
-        return
-    problem = feedback.FeedbackDesk.check_text(message.text or "")
-    if problem == "empty":
-        await message.answer(_("Please write your feedback as a text message, or send /cancel."))
-        return
-    if problem == "too_long":
-        limit = feedback.MAX_FEEDBACK
-        await message.answer(
-            _("Your message is too long: at most {limit} characters, please.", limit=limit)
-        )
-        return
-    data = await state.get_data()
-    sent = await svc.feedback.send(
-        returnee,
-        message.text or "",
-        rating=data.get("rating"),
-        anonymous=bool(data.get("anonymous")),
-    )
-    if sent.receipt is None or returnee is None:
-        await state.clear()
-        await _feedback_refused(message, returnee, _, sent.refused or "no_consent")
-        return
-    receipt = sent.receipt
-    await state.clear()
-    await message.answer(
-        _("Thank you. Your feedback was received. Your receipt code is {code}.", code=receipt)
-    )
-    if await svc.store.wave_in_progress(returnee.id):
-        await _continue(svc, bot, message.chat.id, returnee)
 
 
 # -- the survey: buttons and typed answers -------------------------------------------------
@@ -834,7 +415,7 @@ async def on_text(
         return
     if text.startswith("/"):
         await message.answer(_("I do not know this command. Send /help to see what I can do."))
-        await _continue(svc, bot, message.chat.id, returnee)
+        await continue_survey(svc, bot, message.chat.id, returnee)
         return
     await SurveyHost(
         svc,
@@ -853,24 +434,10 @@ async def on_other(
     """Stickers, photos, voice notes, locations...: say what works, then the question again."""
     await message.answer(_("I can only read text messages and button presses."))
     if returnee is not None and returnee.status == "active":
-        await _continue(svc, bot, message.chat.id, returnee)
+        await continue_survey(svc, bot, message.chat.id, returnee)
 
 
-async def on_membership(update: ChatMemberUpdated, svc: Services) -> None:
-    """Blocked (kicked) marks the returnee unreachable; unblocking needs a /start."""
-    if update.new_chat_member.status == "kicked":
-        returnee = await svc.store.find_by_telegram(update.from_user.id)
-        if returnee is not None:
-            await svc.store.set_status(returnee.id, "unreachable")
-            log.info("returnee %s blocked the bot: marked unreachable", returnee.public_id)
-
-
-async def is_stop_word(message: Message) -> bool:
-    """STOP, ARRET, توقف... as a whole message, in any case."""
-    return bool(message.text) and message.text.strip().casefold() in STOP_WORDS  # type: ignore[union-attr]
-
-
-def build_survey_router() -> Router:
+def build_buttons_router() -> Router:
     """Survey button presses, most of a bot's updates, on a router of their own that the
     dispatcher tries first: a press is not tested against every other button's filter."""
     router = Router(name="survey")
@@ -879,26 +446,9 @@ def build_survey_router() -> Router:
     return router
 
 
-def build_router() -> Router:
-    """A fresh router with the other returnee handlers, in priority order (commands and
-    buttons first, then typed text, then anything else)."""
-    router = Router(name="returnee")
-    router.message.register(on_start, CommandStart())
-    router.callback_query.register(on_language, LangCB.filter())
-    router.callback_query.register(on_consent, ConsentCB.filter())
-    router.message.register(on_help, Command("help"))
-    router.message.register(on_language_command, Command("language"))
-    router.message.register(on_stop, Command("stop"))
-    router.message.register(on_stop, is_stop_word)
-    router.message.register(on_delete, Command("delete"))
-    router.callback_query.register(on_delete_confirm, DeleteCB.filter())
-    router.message.register(on_mydata, Command("mydata"))
-    router.message.register(on_feedback, Command("feedback"))
-    router.callback_query.register(on_feedback_anonymity, FeedbackCB.filter(F.step == "anon"))
-    router.callback_query.register(on_feedback_rating, FeedbackCB.filter(F.step == "rating"))
-    router.message.register(on_cancel, Command("cancel"))
-    router.message.register(on_feedback_text, StateFilter(FeedbackFlow.text))
+def build_text_router() -> Router:
+    """Typed answers, then anything else (stickers, photos...): the last router."""
+    router = Router(name="survey-text")
     router.message.register(on_text, F.text)
     router.message.register(on_other)
-    router.my_chat_member.register(on_membership)
     return router
