@@ -26,12 +26,17 @@ class ConsentCB(CallbackData, prefix="consent"):
 
 
 class SurveyCB(CallbackData, prefix="sv"):
-    """A survey button: action, question index, option index, state seq (version token)."""
+    """A survey button. Packed as ``sv:ACTION:QUESTION:OPTION:SEQ`` (values only, within
+    Telegram's 64 bytes), so the codes stay one letter."""
 
-    a: str  # c choose, t toggle, d done, p prefer not, k don't know, s skip, b back
-    q: int
-    o: int = -1
-    v: int
+    #: c choose, t toggle, d done, p prefer not to answer, k don't know, s skip, b back
+    action: str
+    #: the question's index in the flow definition
+    question: int
+    #: the option's index in the question (-1: none)
+    option: int = -1
+    #: the survey state's sequence number when the button was drawn (a stale press is refused)
+    seq: int
 
 
 class ResumeCB(CallbackData, prefix="go"):
@@ -145,7 +150,8 @@ def question_keyboard(
 
     def button(text: str, action: str, option: int = -1) -> InlineKeyboardButton:
         return InlineKeyboardButton(
-            text=text, callback_data=SurveyCB(a=action, q=q, o=option, v=seq).pack()
+            text=text,
+            callback_data=SurveyCB(action=action, question=q, option=option, seq=seq).pack(),
         )
 
     keyboard: list[list[InlineKeyboardButton]] = []

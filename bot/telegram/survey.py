@@ -304,27 +304,27 @@ async def continue_survey(svc: Services, bot: Bot, chat_id: int, returnee: Retur
 def _survey_input(svc: Services, data: SurveyCB) -> Input | None:
     """The engine input a survey button stands for; None for a forged or broken button."""
     questions = svc.definition.questions
-    if not 0 <= data.q < len(questions):
+    if not 0 <= data.question < len(questions):
         return None
-    question = questions[data.q]
-    qid, seq = question.id, data.v
+    question = questions[data.question]
+    qid, seq = question.id, data.seq
     options = options_of(question)
-    option = options[data.o].id if 0 <= data.o < len(options) else None
-    if data.a == "c" and option is not None:
+    option = options[data.option].id if 0 <= data.option < len(options) else None
+    if data.action == "c" and option is not None:
         return Choose(question=qid, seq=seq, option=option)
     # a multi-select's buttons stay valid while its keyboard is being redrawn, so quick
     # taps on a slow connection are not refused: the question id is enough there
-    if data.a == "t" and option is not None:
+    if data.action == "t" and option is not None:
         return Toggle(question=qid, option=option)
-    if data.a == "d":
+    if data.action == "d":
         return Done(question=qid)
-    if data.a == "b":
+    if data.action == "b":
         return Back(question=qid, seq=seq)
-    if data.a == "p":
+    if data.action == "p":
         return Special(question=qid, seq=seq, value="prefer_not_to_answer")
-    if data.a == "k":
+    if data.action == "k":
         return Special(question=qid, seq=seq, value="dont_know")
-    if data.a == "s":
+    if data.action == "s":
         return Special(question=qid, seq=seq, value="skip")
     return None
 
