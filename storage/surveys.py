@@ -56,15 +56,29 @@ _RESPONSE_STATE_COLUMNS = (
 
 @dataclass(frozen=True)
 class OpenSurvey:
-    """A survey in progress as read for one update: the engine's state, and what saving
-    the update's step needs, so that it is not read a second time."""
+    """A survey in progress as read for one update: the engine's state, and (opaque to
+    everything outside :mod:`storage`) what saving the update's step needs, so that the
+    survey is not read a second time."""
 
     wave: Wave
     state: SessionState
-    response_id: str
-    key: bytes = field(repr=False)
+    #: what saving a step needs (the response and its data key): for storage only
+    handle: SavingHandle = field(repr=False, compare=False)
     #: the chat message showing the current question, if known
     prompt: int | None = None
+
+
+class SavingHandle:
+    """The response a step is saved to and the returnee's data key, out of reach of the
+    hosts: no public attribute, no repr."""
+
+    __slots__ = ("_key", "_response_id")
+
+    def __init__(self, response_id: str, key: bytes) -> None:
+        self._response_id, self._key = response_id, key
+
+    def __repr__(self) -> str:
+        return "SavingHandle(...)"
 
 
 @dataclass(frozen=True)
@@ -207,7 +221,9 @@ class Surveys:
                 return None
             dek = self.keyring.unwrap(data_key.kek_id, data_key.wrapped, owner)
             state = await self._state_of(session, response, dek)
-            return OpenSurvey(response.wave, state, response.id, dek, response.prompt_message_id)
+            return OpenSurvey(
+                response.wave, state, SavingHandle(response.id, dek), response.prompt_message_id
+            )
 
     def open_survey_of(self, returnee_id: str, row: Record) -> OpenSurvey | None:
         """The open survey in a row of the hot path's statements (None if there is none)."""
@@ -217,7 +233,9 @@ class Surveys:
         dek = self.keyring.unwrap(row["kek_id"], row["wrapped"], owner)
         answers = zip(row["ids"] or (), row["questions"] or (), row["values"] or (), strict=True)
         state = self._session_state(dek, dict(row.items()), answers)
-        return OpenSurvey(row["wave"], state, row["id"], dek, row["prompt_message_id"])
+        return OpenSurvey(
+            row["wave"], state, SavingHandle(row["id"], dek), row["prompt_message_id"]
+        )
 
     async def _state_of(
         self, session: AsyncSession, response: SurveyResponse, dek: bytes
@@ -337,7 +355,7 @@ class Surveys:
             return False  # (the same answer changed twice in one step: in order, below)
         if opened is not None and opened.wave == wave:
             # (the consent is checked by the write itself)
-            dek, response_id = opened.key, opened.response_id
+            dek, response_id = opened.handle._key, opened.handle._response_id
         else:
             owner = keys.returnee_owner(returnee_id)
             found = await hot.save_context(returnee_id, owner, wave)
