@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -202,12 +203,19 @@ def _parse_date(text: str) -> date:
         fail(f"--return-date must look like 2026-05-31, not {text!r}")
 
 
+QrOption = Annotated[
+    Path | None,
+    typer.Option(help="Also write the link as a QR code to this PNG file (to print or show)."),
+]
+
+
 def enroll(
     case: Annotated[str, typer.Option("--case", help="The case reference in your system.")],
     return_date: Annotated[str, typer.Option(help="Date of return, YYYY-MM-DD.")],
     language: Annotated[str, typer.Option(help="Proposed language: en, fr or ar.")] = "en",
     country: Annotated[str | None, typer.Option(help="Country of return (ISO code).")] = None,
     valid_days: Annotated[int, typer.Option(min=1, max=365, help="Link validity.")] = 30,
+    qr: QrOption = None,
 ) -> None:
     """Enrol a returnee and print their single-use invitation link."""
     if language not in UI_LANGUAGES:
@@ -220,6 +228,7 @@ def enroll(
     config = BotSettings()
 
     async def _enroll() -> tuple[str, str, str | None]:
+        username = await _username_for(config, qr)
         store = await open_store()
         try:
             returnee = await store.enroll(
@@ -239,26 +248,44 @@ def enroll(
             )
         finally:
             await store.close()
-        return returnee.public_id, token, await _username(config)
+        return returnee.public_id, token, username
 
     public_id, token, username = asyncio.run(_enroll())
     typer.echo(f"Enrolled {public_id}. Invitation link (single use, valid {valid_days} days):")
-    _print_link(username, token)
+    _print_link(username, token, qr)
 
 
-def _print_link(username: str | None, token: str) -> None:
-    typer.echo(invitation_link(username, token))
+async def _username_for(config: BotSettings, qr: Path | None) -> str | None:
+    """The bot's username; a QR code needs it, so without it nothing is done."""
+    username = await _username(config)
+    if qr is not None and not username:
+        fail(
+            "no QR code without the bot's username (it would not open the bot): "
+            "set TELEGRAM_BOT_USERNAME or TELEGRAM_BOT_TOKEN"
+        )
+    return username
+
+
+def _print_link(username: str | None, token: str, qr: Path | None = None) -> None:
+    link = invitation_link(username, token)
+    typer.echo(link)
     if not username:
         typer.echo(
             "rssbot: set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to print the full link",
             err=True,
         )
+    elif qr is not None:
+        from bot.invitation_codes import qr_png
+
+        qr.write_bytes(qr_png(link))
+        typer.echo(f"QR code: {qr}")
 
 
 def invite(
     case: Annotated[str | None, typer.Option("--case", help="The case reference.")] = None,
     returnee: Annotated[str | None, typer.Option(help="Pseudonymous id (R-...).")] = None,
     valid_days: Annotated[int, typer.Option(min=1, max=365, help="Link validity.")] = 30,
+    qr: QrOption = None,
 ) -> None:
     """A new invitation link for an enrolled returnee (lost or expired link): their
     earlier unused links stop working."""
@@ -267,6 +294,7 @@ def invite(
     config = BotSettings()
 
     async def _invite() -> tuple[str, str, str | None]:
+        username = await _username_for(config, qr)
         store = await open_store()
         try:
             info = (
@@ -282,14 +310,14 @@ def invite(
                 fail(f"{info.public_id} declined to take part: enrol them again if they agree", 1)
         finally:
             await store.close()
-        return info.public_id, token, await _username(config)
+        return info.public_id, token, username
 
     public_id, token, username = asyncio.run(_invite())
     typer.echo(
         f"New invitation for {public_id} (single use, valid {valid_days} days; "
         "earlier links no longer work):"
     )
-    _print_link(username, token)
+    _print_link(username, token, qr)
 
 
 def console_web(

@@ -20,6 +20,7 @@ from typing import Any, Literal, cast
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     FSInputFile,
     InlineKeyboardButton,
@@ -28,6 +29,7 @@ from aiogram.types import (
 
 from bot import exports
 from bot.i18n import Translator, proposed_language
+from bot.invitation_codes import qr_png
 from bot.staff import allowed, invitation_link
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.survey_scores import weights_note
@@ -466,9 +468,16 @@ async def on_invite(
         await message.answer(f"{info.public_id} declined to take part: enrol them again.")
         return
     me = await bot.me()
+    link = invitation_link(me.username, token)
     await message.answer(
         f"New invitation for {info.public_id} (single use, valid 30 days; earlier links no "
-        f"longer work):\n{invitation_link(me.username, token)}"
+        f"longer work):\n{link}"
+    )
+    await bot.send_photo(
+        message.chat.id,
+        BufferedInputFile(qr_png(link), filename=f"{info.public_id}.png"),
+        caption=f"{info.public_id}: the same invitation as a QR code, to scan with a camera",
+        protect_content=True,
     )
 
 

@@ -126,3 +126,43 @@ async def test_enroll_then_run_the_bot_process(
     assert TOKEN not in logs and TOKEN.split(":")[1] not in logs
     commands = [p for m, p in server.calls if m == "setmycommands"]
     assert {p.get("language_code") for p in commands} == {None, "fr", "ar"}
+
+
+def _qr_content_matches(png: Path, link: str, scale: int = 8, border: int = 4) -> bool:
+    """The PNG's modules are those of ``link``'s QR code (each module's centre pixel)."""
+    import segno
+    from PIL import Image
+
+    matrix = segno.make(link, error="m", micro=False).matrix
+    image = Image.open(png).convert("L")
+    for row, modules in enumerate(matrix):
+        for column, dark in enumerate(modules):
+            x = (border + column) * scale + scale // 2
+            y = (border + row) * scale + scale // 2
+            if (image.getpixel((x, y)) < 128) != bool(dark):
+                return False
+    return True
+
+
+def test_an_invitation_as_a_qr_code_to_print(initialised: Path, tmp_path: Path) -> None:
+    runner = CliRunner(env={"TELEGRAM_BOT_USERNAME": "rss_test_bot"})
+    code = tmp_path / "invitation.png"
+    enrolled = runner.invoke(
+        app, ["enroll", "--case", "QR-1", "--return-date", "2026-01-01", "--qr", str(code)]
+    )
+    assert enrolled.exit_code == 0, enrolled.output
+    link = next(w for w in enrolled.stdout.split() if w.startswith("https://t.me/"))
+    assert code.read_bytes().startswith(b"\x89PNG") and _qr_content_matches(code, link)
+    again = tmp_path / "again.png"
+    reissued = runner.invoke(app, ["invite", "--case", "QR-1", "--qr", str(again)])
+    new_link = next(w for w in reissued.stdout.split() if w.startswith("https://t.me/"))
+    assert new_link != link and _qr_content_matches(again, new_link)
+    assert not _qr_content_matches(again, link)
+    offline = CliRunner().invoke(
+        app, ["invite", "--case", "QR-1", "--qr", str(tmp_path / "no.png")]
+    )
+    assert offline.exit_code == 2 and "no QR code without the bot's username" in offline.stderr
+    assert not (tmp_path / "no.png").exists()
+    # nothing was done: the link printed last still works (not replaced by a new one)
+    check = CliRunner(env={"TELEGRAM_BOT_USERNAME": "rss_test_bot"}).invoke(app, ["staff", "list"])
+    assert check.exit_code == 0

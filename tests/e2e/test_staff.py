@@ -90,6 +90,8 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
     caseworker.send("/invite CASE-1")
     invitation = await caseworker.expect("New invitation for")
     token = invitation.text.rsplit("?start=", 1)[1]
+    code = await caseworker.expect("the same invitation as a QR code")
+    assert code.file is not None and code.file.startswith(PNG) and code.protect_content
     assert (await store.redeem_invite(token, 999_001, 999_001)).status == "active"
 
     caseworker.send("/case CASE-1")
