@@ -104,6 +104,10 @@ def _wave_and_country(args: list[str], default: Wave | None) -> tuple[Wave | Non
     return wave, country
 
 
+#: due returnees listed in the chat (the count covers everyone)
+DUE_SHOWN = 40
+
+
 async def on_due(
     message: Message, command: CommandObject, svc: Services, staff: StaffMember
 ) -> None:
@@ -117,18 +121,19 @@ async def on_due(
         windows=svc.windows,
         today=svc.today(),
         include_case_ref=include,
+        case_refs_for=DUE_SHOWN,  # (only the rows shown are decrypted, and audited)
         actor=who,
     )
     lines = [f"Due today: {len(due)} ({sum(d.skip is None for d in due)} to remind)"]
-    for d in due[:40]:
+    for d in due[:DUE_SHOWN]:
         reminder = "remind" if d.skip is None else d.skip
         case = f" ({d.case_ref})" if d.case_ref else ""
         lines.append(
             f"{d.public_id}{case} {d.country or '-'} {d.wave}: "
             f"{d.wave_status or 'not started'} · {reminder}"
         )
-    if len(due) > 40:
-        lines.append(f"… and {len(due) - 40} more (rssbot due)")
+    if len(due) > DUE_SHOWN:
+        lines.append(f"… and {len(due) - DUE_SHOWN} more (rssbot due)")
     await message.answer("\n".join(lines))
 
 

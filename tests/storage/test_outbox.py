@@ -139,3 +139,28 @@ async def test_a_paused_round_is_not_claimed_nor_listed_open_until_it_is_resumed
     audited = [(e.action, e.detail) for e in await store.audit_entries()]
     assert audited.count(("pause_round", round_id)) == 1
     assert audited.count(("resume_round", round_id)) == 1
+
+
+async def test_only_the_case_references_shown_are_decrypted_and_audited(store: Store) -> None:
+    from datetime import date
+
+    from storage.waves import WaveWindows
+
+    for i in range(3):
+        await store.enroll(
+            case_ref=f"CASE-SHOWN-{i}", return_date=date(2026, 5, 1), country="GN", language="fr"
+        )
+    before = len(await store.audit_entries())
+    due = await outbox.due_returnees(
+        store,
+        wave="initial",
+        country=None,
+        windows=WaveWindows(),
+        today=date(2026, 6, 1),
+        include_case_ref=True,
+        case_refs_for=2,
+        actor="staff:cw",
+    )
+    assert [d.case_ref for d in due] == ["CASE-SHOWN-0", "CASE-SHOWN-1", None]
+    read = [e for e in (await store.audit_entries())[before:] if e.action == "read_case_ref"]
+    assert sorted(e.returnee_id for e in read) == sorted(d.returnee_id for d in due[:2])
