@@ -84,6 +84,9 @@ class Returnee(Base):
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
     #: HMAC-SHA256 of the Telegram user id under the pepper; null until the invite is used
     telegram_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: the channel the pseudonym and chat id belong to (telegram, console...); None until
+    #: the returnee joins
+    channel: Mapped[str | None] = mapped_column(String(16))
     case_ref_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: blind index: HMAC of the normalised case reference, to find a case without
     #: decrypting every row

@@ -25,7 +25,17 @@ from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows, add_months
 
 #: why a returnee due for the wave is not reminded
-SKIP_REASONS = ("opted_out", "unreachable", "declined", "no_consent", "completed", "not_joined")
+SKIP_REASONS = (
+    "opted_out",
+    "unreachable",
+    "declined",
+    "no_consent",
+    "completed",
+    "not_joined",
+    "no_reminders_there",
+)
+#: the channels reminders are sent on (a returnee answering in the terminal gets none)
+REMINDER_CHANNELS = frozenset({"telegram"})
 
 
 @dataclass
@@ -43,6 +53,8 @@ class DueReturnee:
     #: only when staff may read it (admin, caseworker); every read is audited
     case_ref: str | None = None
     enrolled_at: datetime | None = None
+    #: where they answer (telegram, console...); None until they join
+    channel: str | None = None
 
 
 @dataclass
@@ -101,7 +113,9 @@ class RoundReport:
         return self.total - self.pending
 
 
-def _skip_reason(status: str, bound: bool, wave_status: str | None) -> str | None:
+def _skip_reason(
+    status: str, bound: bool, wave_status: str | None, channel: str | None = None
+) -> str | None:
     """Why a due returnee is not reminded, the returnee's own decision first: someone who
     stopped is listed as stopped even if they had completed the wave."""
     if status in ("opted_out", "unreachable", "declined"):
@@ -112,6 +126,8 @@ def _skip_reason(status: str, bound: bool, wave_status: str | None) -> str | Non
         return "completed"
     if not bound:
         return "not_joined"
+    if channel is not None and channel not in REMINDER_CHANNELS:
+        return "no_reminders_there"
     return None
 
 
@@ -159,6 +175,7 @@ async def due_returnees(
                     Returnee.case_ref_enc,
                     Returnee.created_at,
                     SurveyResponse.status,
+                    Returnee.channel,
                 )
                 .outerjoin(
                     SurveyResponse,
@@ -181,6 +198,7 @@ async def due_returnees(
                 case_enc,
                 created,
                 wave_status,
+                channel,
             ) in rows:
                 if include_case_ref and case_enc is not None:
                     encrypted[rid] = case_enc
@@ -192,9 +210,10 @@ async def due_returnees(
                         return_date=returned,
                         status=status,
                         wave_status=wave_status,
-                        skip=_skip_reason(status, bool(bound), wave_status),
+                        skip=_skip_reason(status, bool(bound), wave_status, channel),
                         wave=w,
                         enrolled_at=created,
+                        channel=channel,
                     )
                 )
         out.sort(key=lambda d: (d.enrolled_at or datetime.min.replace(tzinfo=UTC), d.public_id))
@@ -308,6 +327,9 @@ async def claim(
         for reminder, returnee, wave, in_progress in (await session.execute(query)).all():
             if returnee.status != "active" or returnee.chat_id_enc is None:
                 reminder.status, reminder.reason = "skipped", returnee.status
+                continue
+            if returnee.channel is not None and returnee.channel not in REMINDER_CHANNELS:
+                reminder.status, reminder.reason = "skipped", "no_reminders_there"
                 continue
             reminder.next_attempt_at, reminder.claimed_at = now + lease, now
             dek = await store.keys.returnee(session, returnee.id)

@@ -35,6 +35,8 @@ class ReturneeInfo:
     return_date: date | None
     consent_version: str | None
     bound: bool
+    #: where they answer (telegram, console...); None until they join
+    channel: str | None = None
 
     @classmethod
     def of(cls, row: Returnee) -> ReturneeInfo:
@@ -47,6 +49,7 @@ class ReturneeInfo:
             return_date=row.return_date,
             consent_version=row.consent_version,
             bound=row.telegram_pseudonym is not None,
+            channel=row.channel,
         )
 
 
@@ -139,6 +142,7 @@ class Returnees:
             row = await self.row(session, returnee_id)
             dek = await self.keys.returnee(session, returnee_id)
             row.telegram_pseudonym = self.keyring.pseudonym(channel, user_id)
+            row.channel = channel
             row.chat_id_enc = keys.encrypt(dek, "returnees", returnee_id, "chat_id", str(chat_id))
             row.updated_at = self.clock()
 
@@ -235,10 +239,13 @@ class Returnees:
             self.staff.record(session, actor, "reissue_invite", returnee_id)
             return self._new_invite(session, returnee_id, valid_days)
 
-    async def redeem_invite(self, token: str, user_id: int, chat_id: int) -> ReturneeInfo:
-        """Bind this Telegram user to the invited returnee, once; or raise InviteProblem."""
+    async def redeem_invite(
+        self, token: str, user_id: int | str, chat_id: int, *, channel: str = "telegram"
+    ) -> ReturneeInfo:
+        """Bind this user of ``channel`` to the invited returnee, once; or raise
+        InviteProblem."""
         now = self.clock()
-        pseudonym = self.keyring.pseudonym("telegram", user_id)
+        pseudonym = self.keyring.pseudonym(channel, user_id)
         async with self.sessions.begin() as session:
             invite = await session.scalar(
                 select(Invite).where(Invite.token_hash == self._token_hash(token))
@@ -257,6 +264,7 @@ class Returnees:
             row = await self.row(session, invite.returnee_id)
             dek = await self.keys.returnee(session, row.id)
             row.telegram_pseudonym = pseudonym
+            row.channel = channel
             row.chat_id_enc = keys.encrypt(dek, "returnees", row.id, "chat_id", str(chat_id))
             row.updated_at = now
             invite.used_at = now

@@ -322,6 +322,7 @@ class Store:
                 country=row["country"],
                 return_date=row["return_date"],
                 consent_version=row["consent_version"],
+                channel=row["returnee_channel"],
                 bound=True,
             )
             return UpdateContext(state, returnee, self.surveys.open_survey_of(returnee.id, row))

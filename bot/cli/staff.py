@@ -160,7 +160,7 @@ def due(
         )
     )
     columns = ["returnee", *(["case"] if include else []), "country", "returned", "wave"]
-    table = Table(*columns, "survey", "status", "reminder")
+    table = Table(*columns, "survey", "status", "channel", "reminder")
     for r in rows:
         table.add_row(
             r.public_id,
@@ -170,6 +170,7 @@ def due(
             r.wave,
             r.wave_status or "not started",
             r.status,
+            r.channel or "-",
             "yes" if r.skip is None else f"no ({r.skip})",
         )
     console.print(table)

@@ -130,7 +130,7 @@ async def on_due(
         case = f" ({d.case_ref})" if d.case_ref else ""
         lines.append(
             f"{d.public_id}{case} {d.country or '-'} {d.wave}: "
-            f"{d.wave_status or 'not started'} · {reminder}"
+            f"{d.wave_status or 'not started'} · {d.channel or '-'} · {reminder}"
         )
     if len(due) > DUE_SHOWN:
         lines.append(f"… and {len(due) - DUE_SHOWN} more (rssbot due)")

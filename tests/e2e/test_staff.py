@@ -50,7 +50,7 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
 
     viewer.send("/due initial")
     due = await viewer.expect("Due today: 2 (1 to remind)")
-    assert "completed · completed" in due.text
+    assert "completed · telegram · completed" in due.text
 
     viewer.send("/stats initial")
     await viewer.expect("Drawing the chart of 1 completed surveys")

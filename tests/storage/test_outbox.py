@@ -164,3 +164,38 @@ async def test_only_the_case_references_shown_are_decrypted_and_audited(store: S
     assert [d.case_ref for d in due] == ["CASE-SHOWN-0", "CASE-SHOWN-1", None]
     read = [e for e in (await store.audit_entries())[before:] if e.action == "read_case_ref"]
     assert sorted(e.returnee_id for e in read) == sorted(d.returnee_id for d in due[:2])
+
+
+async def test_a_returnee_answering_in_the_terminal_is_due_but_not_sent_reminders(
+    store: Store,
+) -> None:
+    from datetime import date
+
+    from storage.waves import WaveWindows
+
+    terminal = await store.enroll(
+        case_ref="console:amina", return_date=date(2026, 5, 1), country=None, language="fr"
+    )
+    await store.bind_telegram(terminal.id, "amina", 0, channel="console")
+    await store.give_consent(terminal.id, version="v1", language="fr")
+    chat = await consented_returnee(store)  # on Telegram
+    assert (await store.get(terminal.id)).channel == "console"
+    assert (await store.get(chat.id)).channel == "telegram"
+    preview = await outbox.preview_round(
+        store, wave="initial", country=None, windows=WaveWindows(), today=date(2026, 6, 1)
+    )
+    reasons = {d.returnee_id: (d.channel, d.skip) for d in preview.due}
+    assert reasons == {
+        terminal.id: ("console", "no_reminders_there"),
+        chat.id: ("telegram", None),
+    }
+    # a row made for them anyway (an older round) is skipped when claimed, never sent
+    forced = outbox.RoundPreview(
+        wave="initial",
+        country=None,
+        due=[outbox.DueReturnee(terminal.id, terminal.public_id, None, None, "active", None, None)],
+    )
+    round_id = await outbox.create_round(store, forced, actor="staff:cw")
+    assert await outbox.claim(store, limit=10, round_id=round_id) == []
+    report = await outbox.report(store, round_id)
+    assert report.counts["skipped"] == 1 and report.reasons["skipped:no_reminders_there"] == 1
