@@ -13,9 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from bot.cli import admin as cli_admin
-from bot.cli import serve as cli_bot
-from bot.cli import staff as cli_staff
+from bot.cli import admin, serve, staff
 from bot.common import configured_definition, fail, open_store
 from bot.consent import DataPolicy, consent_text
 from bot.console import ConsoleSurvey
@@ -49,19 +47,19 @@ app = typer.Typer(
 )
 flow_app = typer.Typer(help="Survey flow definitions.", no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
-app.add_typer(cli_admin.db_app, name="db", no_args_is_help=True)
-app.add_typer(cli_admin.keys_app, name="keys", no_args_is_help=True)
-app.command("init")(cli_admin.init)
-app.command("run")(cli_bot.run)
-app.command("console-web")(cli_bot.console_web)
-app.command("enroll")(cli_bot.enroll)
-app.command("invite")(cli_bot.invite)
-app.add_typer(cli_staff.staff_app, name="staff")
-app.add_typer(cli_staff.round_app, name="round")
-app.add_typer(cli_staff.chart_app, name="chart")
-app.command("due")(cli_staff.due)
-app.command("export")(cli_staff.export)
-app.command("rescore")(cli_staff.rescore)
+app.add_typer(admin.db_app, name="db", no_args_is_help=True)
+app.add_typer(admin.keys_app, name="keys", no_args_is_help=True)
+app.command("init")(admin.init)
+app.command("run")(serve.run)
+app.command("console-web")(serve.console_web)
+app.command("enroll")(serve.enroll)
+app.command("invite")(serve.invite)
+app.add_typer(staff.staff_app, name="staff")
+app.add_typer(staff.round_app, name="round")
+app.add_typer(staff.chart_app, name="chart")
+app.command("due")(staff.due)
+app.command("export")(staff.export)
+app.command("rescore")(staff.rescore)
 
 
 def _weight_table(weights: Path | None, scales: Path | None) -> WeightTable:
