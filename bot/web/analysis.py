@@ -34,6 +34,8 @@ from storage.waves import WAVES, Wave
 
 #: seconds a cohort's figures are reused before being read again
 KEPT = 300.0
+#: cohorts kept at most (the country is typed: the oldest is dropped first)
+KEPT_COHORTS = 32
 
 
 async def _cohort(
@@ -52,6 +54,9 @@ async def _cohort(
         await run_rssbot(console.store, arguments + weights_arguments(console.table))
         chart = base64.b64encode(png.read_bytes()).decode()
         figures = json.loads(summary.read_text())
+    console.cache.pop(key, None)
+    while len(console.cache) >= KEPT_COHORTS:  # (a dict keeps insertion order)
+        console.cache.pop(next(iter(console.cache)))
     console.cache[key] = (time.monotonic(), chart, figures)
     return chart, figures
 
