@@ -19,8 +19,9 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+from bot.rate_limits import RateLimiter
 from bot.telegram.app import build_bot
-from bot.telegram.sender import RateLimiter, RoundSender
+from bot.telegram.sender import RoundSender
 from storage import outbox
 from storage.crypto import Keyring
 from storage.db import make_engine, upgrade

@@ -40,6 +40,7 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     # the Telegram client is imported only by the commands that talk to Telegram
     from aiohttp import web
 
+    from bot.rate_limits import RedisRateLimiter
     from bot.telegram.app import (
         build_bot,
         build_dispatcher,
@@ -50,7 +51,6 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     from bot.telegram.metrics import Metrics
     from bot.telegram.sender import scheduled_rounds_loop
     from bot.telegram.services import Services
-    from bot.telegram.shared import RedisRateLimiter
     from bot.telegram.webhook import build_webhook_app
 
     store = await open_store()
@@ -342,8 +342,8 @@ def console_web(
     config = BotSettings()
 
     async def serve() -> web.Application:
+        from bot.rate_limits import RateLimiter
         from bot.telegram.app import build_bot
-        from bot.telegram.sender import RateLimiter
 
         store = await open_store()
         bot = None

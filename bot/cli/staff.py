@@ -204,8 +204,9 @@ def print_report(report: RoundReport, sent_rate: float, limit: float | None) -> 
 async def send_round(
     store: Store, round_id: str, *, rate: float | None, total: int, show: bool = True
 ) -> tuple[RoundReport, float]:
+    from bot.rate_limits import RateLimiter
     from bot.telegram.app import build_bot  # the Telegram client only where it is needed
-    from bot.telegram.sender import RateLimiter, RoundSender
+    from bot.telegram.sender import RoundSender
 
     config = BotSettings()
     if config.token is None:
@@ -296,9 +297,9 @@ def round_worker(
     Several workers may run: rows are claimed with SKIP LOCKED, and with REDIS_URL the
     rate limit and 429 pauses are shared."""
 
+    from bot.rate_limits import RateLimiter, RedisRateLimiter
     from bot.telegram.app import build_bot, redis_client
-    from bot.telegram.sender import RateLimiter, RoundSender
-    from bot.telegram.shared import RedisRateLimiter
+    from bot.telegram.sender import RoundSender
 
     config = BotSettings()
     if config.token is None:

@@ -26,6 +26,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
+from bot.rate_limits import RateLimiter
 from bot.telegram.keyboards import ResumeCB
 from bot.telegram.metrics import Metrics
 from bot.texts import wave_label
@@ -36,44 +37,6 @@ from storage.store import Store
 from storage.waves import WaveWindows
 
 log = logging.getLogger(__name__)
-
-
-class RateLimiter:
-    """Spaces sends: a global rate, a minimum interval per chat, and a shared pause."""
-
-    def __init__(
-        self,
-        rate: float | None = 25.0,
-        per_chat_interval: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.rate, self.per_chat_interval = rate, per_chat_interval
-        self.clock, self.sleep = clock, sleep
-        self._next_slot = 0.0
-        self._paused_until = 0.0
-        self._last_by_chat: dict[int, float] = {}
-        self._lock = asyncio.Lock()
-
-    async def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self.clock() + seconds)
-
-    async def acquire(self, chat_id: int) -> None:
-        async with self._lock:
-            now = self.clock()
-            start = max(now, self._paused_until)
-            if self.rate:
-                start = max(start, self._next_slot)
-                self._next_slot = start + 1.0 / self.rate
-            last = self._last_by_chat.get(chat_id)
-            if last is not None:
-                start = max(start, last + self.per_chat_interval)
-            self._last_by_chat[chat_id] = start
-        delay = start - self.clock()
-        if delay > 0:
-            await self.sleep(delay)
-        while self._paused_until > self.clock():  # a 429 arrived while we waited
-            await self.sleep(self._paused_until - self.clock())
 
 
 @dataclass
@@ -204,7 +167,7 @@ class RoundSender:
         if status != "active":
             await outbox.settle(store, item.reminder_id, "skipped", reason=status or "erased")
             return
-        await self.limiter.acquire(item.chat_id)
+        await self.limiter.acquire(item.returnee_id)
         if not await outbox.mark_sending(store, item.reminder_id):
             # an opt-out meanwhile (its own transaction skipped the row, or does now), the
             # round was paused, or another sender took the row: nothing is sent

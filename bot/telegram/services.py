@@ -18,7 +18,7 @@ from bot.core.survey import SurveyService
 from bot.telegram.metrics import Metrics
 
 if TYPE_CHECKING:
-    from bot.telegram.sender import RateLimiter
+    from bot.rate_limits import RateLimiter
     from bot.telegram.shared import UpdateClaims
 
 from flows.model import FlowDefinition
@@ -69,7 +69,7 @@ class Services:
         return Rights(self.store, self.definition, self.table)
 
     def limiter(self) -> RateLimiter:
-        from bot.telegram.sender import RateLimiter
+        from bot.rate_limits import RateLimiter
 
         rate = self.send_rate or None
         return self.limiter_factory(rate) if self.limiter_factory else RateLimiter(rate=rate)

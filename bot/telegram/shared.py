@@ -10,7 +10,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
@@ -20,8 +20,6 @@ from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from bot.telegram.sender import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -172,76 +170,3 @@ class ChatLocks(BaseEventIsolation):
     async def close(self) -> None:
         for task in list(self._freeing):
             task.cancel()
-
-
-# One round trip: the next free global slot, the shared pause and this chat's last send.
-_ACQUIRE = """
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local per_chat = tonumber(ARGV[3])
-local start = now
-local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
-if paused > start then start = paused end
-if interval > 0 then
-  local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
-  if slot > start then start = slot end
-  redis.call('SET', KEYS[1], tostring(start + interval), 'PX', 60000)
-end
-local last = tonumber(redis.call('GET', KEYS[3]) or '-1')
-if last >= 0 and last + per_chat > start then start = last + per_chat end
-redis.call('SET', KEYS[3], tostring(start), 'PX', math.floor(per_chat * 1000) + 1000)
-return tostring(start)
-"""
-_PAUSE = """
-local until = tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until > current then redis.call('SET', KEYS[1], tostring(until), 'PX', 3600000) end
-return 1
-"""
-
-
-class RedisRateLimiter(RateLimiter):
-    """The same limits as :class:`RateLimiter`, shared by every worker: one global budget
-    of messages per second, one pause after a 429. Uses wall-clock time (all workers run
-    on hosts with synchronised clocks)."""
-
-    def __init__(
-        self,
-        redis: Redis,
-        prefix: str,
-        rate: float | None = 25.0,
-        per_chat_interval: float = 1.0,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-    ) -> None:
-        import asyncio
-
-        super().__init__(rate, per_chat_interval, clock, sleep or asyncio.sleep)
-        self.redis, self.prefix = redis, prefix
-
-    async def pause(self, seconds: float) -> None:
-        await super().pause(seconds)
-        until = str(self.clock() + seconds)
-        await self.redis.eval(_PAUSE, 1, f"{self.prefix}:send:pause", until)  # type: ignore[misc]
-
-    async def acquire(self, chat_id: int) -> None:
-        interval = 1.0 / self.rate if self.rate else 0.0
-        start = float(
-            await self.redis.eval(  # type: ignore[misc]
-                _ACQUIRE,
-                3,
-                f"{self.prefix}:send:slot",
-                f"{self.prefix}:send:pause",
-                f"{self.prefix}:send:chat:{chat_id}",
-                str(self.clock()),
-                str(interval),
-                str(self.per_chat_interval),
-            )
-        )
-        delay = start - self.clock()
-        if delay > 0:
-            await self.sleep(delay)
-        paused = float(await self.redis.get(f"{self.prefix}:send:pause") or 0)
-        while paused > self.clock():  # another worker got a 429 meanwhile
-            await self.sleep(paused - self.clock())
-            paused = float(await self.redis.get(f"{self.prefix}:send:pause") or 0)

@@ -25,9 +25,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.common import configured_definition
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
+from bot.rate_limits import RateLimiter
 from bot.staff import allowed
 from bot.telegram.keyboards import LANGUAGE_NAMES
-from bot.telegram.sender import RateLimiter, RoundSender
+from bot.telegram.sender import RoundSender
 from flows import FlowDefinition
 from scoring import WeightTable
 from storage import console_auth, outbox, reports

@@ -16,8 +16,8 @@ import openpyxl
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.rate_limits import RateLimiter
 from bot.telegram.app import build_bot
-from bot.telegram.sender import RateLimiter
 from bot.web.app import SERVER_OPTIONS, Console, build_console_app
 from flows.state import Choose, Input, Text, Toggle
 from flows.state import Done as DoneInput

@@ -36,9 +36,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from sqlalchemy import func, select
 
+from bot.rate_limits import RateLimiter
 from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.private_chats import private_only_line
-from bot.telegram.sender import RateLimiter, RoundSender
+from bot.telegram.sender import RoundSender
 from bot.telegram.services import Services
 from flows import builtin_definition
 from scoring import default_weight_table

@@ -8,8 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from bot.rate_limits import RateLimiter
 from bot.telegram.app import build_bot
-from bot.telegram.sender import RateLimiter, RoundSender, SenderStopped
+from bot.telegram.sender import RoundSender, SenderStopped
 from storage import outbox
 from storage.store import Store
 from storage.waves import WaveWindows

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from bot.rate_limits import RateLimiter
 from bot.telegram.app import build_bot
-from bot.telegram.sender import RateLimiter, send_scheduled_rounds
+from bot.telegram.sender import send_scheduled_rounds
 from storage import schedules
 from storage.waves import WaveWindows
 from tests.e2e.conftest import Harness

@@ -13,9 +13,9 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.rate_limits import RedisRateLimiter
 from bot.telegram.app import build_bot, build_dispatcher, redis_state
 from bot.telegram.services import Services
-from bot.telegram.shared import RedisRateLimiter
 from bot.telegram.webhook import build_webhook_app
 from flows import builtin_definition
 from scoring import default_weight_table

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.telegram.sender import RateLimiter
+from bot.rate_limits import RateLimiter
 
 
 class FakeClock:
