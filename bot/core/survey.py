@@ -14,8 +14,19 @@ from typing import Any, Literal
 
 from bot.survey_scores import score_survey, scoring_gap
 from flows.engine import Step, resume, start
-from flows.model import FlowDefinition
-from flows.state import Input, InputRejected, Resume, SessionState, SetLanguage
+from flows.model import FlowDefinition, options_of
+from flows.state import (
+    Back,
+    Choose,
+    Done,
+    Input,
+    InputRejected,
+    Resume,
+    SessionState,
+    SetLanguage,
+    Special,
+    Toggle,
+)
 from scoring import ScoreResult, WeightTable
 from storage.store import AlreadyApplied, ConsentRequired, OpenSurvey, Store
 from storage.waves import Wave, WaveWindows, today_utc
@@ -37,6 +48,39 @@ class OpenWave:
     def prompt(self) -> int | None:
         """The chat message that shows the current question, if known."""
         return self.opened.prompt if self.opened is not None else None
+
+
+#: what a survey button does: c choose, t toggle, d done, p prefer not to answer,
+#: k don't know, s skip, b back (every channel's buttons carry these codes)
+BUTTON_ACTIONS = frozenset("ctdpksb")
+
+
+def button_input(
+    definition: FlowDefinition, action: str, question: int, option: int, seq: int
+) -> Input | None:
+    """The engine input a survey button stands for (the question and option by their
+    index in the definition, ``seq`` the survey's sequence number when it was drawn);
+    None for a forged or broken button."""
+    questions = definition.questions
+    if not 0 <= question < len(questions):
+        return None
+    asked = questions[question]
+    qid, options = asked.id, options_of(asked)
+    chosen = options[option].id if 0 <= option < len(options) else None
+    if action == "c" and chosen is not None:
+        return Choose(question=qid, seq=seq, option=chosen)
+    # a multi-select's buttons stay valid while its keyboard is being redrawn, so quick
+    # taps on a slow connection are not refused: the question id is enough there
+    if action == "t" and chosen is not None:
+        return Toggle(question=qid, option=chosen)
+    if action == "d":
+        return Done(question=qid)
+    if action == "b":
+        return Back(question=qid, seq=seq)
+    specials = {"p": "prefer_not_to_answer", "k": "dont_know", "s": "skip"}
+    if action in specials:
+        return Special(question=qid, seq=seq, value=specials[action])
+    return None
 
 
 Outcome = Literal["applied", "rejected", "no_survey", "consent_required", "applied_before"]

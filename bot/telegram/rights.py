@@ -12,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from bot.i18n import Translator
+from bot.keywords import is_stop_word
 from bot.telegram.edits import remove_keyboard, send_long
 from bot.telegram.keyboards import (
     LANGUAGE_NAMES,
@@ -30,9 +31,6 @@ from storage.store import (
 )
 
 log = logging.getLogger(__name__)
-
-STOP_WORDS = frozenset({"stop", "arret", "arrêt", "توقف", "/stop"})
-
 
 async def on_stop(
     message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
@@ -132,15 +130,15 @@ async def on_membership(update: ChatMemberUpdated, svc: Services) -> None:
             log.info("returnee %s blocked the bot: marked unreachable", returnee.public_id)
 
 
-async def is_stop_word(message: Message) -> bool:
-    """STOP, ARRET, توقف... as a whole message, in any case."""
-    return bool(message.text) and message.text.strip().casefold() in STOP_WORDS  # type: ignore[union-attr]
+async def stop_word(message: Message) -> bool:
+    """STOP, ARRET, توقف... as a whole message, in any case (:mod:`bot.keywords`)."""
+    return message.text is not None and is_stop_word(message.text)
 
 
 def build_router() -> Router:
     router = Router(name="rights")
     router.message.register(on_stop, Command("stop"))
-    router.message.register(on_stop, is_stop_word)
+    router.message.register(on_stop, stop_word)
     router.message.register(on_delete, Command("delete"))
     router.callback_query.register(on_delete_confirm, DeleteCB.filter())
     router.message.register(on_mydata, Command("mydata"))

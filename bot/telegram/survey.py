@@ -19,7 +19,7 @@ from aiogram import Bot, F, Router
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message, Update
 
-from bot.core.survey import Applied, OpenWave, Read
+from bot.core.survey import Applied, OpenWave, Read, button_input
 from bot.i18n import Translator
 from bot.telegram.edits import quietly
 from bot.telegram.keyboards import (
@@ -37,22 +37,17 @@ from bot.texts import (
 )
 from flows.engine import Step, visible_questions
 from flows.model import FlowDefinition as FlowDefinitionT
-from flows.model import MultiSelect, Note, Question, options_of
+from flows.model import MultiSelect, Note, Question
 from flows.state import (
     AnswerRecorded,
-    Back,
-    Choose,
-    Done,
     Input,
     InputRejected,
     NoteShown,
     QuestionAsked,
     Resume,
     SelectionChanged,
-    Special,
     SurveyCompleted,
     Text,
-    Toggle,
 )
 from scoring import ScoreResult
 from storage.store import (
@@ -301,34 +296,6 @@ async def continue_survey(svc: Services, bot: Bot, chat_id: int, returnee: Retur
 # -- the survey: buttons and typed answers -------------------------------------------------
 
 
-def _survey_input(svc: Services, data: SurveyCB) -> Input | None:
-    """The engine input a survey button stands for; None for a forged or broken button."""
-    questions = svc.definition.questions
-    if not 0 <= data.question < len(questions):
-        return None
-    question = questions[data.question]
-    qid, seq = question.id, data.seq
-    options = options_of(question)
-    option = options[data.option].id if 0 <= data.option < len(options) else None
-    if data.action == "c" and option is not None:
-        return Choose(question=qid, seq=seq, option=option)
-    # a multi-select's buttons stay valid while its keyboard is being redrawn, so quick
-    # taps on a slow connection are not refused: the question id is enough there
-    if data.action == "t" and option is not None:
-        return Toggle(question=qid, option=option)
-    if data.action == "d":
-        return Done(question=qid)
-    if data.action == "b":
-        return Back(question=qid, seq=seq)
-    if data.action == "p":
-        return Special(question=qid, seq=seq, value="prefer_not_to_answer")
-    if data.action == "k":
-        return Special(question=qid, seq=seq, value="dont_know")
-    if data.action == "s":
-        return Special(question=qid, seq=seq, value="skip")
-    return None
-
-
 async def on_survey_button(
     query: CallbackQuery,
     callback_data: SurveyCB,
@@ -340,7 +307,13 @@ async def on_survey_button(
     redelivered: bool = False,
     open_survey: Read = "unread",
 ) -> AnswerCallbackQuery | None:
-    inp = _survey_input(svc, callback_data)
+    inp = button_input(
+        svc.definition,
+        callback_data.action,
+        callback_data.question,
+        callback_data.option,
+        callback_data.seq,
+    )
     if returnee is None or returnee.status != "active" or inp is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return None
