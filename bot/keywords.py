@@ -22,6 +22,7 @@ KEYWORDS: dict[Command, frozenset[str]] = {
     "cancel": frozenset({"cancel", "annuler", "إلغاء"}),
 }
 
+
 def _folded(text: str) -> str:
     """Lower case, without Latin accents (``Arrêt`` -> ``arret``); Arabic kept as typed."""
     decomposed = unicodedata.normalize("NFKD", text.strip().casefold())

@@ -1,14 +1,29 @@
-"""Texts shared by the terminal and the Telegram hosts: answers, dimensions, rejections."""
+"""Texts shared by every host (terminal, Telegram, WhatsApp): a question as shown, the
+answers offered under it, answers, dimensions, rejections."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
 from bot.i18n import Translator
-from flows.model import ChoiceQuestion, Date, DecimalNumber, Integer, Question
+from flows.model import (
+    AskedQuestion,
+    ChoiceQuestion,
+    Date,
+    DecimalNumber,
+    FlowDefinition,
+    Integer,
+    MultiSelect,
+    Question,
+)
 from flows.state import (
     Answer,
     ChoiceAnswer,
     InputRejected,
     MultiAnswer,
+    QuestionAsked,
     SpecialAnswer,
     TextAnswer,
 )
@@ -120,3 +135,78 @@ def rejection_message(
         ),
     }
     return messages[event.reason]
+
+
+def question_text(
+    definition: FlowDefinition,
+    question: AskedQuestion,
+    event: QuestionAsked,
+    language: str,
+    _: Translator,
+    *,
+    bold: Callable[[str], str],
+    italic: Callable[[str], str],
+    escape: Callable[[str], str] = lambda text: text,
+) -> str:
+    """A question as a chat shows it: its section, "Question n of m", its text and hint,
+    and for a typed answer the answer given before and how to type one (``bold``,
+    ``italic`` and ``escape`` in the chat's markup)."""
+    lines = []
+    if question.section:
+        lines.append(bold(escape(definition.sections[question.section][language])))
+    lines.append(_("Question {number} of {total}", number=event.number, total=event.total))
+    lines.append("")
+    lines.append(escape(question.text[language]))
+    if question.hint:
+        lines.append(italic(escape(question.hint[language])))
+    how = typing_hint(_, question)
+    if how is not None:
+        if event.current_answer is not None:
+            label = answer_label(question, event.current_answer, language, _)
+            lines.append(_("Your answer: {answer}", answer=escape(label)))
+        lines.append(how)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class AnswerButton:
+    """One button under a question: its action (c choose, t toggle, d done, s skip,
+    p prefer not to answer, k don't know, b back), the option's index (-1: none), its
+    label, and its place (options, then the special answers, then back)."""
+
+    action: str
+    option: int
+    label: str
+    place: Literal["option", "special", "back"]
+
+
+def answer_buttons(
+    question: AskedQuestion,
+    event: QuestionAsked,
+    pending: list[str],
+    language: str,
+    _: Translator,
+) -> list[AnswerButton]:
+    """The buttons under a question, the same on every chat app: the options (ticked or
+    not in a multi-select, then "Done"; the current answer marked), skip if optional,
+    prefer not to answer, don't know if allowed, and back after the first question."""
+    buttons: list[AnswerButton] = []
+    if isinstance(question, MultiSelect):
+        for i, option in enumerate(question.options):
+            mark = "☑" if option.id in pending else "☐"
+            buttons.append(AnswerButton("t", i, f"{mark} {option.label[language]}", "option"))
+        buttons.append(AnswerButton("d", -1, _("Done ✓"), "option"))
+    elif isinstance(question, ChoiceQuestion):
+        current = event.current_answer
+        for i, option in enumerate(question.options):
+            chosen = isinstance(current, ChoiceAnswer) and current.option == option.id
+            label = option.label[language]
+            buttons.append(AnswerButton("c", i, f"✓ {label}" if chosen else label, "option"))
+    if question.optional:
+        buttons.append(AnswerButton("s", -1, _("Skip"), "special"))
+    buttons.append(AnswerButton("p", -1, _("Prefer not to answer"), "special"))
+    if question.allow_dont_know:
+        buttons.append(AnswerButton("k", -1, _("Don't know"), "special"))
+    if event.number > 1:
+        buttons.append(AnswerButton("b", -1, _("◀ Back"), "back"))
+    return buttons

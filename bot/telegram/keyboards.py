@@ -9,8 +9,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from babel import Locale, UnknownLocaleError
 
 from bot.i18n import Translator
-from flows.model import AskedQuestion, ChoiceQuestion, FlowDefinition, MultiSelect
-from flows.state import Answer, ChoiceAnswer, QuestionAsked
+from bot.texts import answer_buttons
+from flows.model import AskedQuestion, FlowDefinition
+from flows.state import QuestionAsked
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
 
@@ -146,33 +147,23 @@ def question_keyboard(
     language: str,
     _: Translator,
 ) -> InlineKeyboardMarkup:
+    """:func:`bot.texts.answer_buttons`: one option per row, the special answers on one
+    row, back on the last."""
     q = definition.index(question.id)
-
-    def button(text: str, action: str, option: int = -1) -> InlineKeyboardButton:
-        return InlineKeyboardButton(
-            text=text,
-            callback_data=SurveyCB(action=action, question=q, option=option, seq=seq).pack(),
-        )
-
     keyboard: list[list[InlineKeyboardButton]] = []
-    current: Answer | None = event.current_answer
-    if isinstance(question, MultiSelect):
-        for i, option in enumerate(question.options):
-            mark = "☑" if option.id in pending else "☐"
-            keyboard.append([button(f"{mark} {option.label[language]}", "t", i)])
-        keyboard.append([button(_("Done ✓"), "d")])
-    elif isinstance(question, ChoiceQuestion):
-        for i, option in enumerate(question.options):
-            chosen = isinstance(current, ChoiceAnswer) and current.option == option.id
-            label = option.label[language]
-            keyboard.append([button(f"✓ {label}" if chosen else label, "c", i)])
-    specials = []
-    if question.optional:
-        specials.append(button(_("Skip"), "s"))
-    specials.append(button(_("Prefer not to answer"), "p"))
-    if question.allow_dont_know:
-        specials.append(button(_("Don't know"), "k"))
-    keyboard.append(specials)
-    if event.number > 1:
-        keyboard.append([button(_("◀ Back"), "b")])
+    specials: list[InlineKeyboardButton] = []
+    for b in answer_buttons(question, event, pending, language, _):
+        button = InlineKeyboardButton(
+            text=b.label,
+            callback_data=SurveyCB(action=b.action, question=q, option=b.option, seq=seq).pack(),
+        )
+        if b.place == "special":
+            specials.append(button)
+        else:
+            if b.place == "back":
+                keyboard.append(specials)
+                specials = []
+            keyboard.append([button])
+    if specials:
+        keyboard.append(specials)
     return InlineKeyboardMarkup(inline_keyboard=keyboard)

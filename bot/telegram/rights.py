@@ -32,6 +32,7 @@ from storage.store import (
 
 log = logging.getLogger(__name__)
 
+
 async def on_stop(
     message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
 ) -> None:

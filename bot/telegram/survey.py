@@ -32,8 +32,8 @@ from bot.telegram.services import Services
 from bot.texts import (
     answer_label,
     dimension_label,
+    question_text,
     rejection_message,
-    typing_hint,
 )
 from flows.engine import Step, visible_questions
 from flows.model import FlowDefinition as FlowDefinitionT
@@ -254,23 +254,19 @@ class SurveyHost:
         assert not isinstance(question, Note)  # (notes are never asked)
         if event is None:
             event = asked_event(definition, step, question)
-        parts = []
-        if question.section:
-            parts.append(f"<b>{html.escape(definition.sections[question.section][self.lang])}</b>")
-        parts.append(_("Question {number} of {total}", number=event.number, total=event.total))
-        parts.append("")
-        parts.append(html.escape(question.text[self.lang]))
-        if question.hint:
-            parts.append(f"<i>{html.escape(question.hint[self.lang])}</i>")
-        how = typing_hint(_, question)
-        if how is not None:
-            if event.current_answer is not None:
-                label = answer_label(question, event.current_answer, self.lang, _)
-                parts.append(_("Your answer: {answer}", answer=html.escape(label)))
-            parts.append(how)
+        text = question_text(
+            definition,
+            question,
+            event,
+            self.lang,
+            _,
+            bold=lambda t: f"<b>{t}</b>",
+            italic=lambda t: f"<i>{t}</i>",
+            escape=html.escape,
+        )
         sent = await self.bot.send_message(
             self.chat_id,
-            "\n".join(parts),
+            text,
             reply_markup=question_keyboard(
                 definition, question, event, step.state.pending, step.state.seq, self.lang, _
             ),
