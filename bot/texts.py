@@ -3,9 +3,9 @@ answers offered under it, answers, dimensions, rejections."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.i18n import Translator
 from flows.model import (
@@ -27,6 +27,13 @@ from flows.state import (
     SpecialAnswer,
     TextAnswer,
 )
+from scoring import WeightTable
+
+if TYPE_CHECKING:
+    from bot.core.rights import DataKept
+
+#: each language's name in that language
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
 
 
 def answer_label(question: Question, answer: Answer, language: str, _: Translator) -> str:
@@ -210,3 +217,93 @@ def answer_buttons(
     if event.number > 1:
         buttons.append(AnswerButton("b", -1, _("◀ Back"), "back"))
     return buttons
+
+
+def data_kept_lines(
+    kept: DataKept,
+    table: WeightTable,
+    _: Translator,
+    *,
+    bold: Callable[[str], str],
+    escape: Callable[[str], str] = lambda text: text,
+) -> list[str]:
+    """What is kept about a returnee, as they read it on any chat app: reference,
+    country, return date, language, consent history, each survey with every answer and
+    its scores (with the provisional note), and how much named feedback."""
+    lang = kept.language
+    consent_kinds = {"given": _("given"), "declined": _("declined"), "withdrawn": _("withdrawn")}
+    events = ", ".join(f"{consent_kinds.get(kind, kind)} {day}" for kind, day in kept.consent)
+    lines = [
+        _("What is kept about you:"),
+        _("Reference: {ref}", ref=escape(kept.case_ref or "-")),
+        _("Country: {country}", country=kept.country or "-"),
+        _("Return date: {date}", date=kept.return_date or "-"),
+        _("Language: {language}", language=LANGUAGE_NAMES.get(lang, lang)),
+        _("Consent: {events}", events=events or "-"),
+    ]
+    for survey in kept.surveys:
+        lines.append("")
+        status = _("completed") if survey.completed else _("in progress")
+        lines.append(
+            f"{bold(escape(wave_label(_, survey.wave)))} · {status} · "
+            + _("answers: {count}", count=len(survey.answers))
+        )
+        for question, value in survey.answers:
+            label = answer_label(question, value, lang, _)
+            lines.append(f"• {escape(question.text[lang])}: {escape(label)}")
+        for dimension, score in survey.scores.items():
+            lines.append(f"{dimension_label(_, dimension)}: {_.score(score)}")
+        if survey.provisional:
+            lines.append(provisional_note(_, table.provisional_weights, len(table.elements)))
+    lines.append("")
+    lines.append(_("Feedback you sent with your name: {count}", count=kept.feedback))
+    lines.append(_("To erase everything, send /delete."))
+    return lines
+
+
+def help_lines(_: Translator) -> list[str]:
+    """What a returnee can do, on any chat app (typed commands or keywords)."""
+    return [
+        _("Answer each question with the buttons under it."),
+        _("/language - change the language"),
+        _("/mydata - see what is kept about you"),
+        _("/feedback - tell us about the help you received"),
+        _("/stop - stop all messages"),
+        _("/delete - erase everything kept about you"),
+    ]
+
+
+def thanks_lines(_: Translator, scores: Mapping[str, Any] | None) -> list[str]:
+    """The end of a survey: thanks, the scores (``scores``: when returnees are shown
+    them), and where to send feedback."""
+    lines = [_("Thank you! You have answered all the questions. Your answers are saved.")]
+    if scores is not None:
+        for dimension in ("economic", "social", "psychosocial", "composite"):
+            lines.append(f"{dimension_label(_, dimension)}: {_.score(scores[dimension])}")
+    lines.append(_("You can send /feedback about the help you received at any time."))
+    return lines
+
+
+def not_invited(_: Translator) -> str:
+    """To someone who writes without having opened an invitation."""
+    return _(
+        "Hello! This bot is for people invited by the team that assisted their "
+        "return. Please open the invitation link you received. Nothing has been "
+        "stored about you."
+    )
+
+
+def invitation_problem(_: Translator, reason: str) -> str:
+    """Why an invitation cannot be opened (:class:`storage.store.InviteProblem`)."""
+    texts = {
+        "used": _(
+            "This invitation link has already been used. If it was not you, "
+            "please tell your caseworker."
+        ),
+        "expired": _("This invitation link has expired. Please ask your caseworker for a new one."),
+        "taken": _("You are already registered with another invitation."),
+    }
+    return texts.get(reason) or _(
+        "This invitation link is not valid. Please ask your caseworker "
+        "for a new one. Nothing has been stored about you."
+    )

@@ -100,6 +100,9 @@ class Returnee(Base):
     consent_version: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: when the returnee last wrote, to the half hour (WhatsApp: free-form messages only
+    #: within 24 hours of it, templates after)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SurveyResponse(Base):

@@ -35,7 +35,7 @@ SKIP_REASONS = (
     "no_reminders_there",
 )
 #: the channels reminders are sent on (a returnee answering in the terminal gets none)
-REMINDER_CHANNELS = frozenset({"telegram"})
+REMINDER_CHANNELS = frozenset({"telegram", "whatsapp"})
 
 
 @dataclass
@@ -84,6 +84,10 @@ class Claimed:
     attempts: int
     #: the returnee has answered part of this wave's survey (the reminder says continue)
     started: bool = False
+    #: where the reminder goes (telegram, whatsapp)
+    channel: str = "telegram"
+    #: when the returnee last wrote (WhatsApp: a free-form message only within 24 hours)
+    last_message_at: datetime | None = None
 
 
 @dataclass
@@ -347,6 +351,8 @@ async def claim(
                     wave=wave,
                     attempts=reminder.attempts + 1,
                     started=bool(in_progress),
+                    channel=returnee.channel or "telegram",
+                    last_message_at=returnee.last_message_at,
                 )
             )
     return claimed

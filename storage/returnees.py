@@ -156,6 +156,21 @@ class Returnees:
             )
             return ReturneeInfo.of(row) if row else None
 
+    async def heard_from(self, returnee_id: str) -> None:
+        """The returnee wrote just now (kept to the half hour: one write per half hour of
+        conversation, not one per message)."""
+        now = self.clock()
+        async with self.autocommit() as session:
+            await session.execute(
+                update(Returnee)
+                .where(
+                    Returnee.id == returnee_id,
+                    (Returnee.last_message_at.is_(None))
+                    | (Returnee.last_message_at < now - timedelta(minutes=30)),
+                )
+                .values(last_message_at=now)
+            )
+
     async def get(self, returnee_id: str) -> ReturneeInfo:
         async with self.sessions() as session:
             return ReturneeInfo.of(await self.row(session, returnee_id))

@@ -166,7 +166,7 @@ class Store:
         self.chat_id, self.case_ref = r.chat_id, r.case_ref
         self.set_language, self.set_status = r.set_language, r.set_status
         self.create_invite, self.reissue_invite = r.create_invite, r.reissue_invite
-        self.redeem_invite = r.redeem_invite
+        self.redeem_invite, self.heard_from = r.redeem_invite, r.heard_from
         #: consent, surveys and their scores
         self.surveys = Surveys(
             self.sessions,
@@ -302,7 +302,7 @@ class Store:
         return (await self.update_context(update_id, None)).state
 
     async def update_context(
-        self, update_id: int, user_id: int | None, *, channel: str = "telegram"
+        self, update_id: int, user_id: int | str | None, *, channel: str = "telegram"
     ) -> UpdateContext:
         """The update's state (see :meth:`update_state`) and the returnee who sent it, in
         one statement: this runs before every update. On PostgreSQL the same statement

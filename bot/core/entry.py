@@ -17,9 +17,12 @@ class Entry:
     store: Store
     policy: DataPolicy
 
-    async def open_invitation(self, token: str, user_id: int, chat_id: int) -> ReturneeInfo:
-        """Bind the invitation's returnee to this chat (``InviteProblem`` says why not)."""
-        return await self.store.redeem_invite(token, user_id, chat_id)
+    async def open_invitation(
+        self, token: str, user_id: int | str, chat_id: int, *, channel: str = "telegram"
+    ) -> ReturneeInfo:
+        """Bind the invitation's returnee to this chat of ``channel`` (``InviteProblem``
+        says why not)."""
+        return await self.store.redeem_invite(token, user_id, chat_id, channel=channel)
 
     async def choose_language(self, returnee: ReturneeInfo, code: str) -> ReturneeInfo:
         await self.store.set_language(returnee.id, code)

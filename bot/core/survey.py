@@ -13,14 +13,15 @@ from datetime import date
 from typing import Any, Literal
 
 from bot.survey_scores import score_survey, scoring_gap
-from flows.engine import Step, resume, start
-from flows.model import FlowDefinition, options_of
+from flows.engine import Step, resume, start, visible_questions
+from flows.model import FlowDefinition, Question, options_of
 from flows.state import (
     Back,
     Choose,
     Done,
     Input,
     InputRejected,
+    QuestionAsked,
     Resume,
     SessionState,
     SetLanguage,
@@ -81,6 +82,18 @@ def button_input(
     if action in specials:
         return Special(question=qid, seq=seq, value=specials[action])
     return None
+
+
+def asked_event(definition: FlowDefinition, step: Step, question: Question) -> QuestionAsked:
+    """The 'question asked' view of a question that is already current (to show it
+    again)."""
+    shown = [q.id for q in visible_questions(definition, step.state.answers)]
+    return QuestionAsked(
+        question=question.id,
+        number=shown.index(question.id) + 1 if question.id in shown else 1,
+        total=len(shown),
+        current_answer=step.state.answers.get(question.id),
+    )
 
 
 Outcome = Literal["applied", "rejected", "no_survey", "consent_required", "applied_before"]

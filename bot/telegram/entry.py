@@ -21,6 +21,7 @@ from bot.telegram.keyboards import (
 )
 from bot.telegram.services import Services
 from bot.telegram.survey import SurveyHost, continue_survey
+from bot.texts import help_lines, invitation_problem, not_invited
 from flows.state import (
     SetLanguage,
 )
@@ -56,32 +57,12 @@ async def on_start(
     if returnee is None:
         token = (command.args or "").strip()
         if not token:
-            await message.answer(
-                _(
-                    "Hello! This bot is for people invited by the team that assisted their "
-                    "return. Please open the invitation link you received. Nothing has been "
-                    "stored about you."
-                )
-            )
+            await message.answer(not_invited(_))
             return
         try:
             returnee = await svc.entry.open_invitation(token, user.id, message.chat.id)
         except InviteProblem as problem:
-            texts = {
-                "unknown": _(
-                    "This invitation link is not valid. Please ask your caseworker "
-                    "for a new one. Nothing has been stored about you."
-                ),
-                "used": _(
-                    "This invitation link has already been used. If it was not you, "
-                    "please tell your caseworker."
-                ),
-                "expired": _(
-                    "This invitation link has expired. Please ask your caseworker for a new one."
-                ),
-                "taken": _("You are already registered with another invitation."),
-            }
-            await message.answer(texts[problem.reason])
+            await message.answer(invitation_problem(_, problem.reason))
             return
         proposed = proposed_language(user.language_code)
         _ = Translator(proposed)
@@ -160,18 +141,7 @@ async def on_consent(
 
 
 async def on_help(message: Message, returnee: ReturneeInfo | None, _: Translator) -> None:
-    await message.answer(
-        "\n".join(
-            [
-                _("Answer each question with the buttons under it."),
-                _("/language - change the language"),
-                _("/mydata - see what is kept about you"),
-                _("/feedback - tell us about the help you received"),
-                _("/stop - stop all messages"),
-                _("/delete - erase everything kept about you"),
-            ]
-        )
-    )
+    await message.answer("\n".join(help_lines(_)))
 
 
 async def on_language_command(

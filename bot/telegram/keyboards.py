@@ -9,11 +9,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from babel import Locale, UnknownLocaleError
 
 from bot.i18n import Translator
-from bot.texts import answer_buttons
+from bot.texts import LANGUAGE_NAMES, answer_buttons
 from flows.model import AskedQuestion, FlowDefinition
 from flows.state import QuestionAsked
-
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
 
 
 class LangCB(CallbackData, prefix="lang"):

@@ -15,17 +15,11 @@ from bot.i18n import Translator
 from bot.keywords import is_stop_word
 from bot.telegram.edits import remove_keyboard, send_long
 from bot.telegram.keyboards import (
-    LANGUAGE_NAMES,
     DeleteCB,
     delete_keyboard,
 )
 from bot.telegram.services import Services
-from bot.texts import (
-    answer_label,
-    dimension_label,
-    provisional_note,
-    wave_label,
-)
+from bot.texts import data_kept_lines
 from storage.store import (
     ReturneeInfo,
 )
@@ -90,35 +84,7 @@ async def on_mydata(
         await message.answer(_("Nothing is kept about you."))
         return
     kept = await svc.rights.data_kept(returnee)
-    lang = returnee.language
-    consent_kinds = {"given": _("given"), "declined": _("declined"), "withdrawn": _("withdrawn")}
-    events = ", ".join(f"{consent_kinds.get(kind, kind)} {day}" for kind, day in kept.consent)
-    lines = [
-        _("What is kept about you:"),
-        _("Reference: {ref}", ref=html.escape(kept.case_ref or "-")),
-        _("Country: {country}", country=kept.country or "-"),
-        _("Return date: {date}", date=kept.return_date or "-"),
-        _("Language: {language}", language=LANGUAGE_NAMES.get(lang, lang)),
-        _("Consent: {events}", events=events or "-"),
-    ]
-    table = svc.table
-    for survey in kept.surveys:
-        lines.append("")
-        status = _("completed") if survey.completed else _("in progress")
-        lines.append(
-            f"<b>{html.escape(wave_label(_, survey.wave))}</b> · {status} · "
-            + _("answers: {count}", count=len(survey.answers))
-        )
-        for question, value in survey.answers:
-            label = answer_label(question, value, lang, _)
-            lines.append(f"• {html.escape(question.text[lang])}: {html.escape(label)}")
-        for dimension, score in survey.scores.items():
-            lines.append(f"{dimension_label(_, dimension)}: {_.score(score)}")
-        if survey.provisional:
-            lines.append(provisional_note(_, table.provisional_weights, len(table.elements)))
-    lines.append("")
-    lines.append(_("Feedback you sent with your name: {count}", count=kept.feedback))
-    lines.append(_("To erase everything, send /delete."))
+    lines = data_kept_lines(kept, svc.table, _, bold=lambda t: f"<b>{t}</b>", escape=html.escape)
     await send_long(message, "\n".join(lines))
 
 

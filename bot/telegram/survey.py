@@ -19,7 +19,7 @@ from aiogram import Bot, F, Router
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message, Update
 
-from bot.core.survey import Applied, OpenWave, Read, button_input
+from bot.core.survey import Applied, OpenWave, Read, asked_event, button_input
 from bot.i18n import Translator
 from bot.telegram.edits import quietly
 from bot.telegram.keyboards import (
@@ -31,12 +31,12 @@ from bot.telegram.middlewares import prompt_shown
 from bot.telegram.services import Services
 from bot.texts import (
     answer_label,
-    dimension_label,
+    not_invited,
     question_text,
     rejection_message,
+    thanks_lines,
 )
-from flows.engine import Step, visible_questions
-from flows.model import FlowDefinition as FlowDefinitionT
+from flows.engine import Step
 from flows.model import MultiSelect, Note, Question
 from flows.state import (
     AnswerRecorded,
@@ -58,17 +58,6 @@ log = logging.getLogger(__name__)
 
 
 # -- the survey host -------------------------------------------------------------------
-
-
-def asked_event(definition: FlowDefinitionT, step: Step, question: Question) -> QuestionAsked:
-    """The 'question asked' view of a question that is already current."""
-    shown = [q.id for q in visible_questions(definition, step.state.answers)]
-    return QuestionAsked(
-        question=question.id,
-        number=shown.index(question.id) + 1 if question.id in shown else 1,
-        total=len(shown),
-        current_answer=step.state.answers.get(question.id),
-    )
 
 
 class SurveyHost:
@@ -275,12 +264,7 @@ class SurveyHost:
 
     async def thank(self, scores: Mapping[str, Any] | None) -> None:
         """The end of a survey: thanks, and the scores if returnees are shown them."""
-        _ = self._
-        lines = [_("Thank you! You have answered all the questions. Your answers are saved.")]
-        if self.svc.show_scores and scores is not None:
-            for dimension in ("economic", "social", "psychosocial", "composite"):
-                lines.append(f"{dimension_label(_, dimension)}: {_.score(scores[dimension])}")
-        lines.append(_("You can send /feedback about the help you received at any time."))
+        lines = thanks_lines(self._, scores if self.svc.show_scores else None)
         await self.bot.send_message(self.chat_id, "\n".join(lines))
 
 
@@ -371,13 +355,7 @@ async def on_text(
 ) -> None:
     text = message.text or ""
     if returnee is None:
-        await message.answer(
-            _(
-                "Hello! This bot is for people invited by the team that assisted their "
-                "return. Please open the invitation link you received. Nothing has been "
-                "stored about you."
-            )
-        )
+        await message.answer(not_invited(_))
         return
     if returnee.status != "active":
         await message.answer(_("Send /start to take part."))

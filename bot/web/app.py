@@ -27,8 +27,8 @@ from bot.common import configured_definition
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
 from bot.rate_limits import RateLimiter
 from bot.staff import allowed
-from bot.telegram.keyboards import LANGUAGE_NAMES
 from bot.telegram.sender import RoundSender
+from bot.texts import LANGUAGE_NAMES
 from flows import FlowDefinition
 from scoring import WeightTable
 from storage import console_auth, outbox, reports

@@ -1,0 +1,626 @@
+"""The conversation on WhatsApp: the host that turns one incoming message (typed text, a
+reply button, a list row) into the core's use cases and renders what they did, with the
+same texts as on Telegram.
+
+WhatsApp has no commands: the keywords of :mod:`bot.keywords` (STOP, DATA, DELETE,
+FEEDBACK, LANGUAGE, HELP, and ``START <token>`` from the invitation link, with or without
+a slash) stand for them. The returnee's number (wa_id) is used only to find them by
+pseudonym and to reply; it is never stored in clear, logged, or put in Redis.
+
+A message id is applied once: it is turned into an update id of its own (negative, never
+a Telegram one) and goes through the same apply-once records as Telegram's updates, so a
+message Meta delivers again days later is not answered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.consent import consent_text
+from bot.core.feedback import MAX_FEEDBACK, PER_DAY, FeedbackDesk
+from bot.core.services import Core
+from bot.core.survey import Applied, OpenWave, Read, asked_event, button_input
+from bot.i18n import Translator
+from bot.keywords import keyword
+from bot.texts import (
+    LANGUAGE_NAMES,
+    data_kept_lines,
+    help_lines,
+    invitation_problem,
+    not_invited,
+    rejection_message,
+    thanks_lines,
+)
+from bot.whatsapp.client import CloudClient, CloudError, Undeliverable, WindowClosed
+from bot.whatsapp.render import (
+    Outgoing,
+    choices,
+    parse_survey_reply,
+    question_messages,
+    text_messages,
+)
+from flows.engine import Step
+from flows.model import Note, Question
+from flows.state import (
+    Input,
+    InputRejected,
+    NoteShown,
+    QuestionAsked,
+    Resume,
+    SelectionChanged,
+    SetLanguage,
+    SurveyCompleted,
+    Text,
+)
+from storage.store import InviteProblem, NotFound, ReturneeInfo
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+#: the reply id of "Start the survey" (under a reminder, or a template's quick reply)
+RESUME = "go"
+
+
+def update_id_of(message_id: str) -> int:
+    """A WhatsApp message id as an update id of its own: negative, 63 bits, so it never
+    meets a Telegram update id (positive) in the apply-once records."""
+    digest = hashlib.sha256(b"whatsapp:" + message_id.encode("utf-8")).digest()
+    return -(int.from_bytes(digest[:8], "big") >> 1) - 1
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a returnee: typed ``text``, or the id of the ``reply`` button or
+    list row pressed (with its title as ``text``); neither for a photo, sticker..."""
+
+    wa_id: str
+    message_id: str
+    text: str | None = None
+    reply: str | None = None
+
+    def __repr__(self) -> str:  # (never the number)
+        return f"Inbound(message_id={self.message_id!r}, reply={self.reply!r})"
+
+
+@dataclass
+class FeedbackDraft:
+    """A feedback message being prepared: only the choices, never the text."""
+
+    anonymous: bool | None = None
+    rating: int | None = None
+    awaiting_text: bool = False
+
+
+@dataclass
+class WhatsAppConversation:
+    """Handles incoming messages for one business number, one at a time per returnee."""
+
+    core: Core
+    client: CloudClient
+    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
+    #: feedback being prepared, by returnee (in this process)
+    _drafts: dict[str, FeedbackDraft] = field(default_factory=dict)
+
+    async def handle(self, inbound: Inbound) -> None:
+        """Apply one message once; an error leaves it unmarked (Meta delivers it again)."""
+        lock = self._locks.get(inbound.wa_id)
+        if lock is None:
+            lock = self._locks[inbound.wa_id] = asyncio.Lock()
+        async with lock:
+            await self._handle(inbound)
+
+    async def _handle(self, inbound: Inbound) -> None:
+        store = self.core.store
+        update_id = update_id_of(inbound.message_id)
+        context = await store.update_context(update_id, inbound.wa_id, channel=CHANNEL)
+        if context.state == "replied":
+            log.info("WhatsApp message already applied: skipped")
+            return
+        returnee = context.returnee
+        if returnee is not None:
+            await store.heard_from(returnee.id)
+        turn = Turn(
+            self,
+            inbound,
+            returnee,
+            update_id,
+            redelivered=context.state == "applied",
+            open_survey="unread" if context.survey == "unread" else context.survey,
+        )
+        try:
+            await turn.dispatch()
+        except Undeliverable:
+            if returnee is not None:
+                with contextlib.suppress(NotFound):  # (erased by this very message)
+                    await store.set_status(returnee.id, "unreachable")
+            log.info("a returnee's number cannot receive messages: marked unreachable")
+        except WindowClosed:  # (a message Meta delivered again after a day)
+            log.info("reply refused: the returnee's 24-hour window has closed")
+        await store.mark_processed(update_id)
+
+    async def status_failed(self, wa_id: str, code: int) -> None:
+        """A message was not delivered (a status webhook): an undeliverable number marks
+        the returnee unreachable, as a blocked bot does on Telegram."""
+        if code not in (131026, 131030, 131045):
+            return
+        returnee = await self.core.store.find_by_telegram(wa_id, channel=CHANNEL)
+        if returnee is not None and returnee.status == "active":
+            await self.core.store.set_status(returnee.id, "unreachable")
+            log.info("returnee %s is unreachable on WhatsApp", returnee.public_id)
+
+
+class Turn:
+    """One incoming message: who sent it, in what language, and the replies to it."""
+
+    def __init__(
+        self,
+        conversation: WhatsAppConversation,
+        inbound: Inbound,
+        returnee: ReturneeInfo | None,
+        update_id: int,
+        *,
+        redelivered: bool,
+        open_survey: Read,
+    ) -> None:
+        self.conversation, self.core = conversation, conversation.core
+        self.client, self.inbound, self.to = conversation.client, inbound, inbound.wa_id
+        self.returnee, self.update_id = returnee, update_id
+        self.redelivered, self._read_with_update = redelivered, open_survey
+        self._set_language(returnee.language if returnee else "en")
+        self.scores: Mapping[str, Any] | None = None
+
+    def _set_language(self, language: str) -> None:
+        self.lang = self.core.survey.language_for(language)
+        self._ = Translator(language)
+
+    def _read(self) -> Read:
+        found, self._read_with_update = self._read_with_update, "unread"
+        return found
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send(self, messages: Sequence[Outgoing]) -> None:
+        for message in messages:
+            if message.buttons:
+                await self.client.send_buttons(self.to, message.body, list(message.buttons))
+            elif message.rows:
+                await self.client.send_list(
+                    self.to, message.body, message.button, list(message.rows)
+                )
+            else:
+                await self.client.send_text(self.to, message.body)
+
+    async def say(self, text: str) -> None:
+        await self.send(text_messages(text))
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    async def dispatch(self) -> None:
+        inbound, _ = self.inbound, self._
+        if inbound.reply is not None:
+            await self.on_reply(inbound.reply)
+            return
+        if inbound.text is None:
+            await self.say(_("I can only read text messages and button presses."))
+            if self.returnee is not None and self.returnee.status == "active":
+                await self.survey(Resume())
+            return
+        found = keyword(inbound.text)
+        if found is not None:
+            await self.on_keyword(*found)
+            return
+        draft = self.conversation._drafts.get(self.returnee.id) if self.returnee else None
+        if draft is not None and draft.awaiting_text:
+            await self.feedback_text(draft, inbound.text)
+            return
+        await self.on_text(inbound.text)
+
+    async def on_keyword(self, command: str, argument: str) -> None:
+        returnee, _ = self.returnee, self._
+        if returnee is not None:
+            self.conversation._drafts.pop(returnee.id, None)
+        if command == "start":
+            await self.on_start(argument)
+        elif command == "stop":
+            await self.on_stop()
+        elif command == "mydata":
+            await self.on_mydata()
+        elif command == "delete":
+            if returnee is None:
+                await self.say(_("Nothing is kept about you."))
+                return
+            await self.send(
+                choices(
+                    _("Do you want to erase everything kept about you? This cannot be undone."),
+                    [("delete.1", _("Yes, erase everything")), ("delete.0", _("No, keep it"))],
+                    _,
+                )
+            )
+        elif command == "feedback":
+            await self.on_feedback()
+        elif command == "language":
+            if returnee is None:
+                await self.say(_("Please open the invitation link you received first."))
+                return
+            await self.language_menu(_("Choose your language."), "switch")
+        elif command == "cancel":
+            await self.say(_("Cancelled."))
+        else:
+            await self.say("\n".join(help_lines(_)))
+
+    async def on_reply(self, reply: str) -> None:
+        _, returnee = self._, self.returnee
+        survey_button = parse_survey_reply(reply)
+        if survey_button is not None:
+            await self.on_survey_button(*survey_button)
+        elif reply == RESUME:
+            if returnee is None or returnee.status != "active":
+                await self.say(_("Send /start to take part."))
+                return
+            await self.survey(Resume())
+        elif reply.startswith("lang."):
+            await self.on_language(reply)
+        elif reply in ("consent.1", "consent.0"):
+            await self.on_consent(reply == "consent.1")
+        elif reply in ("delete.1", "delete.0") and returnee is not None:
+            if reply == "delete.1":
+                await self.core.rights.erase(returnee)
+                await self.say(
+                    _("Everything kept about you has been erased. Goodbye, and good luck.")
+                )
+            else:
+                await self.say(_("Nothing was erased."))
+        elif reply.startswith("fb.") and returnee is not None:
+            await self.on_feedback_choice(reply)
+        else:
+            await self.say(_("This button is no longer active."))
+
+    # -- entry ---------------------------------------------------------------------------
+
+    async def language_menu(self, text: str, then: str) -> None:
+        languages = self.core.definition.languages
+        order = [self.lang] + [code for code in languages if code != self.lang]
+        options = [(f"lang.{code}.{then}", LANGUAGE_NAMES.get(code, code)) for code in order]
+        await self.send(choices(text, options, self._))
+
+    async def ask_consent(self) -> None:
+        _ = self._
+        text = "\n\n".join(consent_text(_, self.core.policy))
+        await self.send(
+            choices(text, [("consent.1", _("I agree")), ("consent.0", _("No thanks"))], _)
+        )
+
+    async def on_start(self, token: str) -> None:
+        _, returnee = self._, self.returnee
+        if returnee is None:
+            if not token:
+                await self.say(not_invited(_))
+                return
+            try:
+                returnee = await self.core.entry.open_invitation(
+                    token, self.to, int(self.to), channel=CHANNEL
+                )
+            except InviteProblem as problem:
+                await self.say(invitation_problem(_, problem.reason))
+                return
+            self.returnee = returnee
+            await self.core.store.heard_from(returnee.id)
+            self._set_language(returnee.language)
+            await self.language_menu(self._("Welcome! Please choose your language."), "start")
+            return
+        returnee = self.returnee = await self.core.entry.come_back(returnee)
+        if returnee.status != "active":
+            await self.ask_consent()
+            return
+        await self.survey(Resume())
+
+    async def on_language(self, reply: str) -> None:
+        parts = reply.split(".")
+        returnee = self.returnee
+        if returnee is None or len(parts) != 3 or parts[1] not in self.core.definition.languages:
+            await self.say(self._("This button is no longer active."))
+            return
+        returnee = self.returnee = await self.core.entry.choose_language(returnee, parts[1])
+        self._set_language(returnee.language)
+        if returnee.status != "active":
+            await self.ask_consent()
+            return
+        if parts[2] == "switch":
+            await self.say(self._("Language changed."))
+            if await self.core.store.wave_in_progress(returnee.id) is not None:
+                await self.survey(SetLanguage(language=returnee.language))
+            return
+        await self.survey(Resume())
+
+    async def on_consent(self, agree: bool) -> None:
+        _, returnee = self._, self.returnee
+        answered = (
+            "not_asked"
+            if returnee is None
+            else await self.core.entry.answer_consent(returnee, agree)
+        )
+        if returnee is None or answered == "not_asked":
+            await self.say(_("This button is no longer active."))
+            return
+        if answered == "given":
+            await self.say(_("Thank you. Let's begin. You can stop at any time."))
+            self.returnee = await self.core.store.get(returnee.id)
+            await self.survey(Resume())
+        else:
+            await self.say(
+                _(
+                    "No problem. Nothing of your answers is kept. "
+                    "If you change your mind, send /start."
+                )
+            )
+
+    # -- rights --------------------------------------------------------------------------
+
+    async def on_stop(self) -> None:
+        _ = self._
+        if await self.core.rights.stop(self.returnee) == "not_registered":
+            await self.say(_("You are not registered. Nothing is kept about you."))
+            return
+        await self.say(
+            _(
+                "You will not receive any more messages from us. What you answered is kept until "
+                "you erase it with /delete. To take part again, send /start."
+            )
+        )
+
+    async def on_mydata(self) -> None:
+        _, returnee = self._, self.returnee
+        if returnee is None:
+            await self.say(_("Nothing is kept about you."))
+            return
+        kept = await self.core.rights.data_kept(returnee)
+        await self.say("\n".join(data_kept_lines(kept, self.core.table, _, bold="*{}*".format)))
+
+    # -- feedback ------------------------------------------------------------------------
+
+    async def _refused(self, refused: str) -> None:
+        _ = self._
+        if refused == "limit_reached":
+            await self.say(
+                _(
+                    "You have sent as much feedback as one can in a day ({limit} messages). "
+                    "Please write again tomorrow.",
+                    limit=PER_DAY,
+                )
+            )
+        elif self.returnee is None:
+            await self.say(_("Please open the invitation link you received first."))
+        else:
+            await self.say(
+                _("You can send feedback once you have agreed to take part: send /start.")
+            )
+
+    async def on_feedback(self) -> None:
+        _ = self._
+        refused = await self.core.feedback.may_start(self.returnee)
+        if refused is not None or self.returnee is None:
+            await self._refused(refused or "not_registered")
+            return
+        self.conversation._drafts[self.returnee.id] = FeedbackDraft()
+        await self.send(
+            choices(
+                _(
+                    "Your feedback on the help you received is confidential. Do you want to send "
+                    "it with your name, or anonymously (nobody can link it to you)?"
+                ),
+                [("fb.anon.0", _("With my name on it")), ("fb.anon.1", _("Anonymously"))],
+                _,
+            )
+        )
+
+    async def on_feedback_choice(self, reply: str) -> None:
+        _, returnee = self._, self.returnee
+        assert returnee is not None
+        draft = self.conversation._drafts.get(returnee.id)
+        parts = reply.split(".")
+        if (
+            draft is None
+            or FeedbackDesk.may_send(returnee) is not None
+            or len(parts) != 3
+            or not parts[2].isdigit()
+        ):
+            await self.say(_("This button is no longer active."))
+            return
+        value = int(parts[2])
+        if parts[1] == "anon":
+            draft.anonymous = bool(value)
+            stars = [(f"fb.rating.{n}", str(n)) for n in range(1, 6)]
+            await self.send(
+                choices(
+                    _(
+                        "How would you rate the help you received, "
+                        "from 1 (very bad) to 5 (very good)?"
+                    ),
+                    [*stars, ("fb.rating.0", _("Skip"))],
+                    _,
+                )
+            )
+        elif parts[1] == "rating" and draft.anonymous is not None and 0 <= value <= 5:
+            draft.rating, draft.awaiting_text = value or None, True
+            await self.say(_("Please write your feedback in one message. Send /cancel to stop."))
+        else:
+            await self.say(_("This button is no longer active."))
+
+    async def feedback_text(self, draft: FeedbackDraft, text: str) -> None:
+        _, returnee = self._, self.returnee
+        assert returnee is not None
+        problem = FeedbackDesk.check_text(text)
+        if problem == "empty":
+            await self.say(_("Please write your feedback as a text message, or send /cancel."))
+            return
+        if problem == "too_long":
+            await self.say(
+                _(
+                    "Your message is too long: at most {limit} characters, please.",
+                    limit=MAX_FEEDBACK,
+                )
+            )
+            return
+        self.conversation._drafts.pop(returnee.id, None)
+        sent = await self.core.feedback.send(
+            returnee, text, rating=draft.rating, anonymous=bool(draft.anonymous)
+        )
+        if sent.receipt is None:
+            await self._refused(sent.refused or "no_consent")
+            return
+        await self.say(
+            _(
+                "Thank you. Your feedback was received. Your receipt code is {code}.",
+                code=sent.receipt,
+            )
+        )
+        if await self.core.store.wave_in_progress(returnee.id):
+            await self.survey(Resume())
+
+    # -- the survey ----------------------------------------------------------------------
+
+    async def on_text(self, text: str) -> None:
+        _, returnee = self._, self.returnee
+        if returnee is None:
+            await self.say(not_invited(_))
+            return
+        if returnee.status != "active":
+            await self.say(_("Send /start to take part."))
+            return
+        if text.startswith("/"):
+            await self.say(_("I do not know this command. Send /help to see what I can do."))
+            await self.survey(Resume())
+            return
+        await self.survey(Text(text=text))
+
+    async def on_survey_button(self, action: str, question: int, option: int, seq: int) -> None:
+        _, returnee = self._, self.returnee
+        inp = button_input(self.core.definition, action, question, option, seq)
+        if returnee is None or returnee.status != "active" or inp is None:
+            await self.say(_("This button is no longer active."))
+            return
+        if self.redelivered:
+            await self.resend_current()
+            return
+        core = self.core.survey
+        current = await self.current()
+        applied = await core.apply(
+            returnee.id,
+            current,
+            inp,
+            language=returnee.language,
+            update_id=self.update_id,
+            may_start=False,  # (a button belongs to a survey in progress)
+        )
+        rejected = applied.rejected
+        if applied.outcome == "no_survey" or (
+            rejected is not None and rejected.reason in ("stale", "unknown_option", "completed")
+        ):
+            await self.say(
+                _("This button is no longer active. Please answer the latest question.")
+                if rejected is not None
+                else _("This button is no longer active.")
+            )
+            if applied.outcome != "no_survey":
+                await self.resend_current()
+            return
+        await self.show(applied)
+
+    async def current(self) -> OpenWave | None:
+        assert self.returnee is not None
+        return await self.core.survey.open_wave(
+            self.returnee.id, self.returnee.return_date, self._read()
+        )
+
+    async def survey(self, inp: Input) -> None:
+        """Feed one input to the survey that is open and show what follows."""
+        returnee = self.returnee
+        assert returnee is not None
+        if self.redelivered:
+            await self.resend_current()
+            return
+        applied = await self.core.survey.apply(
+            returnee.id,
+            await self.current(),
+            inp,
+            language=returnee.language,
+            update_id=self.update_id,
+        )
+        await self.show(applied)
+
+    async def show(self, applied: Applied) -> None:
+        _ = self._
+        if applied.outcome == "no_survey":
+            await self.say(
+                _(
+                    "There is no survey for you right now. We will send you a message when it "
+                    "is time. Thank you!"
+                )
+            )
+        elif applied.outcome == "consent_required":
+            await self.say(_("Send /start to take part."))
+        elif applied.outcome == "applied_before":
+            await self.resend_current()
+        elif applied.step is not None:
+            self.scores = None if applied.scores is None else applied.scores.as_dict()
+            await self.render(applied.step)
+
+    async def resend_current(self) -> None:
+        assert self.returnee is not None
+        standing = await self.core.survey.standing(
+            self.returnee.id, self.returnee.return_date, self._read()
+        )
+        if standing.step is not None:
+            await self.render(standing.step)
+        else:
+            await self.thank(standing.scores)
+
+    async def render(self, step: Step) -> None:
+        definition, _ = self.core.definition, self._
+        asked = False
+        for event in step.events:
+            if isinstance(event, InputRejected):
+                refused = definition.question(event.question) if event.question else None
+                await self.say(
+                    rejection_message(_, event, buttons=True, question=refused, language=self.lang)
+                )
+                if event.question is not None and not asked:
+                    asked = True
+                    await self.ask(step, definition.question(event.question), None)
+            elif isinstance(event, SelectionChanged) and not asked:
+                asked = True  # (a list cannot be redrawn: the question comes again, ticked)
+                await self.ask(step, definition.question(event.question), None)
+            elif isinstance(event, NoteShown):
+                note = definition.question(event.question)
+                parts = [note.text[self.lang]]
+                if note.hint:
+                    parts.append(f"_{note.hint[self.lang]}_")
+                await self.say("\n".join(parts))
+            elif isinstance(event, QuestionAsked):
+                asked = True
+                await self.ask(step, definition.question(event.question), event)
+            elif isinstance(event, SurveyCompleted):
+                await self.thank(self.scores)
+
+    async def ask(self, step: Step, question: Question, event: QuestionAsked | None) -> None:
+        definition = self.core.definition
+        assert not isinstance(question, Note)  # (notes are never asked)
+        if event is None:
+            event = asked_event(definition, step, question)
+        await self.send(question_messages(definition, question, event, step, self.lang, self._))
+
+    async def thank(self, scores: Mapping[str, Any] | None) -> None:
+        shown = scores if self.core.show_scores else None
+        await self.say("\n".join(thanks_lines(self._, shown)))
+
+
+__all__ = ["CHANNEL", "CloudError", "Inbound", "WhatsAppConversation", "update_id_of"]
