@@ -25,3 +25,40 @@ class BotSettings(BaseSettings):
     send_rate: float = Field(25.0, validation_alias="RSSBOT_SEND_RATE")
     #: seconds a worker's claim on an update lasts (a dead worker's update is retried after)
     claim_ttl: int = Field(60, validation_alias="RSSBOT_CLAIM_TTL", ge=1)
+
+
+GRAPH_API = "https://graph.facebook.com"
+
+
+class WhatsAppSettings(BaseSettings):
+    """The WhatsApp Cloud API channel: on when the token and phone number id are set."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    token: SecretStr | None = Field(None, validation_alias="WHATSAPP_TOKEN")
+    phone_number_id: str | None = Field(None, validation_alias="WHATSAPP_PHONE_NUMBER_ID")
+    #: the app secret Meta signs webhook deliveries with (X-Hub-Signature-256)
+    app_secret: SecretStr | None = Field(None, validation_alias="WHATSAPP_APP_SECRET")
+    #: what Meta sends back in the webhook's verification handshake
+    verify_token: SecretStr | None = Field(None, validation_alias="WHATSAPP_VERIFY_TOKEN")
+    api_base: str = Field(GRAPH_API, validation_alias="WHATSAPP_API_BASE")
+    api_version: str = Field("v21.0", validation_alias="WHATSAPP_API_VERSION")
+    #: the business number in international form, digits only (for wa.me invitation links)
+    number: str | None = Field(None, validation_alias="WHATSAPP_NUMBER")
+    #: the approved template reminders are sent with outside the 24-hour window (one body
+    #: parameter: the follow-up's name; one quick-reply button)
+    reminder_template: str = Field("rss_reminder", validation_alias="WHATSAPP_REMINDER_TEMPLATE")
+    #: the template's language code for each bot language, e.g. "en=en_US,fr=fr,ar=ar"
+    template_languages: str = Field("", validation_alias="WHATSAPP_TEMPLATE_LANGUAGES")
+    send_rate: float = Field(20.0, validation_alias="WHATSAPP_SEND_RATE")
+    #: the webhook's path (served by `rssbot run`, polling or webhook mode)
+    path: str = Field("/whatsapp", validation_alias="WHATSAPP_WEBHOOK_PATH")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token and self.token.get_secret_value().strip() and self.phone_number_id)
+
+    def template_language(self, language: str) -> str:
+        """The reminder template's language code for a bot language (itself by default)."""
+        pairs = (item.split("=", 1) for item in self.template_languages.split(",") if "=" in item)
+        return {k.strip(): v.strip() for k, v in pairs}.get(language, language)

@@ -14,9 +14,10 @@ from typing import Any
 
 import aiohttp
 
+from bot.settings import GRAPH_API
+
 log = logging.getLogger(__name__)
 
-GRAPH_API = "https://graph.facebook.com"
 GRAPH_VERSION = "v21.0"
 
 #: the Cloud API's error codes (its documentation: cloud-api/support/error-codes)

@@ -8,9 +8,14 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
+from aiohttp import web
 
+from bot.core.services import Core
 from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.services import Services
+from bot.whatsapp.client import CloudClient
+from bot.whatsapp.conversation import WhatsAppConversation
+from bot.whatsapp.webhook import add_routes
 from flows import FlowDefinition, builtin_definition
 from scoring import default_weight_table
 from storage.crypto import Keyring
@@ -18,6 +23,8 @@ from storage.db import make_engine, upgrade
 from storage.store import Store
 from tests.backends import Backend
 from tests.e2e.fake_telegram import TOKEN, FakeTelegram, FakeUser
+from tests.support import fake_whatsapp
+from tests.support.fake_whatsapp import FakeWhatsApp, WaUser
 
 
 class Harness:
@@ -109,3 +116,88 @@ def user_factory(harness: Harness):  # type: ignore[no-untyped-def]
         return FakeUser(harness.server, next(ids), language_code)
 
     return make
+
+
+class WaHarness:
+    """The bot's WhatsApp webhook (aiohttp on loopback) against the fake Cloud API,
+    restartable like a real process."""
+
+    def __init__(self, server: FakeWhatsApp, backend: Backend, keyring: Keyring) -> None:
+        self.server, self.backend, self.keyring = server, backend, keyring
+        self.store: Store | None = None
+        self.client: CloudClient | None = None
+        self.today = date(2026, 11, 25)
+        self.enrolled = 0
+        self.definition: FlowDefinition = builtin_definition()
+        self._runner: web.AppRunner | None = None
+        self._numbers = iter(range(22177000001, 22177999999))
+
+    async def start(self) -> None:
+        self.store = Store(make_engine(self.backend.url), self.keyring)
+        await self.store.verify()
+        self.client = CloudClient(
+            fake_whatsapp.TOKEN, fake_whatsapp.PHONE_NUMBER_ID, base_url=self.server.base_url
+        )
+        core = Core(
+            store=self.store,
+            definition=self.definition,
+            table=default_weight_table(),
+            today=lambda: self.today,
+        )
+        app = web.Application()
+        add_routes(
+            app,
+            WhatsAppConversation(core, self.client),
+            path="/whatsapp",
+            app_secret=fake_whatsapp.APP_SECRET,
+            verify_token=fake_whatsapp.VERIFY_TOKEN,
+        )
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.server.webhook_url = f"http://127.0.0.1:{port}/whatsapp"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.client is not None:
+            await self.client.close()
+        if self.store is not None:
+            await self.store.close()
+        self._runner = self.client = self.store = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def invite(self, *, language: str = "en", return_date: date = date(2026, 10, 1)) -> str:
+        assert self.store is not None
+        self.enrolled += 1
+        returnee = await self.store.enroll(
+            case_ref=f"CASE-{self.enrolled}",
+            return_date=return_date,
+            country="GN",
+            language=language,
+        )
+        return await self.store.create_invite(returnee.id)
+
+    def new_user(self, language_code: str = "en") -> WaUser:
+        return WaUser(self.server, str(next(self._numbers)))
+
+
+@pytest.fixture
+async def wa_harness(backend: Backend, keyring: Keyring) -> AsyncIterator[WaHarness]:
+    engine = make_engine(backend.url)
+    await upgrade(engine)
+    await engine.dispose()
+    server = FakeWhatsApp()
+    await server.start()
+    h = WaHarness(server, backend, keyring)
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+        await server.stop()

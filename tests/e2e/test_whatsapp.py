@@ -1,0 +1,203 @@
+"""WhatsApp through its real HTTP path: signed deliveries to the bot's webhook, replies to
+the fake Cloud API on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot.whatsapp.conversation import update_id_of
+from storage.models import Answer, ProcessedUpdate, Returnee
+from tests.e2e.conftest import WaHarness
+from tests.support import fake_whatsapp
+from tests.support.fake_whatsapp import WaUser
+from tests.support.journeys import QUESTION
+
+
+async def answers(h: WaHarness) -> int:
+    assert h.store is not None
+    async with h.store.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Answer)) or 0)
+
+
+async def join(h: WaHarness, language: str = "en") -> WaUser:
+    user = h.new_user()
+    token = await h.invite(language=language)
+    user.send(f"START {token}")
+    await user.expect({"en": "Welcome", "fr": "Bienvenue", "ar": "أهلًا"}[language])
+    user.press({"en": "English", "fr": "Français", "ar": "العربية"}[language])
+    await user.expect(
+        {"en": "Before we start", "fr": "Avant de commencer", "ar": "قبل أن نبدأ"}[language]
+    )
+    user.press({"en": "I agree", "fr": "J'accepte", "ar": "أوافق"}[language])
+    await user.expect(QUESTION[language].format(1))
+    return user
+
+
+async def test_the_verification_handshake(wa_harness: WaHarness) -> None:
+    url = wa_harness.server.webhook_url
+    async with aiohttp.ClientSession() as http:
+        ok = {"hub.mode": "subscribe", "hub.verify_token": fake_whatsapp.VERIFY_TOKEN}
+        async with http.get(url, params={**ok, "hub.challenge": "1158201444"}) as r:
+            assert r.status == 200 and await r.text() == "1158201444"
+        wrong = {**ok, "hub.verify_token": "guess", "hub.challenge": "1"}
+        async with http.get(url, params=wrong) as r:
+            assert r.status == 403 and await r.text() != "1"
+
+
+async def test_unsigned_or_missigned_deliveries_are_refused_and_change_nothing(
+    wa_harness: WaHarness,
+) -> None:
+    h, server = wa_harness, wa_harness.server
+    token = await h.invite()
+    message = {
+        "from": "22177000999",
+        "id": "wamid.x1",
+        "type": "text",
+        "text": {"body": f"START {token}"},
+    }
+    body = json.dumps(server.delivery("22177000999", message)).encode()
+    assert await server.post(body, None) == 401
+    assert await server.post(body, "sha256=" + "0" * 64) == 403
+    assert await server.deliver("22177000999", message, secret="another app's secret") == 403
+    assert server.requests == []  # nothing answered
+    assert h.store is not None
+    async with h.store.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
+        assert await session.scalar(select(Returnee.channel)) is None  # invitation unused
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
+async def test_a_whole_survey_on_whatsapp_scored(wa_harness: WaHarness, language: str) -> None:
+    user = await join(wa_harness, language)
+    for number in range(2, 31):
+        user.press_nth(0)  # the first (best) option
+        await user.expect(QUESTION[language].format(number))
+    user.press_nth(0)
+    await user.expect(QUESTION[language].format(31))
+    # the multi-select: 9 options and Done in one list, the other answers in a second
+    await user.settle()
+    assert user.labels()[0].startswith("☐") and len(user.labels()) == 12
+    user.press_nth(0)
+    await user.expect(QUESTION[language].format(31))
+    await user.settle()
+    assert user.labels()[0].startswith("☑")
+    user.press_nth(2)
+    await user.expect(QUESTION[language].format(31))
+    await user.settle()
+    user.press({"en": "Done ✓", "fr": "Terminé ✓", "ar": "تم ✓"}[language])
+    await user.expect(QUESTION[language].format(32))
+    user.send("Merci, ça va mieux. شكرا")
+    await user.expect(
+        {
+            "en": "Thank you! You have answered",
+            "fr": "Merci ! Vous avez répondu",
+            "ar": "شكرًا لك! لقد أجبت",
+        }[language]
+    )
+    store = wa_harness.store
+    assert store is not None
+    returnee = await store.find_by_telegram(user.wa_id, channel="whatsapp")
+    assert returnee is not None and returnee.channel == "whatsapp"
+    [scores] = await store.scores(returnee.id)
+    assert scores.values["composite"] == 1.0
+    data = await store.my_data(returnee.id)
+    assert data["surveys"][0]["answers"]["ctx_assistance_received"]["options"] == [
+        "cash",
+        "training",
+    ]
+
+
+async def test_long_labels_go_to_descriptions_within_the_limits(wa_harness: WaHarness) -> None:
+    user = await join(wa_harness, "fr")
+    # question 5 (the debt ratio) has options longer than a row title in French
+    for number in range(2, 6):
+        user.press_nth(0)
+        question = await user.expect(QUESTION["fr"].format(number))
+    rows = [o for m in wa_harness.server.messages[user.wa_id][-2:] for o in m.options]
+    assert any(title.endswith("…") and description for _id, title, description in rows)
+    assert question.kind == "list"
+    # the fake refuses anything beyond the limits (131009): nothing was refused
+    assert all(
+        len(m.body) <= 1024 for m in wa_harness.server.messages[user.wa_id] if m.kind != "text"
+    )
+
+
+async def test_restart_stale_list_and_typed_answers(wa_harness: WaHarness) -> None:
+    user = await join(wa_harness)
+    user.press("Satisfied")
+    question2 = await user.expect(QUESTION["en"].format(2))
+    user.press("Never")
+    await user.expect(QUESTION["en"].format(3))
+    await wa_harness.restart()
+    user.press("Never", question2)  # an old list: refused, the current question again
+    await user.expect("no longer active")
+    await user.expect(QUESTION["en"].format(3))
+    user.send("yes")  # typed instead of tapped
+    await user.expect(QUESTION["en"].format(4))
+    user.send("START")
+    await user.expect(QUESTION["en"].format(4))
+    assert await answers(wa_harness) == 3
+
+
+async def test_a_message_delivered_twice_is_applied_once(wa_harness: WaHarness) -> None:
+    user = await join(wa_harness)
+    user.press("Satisfied")
+    await user.expect(QUESTION["en"].format(2))
+    sent = len(user.messages)
+    user.redeliver()  # Meta delivers the same message id again
+    await user.settle()
+    assert len(user.messages) == sent
+    assert await answers(wa_harness) == 1
+    assert update_id_of("wamid.a") < 0 and update_id_of("wamid.a") != update_id_of("wamid.b")
+
+
+async def test_language_switch_keywords_and_rights(wa_harness: WaHarness) -> None:
+    user = await join(wa_harness)
+    user.press("Satisfied")
+    await user.expect(QUESTION["en"].format(2))
+    user.send("LANGUAGE")
+    await user.expect("Choose your language.")
+    user.press("العربية")
+    await user.expect("تم تغيير اللغة")
+    await user.expect(QUESTION["ar"].format(2))
+    user.press("أبدًا")
+    await user.expect(QUESTION["ar"].format(3))
+    user.send("بياناتي")
+    data = await user.expect("CASE-1")
+    assert "أبدًا" in data.body
+    user.send("توقف")
+    await user.expect("لن تصلك")
+    assert wa_harness.store is not None
+    found = await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    assert found is not None and found.status == "opted_out"
+    user.send("حذف")
+    await user.expect("هل تريد")
+    user.press_nth(0)
+    await user.expect("تم محو")
+    assert await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp") is None
+    assert await answers(wa_harness) == 0
+
+
+async def test_the_number_never_reaches_the_database_or_the_log(
+    wa_harness: WaHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    user = await join(wa_harness)
+    user.press("Satisfied")
+    await user.expect(QUESTION["en"].format(2))
+    wa_harness.server.undeliverable.add(user.wa_id)
+    user.send_photo()
+    await user.settle()
+    assert wa_harness.store is not None
+    found = await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    assert found is not None and found.status == "unreachable"
+    assert user.wa_id not in caplog.text
+    async with wa_harness.store.engine.connect() as conn:
+        for table in ("returnees", "processed_updates", "answers", "audit_log", "survey_responses"):
+            rows = (await conn.exec_driver_sql(f"SELECT * FROM {table}")).all()
+            assert user.wa_id not in repr(rows), table

@@ -1,0 +1,455 @@
+"""A fake WhatsApp Cloud API (aiohttp, loopback) and a returnee's phone that writes to the
+bot's webhook.
+
+The server checks what the real one checks: the bearer token (190, HTTP 401), the
+interactive limits (3 reply buttons of 20 characters, 10 list rows of 24 characters with
+72-character descriptions, bodies of 1024, texts of 4096, unique ids: 131009 "parameter
+value is not valid"), the 24-hour window (a free-form message to someone who has not
+written for 24 hours: 131047), templates that exist in the language asked (132001), and
+numbers that cannot receive messages (131026). Faults can be injected (rate limits, 5xx).
+The phone signs its deliveries with the app secret (X-Hub-Signature-256), as Meta does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+TOKEN = "EAAG-fake-whatsapp-token-for-tests"
+PHONE_NUMBER_ID = "109876543210"
+APP_SECRET = "fake-app-secret-for-tests"
+VERIFY_TOKEN = "fake-verify-token"
+WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class WaMessage:
+    """A message the bot sent: text, reply buttons, a list, or a template."""
+
+    id: str
+    to: str
+    kind: str
+    body: str = ""
+    #: (reply id, title, description or "") for buttons and list rows
+    options: list[tuple[str, str, str]] = field(default_factory=list)
+    template: str | None = None
+    language: str | None = None
+    parameters: list[str] = field(default_factory=list)
+    quick_reply: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.body
+
+    def labels(self) -> list[str]:
+        return [title for _id, title, _d in self.options]
+
+
+@dataclass
+class WaFault:
+    status: int
+    code: int
+    message: str
+    times: int = 1
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    return web.json_response(
+        {
+            "error": {
+                "message": message,
+                "type": "OAuthException",
+                "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": message},
+                "fbtrace_id": "AbCdEf",
+            }
+        },
+        status=status,
+    )
+
+
+@dataclass
+class FakeWhatsApp:
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: the bot's webhook, where the phones deliver
+    webhook_url: str = ""
+    messages: dict[str, list[WaMessage]] = field(default_factory=dict)
+    #: every request body the bot sent (to check that nothing else went out)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    undeliverable: set[str] = field(default_factory=set)
+    faults: list[WaFault] = field(default_factory=list)
+    #: approved templates: name -> languages
+    templates: dict[str, set[str]] = field(
+        default_factory=lambda: {"rss_reminder": {"en", "fr", "ar"}}
+    )
+    #: the clock of the window (a test moves it forward)
+    offset: timedelta = timedelta(0)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._last_inbound: dict[str, float] = {}
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+
+    def now(self) -> float:
+        return time.time() + self.offset.total_seconds()
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/{version}/{phone}", self._phone_number)
+        app.router.add_post("/{version}/{phone}/messages", self._send)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def fail(self, status: int, code: int, message: str = "", *, times: int = 1) -> None:
+        self.faults.append(WaFault(status, code, message or f"error {code}", times))
+
+    def _authorised(self, request: web.Request) -> bool:
+        return (
+            request.headers.get("Authorization") == f"Bearer {TOKEN}"
+            and request.match_info["phone"] == PHONE_NUMBER_ID
+        )
+
+    async def _phone_number(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return _error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        return web.json_response({"display_phone_number": "+1 555 0100", "id": PHONE_NUMBER_ID})
+
+    async def _send(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return _error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        payload = await request.json()
+        self.requests.append(payload)
+        if self.faults:
+            fault = self.faults[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                self.faults.pop(0)
+            return _error(fault.status, fault.code, fault.message)
+        to, kind = str(payload.get("to", "")), payload.get("type")
+        problem = self._invalid(payload)
+        if problem is not None:
+            return _error(400, 131009, f"(#131009) Parameter value is not valid: {problem}")
+        if to in self.undeliverable:
+            return _error(400, 131026, "Message undeliverable")
+        if kind != "template":
+            last = self._last_inbound.get(to)
+            if last is None or self.now() - last > WINDOW.total_seconds():
+                return _error(
+                    400,
+                    131047,
+                    "Re-engagement message: more than 24 hours have passed since the "
+                    "recipient last replied",
+                )
+        else:
+            template = payload["template"]
+            if template["language"]["code"] not in self.templates.get(template["name"], set()):
+                return _error(404, 132001, "Template name does not exist in the translation")
+        message = self._record(to, kind, payload)
+        async with self._changed:
+            self._changed.notify_all()
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": message.id}],
+            }
+        )
+
+    @staticmethod
+    def _invalid(payload: dict[str, Any]) -> str | None:
+        kind = payload.get("type")
+        if payload.get("messaging_product") != "whatsapp":
+            return "messaging_product"
+        if kind == "text":
+            body = payload["text"]["body"]
+            return None if 0 < len(body) <= 4096 else "text.body length"
+        if kind == "template":
+            return None if payload.get("template", {}).get("name") else "template.name"
+        if kind != "interactive":
+            return f"type {kind}"
+        interactive = payload["interactive"]
+        body = interactive.get("body", {}).get("text", "")
+        if not 0 < len(body) <= 1024:
+            return "interactive.body.text length"
+        action = interactive["action"]
+        if interactive["type"] == "button":
+            buttons = action["buttons"]
+            if not 1 <= len(buttons) <= 3:
+                return "at most 3 buttons"
+            ids = [b["reply"]["id"] for b in buttons]
+            titles = [b["reply"]["title"] for b in buttons]
+            if len(set(ids)) != len(ids) or len(set(titles)) != len(titles):
+                return "button ids and titles must be unique"
+            if any(not 0 < len(t) <= 20 for t in titles) or any(len(i) > 256 for i in ids):
+                return "button title length"
+            return None
+        if interactive["type"] == "list":
+            if not 0 < len(action.get("button", "")) <= 20:
+                return "list button length"
+            rows = [row for section in action["sections"] for row in section["rows"]]
+            if not 1 <= len(rows) <= 10:
+                return "at most 10 rows"
+            if len({r["id"] for r in rows}) != len(rows):
+                return "row ids must be unique"
+            for row in rows:
+                if not 0 < len(row["title"]) <= 24 or len(row["id"]) > 200:
+                    return "row title length"
+                if len(row.get("description", "")) > 72:
+                    return "row description length"
+            return None
+        return f"interactive type {interactive['type']}"
+
+    def _record(self, to: str, kind: str, payload: dict[str, Any]) -> WaMessage:
+        message = WaMessage(id=f"wamid.out{next(self._ids)}", to=to, kind=kind)
+        if kind == "text":
+            message.body = payload["text"]["body"]
+        elif kind == "interactive":
+            interactive = payload["interactive"]
+            message.body = interactive["body"]["text"]
+            message.kind = interactive["type"]
+            action = interactive["action"]
+            if interactive["type"] == "button":
+                message.options = [
+                    (b["reply"]["id"], b["reply"]["title"], "") for b in action["buttons"]
+                ]
+            else:
+                message.options = [
+                    (r["id"], r["title"], r.get("description", ""))
+                    for section in action["sections"]
+                    for r in section["rows"]
+                ]
+        else:
+            template = payload["template"]
+            message.template, message.language = template["name"], template["language"]["code"]
+            for component in template.get("components", []):
+                if component["type"] == "body":
+                    message.parameters = [p["text"] for p in component["parameters"]]
+                elif component["type"] == "button":
+                    message.quick_reply = component["parameters"][0]["payload"]
+            message.body = f"[template {message.template}] " + " ".join(message.parameters)
+        self.messages.setdefault(to, []).append(message)
+        return message
+
+    # -- deliveries to the bot -------------------------------------------------------------
+
+    def delivery(self, wa_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """A webhook delivery of one message, shaped as Meta sends it."""
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "WABA-1",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550100",
+                                    "phone_number_id": PHONE_NUMBER_ID,
+                                },
+                                "contacts": [{"profile": {"name": "Test"}, "wa_id": wa_id}],
+                                "messages": [message],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+
+    async def post(self, body: bytes, signature: str | None) -> int:
+        """POST a delivery to the bot's webhook; its HTTP status."""
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(self.webhook_url, data=body, headers=headers) as response,
+        ):
+            return response.status
+
+    async def deliver(self, wa_id: str, message: dict[str, Any], secret: str = APP_SECRET) -> int:
+        """Deliver a message from ``wa_id``, signed as Meta signs it."""
+        self._last_inbound[wa_id] = self.now()
+        body = json.dumps(self.delivery(wa_id, message)).encode()
+        sign = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return await self.post(body, sign)
+
+    async def wait_changed(self, timeout: float) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+
+class WaUser:
+    """A returnee with WhatsApp: types text, taps reply buttons and list rows by title."""
+
+    def __init__(self, server: FakeWhatsApp, wa_id: str) -> None:
+        self.server, self.wa_id = server, wa_id
+        self._seen = 0
+        #: the bot's messages since this user's last message (what their screen shows last)
+        self._batch_start = 0
+        self._ids = itertools.count(1)
+        self.statuses: list[int] = []
+        self.last_message: dict[str, Any] | None = None
+
+    @property
+    def messages(self) -> list[WaMessage]:
+        return self.server.messages.get(self.wa_id, [])
+
+    def _new_id(self) -> str:
+        return f"wamid.in.{self.wa_id[-4:]}.{next(self._ids)}.{time.monotonic_ns()}"
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        self._seen = self._batch_start = len(self.messages)
+        self.last_message = message
+        self.statuses.append(-1)
+        index = len(self.statuses) - 1
+
+        async def go() -> None:
+            self.statuses[index] = await self.server.deliver(self.wa_id, message)
+
+        task = asyncio.get_running_loop().create_task(go())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    def send(self, text: str) -> None:
+        self._deliver(
+            {
+                "from": self.wa_id,
+                "id": self._new_id(),
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": text},
+            }
+        )
+
+    def send_photo(self) -> None:
+        self._deliver(
+            {
+                "from": self.wa_id,
+                "id": self._new_id(),
+                "timestamp": str(int(time.time())),
+                "type": "image",
+                "image": {"id": "MEDIA-1", "mime_type": "image/jpeg"},
+            }
+        )
+
+    def redeliver(self) -> None:
+        """Meta delivers the last message again (same id)."""
+        assert self.last_message is not None
+        self._deliver(self.last_message)
+
+    def reply(self, reply_id: str, title: str, list_row: bool) -> None:
+        kind = "list_reply" if list_row else "button_reply"
+        self._deliver(
+            {
+                "from": self.wa_id,
+                "id": self._new_id(),
+                "timestamp": str(int(time.time())),
+                "type": "interactive",
+                "interactive": {"type": kind, kind: {"id": reply_id, "title": title}},
+            }
+        )
+
+    def tap_template_button(self, message: WaMessage, text: str = "Start") -> None:
+        assert message.quick_reply is not None
+        self._deliver(
+            {
+                "from": self.wa_id,
+                "id": self._new_id(),
+                "timestamp": str(int(time.time())),
+                "type": "button",
+                "button": {"payload": message.quick_reply, "text": text},
+            }
+        )
+
+    def _options(self, message: WaMessage | None) -> list[tuple[WaMessage, tuple[str, str, str]]]:
+        """The choices on screen: those of ``message``, or of every message with choices
+        sent since this user last wrote (a question may come as two lists)."""
+        if message is not None:
+            return [(message, option) for option in message.options]
+        recent = [m for m in self.messages[self._batch_start :] if m.options]
+        if not recent:  # the last messages with choices (a question may come as two lists)
+            for m in reversed(self.messages):
+                if not m.options:
+                    if recent:
+                        break
+                    continue
+                recent.insert(0, m)
+        if not recent:
+            raise AssertionError(f"no message with choices for {self.wa_id}")
+        return [(m, option) for m in recent for option in m.options]
+
+    def press(self, label: str, message: WaMessage | None = None) -> None:
+        """Tap the button or list row with this title (exact, or the only one that
+        contains it, in its title or its description)."""
+        options = self._options(message)
+        exact = [(m, o) for m, o in options if o[1] == label]
+        partial = [(m, o) for m, o in options if label in o[1] or label in o[2]]
+        chosen = exact or partial
+        if len(chosen) != 1:
+            raise AssertionError(
+                f"choice {label!r} not found once in {[o[1] for _m, o in options]}"
+            )
+        found, (reply_id, title, _d) = chosen[0]
+        self.reply(reply_id, title, found.kind == "list")
+
+    def press_nth(self, index: int, message: WaMessage | None = None) -> None:
+        found, (reply_id, title, _d) = self._options(message)[index]
+        self.reply(reply_id, title, found.kind == "list")
+
+    def labels(self) -> list[str]:
+        return [o[1] for _m, o in self._options(None)]
+
+    async def expect(self, fragment: str, timeout: float = 10.0) -> WaMessage:
+        """Wait for a new bot message containing ``fragment``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for message in self.messages[self._seen :]:
+                if fragment in message.body:
+                    self._seen = self.messages.index(message) + 1
+                    return message
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                recent = [m.body[:80] for m in self.messages[-5:]]
+                raise AssertionError(f"no message containing {fragment!r}; last: {recent}")
+            with contextlib.suppress(TimeoutError):
+                await self.server.wait_changed(min(remaining, 0.2))
+
+    async def settle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until every delivery was answered and the bot has been quiet a while."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before = len(self.server.requests)
+            await asyncio.sleep(quiet)
+            if len(self.server.requests) == before and -1 not in self.statuses:
+                return
+        raise AssertionError("the bot did not settle")
+
+
+_background: set[asyncio.Task[None]] = set()
