@@ -307,3 +307,22 @@ def invitation_problem(_: Translator, reason: str) -> str:
         "This invitation link is not valid. Please ask your caseworker "
         "for a new one. Nothing has been stored about you."
     )
+
+
+def reminder_text(_: Translator, wave: str, started: bool) -> tuple[str, str]:
+    """A reminder of a follow-up survey and the label of its button (start, or continue
+    when part of it is answered)."""
+    label = wave_label(_, wave)
+    if started:
+        text = _(
+            "Hello! You have answered part of your {wave} survey. You can continue where "
+            "you stopped: press the button.",
+            wave=label,
+        )
+        return text, _("Continue the survey")
+    text = _(
+        "Hello! It is time for your {wave} survey. It takes about 10 minutes, and you "
+        "can stop and continue later. Press the button to start.",
+        wave=label,
+    )
+    return text, _("Start the survey")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,11 +25,12 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.couriers import Courier, Delivery
 from bot.i18n import Translator
 from bot.rate_limits import RateLimiter
 from bot.telegram.keyboards import ResumeCB
 from bot.telegram.metrics import Metrics
-from bot.texts import wave_label
+from bot.texts import reminder_text
 from storage import outbox, schedules
 from storage.outbox import Claimed, RoundReport
 from storage.schedules import ScheduledRun
@@ -57,33 +58,45 @@ Progress = Callable[[RoundReport], Awaitable[None]]
 
 
 def reminder_message(claimed: Claimed) -> tuple[str, InlineKeyboardMarkup]:
-    _ = Translator(claimed.language)
-    wave = wave_label(_, claimed.wave)
-    if claimed.started:
-        text = _(
-            "Hello! You have answered part of your {wave} survey. You can continue where "
-            "you stopped: press the button.",
-            wave=wave,
-        )
-        label = _("Continue the survey")
-    else:
-        text = _(
-            "Hello! It is time for your {wave} survey. It takes about 10 minutes, and you "
-            "can stop and continue later. Press the button to start.",
-            wave=wave,
-        )
-        label = _("Start the survey")
+    text, label = reminder_text(Translator(claimed.language), claimed.wave, claimed.started)
     button = InlineKeyboardButton(text=label, callback_data=ResumeCB().pack())
     return text, InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
+class TelegramCourier:
+    """Reminders on Telegram: a message with a "start the survey" button."""
+
+    channel = "telegram"
+
+    def __init__(self, bot: Bot, limiter: RateLimiter) -> None:
+        self.bot, self.limiter = bot, limiter
+
+    async def remind(self, item: Claimed) -> Delivery:
+        text, keyboard = reminder_message(item)
+        try:
+            await self.bot.send_message(
+                item.chat_id, text, reply_markup=keyboard, protect_content=True
+            )
+        except TelegramRetryAfter as exc:
+            return Delivery("throttled", "throttled", retry_after=exc.retry_after)
+        except TelegramForbiddenError:
+            return Delivery("unreachable", "blocked")
+        except (TelegramNetworkError, TelegramAPIError) as exc:
+            return Delivery("failed", _reason(exc))
+        return Delivery("sent")
+
+
 class RoundSender:
+    """Sends a round's reminders, each on its returnee's channel (Telegram through ``bot``
+    and ``limiter``; other channels through ``couriers``)."""
+
     def __init__(
         self,
         store: Store,
-        bot: Bot,
+        bot: Bot | None,
         limiter: RateLimiter | None = None,
         *,
+        couriers: Sequence[Courier] = (),
         batch_size: int = 100,
         concurrency: int = 8,
         max_attempts: int = 5,
@@ -92,9 +105,12 @@ class RoundSender:
         clock: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
     ) -> None:
-        self.store, self.bot = store, bot
+        self.store = store
         self.lease, self.metrics = lease, metrics
         self.limiter = limiter or RateLimiter()
+        self.couriers: dict[str, Courier] = {c.channel: c for c in couriers}
+        if bot is not None:
+            self.couriers["telegram"] = TelegramCourier(bot, self.limiter)
         self.batch_size, self.concurrency = batch_size, concurrency
         self.max_attempts, self.backoff = max_attempts, backoff
         self.clock = clock
@@ -167,7 +183,11 @@ class RoundSender:
         if status != "active":
             await outbox.settle(store, item.reminder_id, "skipped", reason=status or "erased")
             return
-        await self.limiter.acquire(item.returnee_id)
+        courier = self.couriers.get(item.channel)
+        if courier is None:  # (this process cannot send on that channel)
+            await outbox.settle(store, item.reminder_id, "skipped", reason="channel_not_configured")
+            return
+        await courier.limiter.acquire(item.returnee_id)
         if not await outbox.mark_sending(store, item.reminder_id):
             # an opt-out meanwhile (its own transaction skipped the row, or does now), the
             # round was paused, or another sender took the row: nothing is sent
@@ -179,28 +199,28 @@ class RoundSender:
             else:  # (paused: sent when the round is resumed, without waiting for the lease)
                 await outbox.release(store, item.reminder_id)
             return
-        text, keyboard = reminder_message(item)
-        try:
-            await self.bot.send_message(
-                item.chat_id, text, reply_markup=keyboard, protect_content=True
-            )
-        except TelegramRetryAfter as exc:
+        delivery = await courier.remind(item)
+        if delivery.outcome == "throttled":
             self.stats.throttled += 1
-            await self.limiter.pause(exc.retry_after)
-            log.warning("429 from Telegram: all sending paused for %ss", exc.retry_after)
+            await courier.limiter.pause(delivery.retry_after)
+            log.warning(
+                "%s says too many messages: all sending paused for %ss",
+                item.channel,
+                delivery.retry_after,
+            )
             await outbox.settle(
                 store,
                 item.reminder_id,
                 "pending",
                 reason="throttled",
-                retry_at=store.clock() + timedelta(seconds=exc.retry_after),
+                retry_at=store.clock() + timedelta(seconds=delivery.retry_after),
             )
-        except TelegramForbiddenError:
+        elif delivery.outcome == "unreachable":
             await store.set_status(item.returnee_id, "unreachable")
-            await outbox.settle(store, item.reminder_id, "failed", reason="blocked")
-            log.info("reminder to %s: blocked, marked unreachable", item.public_id)
-        except (TelegramNetworkError, TelegramAPIError) as exc:
-            reason = _reason(exc)
+            await outbox.settle(store, item.reminder_id, "failed", reason=delivery.reason)
+            log.info("reminder to %s: %s, marked unreachable", item.public_id, delivery.reason)
+        elif delivery.outcome == "failed":
+            reason = delivery.reason or "error"
             if item.attempts >= self.max_attempts:
                 await outbox.settle(store, item.reminder_id, "failed", reason=reason)
                 log.warning("reminder to %s failed for good: %s", item.public_id, reason)
@@ -234,12 +254,13 @@ def _reason(exc: Exception) -> str:
 
 async def send_scheduled_rounds(
     store: Store,
-    bot: Bot,
+    bot: Bot | None,
     limiter: RateLimiter,
     windows: WaveWindows,
     *,
     now: datetime | None = None,
     metrics: Metrics | None = None,
+    couriers: Sequence[Courier] = (),
 ) -> list[ScheduledRun]:
     """Start today's scheduled rounds whose hour has come (:func:`storage.schedules.tick`)
     and send them; returns what each schedule did."""
@@ -247,7 +268,8 @@ async def send_scheduled_rounds(
     for run in runs:
         if run.round_id is None:
             continue
-        report = await RoundSender(store, bot, limiter, metrics=metrics).run(run.round_id)
+        sender = RoundSender(store, bot, limiter, metrics=metrics, couriers=couriers)
+        report = await sender.run(run.round_id)
         log.info(
             "scheduled round (%s): %s reminded, %s already reminded, %s",
             run.schedule.describe(),
@@ -260,17 +282,20 @@ async def send_scheduled_rounds(
 
 async def scheduled_rounds_loop(
     store: Store,
-    bot: Bot,
+    bot: Bot | None,
     limiter: RateLimiter,
     windows: WaveWindows,
     *,
     every: float = 60.0,
     metrics: Metrics | None = None,
+    couriers: Sequence[Courier] = (),
 ) -> None:
     """Every minute: :func:`send_scheduled_rounds` (a database hiccup is retried)."""
     while True:
         try:
-            await send_scheduled_rounds(store, bot, limiter, windows, metrics=metrics)
+            await send_scheduled_rounds(
+                store, bot, limiter, windows, metrics=metrics, couriers=couriers
+            )
         except Exception as exc:  # a passing outage must not stop the bot
             log.warning("scheduled rounds failed: %s", exc.__class__.__name__)
         await asyncio.sleep(every)

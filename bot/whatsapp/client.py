@@ -88,6 +88,17 @@ class Row:
     description: str | None = None
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message: plain text, reply buttons (``buttons``) or a list (``rows`` behind
+    the ``button`` label)."""
+
+    body: str
+    buttons: tuple[tuple[str, str], ...] = ()
+    rows: tuple[Row, ...] = ()
+    button: str = ""
+
+
 class CloudClient:
     """One business phone number's messages endpoint."""
 
@@ -134,6 +145,16 @@ class CloudClient:
             if r.status != 200:
                 raise cloud_error(r.status, body)
             return str(body["messages"][0]["id"])
+
+    async def send_messages(self, to: str, messages: Sequence[Outgoing]) -> None:
+        """Send ``messages`` in order (text, reply buttons or list, as each is)."""
+        for message in messages:
+            if message.buttons:
+                await self.send_buttons(to, message.body, list(message.buttons))
+            elif message.rows:
+                await self.send_list(to, message.body, message.button, list(message.rows))
+            else:
+                await self.send_text(to, message.body)
 
     async def send_text(self, to: str, body: str) -> str:
         return await self.send(to, {"type": "text", "text": {"body": body}})

@@ -38,9 +38,14 @@ from bot.texts import (
     rejection_message,
     thanks_lines,
 )
-from bot.whatsapp.client import CloudClient, CloudError, Undeliverable, WindowClosed
-from bot.whatsapp.render import (
+from bot.whatsapp.client import (
+    CloudClient,
+    CloudError,
     Outgoing,
+    Undeliverable,
+    WindowClosed,
+)
+from bot.whatsapp.render import (
     choices,
     parse_survey_reply,
     question_messages,
@@ -189,15 +194,7 @@ class Turn:
     # -- sending -------------------------------------------------------------------------
 
     async def send(self, messages: Sequence[Outgoing]) -> None:
-        for message in messages:
-            if message.buttons:
-                await self.client.send_buttons(self.to, message.body, list(message.buttons))
-            elif message.rows:
-                await self.client.send_list(
-                    self.to, message.body, message.button, list(message.rows)
-                )
-            else:
-                await self.client.send_text(self.to, message.body)
+        await self.client.send_messages(self.to, messages)
 
     async def say(self, text: str) -> None:
         await self.send(text_messages(text))

@@ -10,11 +10,10 @@ Pure functions: what to send, not how (:mod:`bot.whatsapp.conversation` sends it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bot.i18n import Translator
 from bot.texts import answer_buttons, question_text
-from bot.whatsapp.client import Row
+from bot.whatsapp.client import Outgoing, Row
 from flows.engine import Step
 from flows.model import AskedQuestion, FlowDefinition, MultiSelect
 from flows.state import QuestionAsked
@@ -33,17 +32,6 @@ def fit(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One message: plain text, reply buttons (``buttons``) or a list (``rows`` behind
-    the ``button`` label)."""
-
-    body: str
-    buttons: tuple[tuple[str, str], ...] = ()
-    rows: tuple[Row, ...] = ()
-    button: str = ""
 
 
 def text_messages(text: str) -> list[Outgoing]:

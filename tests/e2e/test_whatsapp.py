@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from bot.rate_limits import RateLimiter
+from bot.telegram.sender import RoundSender
 from bot.whatsapp.conversation import update_id_of
+from bot.whatsapp.reminders import WhatsAppCourier
+from storage import outbox
 from storage.models import Answer, ProcessedUpdate, Returnee
+from storage.outbox import RoundReport
+from storage.waves import WaveWindows
 from tests.e2e.conftest import WaHarness
 from tests.support import fake_whatsapp
 from tests.support.fake_whatsapp import WaUser
@@ -201,3 +208,87 @@ async def test_the_number_never_reaches_the_database_or_the_log(
         for table in ("returnees", "processed_updates", "answers", "audit_log", "survey_responses"):
             rows = (await conn.exec_driver_sql(f"SELECT * FROM {table}")).all()
             assert user.wa_id not in repr(rows), table
+
+
+# -- reminders -------------------------------------------------------------------------------
+
+
+async def remind(h: WaHarness) -> tuple[WhatsAppCourier, RoundReport]:
+    """A round for the initial wave, sent with the WhatsApp courier."""
+    assert h.store is not None and h.client is not None
+    preview = await outbox.preview_round(
+        h.store, wave="initial", country=None, windows=WaveWindows(), today=h.today
+    )
+    round_id = await outbox.create_round(h.store, preview, actor="test")
+    courier = WhatsAppCourier(
+        h.client,
+        RateLimiter(rate=None),
+        template="rss_reminder",
+        clock=h.store.clock,
+        backoff=0.2,
+    )
+    sender = RoundSender(h.store, None, couriers=[courier], backoff=0.05)
+    return courier, await sender.run(round_id)
+
+
+async def last_wrote(h: WaHarness, user: WaUser, ago: timedelta) -> None:
+    """The returnee last wrote ``ago`` (in the bot's records and WhatsApp's)."""
+    assert h.store is not None
+    found = await h.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    assert found is not None
+    async with h.store.sessions.begin() as session:
+        await session.execute(
+            update(Returnee)
+            .where(Returnee.id == found.id)
+            .values(last_message_at=h.store.clock() - ago)
+        )
+    h.server.offset = ago
+
+
+async def test_a_reminder_inside_the_window_is_a_message_with_a_button(
+    wa_harness: WaHarness,
+) -> None:
+    user = await join(wa_harness)
+    user.press("Satisfied")
+    await user.expect(QUESTION["en"].format(2))
+    courier, report = await remind(wa_harness)
+    assert report.counts["sent"] == 1 and courier.sent_as == ["message"]
+    await user.expect("You have answered part of your first follow-up survey")
+    user.press("Continue the survey")
+    await user.expect(QUESTION["en"].format(2))
+
+
+async def test_outside_the_window_the_reminder_is_the_template(wa_harness: WaHarness) -> None:
+    user = await join(wa_harness, "fr")
+    await last_wrote(wa_harness, user, timedelta(days=2))
+    courier, report = await remind(wa_harness)
+    assert report.counts["sent"] == 1 and courier.sent_as == ["template"]
+    [template] = [m for m in user.messages if m.kind == "template"]
+    assert (template.template, template.language) == ("rss_reminder", "fr")
+    assert template.parameters == ["premier suivi"]
+    user.tap_template_button(template, "Commencer")
+    await user.expect(QUESTION["fr"].format(1))
+
+
+async def test_window_closed_says_whatsapp_the_template_goes_instead(
+    wa_harness: WaHarness,
+) -> None:
+    user = await join(wa_harness)
+    wa_harness.server.offset = timedelta(hours=30)  # our records say open, WhatsApp not
+    courier, report = await remind(wa_harness)
+    assert report.counts["sent"] == 1 and courier.sent_as == ["template"]
+    refused = [r for r in wa_harness.server.requests if r["type"] != "template"][-1]
+    assert refused["to"] == user.wa_id  # the free-form attempt came first
+
+
+async def test_reminder_errors_unreachable_and_throttled(wa_harness: WaHarness) -> None:
+    gone, slow = await join(wa_harness), await join(wa_harness)
+    wa_harness.server.undeliverable.add(gone.wa_id)
+    wa_harness.server.fail(400, 130429, "Rate limit hit", times=1)
+    _courier, report = await remind(wa_harness)
+    assert report.counts["sent"] == 1 and report.counts["failed"] == 1
+    assert report.reasons["failed:undeliverable"] == 1
+    assert wa_harness.store is not None
+    lost = await wa_harness.store.find_by_telegram(gone.wa_id, channel="whatsapp")
+    assert lost is not None and lost.status == "unreachable"
+    assert any("Hello!" in m.body for m in slow.messages)
