@@ -27,3 +27,10 @@ def allowed(role: str | None, action: str) -> bool:
 def invitation_link(username: str | None, token: str) -> str:
     """The Telegram link that opens the bot with a single-use invitation."""
     return f"https://t.me/{username or '<bot username>'}?start={token}"
+
+
+def whatsapp_invitation_link(number: str, token: str) -> str:
+    """The WhatsApp link that opens a chat with the business number, with ``START <token>``
+    ready to send."""
+    digits = "".join(c for c in number if c.isdigit())
+    return f"https://wa.me/{digits}?text=START%20{token}"

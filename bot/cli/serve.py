@@ -17,8 +17,8 @@ import typer
 from bot.cli.staff import windows
 from bot.common import configured_definition, fail, open_store
 from bot.i18n import UI_LANGUAGES
-from bot.settings import BotSettings
-from bot.staff import invitation_link
+from bot.settings import BotSettings, WhatsAppSettings
+from bot.staff import invitation_link, whatsapp_invitation_link
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
 from storage.redaction import configure_logging
 from storage.store import CaseAlreadyEnrolled, InviteProblem, Store
@@ -35,11 +35,19 @@ def _token(config: BotSettings) -> str:
     return config.token.get_secret_value().strip()
 
 
-async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None) -> None:
-    """Polling (embedded default) or webhook; Redis-shared state when REDIS_URL is set."""
-    # the Telegram client is imported only by the commands that talk to Telegram
+async def _serve(
+    config: BotSettings,
+    token: str | None,
+    webhook: WebhookOptions | None,
+    whatsapp: WhatsAppSettings,
+    listen: tuple[str, int],
+) -> None:
+    """Telegram (polling, the embedded default, or webhook) and WhatsApp (its webhook, on
+    ``listen``), whichever are configured; Redis-shared state when REDIS_URL is set."""
+    # the clients are imported only by the commands that talk to a chat app
     from aiohttp import web
 
+    from bot.health import add_health_routes
     from bot.rate_limits import RedisRateLimiter
     from bot.telegram.app import (
         build_bot,
@@ -52,12 +60,19 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
     from bot.telegram.sender import scheduled_rounds_loop
     from bot.telegram.services import Services
     from bot.telegram.webhook import build_webhook_app
+    from bot.whatsapp.client import CloudError
+    from bot.whatsapp.conversation import WhatsAppConversation
+    from bot.whatsapp.reminders import courier_from_settings
+    from bot.whatsapp.webhook import add_routes
 
     store = await open_store()
     metrics = Metrics()
-    bot = build_bot(token, config.api_base, metrics=metrics)
-    sender_bot = build_bot(token, config.api_base, retries=False, metrics=metrics)
+    bot = build_bot(token, config.api_base, metrics=metrics) if token else None
+    sender_bot = (
+        build_bot(token, config.api_base, retries=False, metrics=metrics) if token else None
+    )
     redis = redis_client(config.redis_url.get_secret_value()) if config.redis_url else None
+    courier = courier_from_settings(whatsapp, store, redis=redis, prefix=config.redis_prefix)
     svc = Services(
         store=store,
         definition=configured_definition(),
@@ -67,54 +82,89 @@ async def _serve(config: BotSettings, token: str, webhook: WebhookOptions | None
         sender_bot=sender_bot,
         send_rate=config.send_rate,
         metrics=metrics,
+        couriers=[courier] if courier else [],
     )
     storage = isolation = None
     if redis is not None:
         storage, isolation, svc.claims = redis_state(redis, config.redis_prefix, config.claim_ttl)
         svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
     dp = build_dispatcher(svc, storage=storage, isolation=isolation, webhook=webhook is not None)
-    await score_unscored_surveys(store, svc.definition, svc.table)
-    pruning = asyncio.create_task(_housekeeping(store, svc.policy.retention_months))
-    scheduling = asyncio.create_task(
-        scheduled_rounds_loop(store, sender_bot, svc.limiter(), svc.windows, metrics=metrics)
-    )
+    tasks: list[asyncio.Task[None]] = []
+    runner: web.AppRunner | None = None
     try:
-        me = await bot.get_me()
-        await set_commands(bot)
-        if webhook is None:
+        if courier is not None:
+            try:
+                shown = await courier.client.check()
+            except CloudError as exc:
+                fail(f"the WhatsApp Cloud API refuses WHATSAPP_TOKEN / PHONE_NUMBER_ID: {exc}")
+            log.info("WhatsApp number %s ready", shown)
+        await score_unscored_surveys(store, svc.definition, svc.table)
+        tasks.append(asyncio.create_task(_housekeeping(store, svc.policy.retention_months)))
+        tasks.append(
+            asyncio.create_task(
+                scheduled_rounds_loop(
+                    store,
+                    sender_bot,
+                    svc.limiter(),
+                    svc.windows,
+                    metrics=metrics,
+                    couriers=svc.couriers,
+                )
+            )
+        )
+        app: web.Application | None = None
+        if bot is not None:
+            me = await bot.get_me()
+            await set_commands(bot)
+            if webhook is not None:
+                if config.webhook_url:
+                    await bot.set_webhook(
+                        config.webhook_url.rstrip("/") + webhook.path,
+                        secret_token=webhook.secret,
+                        allowed_updates=dp.resolve_used_update_types(),
+                    )
+                app = build_webhook_app(
+                    dp, bot, svc, path=webhook.path, secret=webhook.secret, redis=redis
+                )
+                log.info("bot @%s: Telegram webhook at %s", me.username, webhook.path)
+        if courier is not None:
+            if app is None:
+                app = web.Application()
+                add_health_routes(app, store, metrics.registry, redis)
+            assert whatsapp.app_secret is not None and whatsapp.verify_token is not None
+            add_routes(
+                app,
+                WhatsAppConversation(svc, courier.client),
+                path=whatsapp.path,
+                app_secret=whatsapp.app_secret.get_secret_value(),
+                verify_token=whatsapp.verify_token.get_secret_value(),
+            )
+            log.info("WhatsApp webhook at %s", whatsapp.path)
+        if app is not None:
+            runner = web.AppRunner(app, handle_signals=True)
+            await runner.setup()
+            await web.TCPSite(runner, listen[0], listen[1], reuse_port=True).start()
+            log.info("listening on %s:%s", *listen)
+        if bot is not None and webhook is None:
             log.info("bot @%s starting: polling %s", me.username, config.api_base)
             await bot.delete_webhook(drop_pending_updates=False)
             await dp.start_polling(bot, polling_timeout=30)
             return
-        if config.webhook_url:
-            await bot.set_webhook(
-                config.webhook_url.rstrip("/") + webhook.path,
-                secret_token=webhook.secret,
-                allowed_updates=dp.resolve_used_update_types(),
-            )
-        app = build_webhook_app(dp, bot, svc, path=webhook.path, secret=webhook.secret, redis=redis)
-        runner = web.AppRunner(app, handle_signals=True)
-        await runner.setup()
-        site = web.TCPSite(runner, webhook.host, webhook.port, reuse_port=True)
-        await site.start()
-        log.info(
-            "bot @%s starting: webhook on %s:%s%s",
-            me.username,
-            webhook.host,
-            webhook.port,
-            webhook.path,
-        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signame in ("SIGINT", "SIGTERM"):
             loop.add_signal_handler(getattr(signal, signame), stop.set)
         await stop.wait()
-        await runner.cleanup()
     finally:
-        pruning.cancel()
-        scheduling.cancel()
-        await bot.session.close()
-        await sender_bot.session.close()
+        for task in tasks:
+            task.cancel()
+        if runner is not None:
+            await runner.cleanup()
+        for client in (bot, sender_bot):
+            if client is not None:
+                await client.session.close()
+        if courier is not None:
+            await courier.client.close()
         if redis is not None:
             await redis.aclose()
         await store.close()
@@ -147,17 +197,30 @@ class WebhookOptions:
 def run(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING...")] = "INFO",
     webhook: Annotated[
-        bool, typer.Option("--webhook", help="Serve a webhook instead of polling.")
+        bool, typer.Option("--webhook", help="Serve a Telegram webhook instead of polling.")
     ] = False,
-    host: Annotated[str, typer.Option(help="Webhook: address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Webhook: port.")] = 8080,
-    path: Annotated[str, typer.Option(help="Webhook: URL path.")] = "/telegram",
+    host: Annotated[
+        str, typer.Option(help="Webhooks (Telegram, WhatsApp): address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Webhooks: port.")] = 8080,
+    path: Annotated[str, typer.Option(help="Telegram webhook: URL path.")] = "/telegram",
 ) -> None:
-    """Run the Telegram bot: long polling by default, or a webhook worker (--webhook)."""
-    config = BotSettings()
-    token = _token(config)
+    """Run the bot: Telegram by long polling (or a webhook worker with --webhook) when
+    TELEGRAM_BOT_TOKEN is set, and WhatsApp's webhook (WHATSAPP_WEBHOOK_PATH on the same
+    address) when WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID are set."""
+    config, whatsapp = BotSettings(), WhatsAppSettings()
+    token = None
+    if not whatsapp.enabled or (config.token and config.token.get_secret_value().strip()):
+        token = _token(config)
+    if whatsapp.enabled and not (whatsapp.app_secret and whatsapp.verify_token):
+        fail(
+            "WhatsApp needs WHATSAPP_APP_SECRET (deliveries are checked against it) and "
+            "WHATSAPP_VERIFY_TOKEN (the webhook's verification handshake): see the README"
+        )
     options = None
     if webhook:
+        if token is None:
+            fail("--webhook serves Telegram: set TELEGRAM_BOT_TOKEN")
         if config.webhook_secret is None or len(config.webhook_secret.get_secret_value()) < 16:
             fail(
                 "webhook mode needs TELEGRAM_WEBHOOK_SECRET (16+ characters of A-Z, a-z, "
@@ -166,7 +229,7 @@ def run(
         options = WebhookOptions(host, port, path, config.webhook_secret.get_secret_value())
     configure_logging(log_level.upper())
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        runner.run(_serve(config, token, options))
+        runner.run(_serve(config, token, options, whatsapp, (host, port)))
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -207,6 +270,24 @@ QrOption = Annotated[
     Path | None,
     typer.Option(help="Also write the link as a QR code to this PNG file (to print or show)."),
 ]
+ChannelOption = Annotated[
+    str | None,
+    typer.Option(
+        help="telegram or whatsapp: where the link opens (default: Telegram, or WhatsApp "
+        "when only WhatsApp is set up)."
+    ),
+]
+
+
+def _channel(channel: str | None) -> str:
+    if channel is None:
+        whatsapp_only = WhatsAppSettings().enabled and BotSettings().token is None
+        return "whatsapp" if whatsapp_only else "telegram"
+    if channel not in ("telegram", "whatsapp"):
+        fail(f"--channel must be telegram or whatsapp, not {channel!r}")
+    if channel == "whatsapp" and not WhatsAppSettings().number:
+        fail("a WhatsApp link needs the business number: set WHATSAPP_NUMBER (e.g. 15550100)")
+    return channel
 
 
 def enroll(
@@ -216,6 +297,7 @@ def enroll(
     country: Annotated[str | None, typer.Option(help="Country of return (ISO code).")] = None,
     valid_days: Annotated[int, typer.Option(min=1, max=365, help="Link validity.")] = 30,
     qr: QrOption = None,
+    channel: ChannelOption = None,
 ) -> None:
     """Enrol a returnee and print their single-use invitation link."""
     if language not in UI_LANGUAGES:
@@ -225,10 +307,10 @@ def enroll(
     when = _parse_date(return_date)
     if when > date.today():
         fail("--return-date is in the future")
-    config = BotSettings()
+    config, channel = BotSettings(), _channel(channel)
 
     async def _enroll() -> tuple[str, str, str | None]:
-        username = await _username_for(config, qr)
+        username = await _username_for(config, qr) if channel == "telegram" else None
         store = await open_store()
         try:
             returnee = await store.enroll(
@@ -252,7 +334,7 @@ def enroll(
 
     public_id, token, username = asyncio.run(_enroll())
     typer.echo(f"Enrolled {public_id}. Invitation link (single use, valid {valid_days} days):")
-    _print_link(username, token, qr)
+    _print_link(channel, username, token, qr)
 
 
 async def _username_for(config: BotSettings, qr: Path | None) -> str | None:
@@ -266,10 +348,13 @@ async def _username_for(config: BotSettings, qr: Path | None) -> str | None:
     return username
 
 
-def _print_link(username: str | None, token: str, qr: Path | None = None) -> None:
-    link = invitation_link(username, token)
+def _print_link(channel: str, username: str | None, token: str, qr: Path | None = None) -> None:
+    if channel == "whatsapp":
+        link = whatsapp_invitation_link(WhatsAppSettings().number or "", token)
+    else:
+        link = invitation_link(username, token)
     typer.echo(link)
-    if not username:
+    if channel == "telegram" and not username:
         typer.echo(
             "rssbot: set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to print the full link",
             err=True,
@@ -286,15 +371,16 @@ def invite(
     returnee: Annotated[str | None, typer.Option(help="Pseudonymous id (R-...).")] = None,
     valid_days: Annotated[int, typer.Option(min=1, max=365, help="Link validity.")] = 30,
     qr: QrOption = None,
+    channel: ChannelOption = None,
 ) -> None:
     """A new invitation link for an enrolled returnee (lost or expired link): their
     earlier unused links stop working."""
     if (case is None) == (returnee is None):
         fail("give --case or --returnee")
-    config = BotSettings()
+    config, channel = BotSettings(), _channel(channel)
 
     async def _invite() -> tuple[str, str, str | None]:
-        username = await _username_for(config, qr)
+        username = await _username_for(config, qr) if channel == "telegram" else None
         store = await open_store()
         try:
             info = (
@@ -317,7 +403,7 @@ def invite(
         f"New invitation for {public_id} (single use, valid {valid_days} days; "
         "earlier links no longer work):"
     )
-    _print_link(username, token, qr)
+    _print_link(channel, username, token, qr)
 
 
 def console_web(
@@ -344,28 +430,34 @@ def console_web(
     async def serve() -> web.Application:
         from bot.rate_limits import RateLimiter
         from bot.telegram.app import build_bot
+        from bot.whatsapp.reminders import courier_from_settings
 
         store = await open_store()
-        bot = None
-        if send_rounds and config.token is not None:
-            bot = build_bot(config.token.get_secret_value(), config.api_base, retries=False)
-        elif send_rounds:
-            log.warning(
-                "TELEGRAM_BOT_TOKEN is not set: rounds started in the console wait for "
-                "'rssbot round worker' (or 'rssbot round resume')"
-            )
+        bot = courier = None
+        if send_rounds:
+            if config.token is not None:
+                bot = build_bot(config.token.get_secret_value(), config.api_base, retries=False)
+            courier = courier_from_settings(WhatsAppSettings(), store)
+            if bot is None and courier is None:
+                log.warning(
+                    "neither TELEGRAM_BOT_TOKEN nor WHATSAPP_TOKEN is set: rounds started in "
+                    "the console wait for 'rssbot round worker' (or 'rssbot round resume')"
+                )
         console = Console(
             store,
             configured_weight_table(),
             windows=windows(),
             bot=bot,
             limiter=RateLimiter(config.send_rate or None),
+            couriers=[courier] if courier else [],
         )
 
         async def close(_: web.Application) -> None:
             await console.close()
             if bot is not None:
                 await bot.session.close()
+            if courier is not None:
+                await courier.client.close()
             await store.close()
 
         app = build_console_app(console)

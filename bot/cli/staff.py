@@ -20,7 +20,7 @@ from rich.table import Table
 
 from bot import exports
 from bot.common import configured_definition, fail, open_store
-from bot.settings import BotSettings
+from bot.settings import BotSettings, WhatsAppSettings
 from bot.staff import ROLES, allowed
 from bot.survey_scores import configured_weight_table, scoring_gap, weights_line
 from scoring import WeightTable, WeightTableError
@@ -205,16 +205,22 @@ async def send_round(
     store: Store, round_id: str, *, rate: float | None, total: int, show: bool = True
 ) -> tuple[RoundReport, float]:
     from bot.rate_limits import RateLimiter
-    from bot.telegram.app import build_bot  # the Telegram client only where it is needed
+    from bot.telegram.app import build_bot  # the chat clients only where they are needed
     from bot.telegram.sender import RoundSender
+    from bot.whatsapp.reminders import courier_from_settings
 
     config = BotSettings()
-    if config.token is None:
+    courier = courier_from_settings(WhatsAppSettings(), store)
+    if config.token is None and courier is None:
         fail(
-            "TELEGRAM_BOT_TOKEN is not set: the round was saved; send it with 'rssbot round resume'"
+            "neither TELEGRAM_BOT_TOKEN nor WHATSAPP_TOKEN is set: the round was saved; send "
+            "it with 'rssbot round resume'"
         )
-    bot = build_bot(config.token.get_secret_value(), config.api_base, retries=False)
-    sender = RoundSender(store, bot, RateLimiter(rate=rate))
+    bot = None
+    if config.token is not None:
+        bot = build_bot(config.token.get_secret_value(), config.api_base, retries=False)
+    couriers = [courier] if courier else []
+    sender = RoundSender(store, bot, RateLimiter(rate=rate), couriers=couriers)
     try:
         with Progress(
             TextColumn("[bold]reminders"),
@@ -231,7 +237,10 @@ async def send_round(
 
             report = await sender.run(round_id, progress=progress)
     finally:
-        await bot.session.close()
+        if bot is not None:
+            await bot.session.close()
+        if courier is not None:
+            await courier.client.close()
     return report, sender.stats.rate
 
 
@@ -300,15 +309,18 @@ def round_worker(
     from bot.rate_limits import RateLimiter, RedisRateLimiter
     from bot.telegram.app import build_bot, redis_client
     from bot.telegram.sender import RoundSender
+    from bot.whatsapp.reminders import courier_from_settings
 
-    config = BotSettings()
-    if config.token is None:
-        fail("TELEGRAM_BOT_TOKEN is not set")
-    token = config.token.get_secret_value()
+    config, whatsapp = BotSettings(), WhatsAppSettings()
+    if config.token is None and not whatsapp.enabled:
+        fail("neither TELEGRAM_BOT_TOKEN nor WHATSAPP_TOKEN is set")
+    token = config.token.get_secret_value() if config.token is not None else None
 
     async def work(store: Store) -> None:
         redis = redis_client(config.redis_url.get_secret_value()) if config.redis_url else None
-        bot = build_bot(token, config.api_base, retries=False)
+        bot = build_bot(token, config.api_base, retries=False) if token else None
+        courier = courier_from_settings(whatsapp, store, redis=redis, prefix=config.redis_prefix)
+        couriers = [courier] if courier else []
         rate = config.send_rate or None
         limiter = (
             RedisRateLimiter(redis, config.redis_prefix, rate=rate) if redis else RateLimiter(rate)
@@ -317,13 +329,17 @@ def round_worker(
             while True:
                 await schedules.tick(store, windows=windows())
                 for round_id in await outbox.open_rounds(store):
-                    report = await RoundSender(store, bot, limiter).run(round_id)
+                    sender = RoundSender(store, bot, limiter, couriers=couriers)
+                    report = await sender.run(round_id)
                     console.print(f"round {round_id}: {dict(report.counts)}")
                 if once:
                     return
                 await asyncio.sleep(interval)
         finally:
-            await bot.session.close()
+            if bot is not None:
+                await bot.session.close()
+            if courier is not None:
+                await courier.client.close()
             if redis is not None:
                 await redis.aclose()
 

@@ -13,6 +13,7 @@ from bot.core.services import Core
 from bot.telegram.metrics import Metrics
 
 if TYPE_CHECKING:
+    from bot.couriers import Courier
     from bot.rate_limits import RateLimiter
     from bot.telegram.shared import UpdateClaims
 
@@ -28,6 +29,8 @@ class Services(Core):
     metrics: Metrics = field(default_factory=Metrics)
     #: update claims shared by workers (Redis); None with one process
     claims: UpdateClaims | None = None
+    #: the other channels' reminder senders (WhatsApp), for rounds started in the chat
+    couriers: list[Courier] = field(default_factory=list)
     #: makes the round sender's rate limiter (shared through Redis when several workers run)
     limiter_factory: Callable[[float | None], RateLimiter] | None = None
 

@@ -281,7 +281,13 @@ async def on_round_confirm(
     round_id = await outbox.create_round(svc.store, preview, actor=who)
     total = len(preview.to_remind)
     status = await query.message.answer(f"Round '{preview.wave}': 0/{total}")
-    sender = RoundSender(svc.store, svc.sender_bot or bot, svc.limiter(), metrics=svc.metrics)
+    sender = RoundSender(
+        svc.store,
+        svc.sender_bot or bot,
+        svc.limiter(),
+        metrics=svc.metrics,
+        couriers=svc.couriers,
+    )
     last_edit = 0.0
 
     async def progress(report: RoundReport) -> None:

@@ -1,4 +1,4 @@
-"""Webhook mode: aiogram's aiohttp handler, plus /healthz and /metrics.
+"""Webhook mode: aiogram's aiohttp handler, plus /healthz and /metrics (:mod:`bot.health`).
 
 Each update is processed *before* the HTTP answer (``handle_in_background=False``): if
 processing fails the answer is an error and Telegram delivers the update again.
@@ -13,9 +13,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
+from bot.health import add_health_routes
 from bot.telegram.services import Services
 
 log = logging.getLogger(__name__)
@@ -53,30 +53,5 @@ def build_webhook_app(
         app, path=path
     )
 
-    async def healthz(request: web.Request) -> web.Response:
-        checks: dict[str, str] = {}
-        try:
-            await svc.store.ping()
-            checks["database"] = "ok"
-        except Exception as exc:  # reported, not raised: this is a health check
-            checks["database"] = exc.__class__.__name__
-        if redis is not None:
-            try:
-                await redis.ping()  # type: ignore[misc]
-                checks["redis"] = "ok"
-            except Exception as exc:
-                checks["redis"] = exc.__class__.__name__
-        healthy = all(v == "ok" for v in checks.values())
-        return web.json_response(
-            {"status": "ok" if healthy else "unhealthy", **checks}, status=200 if healthy else 503
-        )
-
-    async def metrics(request: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(svc.metrics.registry),
-            headers={"Content-Type": CONTENT_TYPE_LATEST},
-        )
-
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    add_health_routes(app, svc.store, svc.metrics.registry, redis)
     return app

@@ -24,6 +24,7 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.common import configured_definition
+from bot.couriers import Courier
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
 from bot.rate_limits import RateLimiter
 from bot.staff import allowed
@@ -76,6 +77,8 @@ class Console:
     #: them, which look for open rounds)
     bot: Bot | None = None
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    #: the other channels' reminder senders (WhatsApp)
+    couriers: list[Courier] = field(default_factory=list)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     #: the survey in use (export labels, its completed surveys)
     definition: FlowDefinition = field(default_factory=configured_definition)
@@ -124,9 +127,9 @@ class Console:
     def send_round(self, round_id: str) -> None:
         """Send a round started (or resumed) here in the background, if this console has
         a bot; otherwise the bot's workers send it."""
-        if self.bot is None:
+        if self.bot is None and not self.couriers:
             return
-        sender = RoundSender(self.store, self.bot, self.limiter)
+        sender = RoundSender(self.store, self.bot, self.limiter, couriers=self.couriers)
 
         async def run() -> None:
             try:

@@ -9,10 +9,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import aiohttp
+from redis.asyncio import Redis
 
 from bot.couriers import Delivery
 from bot.i18n import Translator
-from bot.rate_limits import RateLimiter
+from bot.rate_limits import RateLimiter, RedisRateLimiter
+from bot.settings import WhatsAppSettings
 from bot.texts import reminder_text, wave_label
 from bot.whatsapp.client import (
     CloudClient,
@@ -25,6 +27,7 @@ from bot.whatsapp.client import (
 from bot.whatsapp.conversation import RESUME
 from bot.whatsapp.render import choices
 from storage.outbox import Claimed
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +92,36 @@ class WhatsAppCourier:
         except (aiohttp.ClientError, TimeoutError):
             return Delivery("failed", "network")
         return Delivery("sent")
+
+
+def courier_from_settings(
+    config: WhatsAppSettings,
+    store: Store,
+    *,
+    redis: Redis | None = None,
+    prefix: str = "rssbot",
+) -> WhatsAppCourier | None:
+    """The WhatsApp courier the settings describe (None when WhatsApp is not set up); its
+    rate limit is shared through Redis when there is one. Close its ``client`` after."""
+    if not config.enabled:
+        return None
+    assert config.token is not None and config.phone_number_id is not None
+    client = CloudClient(
+        config.token.get_secret_value().strip(),
+        config.phone_number_id,
+        base_url=config.api_base,
+        version=config.api_version,
+    )
+    rate = config.send_rate or None
+    limiter = (
+        RedisRateLimiter(redis, f"{prefix}:whatsapp", rate=rate)
+        if redis is not None
+        else RateLimiter(rate=rate)
+    )
+    return WhatsAppCourier(
+        client,
+        limiter,
+        template=config.reminder_template,
+        template_language=config.template_language,
+        clock=store.clock,
+    )

@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from tests.e2e.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, FakeUser
+from tests.support import fake_whatsapp
+from tests.support.fake_whatsapp import FakeWhatsApp, WaUser
 
 CANARY = "CANARY-run-9d2e-kiwi-lantern"
 RSSBOT = str(Path(sys.executable).parent / "rssbot")
@@ -166,3 +168,104 @@ def test_an_invitation_as_a_qr_code_to_print(initialised: Path, tmp_path: Path) 
     # nothing was done: the link printed last still works (not replaced by a new one)
     check = CliRunner(env={"TELEGRAM_BOT_USERNAME": "rss_test_bot"}).invoke(app, ["staff", "list"])
     assert check.exit_code == 0
+
+
+def _whatsapp_env(monkeypatch: pytest.MonkeyPatch, server: FakeWhatsApp, port: int) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("WHATSAPP_TOKEN", fake_whatsapp.TOKEN)
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", fake_whatsapp.PHONE_NUMBER_ID)
+    monkeypatch.setenv("WHATSAPP_APP_SECRET", fake_whatsapp.APP_SECRET)
+    monkeypatch.setenv("WHATSAPP_VERIFY_TOKEN", fake_whatsapp.VERIFY_TOKEN)
+    monkeypatch.setenv("WHATSAPP_API_BASE", server.base_url)
+    monkeypatch.setenv("WHATSAPP_NUMBER", "+1 555 0100")
+    server.webhook_url = f"http://127.0.0.1:{port}/whatsapp"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_whatsapp_only_enroll_with_a_qr_code_then_run(
+    initialised: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server = FakeWhatsApp()
+    await server.start()
+    port = _free_port()
+    _whatsapp_env(monkeypatch, server, port)
+    code = tmp_path / "wa.png"
+    try:
+        result = await asyncio.to_thread(
+            CliRunner().invoke,
+            app,
+            ["enroll", "--case", "WA-1", "--return-date", "2026-11-01", "--qr", str(code)],
+        )
+        assert result.exit_code == 0, result.output
+        link = re.search(r"https://wa\.me/15550100\?text=START%20([\w-]+)", result.stdout)
+        assert link is not None, result.stdout
+        assert _qr_content_matches(code, link.group(0))
+        log_file = (initialised / "wa.log").open("wb")
+        process = await asyncio.create_subprocess_exec(
+            RSSBOT,
+            "run",
+            "--log-level",
+            "DEBUG",
+            "--port",
+            str(port),
+            env={**os.environ},
+            stdout=log_file,
+            stderr=log_file,
+        )
+        try:
+            user = WaUser(server, "22177123456")
+            for _attempt in range(60):  # until the process listens
+                user.send(f"START {link.group(1)}")
+                await user.settle(quiet=0.3)
+                if user.statuses[-1] == 200:
+                    break
+                await asyncio.sleep(0.5)
+            await user.expect("Welcome", timeout=30)
+            user.press("Français")
+            await user.expect("Avant de commencer")
+            user.press("J'accepte")
+            await user.expect("Question 1 sur 32")
+            user.send(CANARY)  # not an option: refused, never stored
+            await user.expect("Question 1 sur 32")
+        finally:
+            process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(process.wait(), 30)
+            log_file.close()
+    finally:
+        await server.stop()
+    logs = (initialised / "wa.log").read_text(encoding="utf-8", errors="replace")
+    assert "WhatsApp webhook at /whatsapp" in logs and "DEBUG" in logs
+    assert CANARY not in logs and "22177123456" not in logs
+    assert fake_whatsapp.TOKEN not in logs and fake_whatsapp.APP_SECRET not in logs
+
+
+async def test_whatsapp_with_a_refused_token_fails_at_start(
+    initialised: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = FakeWhatsApp()
+    await server.start()
+    _whatsapp_env(monkeypatch, server, _free_port())
+    monkeypatch.setenv("WHATSAPP_TOKEN", "expired-token")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            RSSBOT,
+            "run",
+            env={**os.environ},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        await server.stop()
+    assert process.returncode == 2
+    assert b"refuses WHATSAPP_TOKEN" in err and b"190" in err and b"expired-token" not in err
+    monkeypatch.delenv("WHATSAPP_APP_SECRET")
+    unsigned = CliRunner().invoke(app, ["run"])
+    assert unsigned.exit_code == 2 and "WHATSAPP_APP_SECRET" in unsigned.stderr

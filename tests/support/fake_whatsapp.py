@@ -331,7 +331,10 @@ class WaUser:
         index = len(self.statuses) - 1
 
         async def go() -> None:
-            self.statuses[index] = await self.server.deliver(self.wa_id, message)
+            try:
+                self.statuses[index] = await self.server.deliver(self.wa_id, message)
+            except aiohttp.ClientError:  # (the bot is not listening yet, or any more)
+                self.statuses[index] = 0
 
         task = asyncio.get_running_loop().create_task(go())
         _background.add(task)
