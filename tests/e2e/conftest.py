@@ -92,8 +92,9 @@ class Harness:
         return await self.store.create_invite(returnee.id)
 
 
-@pytest.fixture
-async def harness(backend: Backend, keyring: Keyring) -> AsyncIterator[Harness]:
+@contextlib.asynccontextmanager
+async def running_bot(backend: Backend, keyring: Keyring) -> AsyncIterator[Harness]:
+    """The Telegram bot polling the fake Bot API, on a fresh database."""
     engine = make_engine(backend.url)
     await upgrade(engine)
     await engine.dispose()
@@ -106,6 +107,12 @@ async def harness(backend: Backend, keyring: Keyring) -> AsyncIterator[Harness]:
     finally:
         await h.stop()
         await server.stop()
+
+
+@pytest.fixture
+async def harness(backend: Backend, keyring: Keyring) -> AsyncIterator[Harness]:
+    async with running_bot(backend, keyring) as h:
+        yield h
 
 
 @pytest.fixture
@@ -189,6 +196,13 @@ class WaHarness:
 
 @pytest.fixture
 async def wa_harness(backend: Backend, keyring: Keyring) -> AsyncIterator[WaHarness]:
+    async with running_wa_bot(backend, keyring) as h:
+        yield h
+
+
+@contextlib.asynccontextmanager
+async def running_wa_bot(backend: Backend, keyring: Keyring) -> AsyncIterator[WaHarness]:
+    """The bot's WhatsApp webhook against the fake Cloud API, on a fresh database."""
     engine = make_engine(backend.url)
     await upgrade(engine)
     await engine.dispose()

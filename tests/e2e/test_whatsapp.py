@@ -78,40 +78,24 @@ async def test_unsigned_or_missigned_deliveries_are_refused_and_change_nothing(
         assert await session.scalar(select(Returnee.channel)) is None  # invitation unused
 
 
-@pytest.mark.parametrize("language", ["en", "fr", "ar"])
-async def test_a_whole_survey_on_whatsapp_scored(wa_harness: WaHarness, language: str) -> None:
-    user = await join(wa_harness, language)
-    for number in range(2, 31):
-        user.press_nth(0)  # the first (best) option
-        await user.expect(QUESTION[language].format(number))
-    user.press_nth(0)
-    await user.expect(QUESTION[language].format(31))
-    # the multi-select: 9 options and Done in one list, the other answers in a second
+async def test_a_multi_select_as_lists_within_the_limits(wa_harness: WaHarness) -> None:
+    user = await join(wa_harness, "ar")
+    for number in range(2, 32):
+        user.press_nth(0)
+        await user.expect(QUESTION["ar"].format(number))
+    # 9 options and "done" in one list (WhatsApp's 10 rows), the other answers in a second
     await user.settle()
     assert user.labels()[0].startswith("☐") and len(user.labels()) == 12
     user.press_nth(0)
-    await user.expect(QUESTION[language].format(31))
+    await user.expect(QUESTION["ar"].format(31))  # (a list cannot change: sent again)
     await user.settle()
-    assert user.labels()[0].startswith("☑")
-    user.press_nth(2)
-    await user.expect(QUESTION[language].format(31))
-    await user.settle()
-    user.press({"en": "Done ✓", "fr": "Terminé ✓", "ar": "تم ✓"}[language])
-    await user.expect(QUESTION[language].format(32))
-    user.send("Merci, ça va mieux. شكرا")
-    await user.expect(
-        {
-            "en": "Thank you! You have answered",
-            "fr": "Merci ! Vous avez répondu",
-            "ar": "شكرًا لك! لقد أجبت",
-        }[language]
-    )
+    assert user.labels()[0].startswith("☑") and user.labels()[1].startswith("☐")
+    user.send("1 3")  # or typed, by number
+    await user.expect(QUESTION["ar"].format(32))
     store = wa_harness.store
     assert store is not None
     returnee = await store.find_by_telegram(user.wa_id, channel="whatsapp")
-    assert returnee is not None and returnee.channel == "whatsapp"
-    [scores] = await store.scores(returnee.id)
-    assert scores.values["composite"] == 1.0
+    assert returnee is not None
     data = await store.my_data(returnee.id)
     assert data["surveys"][0]["answers"]["ctx_assistance_received"]["options"] == [
         "cash",

@@ -1,0 +1,146 @@
+"""The same journeys on every channel: Telegram (fake Bot API, polling) and WhatsApp (fake
+Cloud API, signed webhook), on SQLite and PostgreSQL. A returnee's phone is driven the
+same way on both: typed text (commands or keywords), buttons and list rows by label."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from storage.crypto import Keyring
+from storage.store import ReturneeInfo, Store
+from tests.backends import Backend
+from tests.e2e.conftest import Harness, WaHarness, running_bot, running_wa_bot
+from tests.e2e.fake_telegram import FakeUser
+from tests.support.fake_whatsapp import WaUser
+from tests.support.journeys import DONE, QUESTION
+
+LANG_BUTTON = {"en": "English", "fr": "Français", "ar": "العربية"}
+AGREE = {"en": "I agree", "fr": "J'accepte", "ar": "أوافق"}
+WELCOME = {"en": "Welcome", "fr": "Bienvenue", "ar": "أهلًا"}
+BEFORE = {"en": "Before we start", "fr": "Avant de commencer", "ar": "قبل أن نبدأ"}
+THANKS = {
+    "en": "Thank you! You have answered",
+    "fr": "Merci ! Vous avez répondu",
+    "ar": "شكرًا لك! لقد أجبت",
+}
+Phone = Any  # FakeUser | WaUser: send, press, press_nth, expect, settle
+
+
+@dataclass
+class Chat:
+    """One channel's running bot and its returnees' phones."""
+
+    name: str
+    harness: Harness | WaHarness
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(61001)
+
+    @property
+    def store(self) -> Store:
+        assert self.harness.store is not None
+        return self.harness.store
+
+    def phone(self) -> Phone:
+        if isinstance(self.harness, WaHarness):
+            return self.harness.new_user()
+        return FakeUser(self.harness.server, next(self._ids), "en")
+
+    async def returnee(self, phone: Phone) -> ReturneeInfo | None:
+        who = phone.wa_id if isinstance(phone, WaUser) else phone.user_id
+        return await self.store.find_by_telegram(who, channel=self.name)
+
+
+@pytest.fixture(params=["telegram", "whatsapp"])
+async def chat(
+    request: pytest.FixtureRequest, backend: Backend, keyring: Keyring
+) -> AsyncIterator[Chat]:
+    running = running_bot if request.param == "telegram" else running_wa_bot
+    async with running(backend, keyring) as harness:
+        yield Chat(request.param, harness)
+
+
+async def join(chat: Chat, language: str = "en") -> Phone:
+    """From the invitation to question 1: the link's /start (Telegram) or the START
+    message the wa.me link prefills (WhatsApp), the language, consent."""
+    phone = chat.phone()
+    token = await chat.harness.invite(language=language)
+    phone.send(f"/start {token}" if chat.name == "telegram" else f"START {token}")
+    # (Telegram greets in the phone's language, WhatsApp in the one the caseworker chose)
+    await phone.expect(WELCOME["en" if chat.name == "telegram" else language])
+    phone.press(LANG_BUTTON[language])
+    await phone.expect(BEFORE[language])
+    phone.press(AGREE[language])
+    await phone.expect(QUESTION[language].format(1))
+    return phone
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
+async def test_a_whole_survey_scored_on_every_channel(chat: Chat, language: str) -> None:
+    phone = await join(chat, language)
+    for number in range(2, 31):
+        phone.press_nth(0)
+        await phone.expect(QUESTION[language].format(number))
+    phone.press_nth(0)
+    await phone.expect(QUESTION[language].format(31))
+    await phone.settle()
+    phone.press_nth(0)  # cash
+    await phone.settle()
+    phone.press_nth(2)  # training
+    await phone.settle()
+    phone.press(DONE[language])
+    await phone.expect(QUESTION[language].format(32))
+    phone.send("Merci, ça va mieux. شكرا")
+    await phone.expect(THANKS[language])
+    returnee = await chat.returnee(phone)
+    assert returnee is not None and returnee.channel == chat.name
+    [scores] = await chat.store.scores(returnee.id)
+    assert scores.values["composite"] == 1.0
+    data = await chat.store.my_data(returnee.id)
+    assert data["surveys"][0]["answers"]["ctx_assistance_received"]["options"] == [
+        "cash",
+        "training",
+    ]
+
+
+async def test_a_restart_and_a_language_switch_keep_every_answer(chat: Chat) -> None:
+    phone = await join(chat)
+    phone.press("Satisfied")
+    await phone.expect(QUESTION["en"].format(2))
+    await chat.harness.restart()  # a redeploy: new process, same database and keys
+    phone.press("Never")
+    await phone.expect(QUESTION["en"].format(3))
+    phone.send("/language")
+    await phone.expect("Choose your language.")
+    phone.press("Français")
+    await phone.expect("Langue changée")
+    await phone.expect(QUESTION["fr"].format(3))
+    phone.press("Oui")
+    await phone.expect(QUESTION["fr"].format(4))
+    returnee = await chat.returnee(phone)
+    assert returnee is not None and returnee.language == "fr"
+    data = await chat.store.my_data(returnee.id)
+    assert list(data["surveys"][0]["answers"]) == [
+        "econ_satisfaction",
+        "econ_food_reduction",
+        "econ_borrow_ability",
+    ]
+
+
+async def test_stop_then_take_part_again(chat: Chat) -> None:
+    phone = await join(chat, "fr")
+    phone.press("Satisfait(e)")
+    await phone.expect(QUESTION["fr"].format(2))
+    phone.send("ARRET")
+    await phone.expect("Vous ne recevrez plus de messages")
+    stopped = await chat.returnee(phone)
+    assert stopped is not None and stopped.status == "opted_out"
+    phone.send("/start")
+    await phone.expect(BEFORE["fr"])
+    phone.press(AGREE["fr"])
+    await phone.expect(QUESTION["fr"].format(2))  # where they stopped
