@@ -99,6 +99,7 @@ class ExportSpec:
             columns.append(Column("case_ref", "case reference (personal data)"))
         columns += [
             Column("country", "country of return (ISO code)"),
+            Column("channel", "chat app the returnee answers on: telegram, whatsapp, console"),
             Column("wave", "follow-up point: initial, intermediate (6-9 months), final"),
             Column("language", "language the survey was answered in"),
             Column("started", "day the survey was started (UTC)"),
@@ -153,6 +154,7 @@ class ExportSpec:
             s.public_id,
             *([s.case_ref] if self.include_case_ref else []),
             s.country,
+            s.channel,
             s.wave,
             s.language,
             s.started_at.date(),

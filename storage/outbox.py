@@ -97,6 +97,8 @@ class RoundReport:
     country: str | None
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
+    #: reminders by channel and status ("whatsapp:sent"); "-" for an erased returnee
+    channels: Counter[str] = field(default_factory=Counter)
     created_at: datetime | None = None
     #: ``staff:ID`` or ``cli:...``; None for a scheduled round
     created_by: str | None = None
@@ -468,13 +470,15 @@ def _report_of(round_: ReminderRound) -> RoundReport:
 
 async def _count_into(session: AsyncSession, reports: dict[str, RoundReport]) -> None:
     rows = await session.execute(
-        select(Reminder.round_id, Reminder.status, Reminder.reason, func.count())
+        select(Reminder.round_id, Reminder.status, Reminder.reason, Returnee.channel, func.count())
+        .outerjoin(Returnee, Reminder.returnee_id == Returnee.id)
         .where(Reminder.round_id.in_(list(reports)))
-        .group_by(Reminder.round_id, Reminder.status, Reminder.reason)
+        .group_by(Reminder.round_id, Reminder.status, Reminder.reason, Returnee.channel)
     )
-    for round_id, status, reason, count in rows.all():
+    for round_id, status, reason, channel, count in rows.all():
         out = reports[round_id]
         out.counts[status] += count
+        out.channels[f"{channel or '-'}:{status}"] += count
         if reason and status in ("skipped", "failed", "unconfirmed"):
             out.reasons[f"{status}:{reason}"] += count
 

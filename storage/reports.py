@@ -69,6 +69,8 @@ class CompletedSurvey:
     wave: str
     language: str
     flow_id: str
+    #: the chat app the returnee answers on (telegram, whatsapp...)
+    channel: str | None
     started_at: datetime
     completed_at: datetime | None
     #: question id -> the answer as recorded
@@ -134,7 +136,13 @@ async def completed_batches(
         select(SurveyResponse.id).where(SurveyResponse.returnee_id == Returnee.id), selection
     )
     page = _returnees_where(
-        select(Returnee.id, Returnee.public_id, Returnee.country, Returnee.case_ref_enc)
+        select(
+            Returnee.id,
+            Returnee.public_id,
+            Returnee.country,
+            Returnee.case_ref_enc,
+            Returnee.channel,
+        )
         .where(exists(matching))
         .order_by(Returnee.public_id)
         .limit(batch_size),
@@ -252,6 +260,7 @@ async def _read_batch(
                 wave=response.wave,
                 language=response.language,
                 flow_id=response.flow_id,
+                channel=person.channel,
                 started_at=response.started_at,
                 completed_at=response.completed_at,
                 answers=answers.get(response.id, {}),

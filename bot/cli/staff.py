@@ -197,6 +197,8 @@ def print_report(report: RoundReport, sent_rate: float, limit: float | None) -> 
             console.print(f"  {status}: {report.counts[status]}")
     for reason, count in sorted(report.reasons.items()):
         console.print(f"    {reason}: {count}")
+    by_channel = ", ".join(f"{key} {count}" for key, count in sorted(report.channels.items()))
+    console.print(f"  by channel: {by_channel}")
     ceiling = f" (limit {limit:g}/s)" if limit else " (no limit)"
     console.print(f"  achieved: {sent_rate:.1f} messages/s{ceiling}")
 

@@ -257,6 +257,8 @@ def _status(report: RoundReport, total: int) -> str:
         if report.counts[status]:
             lines.append(f"{status}: {report.counts[status]}")
     lines += [f"  {reason}: {count}" for reason, count in sorted(report.reasons.items())]
+    by_channel = ", ".join(f"{key} {count}" for key, count in sorted(report.channels.items()))
+    lines.append(f"by channel: {by_channel}")
     return "\n".join(lines)
 
 

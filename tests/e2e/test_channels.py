@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
+from bot.exports import ExportSpec
+from bot.i18n import Translator
+from flows import builtin_definition
+from scoring import default_weight_table
 from storage.crypto import Keyring
+from storage.reports import Selection, completed_surveys
 from storage.store import ReturneeInfo, Store
 from tests.backends import Backend
 from tests.e2e.conftest import Harness, WaHarness, running_bot, running_wa_bot
@@ -106,6 +111,13 @@ async def test_a_whole_survey_scored_on_every_channel(chat: Chat, language: str)
         "cash",
         "training",
     ]
+    # staff see the channel in exports (never a phone number or a chat id)
+    spec = ExportSpec(builtin_definition(), default_weight_table())
+    [survey] = await completed_surveys(
+        chat.store, Selection(), weights_version=None, actor="test", action=None
+    )
+    row = dict(zip(spec.header(), next(spec.rows(survey, Translator("en"))), strict=True))
+    assert row["channel"] == chat.name and row["returnee"] == returnee.public_id
 
 
 async def test_a_restart_and_a_language_switch_keep_every_answer(chat: Chat) -> None:

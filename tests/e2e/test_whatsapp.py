@@ -237,6 +237,7 @@ async def test_a_reminder_inside_the_window_is_a_message_with_a_button(
     await user.expect(QUESTION["en"].format(2))
     courier, report = await remind(wa_harness)
     assert report.counts["sent"] == 1 and courier.sent_as == ["message"]
+    assert report.channels == {"whatsapp:sent": 1}
     await user.expect("You have answered part of your first follow-up survey")
     user.press("Continue the survey")
     await user.expect(QUESTION["en"].format(2))
