@@ -49,8 +49,18 @@ def test_compose_services_and_health_checks() -> None:
         assert services[worker]["command"][:2] == ["run", "--webhook"]
     assert services["sender"]["command"][:2] == ["round", "worker"]
     env_example = (ROOT / ".env.example").read_text()
-    for variable in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "POSTGRES_PASSWORD"):
+    for variable in (
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_WEBHOOK_SECRET",
+        "POSTGRES_PASSWORD",
+        "WHATSAPP_TOKEN",
+        "WHATSAPP_APP_SECRET",
+        "WHATSAPP_VERIFY_TOKEN",
+    ):
         assert variable in env_example
+    # both webhooks reach the workers through the proxy
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert "@webhooks path /telegram /whatsapp" in caddyfile
 
 
 def test_the_image_contains_every_package() -> None:
