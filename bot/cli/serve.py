@@ -61,7 +61,7 @@ async def _serve(
     from bot.telegram.services import Services
     from bot.telegram.webhook import build_webhook_app
     from bot.whatsapp.client import CloudError
-    from bot.whatsapp.conversation import WhatsAppConversation
+    from bot.whatsapp.conversation import Drafts, RedisDrafts, WhatsAppConversation
     from bot.whatsapp.reminders import courier_from_settings
     from bot.whatsapp.webhook import add_routes
 
@@ -134,7 +134,11 @@ async def _serve(
             assert whatsapp.app_secret is not None and whatsapp.verify_token is not None
             add_routes(
                 app,
-                WhatsAppConversation(svc, courier.client),
+                WhatsAppConversation(
+                    svc,
+                    courier.client,
+                    drafts=RedisDrafts(redis, config.redis_prefix) if redis else Drafts(),
+                ),
                 path=whatsapp.path,
                 app_secret=whatsapp.app_secret.get_secret_value(),
                 verify_token=whatsapp.verify_token.get_secret_value(),

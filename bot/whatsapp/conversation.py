@@ -17,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from redis.asyncio import Redis
 
 from bot.consent import consent_text
 from bot.core.feedback import MAX_FEEDBACK, PER_DAY, FeedbackDesk
@@ -103,6 +106,44 @@ class FeedbackDraft:
     awaiting_text: bool = False
 
 
+class Drafts:
+    """Feedback being prepared, by returnee, in this process (one worker)."""
+
+    def __init__(self) -> None:
+        self._drafts: dict[str, FeedbackDraft] = {}
+
+    async def get(self, returnee_id: str) -> FeedbackDraft | None:
+        return self._drafts.get(returnee_id)
+
+    async def put(self, returnee_id: str, draft: FeedbackDraft) -> None:
+        self._drafts[returnee_id] = draft
+
+    async def drop(self, returnee_id: str) -> None:
+        self._drafts.pop(returnee_id, None)
+
+
+class RedisDrafts(Drafts):
+    """Feedback being prepared, shared by every worker (a returnee's next message may
+    reach another one): the choices only, by internal returnee id, for an hour."""
+
+    def __init__(self, redis: Redis, prefix: str, ttl: int = 3600) -> None:
+        super().__init__()
+        self.redis, self.prefix, self.ttl = redis, prefix, ttl
+
+    def _key(self, returnee_id: str) -> str:
+        return f"{self.prefix}:whatsapp:feedback:{returnee_id}"
+
+    async def get(self, returnee_id: str) -> FeedbackDraft | None:
+        raw = await self.redis.get(self._key(returnee_id))
+        return None if raw is None else FeedbackDraft(**json.loads(raw))
+
+    async def put(self, returnee_id: str, draft: FeedbackDraft) -> None:
+        await self.redis.set(self._key(returnee_id), json.dumps(asdict(draft)), ex=self.ttl)
+
+    async def drop(self, returnee_id: str) -> None:
+        await self.redis.delete(self._key(returnee_id))
+
+
 @dataclass
 class WhatsAppConversation:
     """Handles incoming messages for one business number, one at a time per returnee."""
@@ -112,8 +153,8 @@ class WhatsAppConversation:
     _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
-    #: feedback being prepared, by returnee (in this process)
-    _drafts: dict[str, FeedbackDraft] = field(default_factory=dict)
+    #: feedback being prepared (shared through Redis by several workers)
+    drafts: Drafts = field(default_factory=Drafts)
 
     async def handle(self, inbound: Inbound) -> None:
         """Apply one message once; an error leaves it unmarked (Meta delivers it again)."""
@@ -215,7 +256,7 @@ class Turn:
         if found is not None:
             await self.on_keyword(*found)
             return
-        draft = self.conversation._drafts.get(self.returnee.id) if self.returnee else None
+        draft = await self.conversation.drafts.get(self.returnee.id) if self.returnee else None
         if draft is not None and draft.awaiting_text:
             await self.feedback_text(draft, inbound.text)
             return
@@ -224,7 +265,7 @@ class Turn:
     async def on_keyword(self, command: str, argument: str) -> None:
         returnee, _ = self.returnee, self._
         if returnee is not None:
-            self.conversation._drafts.pop(returnee.id, None)
+            await self.conversation.drafts.drop(returnee.id)
         if command == "start":
             await self.on_start(argument)
         elif command == "stop":
@@ -407,7 +448,7 @@ class Turn:
         if refused is not None or self.returnee is None:
             await self._refused(refused or "not_registered")
             return
-        self.conversation._drafts[self.returnee.id] = FeedbackDraft()
+        await self.conversation.drafts.put(self.returnee.id, FeedbackDraft())
         await self.send(
             choices(
                 _(
@@ -422,7 +463,7 @@ class Turn:
     async def on_feedback_choice(self, reply: str) -> None:
         _, returnee = self._, self.returnee
         assert returnee is not None
-        draft = self.conversation._drafts.get(returnee.id)
+        draft = await self.conversation.drafts.get(returnee.id)
         parts = reply.split(".")
         if (
             draft is None
@@ -435,6 +476,7 @@ class Turn:
         value = int(parts[2])
         if parts[1] == "anon":
             draft.anonymous = bool(value)
+            await self.conversation.drafts.put(returnee.id, draft)
             stars = [(f"fb.rating.{n}", str(n)) for n in range(1, 6)]
             await self.send(
                 choices(
@@ -448,6 +490,7 @@ class Turn:
             )
         elif parts[1] == "rating" and draft.anonymous is not None and 0 <= value <= 5:
             draft.rating, draft.awaiting_text = value or None, True
+            await self.conversation.drafts.put(returnee.id, draft)
             await self.say(_("Please write your feedback in one message. Send /cancel to stop."))
         else:
             await self.say(_("This button is no longer active."))
@@ -467,7 +510,7 @@ class Turn:
                 )
             )
             return
-        self.conversation._drafts.pop(returnee.id, None)
+        await self.conversation.drafts.drop(returnee.id)
         sent = await self.core.feedback.send(
             returnee, text, rating=draft.rating, anonymous=bool(draft.anonymous)
         )

@@ -14,7 +14,7 @@ from bot.core.services import Core
 from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.services import Services
 from bot.whatsapp.client import CloudClient
-from bot.whatsapp.conversation import WhatsAppConversation
+from bot.whatsapp.conversation import Drafts, WhatsAppConversation
 from bot.whatsapp.webhook import add_routes
 from flows import FlowDefinition, builtin_definition
 from scoring import default_weight_table
@@ -138,6 +138,10 @@ class WaHarness:
         self.definition: FlowDefinition = builtin_definition()
         self._runner: web.AppRunner | None = None
         self._numbers = iter(range(22177000001, 22177999999))
+        #: feedback being prepared (Redis-shared with several workers)
+        self.drafts: Drafts | None = None
+        #: this worker's webhook
+        self.url = ""
 
     async def start(self) -> None:
         self.store = Store(make_engine(self.backend.url), self.keyring)
@@ -154,7 +158,7 @@ class WaHarness:
         app = web.Application()
         add_routes(
             app,
-            WhatsAppConversation(core, self.client),
+            WhatsAppConversation(core, self.client, drafts=self.drafts or Drafts()),
             path="/whatsapp",
             app_secret=fake_whatsapp.APP_SECRET,
             verify_token=fake_whatsapp.VERIFY_TOKEN,
@@ -164,7 +168,7 @@ class WaHarness:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.server.webhook_url = f"http://127.0.0.1:{port}/whatsapp"
+        self.url = self.server.webhook_url = f"http://127.0.0.1:{port}/whatsapp"
 
     async def stop(self) -> None:
         if self._runner is not None:

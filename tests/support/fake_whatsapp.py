@@ -85,6 +85,8 @@ class FakeWhatsApp:
     port: int = 0
     #: the bot's webhook, where the phones deliver
     webhook_url: str = ""
+    #: several workers' webhooks: deliveries go to each in turn (a load balancer)
+    webhook_urls: list[str] = field(default_factory=list)
     messages: dict[str, list[WaMessage]] = field(default_factory=dict)
     #: every request body the bot sent (to check that nothing else went out)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -99,6 +101,7 @@ class FakeWhatsApp:
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
+        self._turn = itertools.count()
         self._last_inbound: dict[str, float] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -287,9 +290,12 @@ class FakeWhatsApp:
         headers = {"Content-Type": "application/json"}
         if signature is not None:
             headers["X-Hub-Signature-256"] = signature
+        url = self.webhook_url
+        if self.webhook_urls:
+            url = self.webhook_urls[next(self._turn) % len(self.webhook_urls)]
         async with (
             aiohttp.ClientSession() as http,
-            http.post(self.webhook_url, data=body, headers=headers) as response,
+            http.post(url, data=body, headers=headers) as response,
         ):
             return response.status
 

@@ -1,0 +1,87 @@
+"""WhatsApp served by two webhook workers sharing Redis (a returnee's messages reach either
+one): feedback prepared on one and written on the other, a round's rate limit shared; and
+Redis never holds a phone number, an answer or a feedback text."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.rate_limits import RedisRateLimiter
+from bot.telegram.sender import RoundSender
+from bot.whatsapp.conversation import RedisDrafts
+from bot.whatsapp.reminders import WhatsAppCourier
+from storage import outbox
+from storage.crypto import Keyring
+from storage.waves import WaveWindows
+from tests.backends import Backend
+from tests.e2e.conftest import WaHarness, running_wa_bot
+from tests.support.fake_whatsapp import WaUser
+from tests.support.journeys import QUESTION
+
+CANARY = "CANARY-wa-redis-7b3e-heron-quartz"
+
+
+async def redis_dump(redis: Redis, prefix: str) -> bytes:
+    dump = b""
+    async for key in redis.scan_iter(match=f"{prefix}:*"):
+        dump += key
+        if await redis.type(key) == b"string":
+            dump += await redis.get(key) or b""
+    return dump
+
+
+async def test_two_workers_share_feedback_and_limits_without_personal_data(
+    backend: Backend, keyring: Keyring, redis_prefix: tuple[Redis, str]
+) -> None:
+    redis, prefix = redis_prefix
+    async with running_wa_bot(backend, keyring) as first:
+        second = WaHarness(first.server, backend, keyring)
+        first.drafts = second.drafts = RedisDrafts(redis, prefix)
+        await first.restart()
+        await second.start()
+        try:
+            first.server.webhook_urls = [first.url, second.url]
+            user: WaUser = first.new_user()
+            token = await first.invite()
+            user.send(f"START {token}")
+            await user.expect("Welcome")
+            user.press("English")
+            await user.expect("Before we start")
+            user.press("I agree")
+            await user.expect(QUESTION["en"].format(1))
+            user.send("FEEDBACK")
+            await user.expect("confidential")
+            user.press("Anonymously")
+            await user.expect("How would you rate")
+            user.press("4")
+            await user.expect("Please write your feedback")
+            assert await redis_dump(redis, prefix)  # the draft really lives in Redis
+            user.send(f"feedback {CANARY}")  # (to the other worker than the rating)
+            await user.expect("receipt code")
+            user.press("Satisfied")
+            await user.expect(QUESTION["en"].format(2))
+            assert first.store is not None and first.client is not None
+            [stored] = await first.store.read_feedback(actor="test")
+            assert CANARY in stored["text"] and stored["rating"] == 4 and stored["anonymous"]
+
+            # a round through a Redis-shared WhatsApp rate limit
+            preview = await outbox.preview_round(
+                first.store, wave="initial", country=None, windows=WaveWindows(), today=first.today
+            )
+            round_id = await outbox.create_round(first.store, preview, actor="test")
+            courier = WhatsAppCourier(
+                first.client,
+                RedisRateLimiter(redis, f"{prefix}:whatsapp", rate=50),
+                template="rss_reminder",
+                clock=first.store.clock,
+            )
+            report = await RoundSender(first.store, None, couriers=[courier]).run(round_id)
+            assert report.counts["sent"] == 1
+            await user.expect("You have answered part of your first follow-up survey")
+
+            dump = await redis_dump(redis, prefix)
+            assert f"{prefix}:whatsapp:send:".encode() in dump
+            for secret in (CANARY, user.wa_id, "Satisfied", "satisfied"):
+                assert secret.encode() not in dump, secret
+        finally:
+            await second.stop()
