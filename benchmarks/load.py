@@ -1,10 +1,13 @@
 """Load benchmark: N simulated returnees answer the whole survey through webhook workers
-on PostgreSQL and Redis, over real HTTP, against the fake Bot API; then the same number of
-updates through a bare aiogram echo bot on the same harness, as a baseline.
+on PostgreSQL and Redis, over real HTTP, against the fake Bot API (or, with --channel
+whatsapp, signed deliveries to the WhatsApp webhook and the fake Cloud API); then the same
+number of updates through a bare echo bot on the same harness (aiogram's, or a bare
+signed-webhook one for WhatsApp), as a baseline.
 
     .venv/bin/python -m benchmarks.load                     # 1,000 returnees, 2 workers
     .venv/bin/python -m benchmarks.load --returnees 200 --workers 1 --concurrency 20
     .venv/bin/python -m benchmarks.load --returnees 100 --workers 1 --concurrency 4 --api-delay 50
+    .venv/bin/python -m benchmarks.load --channel whatsapp --returnees 300
 
 Needs PostgreSQL (BENCH_PG, default postgresql://postgres@127.0.0.1:5432) and Redis
 (BENCH_REDIS, default redis://127.0.0.1:6379/0); it creates and drops its own database and
@@ -35,6 +38,8 @@ from storage.crypto import Keyring
 from storage.db import make_engine, upgrade
 from storage.store import Store
 from tests.e2e.fake_telegram import TOKEN, FakeTelegram
+from tests.support import fake_whatsapp
+from tests.support.fake_whatsapp import CONTINUED, FakeWhatsApp
 
 SECRET = "bench-webhook-secret-0123456789"
 RSSBOT = str(Path(sys.executable).parent / "rssbot")
@@ -175,7 +180,64 @@ class Driver:
                 )
 
 
-async def drive(driver: Driver, users: list[int], concurrency: int, work: Any) -> Run:
+class WaDriver:
+    """Plays WhatsApp: signed deliveries to the workers, replies read from the fake Cloud
+    API (a question's choices may come as two lists)."""
+
+    def __init__(self, server: FakeWhatsApp, urls: list[str]) -> None:
+        self.server, self.urls = server, urls
+        self.run = Run()
+        self._next = 0
+        self._ids = 0
+
+    async def post(self, http: aiohttp.ClientSession, wa_id: str, message: dict[str, Any]) -> None:
+        self._ids += 1
+        message = {"from": wa_id, "id": f"wamid.bench.{self._ids}", "timestamp": "0", **message}
+        body, signature = self.server.signed_delivery(wa_id, message)
+        for _ in range(20):
+            self._next += 1
+            started = time.perf_counter()
+            async with http.post(
+                self.urls[self._next % len(self.urls)],
+                data=body,
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+            ) as response:
+                await response.read()
+                if response.status == 200:
+                    self.run.latencies.append(time.perf_counter() - started)
+                    return
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"delivery {self._ids} refused")
+
+    async def text(self, http: aiohttp.ClientSession, wa_id: str, text: str) -> None:
+        await self.post(http, wa_id, {"type": "text", "text": {"body": text}})
+
+    async def press(self, http: aiohttp.ClientSession, wa_id: str, index: int) -> None:
+        sent = self.server.messages[wa_id]
+        last = max(i for i, m in enumerate(sent) if m.options)
+        first = last
+        while first > 0 and sent[first].body in CONTINUED:
+            first -= 1  # (a question with more than 10 choices comes as two lists)
+        options = [o for m in sent[first : last + 1] for o in m.options]
+        reply_id, title, _description = options[index]
+        reply = {"type": "list_reply", "list_reply": {"id": reply_id, "title": title}}
+        await self.post(http, wa_id, {"type": "interactive", "interactive": reply})
+
+    async def survey(self, http: aiohttp.ClientSession, user: int) -> None:
+        wa_id = str(user)
+        await self.text(http, wa_id, "START")
+        for _ in range(30):
+            await self.press(http, wa_id, 1)
+        await self.press(http, wa_id, 0)  # multi-select: cash
+        await self.press(http, wa_id, 9)  # Done
+        await self.text(http, wa_id, "Thank you for asking.")
+
+    async def echo(self, http: aiohttp.ClientSession, user: int, updates: int) -> None:
+        for _ in range(updates):
+            await self.text(http, str(user), "hello")
+
+
+async def drive(driver: Driver | WaDriver, users: list[int], concurrency: int, work: Any) -> Run:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for user in users:
         queue.put_nowait(user)
@@ -218,22 +280,28 @@ async def main(args: argparse.Namespace) -> None:
     keyring = Keyring.generate()
     keyring.write_file(folder / "keys.json")
     prefix = f"rssbot-bench-{secrets.token_hex(4)}"
+    whatsapp = args.channel == "whatsapp"
     server = FakeTelegram()
     server.delays["*"] = args.api_delay / 1000
     await server.start()
+    wa_server = FakeWhatsApp()
+    await wa_server.start()
     processes: list[Any] = []
     try:
         engine = make_engine(url)
         await upgrade(engine)
         store = Store(engine, keyring)
         await store.verify()
-        users = [2_000_000 + i for i in range(args.returnees)]
+        users = [(22_170_000_000 if whatsapp else 2_000_000) + i for i in range(args.returnees)]
         t0 = time.perf_counter()
         for user in users:
             r = await store.enroll(
                 case_ref=f"B-{user}", return_date=date.today(), country="GN", language="en"
             )
-            await store.bind_telegram(r.id, user, user)
+            if whatsapp:
+                await store.bind_telegram(r.id, str(user), user, channel="whatsapp")
+            else:
+                await store.bind_telegram(r.id, user, user)
             await store.give_consent(r.id, version="bench", language="en")
         print(f"enrolled {len(users)} returnees in {time.perf_counter() - t0:.1f} s")
 
@@ -248,18 +316,27 @@ async def main(args: argparse.Namespace) -> None:
             "TELEGRAM_WEBHOOK_SECRET": SECRET,
         }
         env.pop("RSSBOT_MASTER_KEY", None)
+        if whatsapp:  # WhatsApp only: the workers serve its webhook
+            env.pop("TELEGRAM_BOT_TOKEN")
+            env.update(
+                WHATSAPP_TOKEN=fake_whatsapp.TOKEN,
+                WHATSAPP_PHONE_NUMBER_ID=fake_whatsapp.PHONE_NUMBER_ID,
+                WHATSAPP_APP_SECRET=fake_whatsapp.APP_SECRET,
+                WHATSAPP_VERIFY_TOKEN=fake_whatsapp.VERIFY_TOKEN,
+                WHATSAPP_API_BASE=wa_server.base_url,
+            )
         ports = [18080 + i for i in range(args.workers)]
+        mode = [] if whatsapp else ["--webhook"]
         processes = await start_processes(
-            [
-                [RSSBOT, "run", "--webhook", "--port", str(p), "--log-level", "WARNING"]
-                for p in ports
-            ],
+            [[RSSBOT, "run", *mode, "--port", str(p), "--log-level", "WARNING"] for p in ports],
             env,
             folder / "workers.log",
         )
         for p in ports:
             await wait_healthy(f"http://127.0.0.1:{p}/healthz")
-        driver = Driver(server, [f"http://127.0.0.1:{p}/telegram" for p in ports])
+        path = "whatsapp" if whatsapp else "telegram"
+        urls = [f"http://127.0.0.1:{p}/{path}" for p in ports]
+        driver: Driver | WaDriver = WaDriver(wa_server, urls) if whatsapp else Driver(server, urls)
         cpu_before = cpu_seconds([p.pid for p in processes])
         survey = await drive(driver, users, args.concurrency, driver.survey)
         survey_cpu = cpu_seconds([p.pid for p in processes]) - cpu_before
@@ -279,19 +356,23 @@ async def main(args: argparse.Namespace) -> None:
         await store.close()
 
         echo_ports = [19080 + i for i in range(args.workers)]
+        echo_module = "benchmarks.echo_whatsapp" if whatsapp else "benchmarks.echo_bot"
         processes = await start_processes(
-            [[sys.executable, "-m", "benchmarks.echo_bot", "--port", str(p)] for p in echo_ports],
+            [[sys.executable, "-m", echo_module, "--port", str(p)] for p in echo_ports],
             env,
             folder / "echo.log",
         )
         for p in echo_ports:
             await wait_healthy(f"http://127.0.0.1:{p}/healthz")
-        echo_driver = Driver(server, [f"http://127.0.0.1:{p}/telegram" for p in echo_ports])
+        echo_urls = [f"http://127.0.0.1:{p}/{path}" for p in echo_ports]
+        echo_driver: Driver | WaDriver = (
+            WaDriver(wa_server, echo_urls) if whatsapp else Driver(server, echo_urls)
+        )
         per_user = len(survey.latencies) // len(users)
         cpu_before = cpu_seconds([p.pid for p in processes])
         echo = await drive(
             echo_driver,
-            [3_000_000 + i for i in range(args.returnees)],
+            [(22_180_000_000 if whatsapp else 3_000_000) + i for i in range(args.returnees)],
             args.concurrency,
             lambda http, u: echo_driver.echo(http, u, per_user),
         )
@@ -302,8 +383,8 @@ async def main(args: argparse.Namespace) -> None:
 
         n = len(survey.latencies)
         print(
-            f"\nsurvey: {args.returnees} returnees x {per_user} updates = {n} updates, "
-            f"{args.workers} webhook workers, PostgreSQL + Redis, encryption on, "
+            f"\nsurvey on {args.channel}: {args.returnees} returnees x {per_user} updates = "
+            f"{n} updates, {args.workers} webhook workers, PostgreSQL + Redis, encryption on, "
             f"concurrency {args.concurrency}"
             + (f", {args.api_delay:g} ms per Bot API call" if args.api_delay else "")
         )
@@ -336,6 +417,7 @@ async def main(args: argparse.Namespace) -> None:
         if processes:
             await stop(processes)
         await server.stop()
+        await wa_server.stop()
         redis = Redis.from_url(redis_url)
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
         if keys:
@@ -350,6 +432,7 @@ if __name__ == "__main__":
     parser.add_argument("--returnees", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--channel", choices=["telegram", "whatsapp"], default="telegram")
     parser.add_argument(
         "--api-delay",
         type=float,

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -72,6 +73,8 @@ from storage.store import InviteProblem, NotFound, ReturneeInfo
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
+#: seconds between two records of a returnee writing, from one process
+HEARD_EVERY = 600.0
 #: the reply id of "Start the survey" (under a reminder, or a template's quick reply)
 RESUME = "go"
 
@@ -155,6 +158,9 @@ class WhatsAppConversation:
     )
     #: feedback being prepared (shared through Redis by several workers)
     drafts: Drafts = field(default_factory=Drafts)
+    #: when this process last recorded that a returnee wrote (the record is kept to the
+    #: half hour: no write for each message)
+    _heard: dict[str, float] = field(default_factory=dict)
 
     async def handle(self, inbound: Inbound) -> None:
         """Apply one message once; an error leaves it unmarked (Meta delivers it again)."""
@@ -173,7 +179,7 @@ class WhatsAppConversation:
             return
         returnee = context.returnee
         if returnee is not None:
-            await store.heard_from(returnee.id)
+            await self.heard_from(returnee.id)
         turn = Turn(
             self,
             inbound,
@@ -192,6 +198,17 @@ class WhatsAppConversation:
         except WindowClosed:  # (a message Meta delivered again after a day)
             log.info("reply refused: the returnee's 24-hour window has closed")
         await store.mark_processed(update_id)
+
+    async def heard_from(self, returnee_id: str) -> None:
+        """Record that a returnee wrote (the 24-hour window), at most every ten minutes
+        from this process."""
+        now = time.monotonic()
+        if now - self._heard.get(returnee_id, -HEARD_EVERY) < HEARD_EVERY:
+            return
+        if len(self._heard) > 100_000:  # (forget the oldest half hour at once)
+            self._heard = {k: t for k, t in self._heard.items() if now - t < HEARD_EVERY}
+        self._heard[returnee_id] = now
+        await self.core.store.heard_from(returnee_id)
 
     async def status_failed(self, wa_id: str, code: int) -> None:
         """A message was not delivered (a status webhook): an undeliverable number marks
@@ -351,7 +368,7 @@ class Turn:
                 await self.say(invitation_problem(_, problem.reason))
                 return
             self.returnee = returnee
-            await self.core.store.heard_from(returnee.id)
+            await self.conversation.heard_from(returnee.id)
             self._set_language(returnee.language)
             await self.language_menu(self._("Welcome! Please choose your language."), "start")
             return

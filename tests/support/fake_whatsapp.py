@@ -31,6 +31,8 @@ PHONE_NUMBER_ID = "109876543210"
 APP_SECRET = "fake-app-secret-for-tests"
 VERIFY_TOKEN = "fake-verify-token"
 WINDOW = timedelta(hours=24)
+#: the body of a list that continues the one before (a question with more than 10 choices)
+CONTINUED = frozenset({"More choices", "Autres choix", "خيارات أخرى"})
 
 
 @dataclass
@@ -299,12 +301,18 @@ class FakeWhatsApp:
         ):
             return response.status
 
-    async def deliver(self, wa_id: str, message: dict[str, Any], secret: str = APP_SECRET) -> int:
-        """Deliver a message from ``wa_id``, signed as Meta signs it."""
+    def signed_delivery(
+        self, wa_id: str, message: dict[str, Any], secret: str = APP_SECRET
+    ) -> tuple[bytes, str]:
+        """A delivery of a message from ``wa_id`` and its signature, as Meta makes them
+        (the returnee's 24-hour window opens)."""
         self._last_inbound[wa_id] = self.now()
         body = json.dumps(self.delivery(wa_id, message)).encode()
-        sign = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return await self.post(body, sign)
+        return body, "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+    async def deliver(self, wa_id: str, message: dict[str, Any], secret: str = APP_SECRET) -> int:
+        """Deliver a message from ``wa_id``, signed as Meta signs it."""
+        return await self.post(*self.signed_delivery(wa_id, message, secret))
 
     async def wait_changed(self, timeout: float) -> None:
         async with self._changed:
@@ -403,13 +411,12 @@ class WaUser:
         if message is not None:
             return [(message, option) for option in message.options]
         recent = [m for m in self.messages[self._batch_start :] if m.options]
-        if not recent:  # the last messages with choices (a question may come as two lists)
-            for m in reversed(self.messages):
-                if not m.options:
-                    if recent:
-                        break
-                    continue
-                recent.insert(0, m)
+        if not recent:  # the last question's choices: its list, and its continuations
+            with_options = [m for m in self.messages if m.options]
+            while with_options:
+                recent.insert(0, with_options.pop())
+                if recent[0].body not in CONTINUED:
+                    break
         if not recent:
             raise AssertionError(f"no message with choices for {self.wa_id}")
         return [(m, option) for m in recent for option in m.options]
