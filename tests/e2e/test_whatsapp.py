@@ -3,6 +3,8 @@ the fake Cloud API on loopback, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from datetime import timedelta
@@ -21,7 +23,7 @@ from storage.outbox import RoundReport
 from storage.waves import WaveWindows
 from tests.e2e.conftest import WaHarness
 from tests.support import fake_whatsapp
-from tests.support.fake_whatsapp import WaUser
+from tests.support.fake_whatsapp import APP_SECRET, WaUser
 from tests.support.journeys import QUESTION
 
 
@@ -277,3 +279,28 @@ async def test_reminder_errors_unreachable_and_throttled(wa_harness: WaHarness) 
     lost = await wa_harness.store.find_by_telegram(gone.wa_id, channel="whatsapp")
     assert lost is not None and lost.status == "unreachable"
     assert any("Hello!" in m.body for m in slow.messages)
+
+
+async def test_a_failed_status_marks_an_undeliverable_number_unreachable(
+    wa_harness: WaHarness,
+) -> None:
+    user = await join(wa_harness)
+    server = wa_harness.server
+    failed = server.delivery(user.wa_id, {})
+    value = failed["entry"][0]["changes"][0]["value"]
+    del value["messages"]
+    value["statuses"] = [
+        {
+            "id": "wamid.out1",
+            "status": "failed",
+            "timestamp": "1700000000",
+            "recipient_id": user.wa_id,
+            "errors": [{"code": 131026, "title": "Message undeliverable"}],
+        }
+    ]
+    body = json.dumps(failed).encode()
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert await server.post(body, signature) == 200
+    assert wa_harness.store is not None
+    found = await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    assert found is not None and found.status == "unreachable"
