@@ -43,6 +43,7 @@ from bot.texts import (
     thanks_lines,
 )
 from bot.whatsapp.client import (
+    UNDELIVERABLE,
     CloudClient,
     CloudError,
     Outgoing,
@@ -205,7 +206,7 @@ class WhatsAppConversation:
         now = time.monotonic()
         if now - self._heard.get(returnee_id, -HEARD_EVERY) < HEARD_EVERY:
             return
-        if len(self._heard) > 100_000:  # (forget the oldest half hour at once)
+        if len(self._heard) > 100_000:  # (forget whoever has not written for ten minutes)
             self._heard = {k: t for k, t in self._heard.items() if now - t < HEARD_EVERY}
         self._heard[returnee_id] = now
         await self.core.store.heard_from(returnee_id)
@@ -213,7 +214,7 @@ class WhatsAppConversation:
     async def status_failed(self, wa_id: str, code: int) -> None:
         """A message was not delivered (a status webhook): an undeliverable number marks
         the returnee unreachable, as a blocked bot does on Telegram."""
-        if code not in (131026, 131030, 131045):
+        if code not in UNDELIVERABLE:
             return
         returnee = await self.core.store.find_by_telegram(wa_id, channel=CHANNEL)
         if returnee is not None and returnee.status == "active":
