@@ -284,6 +284,16 @@ def thanks_lines(_: Translator, scores: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
+def typed_refusal_text(_: Translator, refusal: str) -> str:
+    """What a returnee reads when typed text is not an answer
+    (:func:`bot.core.survey.typed_refusal`)."""
+    if refusal == "not_invited":
+        return not_invited(_)
+    if refusal == "consent_required":
+        return _("Send /start to take part.")
+    return _("I do not know this command. Send /help to see what I can do.")
+
+
 def not_invited(_: Translator) -> str:
     """To someone who writes without having opened an invitation."""
     return _(

@@ -29,7 +29,7 @@ from flows.state import (
     Toggle,
 )
 from scoring import ScoreResult, WeightTable
-from storage.store import AlreadyApplied, ConsentRequired, OpenSurvey, Store
+from storage.store import AlreadyApplied, ConsentRequired, OpenSurvey, ReturneeInfo, Store
 from storage.waves import Wave, WaveWindows, today_utc
 
 #: the survey in progress read with the update (its middleware's read), not yet read, or none
@@ -94,6 +94,19 @@ def asked_event(definition: FlowDefinition, step: Step, question: Question) -> Q
         total=len(shown),
         current_answer=step.state.answers.get(question.id),
     )
+
+
+TypedRefusal = Literal["not_invited", "consent_required", "unknown_command"]
+
+
+def typed_refusal(returnee: ReturneeInfo | None, text: str) -> TypedRefusal | None:
+    """Why typed text is not an answer to the survey: from someone not invited, from a
+    returnee not taking part (no consent now), or an unknown command (a slash)."""
+    if returnee is None:
+        return "not_invited"
+    if returnee.status != "active":
+        return "consent_required"
+    return "unknown_command" if text.startswith("/") else None
 
 
 Outcome = Literal["applied", "rejected", "no_survey", "consent_required", "applied_before"]

@@ -19,7 +19,7 @@ from aiogram import Bot, F, Router
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message, Update
 
-from bot.core.survey import Applied, OpenWave, Read, asked_event, button_input
+from bot.core.survey import Applied, OpenWave, Read, asked_event, button_input, typed_refusal
 from bot.i18n import Translator
 from bot.telegram.edits import quietly
 from bot.telegram.keyboards import (
@@ -31,10 +31,10 @@ from bot.telegram.middlewares import prompt_shown
 from bot.telegram.services import Services
 from bot.texts import (
     answer_label,
-    not_invited,
     question_text,
     rejection_message,
     thanks_lines,
+    typed_refusal_text,
 )
 from flows.engine import Step
 from flows.model import MultiSelect, Note, Question
@@ -354,15 +354,11 @@ async def on_text(
     open_survey: Read = "unread",
 ) -> None:
     text = message.text or ""
-    if returnee is None:
-        await message.answer(not_invited(_))
-        return
-    if returnee.status != "active":
-        await message.answer(_("Send /start to take part."))
-        return
-    if text.startswith("/"):
-        await message.answer(_("I do not know this command. Send /help to see what I can do."))
-        await continue_survey(svc, bot, message.chat.id, returnee)
+    refusal = typed_refusal(returnee, text)
+    if refusal is not None or returnee is None:
+        await message.answer(typed_refusal_text(_, refusal or "not_invited"))
+        if refusal == "unknown_command" and returnee is not None:
+            await continue_survey(svc, bot, message.chat.id, returnee)
         return
     await SurveyHost(
         svc,

@@ -30,7 +30,14 @@ from redis.asyncio import Redis
 from bot.consent import consent_text
 from bot.core.feedback import MAX_FEEDBACK, PER_DAY, FeedbackDesk
 from bot.core.services import Core
-from bot.core.survey import Applied, OpenWave, Read, asked_event, button_input
+from bot.core.survey import (
+    Applied,
+    OpenWave,
+    Read,
+    asked_event,
+    button_input,
+    typed_refusal,
+)
 from bot.i18n import Translator
 from bot.keywords import keyword
 from bot.texts import (
@@ -41,6 +48,7 @@ from bot.texts import (
     not_invited,
     rejection_message,
     thanks_lines,
+    typed_refusal_text,
 )
 from bot.whatsapp.client import (
     UNDELIVERABLE,
@@ -547,16 +555,11 @@ class Turn:
     # -- the survey ----------------------------------------------------------------------
 
     async def on_text(self, text: str) -> None:
-        _, returnee = self._, self.returnee
-        if returnee is None:
-            await self.say(not_invited(_))
-            return
-        if returnee.status != "active":
-            await self.say(_("Send /start to take part."))
-            return
-        if text.startswith("/"):
-            await self.say(_("I do not know this command. Send /help to see what I can do."))
-            await self.survey(Resume())
+        refusal = typed_refusal(self.returnee, text)
+        if refusal is not None:
+            await self.say(typed_refusal_text(self._, refusal))
+            if refusal == "unknown_command":
+                await self.survey(Resume())
             return
         await self.survey(Text(text=text))
 

@@ -27,6 +27,14 @@ from tests.support import fake_whatsapp
 from tests.support.fake_whatsapp import FakeWhatsApp, WaUser
 
 
+async def enrol_and_invite(store: Store, case: str, language: str, return_date: date) -> str:
+    """Enrol a returnee of Guinea and make their invitation token."""
+    returnee = await store.enroll(
+        case_ref=case, return_date=return_date, country="GN", language=language
+    )
+    return await store.create_invite(returnee.id)
+
+
 class Harness:
     """A running bot (polling) against the fake server, restartable like a real process."""
 
@@ -83,13 +91,8 @@ class Harness:
         """Enrol a returnee (case references CASE-1, CASE-2... in order) and invite them."""
         assert self.store is not None
         self.enrolled += 1
-        returnee = await self.store.enroll(
-            case_ref=case or f"CASE-{self.enrolled}",
-            return_date=return_date,
-            country="GN",
-            language=language,
-        )
-        return await self.store.create_invite(returnee.id)
+        case = case or f"CASE-{self.enrolled}"
+        return await enrol_and_invite(self.store, case, language, return_date)
 
 
 @contextlib.asynccontextmanager
@@ -186,13 +189,7 @@ class WaHarness:
     async def invite(self, *, language: str = "en", return_date: date = date(2026, 10, 1)) -> str:
         assert self.store is not None
         self.enrolled += 1
-        returnee = await self.store.enroll(
-            case_ref=f"CASE-{self.enrolled}",
-            return_date=return_date,
-            country="GN",
-            language=language,
-        )
-        return await self.store.create_invite(returnee.id)
+        return await enrol_and_invite(self.store, f"CASE-{self.enrolled}", language, return_date)
 
     def new_user(self, language_code: str = "en") -> WaUser:
         return WaUser(self.server, str(next(self._numbers)))

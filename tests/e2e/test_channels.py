@@ -22,12 +22,8 @@ from tests.backends import Backend
 from tests.e2e.conftest import Harness, WaHarness, running_bot, running_wa_bot
 from tests.e2e.fake_telegram import FakeUser
 from tests.support.fake_whatsapp import WaUser
-from tests.support.journeys import DONE, QUESTION
+from tests.support.journeys import AGREE, BEFORE, DONE, QUESTION, to_the_first_question
 
-LANG_BUTTON = {"en": "English", "fr": "Français", "ar": "العربية"}
-AGREE = {"en": "I agree", "fr": "J'accepte", "ar": "أوافق"}
-WELCOME = {"en": "Welcome", "fr": "Bienvenue", "ar": "أهلًا"}
-BEFORE = {"en": "Before we start", "fr": "Avant de commencer", "ar": "قبل أن نبدأ"}
 THANKS = {
     "en": "Thank you! You have answered",
     "fr": "Merci ! Vous avez répondu",
@@ -72,16 +68,14 @@ async def chat(
 
 async def join(chat: Chat, language: str = "en") -> Phone:
     """From the invitation to question 1: the link's /start (Telegram) or the START
-    message the wa.me link prefills (WhatsApp), the language, consent."""
+    message the wa.me link prefills (WhatsApp), the language, consent. Telegram greets in
+    the phone's language, WhatsApp in the one the caseworker chose."""
     phone = chat.phone()
     token = await chat.harness.invite(language=language)
-    phone.send(f"/start {token}" if chat.name == "telegram" else f"START {token}")
-    # (Telegram greets in the phone's language, WhatsApp in the one the caseworker chose)
-    await phone.expect(WELCOME["en" if chat.name == "telegram" else language])
-    phone.press(LANG_BUTTON[language])
-    await phone.expect(BEFORE[language])
-    phone.press(AGREE[language])
-    await phone.expect(QUESTION[language].format(1))
+    if chat.name == "telegram":
+        await to_the_first_question(phone, f"/start {token}", language)
+    else:
+        await to_the_first_question(phone, f"START {token}", language, greeting=language)
     return phone
 
 

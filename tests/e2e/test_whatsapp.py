@@ -24,7 +24,7 @@ from storage.waves import WaveWindows
 from tests.e2e.conftest import WaHarness
 from tests.support import fake_whatsapp
 from tests.support.fake_whatsapp import APP_SECRET, WaUser
-from tests.support.journeys import QUESTION
+from tests.support.journeys import QUESTION, to_the_first_question
 
 
 async def answers(h: WaHarness) -> int:
@@ -34,16 +34,11 @@ async def answers(h: WaHarness) -> int:
 
 
 async def join(h: WaHarness, language: str = "en") -> WaUser:
+    """A returnee from the wa.me link's START message to question 1 (greeted in the
+    language the caseworker chose)."""
     user = h.new_user()
     token = await h.invite(language=language)
-    user.send(f"START {token}")
-    await user.expect({"en": "Welcome", "fr": "Bienvenue", "ar": "أهلًا"}[language])
-    user.press({"en": "English", "fr": "Français", "ar": "العربية"}[language])
-    await user.expect(
-        {"en": "Before we start", "fr": "Avant de commencer", "ar": "قبل أن نبدأ"}[language]
-    )
-    user.press({"en": "I agree", "fr": "J'accepte", "ar": "أوافق"}[language])
-    await user.expect(QUESTION[language].format(1))
+    await to_the_first_question(user, f"START {token}", language, greeting=language)
     return user
 
 

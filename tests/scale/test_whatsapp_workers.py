@@ -16,7 +16,7 @@ from storage.waves import WaveWindows
 from tests.backends import Backend
 from tests.e2e.conftest import WaHarness, running_wa_bot
 from tests.support.fake_whatsapp import WaUser
-from tests.support.journeys import QUESTION
+from tests.support.journeys import QUESTION, to_the_first_question
 
 CANARY = "CANARY-wa-redis-7b3e-heron-quartz"
 
@@ -43,12 +43,7 @@ async def test_two_workers_share_feedback_and_limits_without_personal_data(
             first.server.webhook_urls = [first.url, second.url]
             user: WaUser = first.new_user()
             token = await first.invite()
-            user.send(f"START {token}")
-            await user.expect("Welcome")
-            user.press("English")
-            await user.expect("Before we start")
-            user.press("I agree")
-            await user.expect(QUESTION["en"].format(1))
+            question1 = await to_the_first_question(user, f"START {token}")
             user.send("FEEDBACK")
             await user.expect("confidential")
             user.press("Anonymously")
@@ -58,7 +53,7 @@ async def test_two_workers_share_feedback_and_limits_without_personal_data(
             assert await redis_dump(redis, prefix)  # the draft really lives in Redis
             user.send(f"feedback {CANARY}")  # (to the other worker than the rating)
             await user.expect("receipt code")
-            user.press("Satisfied")
+            user.press("Satisfied", question1)
             await user.expect(QUESTION["en"].format(2))
             assert first.store is not None and first.client is not None
             [stored] = await first.store.read_feedback(actor="test")
