@@ -130,6 +130,15 @@ class Applied:
             return None
         return next((e for e in self.step.events if isinstance(e, InputRejected)), None)
 
+    @property
+    def expired_button(self) -> bool:
+        """The button pressed belongs to no survey in progress, or to another question or
+        an earlier state of it (a host says so and shows the latest question)."""
+        rejected = self.rejected
+        return self.outcome == "no_survey" or (
+            rejected is not None and rejected.reason in ("stale", "unknown_option", "completed")
+        )
+
 
 @dataclass(frozen=True)
 class Standing:
@@ -220,6 +229,21 @@ class SurveyService:
         except AlreadyApplied:  # a redelivery of an update applied before its worker died
             return Applied("applied_before", wave=wave, before=current)
         return Applied("applied", step, wave, scores, before=current)
+
+    async def press(
+        self,
+        returnee_id: str,
+        current: OpenWave | None,
+        inp: Input,
+        *,
+        language: str,
+        update_id: int | None = None,
+    ) -> Applied:
+        """Apply a survey button (:func:`button_input`): a button belongs to a survey in
+        progress, so none is started (see :attr:`Applied.expired_button`)."""
+        return await self.apply(
+            returnee_id, current, inp, language=language, update_id=update_id, may_start=False
+        )
 
     async def standing(
         self, returnee_id: str, return_date: date | None, read: Read = "unread"

@@ -303,18 +303,15 @@ async def on_survey_button(
     if redelivered:  # the press was applied before; its reply may never have been sent
         await host.resend_current()
         return query.answer()
-    applied = await host.core.apply(
+    applied = await host.core.press(
         returnee.id,
         await host.current(),
         inp,
         language=returnee.language,
         update_id=event_update.update_id,
-        may_start=False,  # (a button belongs to a survey in progress)
     )
     rejected = applied.rejected
-    if applied.outcome == "no_survey" or (
-        rejected is not None and rejected.reason in ("stale", "unknown_option", "completed")
-    ):
+    if applied.expired_button:
         latest = (
             _("This button is no longer active. Please answer the latest question.")
             if rejected is not None

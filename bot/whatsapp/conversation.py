@@ -572,23 +572,17 @@ class Turn:
         if self.redelivered:
             await self.resend_current()
             return
-        core = self.core.survey
-        current = await self.current()
-        applied = await core.apply(
+        applied = await self.core.survey.press(
             returnee.id,
-            current,
+            await self.current(),
             inp,
             language=returnee.language,
             update_id=self.update_id,
-            may_start=False,  # (a button belongs to a survey in progress)
         )
-        rejected = applied.rejected
-        if applied.outcome == "no_survey" or (
-            rejected is not None and rejected.reason in ("stale", "unknown_option", "completed")
-        ):
+        if applied.expired_button:
             await self.say(
                 _("This button is no longer active. Please answer the latest question.")
-                if rejected is not None
+                if applied.rejected is not None
                 else _("This button is no longer active.")
             )
             if applied.outcome != "no_survey":

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any, TypeVar
 
 import pytest
 from aiohttp import web
@@ -33,6 +34,9 @@ async def enrol_and_invite(store: Store, case: str, language: str, return_date: 
         case_ref=case, return_date=return_date, country="GN", language=language
     )
     return await store.create_invite(returnee.id)
+
+
+HarnessT = TypeVar("HarnessT", "Harness", "WaHarness")
 
 
 class Harness:
@@ -98,12 +102,18 @@ class Harness:
 @contextlib.asynccontextmanager
 async def running_bot(backend: Backend, keyring: Keyring) -> AsyncIterator[Harness]:
     """The Telegram bot polling the fake Bot API, on a fresh database."""
+    server = FakeTelegram()
+    async with _running(backend, server, Harness(server, backend, keyring)) as h:
+        yield h
+
+
+@contextlib.asynccontextmanager
+async def _running(backend: Backend, server: Any, h: HarnessT) -> AsyncIterator[HarnessT]:
+    """``h`` started against ``server`` on a freshly migrated database; stopped after."""
     engine = make_engine(backend.url)
     await upgrade(engine)
     await engine.dispose()
-    server = FakeTelegram()
     await server.start()
-    h = Harness(server, backend, keyring)
     await h.start()
     try:
         yield h
@@ -204,15 +214,6 @@ async def wa_harness(backend: Backend, keyring: Keyring) -> AsyncIterator[WaHarn
 @contextlib.asynccontextmanager
 async def running_wa_bot(backend: Backend, keyring: Keyring) -> AsyncIterator[WaHarness]:
     """The bot's WhatsApp webhook against the fake Cloud API, on a fresh database."""
-    engine = make_engine(backend.url)
-    await upgrade(engine)
-    await engine.dispose()
     server = FakeWhatsApp()
-    await server.start()
-    h = WaHarness(server, backend, keyring)
-    await h.start()
-    try:
+    async with _running(backend, server, WaHarness(server, backend, keyring)) as h:
         yield h
-    finally:
-        await h.stop()
-        await server.stop()
