@@ -269,3 +269,20 @@ async def test_whatsapp_with_a_refused_token_fails_at_start(
     monkeypatch.delenv("WHATSAPP_APP_SECRET")
     unsigned = CliRunner().invoke(app, ["run"])
     assert unsigned.exit_code == 2 and "WHATSAPP_APP_SECRET" in unsigned.stderr
+
+
+def test_a_whatsapp_link_needs_the_business_number(
+    initialised: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WHATSAPP_NUMBER", raising=False)
+    runner = CliRunner()
+    args = ["enroll", "--case", "WA-2", "--return-date", "2026-01-01"]
+    missing = runner.invoke(app, [*args, "--channel", "whatsapp"])
+    assert missing.exit_code == 2 and "WHATSAPP_NUMBER" in missing.stderr
+    unknown = runner.invoke(app, [*args, "--channel", "viber"])
+    assert unknown.exit_code == 2 and "telegram or whatsapp" in unknown.stderr
+    # nothing was enrolled: the case can still be enrolled with a WhatsApp link
+    monkeypatch.setenv("WHATSAPP_NUMBER", "+224 600 00 00 00")
+    enrolled = runner.invoke(app, [*args, "--channel", "whatsapp"])
+    assert enrolled.exit_code == 0, enrolled.output
+    assert "https://wa.me/224600000000?text=START%20" in enrolled.stdout
