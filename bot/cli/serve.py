@@ -61,8 +61,9 @@ async def _serve(
     from bot.telegram.services import Services
     from bot.telegram.webhook import build_webhook_app
     from bot.whatsapp.client import CloudError
-    from bot.whatsapp.conversation import Drafts, RedisDrafts, WhatsAppConversation
+    from bot.whatsapp.conversation import WhatsAppConversation
     from bot.whatsapp.reminders import courier_from_settings
+    from bot.whatsapp.shared import Drafts, RedisDrafts, RedisSenderLocks, SenderLocks
     from bot.whatsapp.webhook import add_routes
 
     store = await open_store()
@@ -137,6 +138,7 @@ async def _serve(
                 WhatsAppConversation(
                     svc,
                     courier.client,
+                    locks=RedisSenderLocks(redis, config.redis_prefix) if redis else SenderLocks(),
                     drafts=RedisDrafts(redis, config.redis_prefix) if redis else Drafts(),
                 ),
                 path=whatsapp.path,

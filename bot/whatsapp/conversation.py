@@ -14,18 +14,13 @@ message Meta delivers again days later is not answered twice.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import time
-import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
-
-from redis.asyncio import Redis
 
 from bot.consent import consent_text
 from bot.core.feedback import MAX_FEEDBACK, PER_DAY, FeedbackDesk
@@ -64,6 +59,7 @@ from bot.whatsapp.render import (
     question_messages,
     text_messages,
 )
+from bot.whatsapp.shared import Drafts, FeedbackDraft, SenderLocks
 from flows.engine import Step
 from flows.model import Note, Question
 from flows.state import (
@@ -110,61 +106,13 @@ class Inbound:
 
 
 @dataclass
-class FeedbackDraft:
-    """A feedback message being prepared: only the choices, never the text."""
-
-    anonymous: bool | None = None
-    rating: int | None = None
-    awaiting_text: bool = False
-
-
-class Drafts:
-    """Feedback being prepared, by returnee, in this process (one worker)."""
-
-    def __init__(self) -> None:
-        self._drafts: dict[str, FeedbackDraft] = {}
-
-    async def get(self, returnee_id: str) -> FeedbackDraft | None:
-        return self._drafts.get(returnee_id)
-
-    async def put(self, returnee_id: str, draft: FeedbackDraft) -> None:
-        self._drafts[returnee_id] = draft
-
-    async def drop(self, returnee_id: str) -> None:
-        self._drafts.pop(returnee_id, None)
-
-
-class RedisDrafts(Drafts):
-    """Feedback being prepared, shared by every worker (a returnee's next message may
-    reach another one): the choices only, by internal returnee id, for an hour."""
-
-    def __init__(self, redis: Redis, prefix: str, ttl: int = 3600) -> None:
-        super().__init__()
-        self.redis, self.prefix, self.ttl = redis, prefix, ttl
-
-    def _key(self, returnee_id: str) -> str:
-        return f"{self.prefix}:whatsapp:feedback:{returnee_id}"
-
-    async def get(self, returnee_id: str) -> FeedbackDraft | None:
-        raw = await self.redis.get(self._key(returnee_id))
-        return None if raw is None else FeedbackDraft(**json.loads(raw))
-
-    async def put(self, returnee_id: str, draft: FeedbackDraft) -> None:
-        await self.redis.set(self._key(returnee_id), json.dumps(asdict(draft)), ex=self.ttl)
-
-    async def drop(self, returnee_id: str) -> None:
-        await self.redis.delete(self._key(returnee_id))
-
-
-@dataclass
 class WhatsAppConversation:
     """Handles incoming messages for one business number, one at a time per returnee."""
 
     core: Core
     client: CloudClient
-    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
-        default_factory=weakref.WeakValueDictionary
-    )
+    #: one message at a time per returnee (across workers, through Redis)
+    locks: SenderLocks = field(default_factory=SenderLocks)
     #: feedback being prepared (shared through Redis by several workers)
     drafts: Drafts = field(default_factory=Drafts)
     #: when this process last recorded that a returnee wrote (the record is kept to the
@@ -173,10 +121,8 @@ class WhatsAppConversation:
 
     async def handle(self, inbound: Inbound) -> None:
         """Apply one message once; an error leaves it unmarked (Meta delivers it again)."""
-        lock = self._locks.get(inbound.wa_id)
-        if lock is None:
-            lock = self._locks[inbound.wa_id] = asyncio.Lock()
-        async with lock:
+        sender = self.core.store.keyring.pseudonym(CHANNEL, inbound.wa_id)
+        async with self.locks.hold(sender):
             await self._handle(inbound)
 
     async def _handle(self, inbound: Inbound) -> None:

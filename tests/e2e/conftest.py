@@ -15,7 +15,8 @@ from bot.core.services import Core
 from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.services import Services
 from bot.whatsapp.client import CloudClient
-from bot.whatsapp.conversation import Drafts, WhatsAppConversation
+from bot.whatsapp.conversation import WhatsAppConversation
+from bot.whatsapp.shared import Drafts, SenderLocks
 from bot.whatsapp.webhook import add_routes
 from flows import FlowDefinition, builtin_definition
 from scoring import default_weight_table
@@ -151,8 +152,9 @@ class WaHarness:
         self.definition: FlowDefinition = builtin_definition()
         self._runner: web.AppRunner | None = None
         self._numbers = iter(range(22177000001, 22177999999))
-        #: feedback being prepared (Redis-shared with several workers)
+        #: feedback being prepared, one message at a time (Redis-shared by several workers)
         self.drafts: Drafts | None = None
+        self.locks: SenderLocks | None = None
         #: this worker's webhook
         self.url = ""
 
@@ -171,7 +173,12 @@ class WaHarness:
         app = web.Application()
         add_routes(
             app,
-            WhatsAppConversation(core, self.client, drafts=self.drafts or Drafts()),
+            WhatsAppConversation(
+                core,
+                self.client,
+                locks=self.locks or SenderLocks(),
+                drafts=self.drafts or Drafts(),
+            ),
             path="/whatsapp",
             app_secret=fake_whatsapp.APP_SECRET,
             verify_token=fake_whatsapp.VERIFY_TOKEN,

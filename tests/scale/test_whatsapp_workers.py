@@ -1,15 +1,19 @@
 """WhatsApp served by two webhook workers sharing Redis (a returnee's messages reach either
-one): feedback prepared on one and written on the other, a round's rate limit shared; and
-Redis never holds a phone number, an answer or a feedback text."""
+one): one message at a time per returnee, feedback prepared on one and written on the
+other, a round's rate limit shared; and Redis never holds a phone number, an answer or a
+feedback text."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from redis.asyncio import Redis
 
 from bot.rate_limits import RedisRateLimiter
 from bot.telegram.sender import RoundSender
-from bot.whatsapp.conversation import RedisDrafts
 from bot.whatsapp.reminders import WhatsAppCourier
+from bot.whatsapp.shared import LockTimeout, RedisDrafts, RedisSenderLocks
 from storage import outbox
 from storage.crypto import Keyring
 from storage.waves import WaveWindows
@@ -37,6 +41,8 @@ async def test_two_workers_share_feedback_and_limits_without_personal_data(
     async with running_wa_bot(backend, keyring) as first:
         second = WaHarness(first.server, backend, keyring)
         first.drafts = second.drafts = RedisDrafts(redis, prefix)
+        first.locks = RedisSenderLocks(redis, prefix)
+        second.locks = RedisSenderLocks(redis, prefix)
         await first.restart()
         await second.start()
         try:
@@ -80,3 +86,45 @@ async def test_two_workers_share_feedback_and_limits_without_personal_data(
                 assert secret.encode() not in dump, secret
         finally:
             await second.stop()
+
+
+async def test_a_senders_messages_one_at_a_time_across_workers(
+    redis_prefix: tuple[Redis, str],
+) -> None:
+    redis, prefix = redis_prefix
+    one, other = RedisSenderLocks(redis, prefix), RedisSenderLocks(redis, prefix, wait=5)
+    order: list[str] = []
+    inside = asyncio.Event()
+
+    async def first() -> None:
+        async with one.hold("pseudonym-a"):
+            order.append("first in")
+            inside.set()
+            await asyncio.sleep(0.3)
+            order.append("first out")
+
+    async def second() -> None:
+        await inside.wait()
+        async with other.hold("pseudonym-a"):  # (another worker, the same sender)
+            order.append("second in")
+
+    async def someone_else() -> None:
+        await inside.wait()
+        async with other.hold("pseudonym-b"):
+            order.append("other sender")
+
+    await asyncio.gather(first(), second(), someone_else())
+    assert order == ["first in", "other sender", "first out", "second in"]
+    assert [k async for k in redis.scan_iter(match=f"{prefix}:whatsapp:lock:*")] == []
+    # a lock held too long (a worker stuck) answers the delivery with an error
+    impatient = RedisSenderLocks(redis, prefix, wait=0.2)
+    async with one.hold("pseudonym-c"):
+        with pytest.raises(LockTimeout):
+            async with impatient.hold("pseudonym-c"):
+                pass
+    # a dead worker's lock lapses
+    lapsing = RedisSenderLocks(redis, prefix, ttl=0.2)
+    await redis.set(f"{prefix}:whatsapp:lock:pseudonym-d", "dead-worker", px=200)
+    async with lapsing.hold("pseudonym-d"):
+        order.append("after the lapse")
+    assert order[-1] == "after the lapse"
