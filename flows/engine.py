@@ -51,10 +51,14 @@ from flows.state import (
 
 @dataclass(frozen=True)
 class Step:
-    """The new state and what happened, in order."""
+    """The new state and what happened, in order, and the ``seq`` of the state the step
+    was computed from (``None`` for a new survey): a store saves the step only if the
+    survey is still there (compare-and-set), so two inputs computed from one state are
+    never both stored."""
 
     state: SessionState
     events: tuple[Event, ...]
+    base_seq: int | None = None
 
 
 def _condition_met(rule: ShowIf, answers: dict[str, Answer]) -> bool:
@@ -238,6 +242,7 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
     The state passed in is never modified; a rejected input returns an equal state.
     """
     inp = inp or Resume()
+    base = state.seq
     # the answers are frozen models: copying the containers keeps the caller's state intact
     state = state.model_copy(
         update={"answers": dict(state.answers), "pending": list(state.pending)}
@@ -248,30 +253,30 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
     if isinstance(inp, SetLanguage):
         if inp.language not in definition.languages:
             events.append(_reject(state, "unknown_language"))
-            return Step(state, tuple(events))
+            return Step(state, tuple(events), base)
         state.language = inp.language
         state.seq += 1
         events.append(LanguageChanged(language=inp.language))
         if not state.completed:
             events.append(_ask(definition, state))
-        return Step(state, tuple(events))
+        return Step(state, tuple(events), base)
 
     if state.completed or state.current is None:
         events.append(_reject(state, "completed"))
-        return Step(state, tuple(events))
+        return Step(state, tuple(events), base)
 
     if (inp.question is not None and inp.question != state.current) or (
         inp.seq is not None and inp.seq != state.seq
     ):
         events.append(_reject(state, "stale"))
-        return Step(state, tuple(events))
+        return Step(state, tuple(events), base)
 
     question = definition.question(state.current)
     assert not isinstance(question, Note)  # (notes are never current)
 
     if isinstance(inp, Resume):
         events.append(_ask(definition, state))
-        return Step(state, tuple(events))
+        return Step(state, tuple(events), base)
 
     if isinstance(inp, Back | GoTo):
         shown = [q.id for q in visible_questions(definition, state.answers)]
@@ -279,21 +284,21 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
             position = shown.index(state.current)
             if position == 0:
                 events.append(_reject(state, "at_start"))
-                return Step(state, tuple(events))
+                return Step(state, tuple(events), base)
             target = shown[position - 1]
         else:
             target = inp.target
             if not definition.has_question(target):
                 events.append(_reject(state, "unknown_question"))
-                return Step(state, tuple(events))
+                return Step(state, tuple(events), base)
             if target not in shown or (target not in state.answers and target != state.current):
                 events.append(_reject(state, "not_reachable"))
-                return Step(state, tuple(events))
+                return Step(state, tuple(events), base)
         state.current = target
         state.pending = _pending_for(state, target)
         state.seq += 1
         events.append(_ask(definition, state))
-        return Step(state, tuple(events))
+        return Step(state, tuple(events), base)
 
     if isinstance(inp, Special):
         allowed = (
@@ -309,12 +314,12 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
 
     if isinstance(outcome, Reject):
         events.append(_reject(state, outcome.reason, outcome.limit))
-        return Step(state, tuple(events))
+        return Step(state, tuple(events), base)
     state.seq += 1
     if isinstance(outcome, Selection):
         state.pending = list(outcome.selected)
         events.append(SelectionChanged(question=question.id, selected=outcome.selected))
-        return Step(state, tuple(events))
+        return Step(state, tuple(events), base)
 
     previous = state.answers.get(question.id)
     state.answers[question.id] = outcome
@@ -328,4 +333,4 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
     )
     _prune_hidden(definition, state, events)
     _move_on(definition, state, question.id, events)
-    return Step(state, tuple(events))
+    return Step(state, tuple(events), base)

@@ -32,6 +32,15 @@ class AlreadyApplied(StorageError):
         super().__init__(f"update {update_id} was already applied")
 
 
+class StaleProgress(StorageError):
+    """The survey moved on since the step was computed (another input of the same
+    returnee was stored first): nothing of the step was stored; compute it again from
+    the stored survey."""
+
+    def __init__(self) -> None:
+        super().__init__("the survey changed since this step was computed")
+
+
 class FeedbackLimitReached(StorageError):
     """The returnee has sent as much feedback today as one may."""
 

@@ -11,9 +11,10 @@ around single statements), and a button press runs three of them (1, 4 and 5):
 2. (the open survey again, when a handler needs it afresh);
 3. (the survey's consent, data key and response, when the step is not for the survey
    read in 1.);
-4. the answers, the survey's progress and the update's "applied" mark, in one statement
+4. the survey's progress, the answers and the update's "applied" mark, in one statement
    that also checks the consent again, so nothing is written for someone who withdrew
-   or was erased meanwhile;
+   or was erased meanwhile, and writes only if the survey is still at the sequence
+   number the step was computed from (compare-and-set);
 5. the update's "replied" mark, with the message now showing the next question.
 
 Only plain values cross this module: encryption and the rules stay in :class:`Store`,
@@ -85,32 +86,39 @@ WHERE r.id = $1
 
 # $1 returnee, $2 response, $3 update id or null, $4 now, $5-$7 answers (ids, question
 # ids, ciphertexts), $8 question ids whose answers are discarded, $9-$13 progress,
-# $14 completed. An answer stored before takes the new row id its ciphertext is bound
-# to (the id is part of the ciphertext's associated data).
+# $14 completed, $15 the survey's seq the step was computed from. The progress is
+# written first, only if the consent holds and the survey is still at $15
+# (compare-and-set: a concurrent step of the same survey waits for this row's lock, then
+# finds seq moved on); the update's mark and the answers only if it was. An answer
+# stored before takes the new row id its ciphertext is bound to (the id is part of the
+# ciphertext's associated data).
 SAVE_STEP = """
 WITH ok AS (
     SELECT id FROM returnees
     WHERE id = $1 AND status = 'active' AND consent_version IS NOT NULL
+), progressed AS (
+    UPDATE survey_responses
+    SET flow_version = $9, language = $10, current_question = $11, seq = $12,
+        pending_enc = $13, updated_at = $4,
+        completed_at = CASE WHEN $14 AND status <> 'completed' THEN $4 ELSE completed_at END,
+        status = CASE WHEN $14 THEN 'completed' ELSE status END
+    WHERE id = $2 AND seq = $15 AND EXISTS (SELECT 1 FROM ok)
+    RETURNING id
 ), applied AS (
     INSERT INTO processed_updates (update_id, at, replied)
-    SELECT $3, $4, false FROM ok WHERE $3::bigint IS NOT NULL
+    SELECT $3, $4, false FROM progressed WHERE $3::bigint IS NOT NULL
 ), discarded AS (
     DELETE FROM answers
-    WHERE response_id = $2 AND question_id = ANY($8::text[]) AND EXISTS (SELECT 1 FROM ok)
+    WHERE response_id = $2 AND question_id = ANY($8::text[])
+      AND EXISTS (SELECT 1 FROM progressed)
 ), recorded AS (
     INSERT INTO answers (id, response_id, question_id, value_enc, answered_at)
     SELECT a.id, $2, a.question_id, a.value_enc, $4
-    FROM ok, unnest($5::text[], $6::text[], $7::bytea[]) AS a(id, question_id, value_enc)
+    FROM progressed, unnest($5::text[], $6::text[], $7::bytea[]) AS a(id, question_id, value_enc)
     ON CONFLICT (response_id, question_id) DO UPDATE
     SET id = excluded.id, value_enc = excluded.value_enc, answered_at = excluded.answered_at
 )
-UPDATE survey_responses
-SET flow_version = $9, language = $10, current_question = $11, seq = $12,
-    pending_enc = $13, updated_at = $4,
-    completed_at = CASE WHEN $14 AND status <> 'completed' THEN $4 ELSE completed_at END,
-    status = CASE WHEN $14 THEN 'completed' ELSE status END
-WHERE id = $2 AND EXISTS (SELECT 1 FROM ok)
-RETURNING id
+SELECT id FROM progressed
 """
 
 SET_PROMPT = """
@@ -237,8 +245,10 @@ class PgHotPath:
         discarded: Sequence[str],
         progress: tuple[str, str, str | None, int, bytes | None],
         completed: bool,
+        base_seq: int,
     ) -> bool:
-        """Write one step; False if nothing was written (no consent, or no such survey).
+        """Write one step; False if nothing was written (no consent, no such survey, or
+        the survey is no longer at ``base_seq``: the general path tells which).
 
         Raises :class:`UpdateSeenBefore` if the update was applied before (atomic: then
         nothing of this step was written either).
@@ -256,6 +266,7 @@ class PgHotPath:
                 list(discarded),
                 *progress,
                 completed,
+                base_seq,
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.table_name == "processed_updates":

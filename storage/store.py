@@ -43,6 +43,7 @@ from storage.errors import (
     InviteProblem,
     NotFound,
     SchemaNotReady,
+    StaleProgress,
     StorageError,
 )
 from storage.feedback import FEEDBACK_OWNER, FEEDBACK_PER_DAY, FeedbackBox
@@ -506,6 +507,7 @@ __all__ = [
     "OpenSurvey",
     "ReturneeInfo",
     "SchemaNotReady",
+    "StaleProgress",
     "StorageError",
     "Store",
     "StoredScores",

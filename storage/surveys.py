@@ -23,7 +23,7 @@ from flows.state import AnswerDiscarded, AnswerRecorded, SessionState
 from scoring import ScoreResult
 from storage import keys
 from storage.crypto import Keyring
-from storage.errors import AlreadyApplied, ConsentRequired, NotFound, StorageError
+from storage.errors import AlreadyApplied, ConsentRequired, NotFound, StaleProgress, StorageError
 from storage.keys import DataKeys
 from storage.models import (
     Answer,
@@ -195,9 +195,9 @@ class Surveys:
 
     async def open_survey(self, returnee_id: str) -> OpenSurvey | None:
         """The survey in progress, if any, with its state. On PostgreSQL one statement (the
-        survey, its data key and its answers); elsewhere two. No transaction: under READ
-        COMMITTED each statement has its own snapshot anyway, and the chat's lock orders
-        its updates."""
+        survey, its data key and its answers); elsewhere two. No transaction: a step
+        computed from what is read is stored only if the survey is still at the ``seq``
+        read (:meth:`save_step`), so a read between two commits is merely stale."""
         owner = keys.returnee_owner(returnee_id)
         if self.hot is not None:
             row = await self.hot.open_survey(returnee_id, owner)
@@ -292,9 +292,15 @@ class Surveys:
     ) -> None:
         """Persist what an engine step changed, in one transaction; consent required.
 
-        With ``update_id``, the Telegram update is recorded as applied in the same
+        Compare-and-set: the step is stored only if the survey is still at the ``seq``
+        the step was computed from (:attr:`Step.base_seq`; a new survey only if there is
+        none yet). Otherwise nothing is stored and :class:`StaleProgress` is raised: two
+        inputs computed from the same state are never both stored, whatever runs them.
+
+        With ``update_id``, the transport's update is recorded as applied in the same
         transaction: if a worker dies after this commit, the redelivered update is
-        recognised and not applied a second time (raises :class:`AlreadyApplied`).
+        recognised and not applied a second time (raises :class:`AlreadyApplied`, also
+        when a copy of the update handled at the same time was stored first).
         A step that completes the survey carries its ``scores``: the last answer, the
         completed status, the scores and the update's mark commit together. ``scored``:
         False for a plain survey (a flow the weight table does not score), which
@@ -302,17 +308,23 @@ class Surveys:
         """
         if step.state.completed and scored and scores is None:
             raise StorageError("a completed survey is saved with its scores")
-        if (
-            self.hot is not None
-            and not step.state.completed
-            and await self._save_step_hot(self.hot, returnee_id, wave, step, update_id, opened)
-        ):
-            return
         try:
+            if (
+                self.hot is not None
+                and not step.state.completed
+                and await self._save_step_hot(self.hot, returnee_id, wave, step, update_id, opened)
+            ):
+                return
             await self._save_step(returnee_id, wave, step, update_id, scores)
         except IntegrityError as exc:
             if update_id is not None and await self.is_processed(update_id):
                 raise AlreadyApplied(update_id) from exc
+            if step.base_seq is None:  # (the same survey started by another input)
+                raise StaleProgress from exc
+            raise
+        except StaleProgress:
+            if update_id is not None and await self.is_processed(update_id):
+                raise AlreadyApplied(update_id) from None
             raise
 
     async def require_active(self, session: AsyncSession, returnee_id: str) -> None:
@@ -348,6 +360,8 @@ class Surveys:
         """The usual step on PostgreSQL (a survey started, a data key made): one write,
         after one read unless the survey was read for this update (``opened``). False when
         the general path must decide (nothing was written then)."""
+        if step.base_seq is None:
+            return False  # (a new survey: inserted below)
         recorded = [e for e in step.events if isinstance(e, AnswerRecorded)]
         discarded = [e.question for e in step.events if isinstance(e, AnswerDiscarded)]
         questions = {e.question for e in recorded}
@@ -380,6 +394,7 @@ class Surveys:
                 discarded=discarded,
                 progress=(state.flow_version, state.language, state.current, state.seq, pending),
                 completed=state.completed,
+                base_seq=step.base_seq,
             )
         except UpdateSeenBefore as exc:
             assert update_id is not None  # (only an update's mark can be there before)
@@ -430,22 +445,41 @@ class Surveys:
                 dek = self.keyring.unwrap(kek_id, wrapped, owner)
             else:
                 dek = await self.keys.returnee(session, returnee_id)
+            if (response_id is None) != (step.base_seq is None):
+                raise StaleProgress  # (started meanwhile, or erased and started again)
             if response_id is None:
-                response_id, response_status = self.new_id(), "in_progress"
+                response_id = self.new_id()
+            progress: dict[str, Any] = {
+                "flow_version": state.flow_version,
+                "language": state.language,
+                "current_question": state.current,
+                "seq": state.seq,
+                "pending_enc": self._pending_enc(dek, response_id, state),
+                "updated_at": now,
+            }
+            if state.completed and response_status != "completed":
+                progress.update(status="completed", completed_at=now)
+            if step.base_seq is None:  # (a unique key: a survey started meanwhile fails here)
                 await session.execute(
                     insert(SurveyResponse).values(
                         id=response_id,
                         returnee_id=returnee_id,
                         wave=wave,
                         flow_id=state.flow_id,
-                        flow_version=state.flow_version,
-                        language=state.language,
-                        status=response_status,
-                        seq=0,
                         started_at=now,
-                        updated_at=now,
+                        **{"status": "in_progress", **progress},
                     )
                 )
+            else:
+                # first, before any answer: a concurrent step of this survey waits here
+                # (the row's lock) and then finds the sequence number moved on
+                moved = await session.execute(
+                    update(SurveyResponse)
+                    .where(SurveyResponse.id == response_id, SurveyResponse.seq == step.base_seq)
+                    .values(**progress)
+                )
+                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                    raise StaleProgress
             for event in step.events:
                 if isinstance(event, AnswerRecorded):
                     await self._upsert_answer(session, dek, response_id, event, now)
@@ -456,19 +490,6 @@ class Surveys:
                             Answer.question_id == event.question,
                         )
                     )
-            changes: dict[str, Any] = {
-                "flow_version": state.flow_version,
-                "language": state.language,
-                "current_question": state.current,
-                "seq": state.seq,
-                "pending_enc": self._pending_enc(dek, response_id, state),
-                "updated_at": now,
-            }
-            if state.completed and response_status != "completed":
-                changes.update(status="completed", completed_at=now)
-            await session.execute(
-                update(SurveyResponse).where(SurveyResponse.id == response_id).values(**changes)
-            )
             if scores is not None:
                 await self._replace_scores(session, dek, response_id, scores)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,9 +46,11 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
+@asynccontextmanager
+async def open_backend(kind: str, tmp_path: Path) -> AsyncIterator[Backend]:
+    """A fresh SQLite file, or a fresh PostgreSQL database dropped afterwards (skipped,
+    or failed under RSSBOT_REQUIRE_SERVICES=1, when the server is down)."""
+    if kind == "sqlite":
         path = tmp_path / "rssbot.db"
         yield Backend("sqlite", f"sqlite+aiosqlite:///{path}", str(path))
         return
@@ -67,18 +70,45 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    async with open_backend(request.param, tmp_path) as found:
+        yield found
+
+
 @pytest.fixture
 def keyring() -> Keyring:
     return Keyring.generate()
 
 
-@pytest.fixture
-async def store(backend: Backend, keyring: Keyring) -> AsyncIterator[Store]:
+async def open_store(backend: Backend, keyring: Keyring) -> Store:
     engine = make_engine(backend.url)
     await upgrade(engine)
     s = Store(engine, keyring)
     await s.verify()
+    return s
+
+
+@pytest.fixture
+async def store(backend: Backend, keyring: Keyring) -> AsyncIterator[Store]:
+    s = await open_store(backend, keyring)
     try:
         yield s
     finally:
         await s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql-general"])
+async def every_path(
+    request: pytest.FixtureRequest, tmp_path: Path, keyring: Keyring
+) -> AsyncIterator[Store]:
+    """A store on each back end, and on PostgreSQL also without its asyncpg hot path
+    (every survey statement through SQLAlchemy, as on SQLite)."""
+    async with open_backend(request.param.split("-")[0], tmp_path) as found:
+        s = await open_store(found, keyring)
+        if request.param == "postgresql-general":
+            s.surveys.hot = None
+        try:
+            yield s
+        finally:
+            await s.close()

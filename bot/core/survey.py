@@ -29,7 +29,14 @@ from flows.state import (
     Toggle,
 )
 from scoring import ScoreResult, WeightTable
-from storage.store import AlreadyApplied, ConsentRequired, OpenSurvey, ReturneeInfo, Store
+from storage.store import (
+    AlreadyApplied,
+    ConsentRequired,
+    OpenSurvey,
+    ReturneeInfo,
+    StaleProgress,
+    Store,
+)
 from storage.waves import Wave, WaveWindows, today_utc
 
 #: the survey in progress read with the update (its middleware's read), not yet read, or none
@@ -50,6 +57,11 @@ class OpenWave:
         """The chat message that shows the current question, if known."""
         return self.opened.prompt if self.opened is not None else None
 
+
+#: how many times an input is applied again after another input of the same returnee was
+#: stored first (each attempt reads the survey afresh; more would mean a returnee sending
+#: faster than the database answers)
+RACE_ATTEMPTS = 8
 
 #: what a survey button does: c choose, t toggle, d done, p prefer not to answer,
 #: k don't know, s skip, b back (every channel's buttons carry these codes)
@@ -199,9 +211,43 @@ class SurveyService:
         has not started (``may_start``), feed the input to the engine, and store the step
         with its scores if it completes the survey. A refused input stores nothing.
         ``update_id`` marks the transport's update applied in the same transaction; an
-        update applied before is not applied again (``applied_before``)."""
+        update applied before is not applied again (``applied_before``).
+
+        Another input of the same returnee stored meanwhile (by another task or worker:
+        no lock is needed) makes the store refuse the step; the input is then applied
+        again to the survey as stored now, so a button pressed for the question that was
+        current is refused as stale and the returnee sees the question now current."""
+        before = current
+        for _ in range(RACE_ATTEMPTS):
+            try:
+                return await self._apply_once(
+                    returnee_id, current, inp, language, update_id, may_start, before
+                )
+            except StaleProgress:
+                assert current is not None  # (only a step can be stale)
+                current = await self._reread(returnee_id, current.wave)
+        raise StaleProgress
+
+    async def _reread(self, returnee_id: str, wave: Wave) -> OpenWave:
+        """The survey of ``wave`` as stored now (after a step lost a race)."""
+        opened = await self.store.open_survey(returnee_id)
+        if opened is not None and opened.wave == wave:
+            return OpenWave(wave, opened.state, opened)
+        # completed meanwhile (the engine refuses the input), or erased (nothing to store)
+        return OpenWave(wave, await self.store.load_state(returnee_id, wave, self.definition))
+
+    async def _apply_once(
+        self,
+        returnee_id: str,
+        current: OpenWave | None,
+        inp: Input,
+        language: str,
+        update_id: int | None,
+        may_start: bool,
+        before: OpenWave | None,
+    ) -> Applied:
         if current is None or (current.state is None and not may_start):
-            return Applied("no_survey", before=current)
+            return Applied("no_survey", before=before)
         definition, wave = self.definition, current.wave
         try:
             if current.state is None:
@@ -212,7 +258,7 @@ class SurveyService:
             else:
                 step = resume(definition, current.state, inp)
             if any(isinstance(e, InputRejected) for e in step.events):
-                return Applied("rejected", step, wave, before=current)
+                return Applied("rejected", step, wave, before=before)
             scores = self.score(step.state) if step.state.completed else None
             await self.store.save_step(
                 returnee_id,
@@ -225,10 +271,10 @@ class SurveyService:
                 scored=not step.state.completed or self.scored,
             )
         except ConsentRequired:  # (withdrew meanwhile, e.g. from another device)
-            return Applied("consent_required", before=current)
+            return Applied("consent_required", before=before)
         except AlreadyApplied:  # a redelivery of an update applied before its worker died
-            return Applied("applied_before", wave=wave, before=current)
-        return Applied("applied", step, wave, scores, before=current)
+            return Applied("applied_before", wave=wave, before=before)
+        return Applied("applied", step, wave, scores, before=before)
 
     async def press(
         self,

@@ -84,7 +84,9 @@ async def test_changed_and_discarded_answers_are_persisted(store: Store) -> None
     assert state is not None
     from flows.state import Back
 
-    step = resume(RSS, resume(RSS, state, Back()).state, Choose(option="rarely"))
+    back = resume(RSS, state, Back())
+    await store.save_step(returnee.id, "initial", back)
+    step = resume(RSS, back.state, Choose(option="rarely"))
     await store.save_step(returnee.id, "initial", step)
     state = await store.load_state(returnee.id, "initial", RSS)
     assert state is not None and state.answers["econ_food_reduction"] == ChoiceAnswer(
