@@ -23,8 +23,6 @@ class BotSettings(BaseSettings):
     redis_url: SecretStr | None = Field(None, validation_alias="REDIS_URL")
     redis_prefix: str = Field("rssbot", validation_alias="RSSBOT_REDIS_PREFIX")
     send_rate: float = Field(25.0, validation_alias="RSSBOT_SEND_RATE")
-    #: seconds a worker's claim on an update lasts (a dead worker's update is retried after)
-    claim_ttl: int = Field(60, validation_alias="RSSBOT_CLAIM_TTL", ge=1)
 
 
 GRAPH_API = "https://graph.facebook.com"

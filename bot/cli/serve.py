@@ -53,7 +53,7 @@ async def _serve(
         build_bot,
         build_dispatcher,
         redis_client,
-        redis_state,
+        redis_fsm_storage,
         set_commands,
     )
     from bot.telegram.metrics import Metrics
@@ -63,7 +63,7 @@ async def _serve(
     from bot.whatsapp.client import CloudError
     from bot.whatsapp.conversation import WhatsAppConversation
     from bot.whatsapp.reminders import courier_from_settings
-    from bot.whatsapp.shared import Drafts, RedisDrafts, RedisSenderLocks, SenderLocks
+    from bot.whatsapp.shared import Drafts, RedisDrafts
     from bot.whatsapp.webhook import add_routes
 
     store = await open_store()
@@ -85,11 +85,11 @@ async def _serve(
         metrics=metrics,
         couriers=[courier] if courier else [],
     )
-    storage = isolation = None
+    storage = None
     if redis is not None:
-        storage, isolation, svc.claims = redis_state(redis, config.redis_prefix, config.claim_ttl)
+        storage = redis_fsm_storage(redis, config.redis_prefix)
         svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
-    dp = build_dispatcher(svc, storage=storage, isolation=isolation, webhook=webhook is not None)
+    dp = build_dispatcher(svc, storage=storage, webhook=webhook is not None)
     tasks: list[asyncio.Task[None]] = []
     runner: web.AppRunner | None = None
     try:
@@ -138,7 +138,6 @@ async def _serve(
                 WhatsAppConversation(
                     svc,
                     courier.client,
-                    locks=RedisSenderLocks(redis, config.redis_prefix) if redis else SenderLocks(),
                     drafts=RedisDrafts(redis, config.redis_prefix) if redis else Drafts(),
                 ),
                 path=whatsapp.path,

@@ -7,8 +7,9 @@ from datetime import timedelta
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -28,7 +29,6 @@ from bot.telegram.outages import OutageMiddleware
 from bot.telegram.private_chats import PrivateChatsOnly
 from bot.telegram.services import Services
 from bot.telegram.session import JsonAiohttpSession
-from bot.telegram.shared import ChatLocks, ChatStateStorage, UpdateClaims
 from bot.telegram.staff import build_staff_router
 
 
@@ -86,17 +86,21 @@ def build_dispatcher(
     svc: Services,
     *,
     storage: BaseStorage | None = None,
-    isolation: BaseEventIsolation | None = None,
     webhook: bool = False,
 ) -> Dispatcher:
-    """Routers and middlewares; FSM storage and per-chat isolation in memory by default.
-    ``webhook``: a failed update is delivered again by Telegram (when polling, an update
-    that waits for the database or Redis is retried here)."""
-    dp = Dispatcher(
-        storage=storage or MemoryStorage(), events_isolation=isolation or SimpleEventIsolation()
-    )
+    """Routers and middlewares; FSM storage in memory by default (in Redis, shared by
+    several workers: :func:`redis_fsm_storage`). ``webhook``: a failed update is
+    delivered again by Telegram (when polling, an update that waits for the database or
+    Redis is retried here).
+
+    A chat's updates are handled one at a time in this process (aiogram's in-memory
+    event isolation), for their order only: polling hands them over in order, and
+    Telegram sends a webhook the next update of a chat once the previous one is answered
+    (updates are handled before the answer). Nothing is locked across workers: the
+    survey's progress is stored by compare-and-set, which no lock is needed for."""
+    dp = Dispatcher(storage=storage or MemoryStorage(), events_isolation=SimpleEventIsolation())
     dp["svc"] = svc
-    # before the chat's lock and state (aiogram's FSM middleware): an update from a group
+    # before the chat's isolation and state (aiogram's FSM middleware): an update from a group
     # or a channel touches nothing
     dp.update.outer_middleware.unregister(dp.fsm)
     dp.update.outer_middleware(PrivateChatsOnly())
@@ -151,21 +155,12 @@ def redis_client(url: str) -> Redis:
     )
 
 
-def redis_state(
-    redis: Redis, prefix: str, claim_ttl: int = 60
-) -> tuple[ChatStateStorage, ChatLocks, UpdateClaims]:
-    """FSM storage, per-chat locks and update claims in Redis, under ``prefix``."""
-    storage = ChatStateStorage(
+def redis_fsm_storage(redis: Redis, prefix: str) -> BaseStorage:
+    """aiogram's FSM storage in Redis under ``prefix`` (the conversation step of each chat,
+    such as "writing feedback": never what was written)."""
+    return RedisStorage(
         redis,
         key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True, with_destiny=True),
         state_ttl=timedelta(days=7),
         data_ttl=timedelta(days=7),
     )
-    isolation = ChatLocks(
-        storage,
-        DefaultKeyBuilder(prefix=f"{prefix}:lock", with_bot_id=True),
-        # a dead worker's lock on a chat lapses with its claim on the update
-        ttl=claim_ttl,
-        wait=claim_ttl + 5,
-    )
-    return storage, isolation, UpdateClaims(redis, prefix, ttl_seconds=claim_ttl)

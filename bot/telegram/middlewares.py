@@ -59,7 +59,11 @@ class ApplyOnceMiddleware(BaseMiddleware):
     recorded as applied together with the answer itself: if the handling failed after
     that (the worker died, Telegram was down), the redelivery is handed on with
     ``redelivered=True`` so the survey shows the current question instead of storing the
-    answer twice or leaving the returnee without a question.
+    answer twice or leaving the returnee without a question. Two copies of one update
+    handled at the same time (a proxy's replay reaching two workers) need no lock or
+    claim: the survey's step and the update's mark are stored together and only once
+    (compare-and-set, :meth:`storage.store.Store.save_step`); the copy that loses shows
+    the current question.
 
     The update's state and the returnee behind it are read in one statement (``returnee``
     in the handler data), since both are needed for nearly every update; on PostgreSQL
@@ -79,14 +83,6 @@ class ApplyOnceMiddleware(BaseMiddleware):
             log.info("update %s already applied: skipped", event.update_id)
             return None
         data["redelivered"] = state == "applied"
-        # an update with a chat is handled under that chat's lock (the dispatcher's event
-        # isolation: ChatLocks in Redis with several workers): a copy of it waits for the lock, then
-        # finds it replied. Only an update without a chat needs a claim of its own.
-        claims = svc.claims if data.get("state") is None else None
-        if claims is not None and not await claims.claim(event.update_id):
-            # another worker is handling it right now: answer with an error so that, if
-            # that worker dies, Telegram delivers the update again later
-            raise UpdateInProgress(event.update_id)
         shown: list[tuple[str, int]] = []
         token = _prompt_shown.set(shown)
         try:
@@ -106,10 +102,6 @@ class ApplyOnceMiddleware(BaseMiddleware):
                 with contextlib.suppress(NotFound):  # (erased by this very update)
                     await svc.store.set_status(returnee.id, "unreachable")
             result = None
-        except BaseException:
-            if claims is not None:
-                await claims.release(event.update_id)
-            raise
         finally:
             _prompt_shown.reset(token)
         # replied (upsert), with the message now showing the current question
@@ -131,10 +123,6 @@ class LocaleMiddleware(BaseMiddleware):
         )
         data["_"] = Translator(code)
         return await handler(event, data)
-
-
-class UpdateInProgress(Exception):
-    """The update is being handled by another worker (webhook answers 500; retried)."""
 
 
 class RedactionMiddleware(BaseMiddleware):

@@ -15,7 +15,6 @@ from bot.telegram.metrics import Metrics
 if TYPE_CHECKING:
     from bot.couriers import Courier
     from bot.rate_limits import RateLimiter
-    from bot.telegram.shared import UpdateClaims
 
 
 @dataclass
@@ -27,8 +26,6 @@ class Services(Core):
     send_rate: float = 25.0
     background: set[asyncio.Task[None]] = field(default_factory=set)
     metrics: Metrics = field(default_factory=Metrics)
-    #: update claims shared by workers (Redis); None with one process
-    claims: UpdateClaims | None = None
     #: the other channels' reminder senders (WhatsApp), for rounds started in the chat
     couriers: list[Courier] = field(default_factory=list)
     #: makes the round sender's rate limiter (shared through Redis when several workers run)

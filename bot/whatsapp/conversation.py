@@ -111,7 +111,7 @@ class WhatsAppConversation:
 
     core: Core
     client: CloudClient
-    #: one message at a time per returnee (across workers, through Redis)
+    #: a returnee's messages in their order, in this process (see :class:`SenderLocks`)
     locks: SenderLocks = field(default_factory=SenderLocks)
     #: feedback being prepared (shared through Redis by several workers)
     drafts: Drafts = field(default_factory=Drafts)

@@ -1,14 +1,12 @@
-"""What WhatsApp's webhook workers share (through Redis when there are several): one
-message at a time per returnee, and the feedback being prepared. Keys carry a returnee's
-internal id or their HMAC pseudonym, never their number; values never an answer or a
-feedback text."""
+"""What WhatsApp's webhook workers share (through Redis when there are several): the
+feedback being prepared; and, in each process, a returnee's messages in their order. Keys
+carry a returnee's internal id, never their number; values never an answer or a feedback
+text."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -65,7 +63,14 @@ class RedisDrafts(Drafts):
 
 
 class SenderLocks:
-    """One message at a time per sender (their pseudonym), in this process."""
+    """One message at a time per sender (their pseudonym), in this process, in the order
+    they arrived (asyncio's locks are fair).
+
+    Only message order needs this: a returnee who types "2" then "3" means the first for
+    the question on screen. Correctness needs no lock (a survey step is stored only if the
+    survey is still where it was read, :meth:`storage.store.Store.save_step`), so nothing
+    is shared between workers: a worker that dies holds nothing that delays the next
+    message, and no message costs a Redis round trip for a lock."""
 
     def __init__(self) -> None:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -77,38 +82,3 @@ class SenderLocks:
             lock = self._locks[sender] = asyncio.Lock()
         async with lock:
             yield
-
-
-class LockTimeout(Exception):
-    """Another worker has held a sender's lock too long (the delivery is answered with an
-    error, and Meta delivers it again)."""
-
-
-#: frees a lock only if it is still this holder's (it may have lapsed and been taken)
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-class RedisSenderLocks(SenderLocks):
-    """One message at a time per sender across every worker: a Redis key set if absent,
-    with an expiry (a dead worker's lock lapses), freed by its holder only."""
-
-    def __init__(self, redis: Redis, prefix: str, *, ttl: float = 30.0, wait: float = 30.0) -> None:
-        super().__init__()
-        self.redis, self.prefix, self.ttl, self.wait = redis, prefix, ttl, wait
-
-    @asynccontextmanager
-    async def hold(self, sender: str) -> AsyncIterator[None]:
-        key, token = f"{self.prefix}:whatsapp:lock:{sender}", secrets.token_hex(8)
-        deadline = time.monotonic() + self.wait
-        async with super().hold(sender):  # (this process's own messages queue here)
-            while not await self.redis.set(key, token, nx=True, px=int(self.ttl * 1000)):
-                if time.monotonic() > deadline:
-                    raise LockTimeout(sender[:8])
-                await asyncio.sleep(0.02)
-            try:
-                yield
-            finally:
-                await self.redis.eval(_UNLOCK, 1, key, token)  # type: ignore[misc]

@@ -16,7 +16,7 @@ from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.services import Services
 from bot.whatsapp.client import CloudClient
 from bot.whatsapp.conversation import WhatsAppConversation
-from bot.whatsapp.shared import Drafts, SenderLocks
+from bot.whatsapp.shared import Drafts
 from bot.whatsapp.webhook import add_routes
 from flows import FlowDefinition, builtin_definition
 from scoring import default_weight_table
@@ -152,9 +152,8 @@ class WaHarness:
         self.definition: FlowDefinition = builtin_definition()
         self._runner: web.AppRunner | None = None
         self._numbers = iter(range(22177000001, 22177999999))
-        #: feedback being prepared, one message at a time (Redis-shared by several workers)
+        #: feedback being prepared (Redis-shared by several workers)
         self.drafts: Drafts | None = None
-        self.locks: SenderLocks | None = None
         #: this worker's webhook
         self.url = ""
 
@@ -176,7 +175,6 @@ class WaHarness:
             WhatsAppConversation(
                 core,
                 self.client,
-                locks=self.locks or SenderLocks(),
                 drafts=self.drafts or Drafts(),
             ),
             path="/whatsapp",

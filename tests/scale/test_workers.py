@@ -212,7 +212,7 @@ async def test_no_answer_reaches_redis_and_rounds_are_shared(cluster) -> None:  
     await user.expect("Question 2 of 32")
 
     keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
-    assert keys  # FSM, locks and update claims really live in Redis
+    assert keys  # the FSM steps and the rate budget really live in Redis
     dump = b""
     for key in keys:
         kind = await redis.type(key)
@@ -257,7 +257,9 @@ async def test_a_worker_process_killed_hard_loses_and_doubles_nothing(
     backend: Backend, keyring: Keyring, redis_prefix: tuple[Redis, str], tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     """Worker A is a real `rssbot run --webhook` process, SIGKILLed mid-stream; typed
-    answers (which would land on the next question if applied twice) go on to worker B."""
+    answers (which would land on the next question if applied twice) go on to worker B,
+    and each returnee's next question comes within 5 s of the kill: A leaves nothing
+    behind (no lock, no claim) that B would wait for."""
     import os
     import signal
     import sys
@@ -270,14 +272,13 @@ async def test_a_worker_process_killed_hard_loses_and_doubles_nothing(
     keyring.write_file(tmp_path / "keys.json")
     server = FakeTelegram()
     await server.start()
-    worker_b = await start_worker("b", backend.url, keyring, server, redis, prefix, claim_ttl=2)
+    worker_b = await start_worker("b", backend.url, keyring, server, redis, prefix)
     env = {
         **os.environ,
         "DATABASE_URL": backend.url,
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "RSSBOT_REDIS_PREFIX": prefix,
         "RSSBOT_KEY_FILE": str(tmp_path / "keys.json"),
-        "RSSBOT_CLAIM_TTL": "2",
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE": server.base_url,
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
@@ -317,21 +318,32 @@ async def test_a_worker_process_killed_hard_loses_and_doubles_nothing(
         for user in users:
             await enrol(worker_b, user)
 
+        clock = asyncio.get_running_loop().time
+        #: when each returnee saw each question
+        seen: dict[int, list[float]] = {u.user_id: [] for u in users}
+        killed_at: list[float] = []
+
         async def typed_answers(user: FakeUser) -> None:
             user.send("/start")
             await user.expect("Question 1 of 32", timeout=20)
             for number in range(2, 13):
                 user.send("2")  # the second option, typed
                 await user.expect(f"Question {number} of 32", timeout=20)
+                seen[user.user_id].append(clock())
 
         async def kill_a() -> None:
-            await asyncio.sleep(1.0)
+            while max(len(t) for t in seen.values()) < 3:  # (well under way)
+                await asyncio.sleep(0.01)
             assert process.returncode is None, (tmp_path / "a.log").read_text(errors="replace")
             process.send_signal(signal.SIGKILL)
+            killed_at.append(clock())
 
         await asyncio.gather(kill_a(), *(typed_answers(u) for u in users))
         await process.wait()
         assert process.returncode == -signal.SIGKILL
+        for times in seen.values():  # (answering at full speed: one was in flight)
+            after = [t - killed_at[0] for t in times if t > killed_at[0]]
+            assert after and after[0] < 5.0, after
         for user in users:
             found = await worker_b.store.find_by_telegram(user.user_id)
             assert found is not None

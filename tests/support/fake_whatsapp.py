@@ -89,6 +89,9 @@ class FakeWhatsApp:
     webhook_url: str = ""
     #: several workers' webhooks: deliveries go to each in turn (a load balancer)
     webhook_urls: list[str] = field(default_factory=list)
+    #: how many times a delivery is tried, as Meta retries a delivery that failed (no
+    #: answer, or not 200), each time at the next webhook in turn; 1: the first answer
+    attempts: int = 1
     messages: dict[str, list[WaMessage]] = field(default_factory=dict)
     #: every request body the bot sent (to check that nothing else went out)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -292,14 +295,22 @@ class FakeWhatsApp:
         headers = {"Content-Type": "application/json"}
         if signature is not None:
             headers["X-Hub-Signature-256"] = signature
-        url = self.webhook_url
-        if self.webhook_urls:
-            url = self.webhook_urls[next(self._turn) % len(self.webhook_urls)]
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(url, data=body, headers=headers) as response,
-        ):
-            return response.status
+        for attempt in range(1, self.attempts + 1):
+            url = self.webhook_url
+            if self.webhook_urls:
+                url = self.webhook_urls[next(self._turn) % len(self.webhook_urls)]
+            try:
+                async with (
+                    aiohttp.ClientSession() as http,
+                    http.post(url, data=body, headers=headers) as response,
+                ):
+                    if response.status == 200 or attempt == self.attempts:
+                        return response.status
+            except aiohttp.ClientError:
+                if attempt == self.attempts:
+                    raise
+            await asyncio.sleep(0.1)
+        raise AssertionError("unreachable")
 
     def signed_delivery(
         self, wa_id: str, message: dict[str, Any], secret: str = APP_SECRET

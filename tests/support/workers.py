@@ -14,7 +14,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.rate_limits import RedisRateLimiter
-from bot.telegram.app import build_bot, build_dispatcher, redis_state
+from bot.telegram.app import build_bot, build_dispatcher, redis_fsm_storage
 from bot.telegram.services import Services
 from bot.telegram.webhook import build_webhook_app
 from flows import builtin_definition
@@ -46,15 +46,13 @@ async def start_worker(
     server: FakeTelegram,
     redis: Redis,
     prefix: str,
-    claim_ttl: int = 60,
 ) -> Worker:
     store = Store(make_engine(database_url), keyring)
     await store.verify()
     bot = build_bot(TOKEN, server.base_url, retry_delay=0.01)
     svc = Services(store=store, definition=builtin_definition(), table=default_weight_table())
-    storage, isolation, svc.claims = redis_state(redis, prefix, claim_ttl)
     svc.limiter_factory = lambda rate: RedisRateLimiter(redis, prefix, rate=rate)
-    dp = build_dispatcher(svc, storage=storage, isolation=isolation, webhook=True)
+    dp = build_dispatcher(svc, storage=redis_fsm_storage(redis, prefix), webhook=True)
     app = build_webhook_app(dp, bot, svc, path="/telegram", secret=SECRET, redis=redis)
     app.on_cleanup.append(lambda _: bot.session.close())
     runner = web.AppRunner(app)
