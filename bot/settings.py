@@ -4,6 +4,10 @@ Telegram start quickly."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+from urllib.parse import quote, urlsplit
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -60,3 +64,46 @@ class WhatsAppSettings(BaseSettings):
         """The reminder template's language code for a bot language (itself by default)."""
         pairs = (item.split("=", 1) for item in self.template_languages.split(",") if "=" in item)
         return {k.strip(): v.strip() for k, v in pairs}.get(language, language)
+
+
+def configured_secrets() -> tuple[str, ...]:
+    """Every secret value the environment configures (bot and WhatsApp tokens, the
+    webhook and app secrets, the verify token, the master keyring and the keys in it,
+    passwords in service URLs), also as they look URL-encoded: the log's redaction
+    removes them wherever they would appear (a query string, an error message...)."""
+    from storage.config import Settings
+
+    bot, whatsapp, storage = BotSettings(), WhatsAppSettings(), Settings()
+    values: list[str] = [
+        s.get_secret_value()
+        for s in (
+            bot.token,
+            bot.webhook_secret,
+            whatsapp.token,
+            whatsapp.app_secret,
+            whatsapp.verify_token,
+            storage.master_key,
+        )
+        if s is not None
+    ]
+    if storage.master_key is not None:
+        with contextlib.suppress(ValueError):
+            values += _strings_in(json.loads(storage.master_key.get_secret_value()))
+    for url in (storage.database_url, bot.redis_url and bot.redis_url.get_secret_value()):
+        if url:
+            with contextlib.suppress(ValueError):
+                password = urlsplit(url).password
+                values += [password] if password else []
+    values += [quote(v, safe="") for v in values]
+    return tuple(v for v in dict.fromkeys(values) if len(v) >= 4)
+
+
+def _strings_in(value: object) -> list[str]:
+    """The long strings in a parsed JSON value (a keyring's key material)."""
+    if isinstance(value, str):
+        return [value] if len(value) >= 16 else []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings_in(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings_in(v)]
+    return []

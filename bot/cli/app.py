@@ -21,6 +21,7 @@ from bot.core.entry import Entry
 from bot.core.rights import Rights
 from bot.core.survey import OpenWave, SurveyService
 from bot.i18n import Translator
+from bot.settings import configured_secrets
 from flows import (
     FlowDefinition,
     FlowDefinitionError,
@@ -164,7 +165,7 @@ def console_command(
     if wave not in WAVES:
         fail(f"unknown wave '{wave}': choose one of {', '.join(WAVES)}")
     table = _weight_table(weights, None)
-    configure_logging("WARNING")
+    configure_logging("WARNING", configured_secrets())
     console = Console()
     _ = Translator(language)
     user = getpass.getuser()

@@ -17,7 +17,7 @@ import typer
 from bot.cli.staff import windows
 from bot.common import configured_definition, fail, open_store
 from bot.i18n import UI_LANGUAGES
-from bot.settings import BotSettings, WhatsAppSettings
+from bot.settings import BotSettings, WhatsAppSettings, configured_secrets
 from bot.staff import invitation_link, whatsapp_invitation_link
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
 from storage.redaction import configure_logging
@@ -47,6 +47,7 @@ async def _serve(
     # the clients are imported only by the commands that talk to a chat app
     from aiohttp import web
 
+    from bot.access_log import PathOnlyAccessLogger
     from bot.health import add_health_routes
     from bot.rate_limits import RedisRateLimiter
     from bot.telegram.app import (
@@ -146,7 +147,9 @@ async def _serve(
             )
             log.info("WhatsApp webhook at %s", whatsapp.path)
         if app is not None:
-            runner = web.AppRunner(app, handle_signals=True)
+            runner = web.AppRunner(
+                app, handle_signals=True, access_log_class=PathOnlyAccessLogger
+            )
             await runner.setup()
             await web.TCPSite(runner, listen[0], listen[1], reuse_port=True).start()
             log.info("listening on %s:%s", *listen)
@@ -232,7 +235,7 @@ def run(
                 "0-9, _ and -): Telegram sends it with every update"
             )
         options = WebhookOptions(host, port, path, config.webhook_secret.get_secret_value())
-    configure_logging(log_level.upper())
+    configure_logging(log_level.upper(), configured_secrets())
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(_serve(config, token, options, whatsapp, (host, port)))
 
@@ -429,7 +432,7 @@ def console_web(
 
     from bot.web.app import SERVER_OPTIONS, Console, build_console_app
 
-    configure_logging(log_level.upper())
+    configure_logging(log_level.upper(), configured_secrets())
     config = BotSettings()
 
     async def serve() -> web.Application:

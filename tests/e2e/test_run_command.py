@@ -286,3 +286,96 @@ def test_a_whatsapp_link_needs_the_business_number(
     enrolled = runner.invoke(app, [*args, "--channel", "whatsapp"])
     assert enrolled.exit_code == 0, enrolled.output
     assert "https://wa.me/224600000000?text=START%20" in enrolled.stdout
+
+
+async def test_no_configured_secret_reaches_the_log(
+    initialised: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every secret set to a canary value (the keyring in RSSBOT_MASTER_KEY), `rssbot
+    run --webhook` serving Telegram and WhatsApp at DEBUG: Meta's verification handshake (the verify token in the query
+    string, right and wrong), a signed delivery, a Telegram update with its secret
+    header, a wrong secret; no canary in any line of the log."""
+    import json
+    from urllib.parse import quote
+
+    import aiohttp
+
+    from bot.whatsapp.webhook import signature as webhook_signature
+
+    telegram, whatsapp = FakeTelegram(), FakeWhatsApp()
+    await telegram.start()
+    await whatsapp.start()
+    port = _free_port()
+    master_key = (initialised / "keys.json").read_text()  # (the keyring from the environment)
+    canaries = {
+        "TELEGRAM_WEBHOOK_SECRET": "CANARY-hook-secret-2f6a9",
+        "WHATSAPP_VERIFY_TOKEN": "CANARY verify/token&7c1=",  # (URL-encoded in the query)
+        "WHATSAPP_APP_SECRET": "CANARY-app-secret-5e8b1",
+        "WHATSAPP_TOKEN": "CANARY-wa-token-3d9c4",
+    }
+    _whatsapp_env(monkeypatch, whatsapp, port)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE", telegram.base_url)
+    for name in ("TELEGRAM_WEBHOOK_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET"):
+        monkeypatch.setenv(name, canaries[name])
+    monkeypatch.setenv("RSSBOT_MASTER_KEY", master_key)
+    whatsapp.tokens.add(canaries["WHATSAPP_TOKEN"])
+    monkeypatch.setenv("WHATSAPP_TOKEN", canaries["WHATSAPP_TOKEN"])
+    log_path = tmp_path / "run.log"
+    log_file = log_path.open("wb")
+    process = await asyncio.create_subprocess_exec(
+        *(RSSBOT, "run", "--webhook", "--port", str(port), "--log-level", "DEBUG"),
+        env={**os.environ},
+        stdout=log_file,
+        stderr=log_file,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                assert process.returncode is None, log_path.read_text(errors="replace")
+                try:
+                    async with http.get(f"{base}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            verify = quote(canaries["WHATSAPP_VERIFY_TOKEN"], safe="")
+            query = f"hub.mode=subscribe&hub.challenge=4242&hub.verify_token={verify}"
+            async with http.get(f"{base}/whatsapp?{query}") as response:
+                assert response.status == 200 and await response.text() == "4242"
+            async with http.get(f"{base}/whatsapp?{query}x") as response:
+                assert response.status == 403
+            user = WaUser(whatsapp, "22177123999")
+            body, _ = whatsapp.signed_delivery(user.wa_id, {"type": "text"})
+            signature = webhook_signature(body, canaries["WHATSAPP_APP_SECRET"])
+            assert await whatsapp.post(body, signature) == 200
+            update = {
+                "update_id": 77001,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": 77001, "type": "private"},
+                    "from": {"id": 77001, "is_bot": False, "first_name": "R"},
+                    "text": "/help",
+                },
+            }
+            for secret, status in ((canaries["TELEGRAM_WEBHOOK_SECRET"], 200), ("wrong", 401)):
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+                async with http.post(f"{base}/telegram", json=update, headers=headers) as r:
+                    assert r.status == status
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 30)
+        log_file.close()
+        await telegram.stop()
+        await whatsapp.stop()
+    logs = log_path.read_text(encoding="utf-8", errors="replace")
+    assert "GET /whatsapp 200" in logs and "DEBUG" in logs  # (the requests were logged)
+    secrets = [*canaries.values(), TOKEN, TOKEN.split(":")[1]]
+    keys = json.loads(master_key)
+    secrets += [*keys["keks"].values(), keys["pepper"], master_key.strip()]
+    secrets += [quote(v, safe="") for v in secrets]
+    for secret in secrets:
+        assert secret not in logs, secret

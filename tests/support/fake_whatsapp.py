@@ -89,6 +89,8 @@ class FakeWhatsApp:
     webhook_url: str = ""
     #: several workers' webhooks: deliveries go to each in turn (a load balancer)
     webhook_urls: list[str] = field(default_factory=list)
+    #: the access tokens the API accepts
+    tokens: set[str] = field(default_factory=lambda: {TOKEN})
     #: how many times a delivery is tried, as Meta retries a delivery that failed (no
     #: answer, or not 200), each time at the next webhook in turn; 1: the first answer
     attempts: int = 1
@@ -138,7 +140,7 @@ class FakeWhatsApp:
 
     def _authorised(self, request: web.Request) -> bool:
         return (
-            request.headers.get("Authorization") == f"Bearer {TOKEN}"
+            request.headers.get("Authorization") in {f"Bearer {t}" for t in self.tokens}
             and request.match_info["phone"] == PHONE_NUMBER_ID
         )
 
