@@ -147,9 +147,7 @@ async def _serve(
             )
             log.info("WhatsApp webhook at %s", whatsapp.path)
         if app is not None:
-            runner = web.AppRunner(
-                app, handle_signals=True, access_log_class=PathOnlyAccessLogger
-            )
+            runner = web.AppRunner(app, handle_signals=True, access_log_class=PathOnlyAccessLogger)
             await runner.setup()
             await web.TCPSite(runner, listen[0], listen[1], reuse_port=True).start()
             log.info("listening on %s:%s", *listen)

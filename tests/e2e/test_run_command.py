@@ -292,9 +292,10 @@ async def test_no_configured_secret_reaches_the_log(
     initialised: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Every secret set to a canary value (the keyring in RSSBOT_MASTER_KEY), `rssbot
-    run --webhook` serving Telegram and WhatsApp at DEBUG: Meta's verification handshake (the verify token in the query
-    string, right and wrong), a signed delivery, a Telegram update with its secret
-    header, a wrong secret; no canary in any line of the log."""
+    run --webhook` serving Telegram and WhatsApp at DEBUG: Meta's verification handshake
+    (the verify token in the query string, right and wrong), a signed delivery, a
+    Telegram update with its secret header, a wrong secret; no canary in any line of the
+    log."""
     import json
     from urllib.parse import quote
 
