@@ -9,6 +9,7 @@ from __future__ import annotations
 import gettext
 import io
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
@@ -65,13 +66,18 @@ def translations(language: str) -> gettext.NullTranslations:
 class Translator:
     """``_("Question {number} of {total}", number=3, total=32)`` in one language."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, *, commands: Callable[[str, str], str] | None = None) -> None:
         self.language = language if language in UI_LANGUAGES else SOURCE_LANGUAGE
         self._catalogue = translations(self.language)
+        #: rewrites the commands a text names, for a channel without commands (WhatsApp:
+        #: :func:`bot.keywords.spelled_as_keywords`)
+        self._commands = commands
 
     def __call__(self, message: str, **values: object) -> str:
         text = self._catalogue.gettext(message)
         text = text.format(**values) if values else text
+        if self._commands is not None:
+            text = self._commands(text, self.language)
         return right_to_left(text) if self.rtl else text
 
     @property

@@ -6,6 +6,7 @@ slash), so an answer that merely contains "stop" is still an answer."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Literal
 
@@ -21,6 +22,51 @@ KEYWORDS: dict[Command, frozenset[str]] = {
     "help": frozenset({"help", "aide", "مساعدة"}),
     "cancel": frozenset({"cancel", "annuler", "إلغاء"}),
 }
+
+
+#: how a command is written to a returnee on a channel without commands, in their language
+#: (each is one of :data:`KEYWORDS`)
+SHOWN: dict[str, dict[Command, str]] = {
+    "en": {
+        "start": "START",
+        "stop": "STOP",
+        "mydata": "MY DATA",
+        "delete": "DELETE",
+        "feedback": "FEEDBACK",
+        "language": "LANGUAGE",
+        "help": "HELP",
+        "cancel": "CANCEL",
+    },
+    "fr": {
+        "start": "COMMENCER",
+        "stop": "ARRET",
+        "mydata": "MES DONNEES",
+        "delete": "SUPPRIMER",
+        "feedback": "AVIS",
+        "language": "LANGUE",
+        "help": "AIDE",
+        "cancel": "ANNULER",
+    },
+    "ar": {
+        "start": "ابدأ",
+        "stop": "توقف",
+        "mydata": "بياناتي",
+        "delete": "حذف",
+        "feedback": "رأي",
+        "language": "اللغة",
+        "help": "مساعدة",
+        "cancel": "إلغاء",
+    },
+}
+
+_COMMAND_IN_TEXT = re.compile(r"(?<![\w/])/(" + "|".join(KEYWORDS) + r")\b")
+
+
+def spelled_as_keywords(text: str, language: str) -> str:
+    """``text`` with every command it names (``/delete``) written as the keyword a
+    returnee types in ``language`` (``SUPPRIMER``), English where the language has none."""
+    shown = SHOWN.get(language, SHOWN["en"])
+    return _COMMAND_IN_TEXT.sub(lambda m: shown[m.group(1)], text)  # type: ignore[index]
 
 
 def _folded(text: str) -> str:

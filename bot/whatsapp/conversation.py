@@ -34,7 +34,7 @@ from bot.core.survey import (
     typed_refusal,
 )
 from bot.i18n import Translator
-from bot.keywords import keyword
+from bot.keywords import keyword, spelled_as_keywords
 from bot.texts import (
     LANGUAGE_NAMES,
     data_kept_lines,
@@ -198,7 +198,7 @@ class Turn:
 
     def _set_language(self, language: str) -> None:
         self.lang = self.core.survey.language_for(language)
-        self._ = Translator(language)
+        self._ = Translator(language, commands=spelled_as_keywords)
 
     def _read(self) -> Read:
         found, self._read_with_update = self._read_with_update, "unread"

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from bot.couriers import Delivery
 from bot.i18n import Translator
+from bot.keywords import spelled_as_keywords
 from bot.rate_limits import RateLimiter, RedisRateLimiter
 from bot.settings import WhatsAppSettings
 from bot.texts import reminder_text, wave_label
@@ -62,7 +63,7 @@ class WhatsAppCourier:
         return last is not None and self.clock() - last < FREE_FORM_WITHIN
 
     async def remind(self, item: Claimed) -> Delivery:
-        _ = Translator(item.language)
+        _ = Translator(item.language, commands=spelled_as_keywords)
         to = str(item.chat_id)
         try:
             if self.window_open(item):

@@ -299,3 +299,38 @@ async def test_a_failed_status_marks_an_undeliverable_number_unreachable(
     assert wa_harness.store is not None
     found = await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp")
     assert found is not None and found.status == "unreachable"
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
+async def test_messages_name_the_keywords_of_the_returnees_language(
+    wa_harness: WaHarness, language: str
+) -> None:
+    """WhatsApp has no commands: every message that tells a returnee what to send names
+    the keyword they type in their language (SUPPRIMER, حذف...), never a Telegram
+    command (/delete)."""
+    import re
+
+    from bot.keywords import SHOWN
+
+    words = SHOWN[language]
+    user = await join(wa_harness, language)
+    user.send(words["help"])
+    shown = await user.expect(words["mydata"])
+    assert words["delete"] in shown.body and words["feedback"] in shown.body
+    user.send(words["mydata"])
+    await user.expect("CASE-1")
+    user.send(words["feedback"])
+    await user.settle()
+    user.press_nth(1)  # anonymously
+    await user.settle()
+    user.press("3")
+    await user.expect(words["cancel"])
+    user.send(words["cancel"])
+    await user.settle()
+    user.send(words["stop"])
+    stopped = await user.expect(words["delete"])
+    assert words["start"] in stopped.body
+    user.send("/unknown")
+    await user.settle()
+    commands = re.compile(r"/(start|stop|mydata|delete|feedback|language|help|cancel)\b")
+    assert [m.body for m in user.messages if commands.search(m.body)] == []

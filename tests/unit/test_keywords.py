@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.keywords import is_stop_word, keyword
+from bot.keywords import KEYWORDS, is_stop_word, keyword
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,20 @@ def test_keywords_in_every_language(text: str, expected: tuple[str, str]) -> Non
 def test_an_answer_that_contains_a_keyword_is_an_answer(text: str) -> None:
     assert keyword(text) is None
     assert not is_stop_word(text)
+
+
+def test_every_keyword_shown_to_a_returnee_is_read_back_as_its_command() -> None:
+    from bot.keywords import SHOWN, spelled_as_keywords
+
+    for language, words in SHOWN.items():
+        assert set(words) == set(KEYWORDS), language
+        for command, word in words.items():
+            assert keyword(word) == (command, ""), (language, word)
+            assert keyword(word.lower()) == (command, ""), (language, word)
+    assert spelled_as_keywords("send /delete, or /mydata.", "fr") == (
+        "send SUPPRIMER, or MES DONNEES."
+    )
+    assert spelled_as_keywords("https://example.org/help and /helpful", "en") == (
+        "https://example.org/help and /helpful"
+    )
+    assert spelled_as_keywords("/stop", "xx") == "STOP"  # (a language without keywords)
