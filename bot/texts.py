@@ -319,20 +319,26 @@ def invitation_problem(_: Translator, reason: str) -> str:
     )
 
 
-def reminder_text(_: Translator, wave: str, started: bool) -> tuple[str, str]:
+def reminder_text(
+    _: Translator, wave: str, started: bool, *, button_max: int | None = None
+) -> tuple[str, str]:
     """A reminder of a follow-up survey and the label of its button (start, or continue
-    when part of it is answered)."""
-    label = wave_label(_, wave)
+    when part of it is answered); with ``button_max`` (a chat app's limit on a button's
+    title), a shorter label where the full one would be cut."""
+    full, short = (
+        (_("Continue the survey"), _("Continue")) if started else (_("Start the survey"), _("Start"))
+    )
+    label = full if button_max is None or len(full) <= button_max else short
     if started:
         text = _(
             "Hello! You have answered part of your {wave} survey. You can continue where "
             "you stopped: press the button.",
-            wave=label,
+            wave=wave_label(_, wave),
         )
-        return text, _("Continue the survey")
+        return text, label
     text = _(
         "Hello! It is time for your {wave} survey. It takes about 10 minutes, and you "
         "can stop and continue later. Press the button to start.",
-        wave=label,
+        wave=wave_label(_, wave),
     )
-    return text, _("Start the survey")
+    return text, label

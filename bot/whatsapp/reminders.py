@@ -26,7 +26,7 @@ from bot.whatsapp.client import (
     WindowClosed,
 )
 from bot.whatsapp.conversation import RESUME
-from bot.whatsapp.render import choices
+from bot.whatsapp.render import BUTTON_TITLE_MAX, choices
 from storage.outbox import Claimed
 from storage.store import Store
 
@@ -67,8 +67,10 @@ class WhatsAppCourier:
         to = str(item.chat_id)
         try:
             if self.window_open(item):
-                text, label = reminder_text(_, item.wave, item.started)
-                try:
+                text, label = reminder_text(
+                    _, item.wave, item.started, button_max=BUTTON_TITLE_MAX
+                )
+                try:  # (a label within a button's limit: a reply button, one tap)
                     await self.client.send_messages(to, choices(text, [(RESUME, label)], _))
                     self.sent_as.append("message")
                     return Delivery("sent")

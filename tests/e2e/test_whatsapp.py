@@ -226,18 +226,32 @@ async def last_wrote(h: WaHarness, user: WaUser, ago: timedelta) -> None:
     h.server.offset = ago
 
 
+@pytest.mark.parametrize(
+    ("language", "answer", "reminded", "button"),
+    [
+        ("en", "Satisfied", "You have answered part of your first follow-up survey", None),
+        ("fr", "Satisfait(e)", "Vous avez répondu à une partie", "Continuer"),
+        ("ar", "راضٍ", "لقد أجبت عن جزء", "متابعة الاستبيان"),
+    ],
+)
 async def test_a_reminder_inside_the_window_is_a_message_with_a_button(
-    wa_harness: WaHarness,
+    wa_harness: WaHarness, language: str, answer: str, reminded: str, button: str | None
 ) -> None:
-    user = await join(wa_harness)
-    user.press("Satisfied")
-    await user.expect(QUESTION["en"].format(2))
+    """One reply button, one tap: its title within WhatsApp's 20 characters in every
+    language (a shorter label where the full one would be cut), never a one-row list."""
+    user = await join(wa_harness, language)
+    user.press(answer)
+    await user.expect(QUESTION[language].format(2))
     courier, report = await remind(wa_harness)
     assert report.counts["sent"] == 1 and courier.sent_as == ["message"]
     assert report.channels == {"whatsapp:sent": 1}
-    await user.expect("You have answered part of your first follow-up survey")
-    user.press("Continue the survey")
-    await user.expect(QUESTION["en"].format(2))
+    message = await user.expect(reminded)
+    assert message.kind == "button" and len(message.options) == 1
+    title = message.options[0][1]
+    assert len(title) <= 20 and "…" not in title
+    assert title == (button or "Continue the survey")
+    user.press(title, message)
+    await user.expect(QUESTION[language].format(2))
 
 
 async def test_outside_the_window_the_reminder_is_the_template(wa_harness: WaHarness) -> None:
