@@ -325,9 +325,10 @@ def reminder_text(
     """A reminder of a follow-up survey and the label of its button (start, or continue
     when part of it is answered); with ``button_max`` (a chat app's limit on a button's
     title), a shorter label where the full one would be cut."""
-    full, short = (
-        (_("Continue the survey"), _("Continue")) if started else (_("Start the survey"), _("Start"))
-    )
+    if started:
+        full, short = _("Continue the survey"), _("Continue")
+    else:
+        full, short = _("Start the survey"), _("Start")
     label = full if button_max is None or len(full) <= button_max else short
     if started:
         text = _(

@@ -67,9 +67,7 @@ class WhatsAppCourier:
         to = str(item.chat_id)
         try:
             if self.window_open(item):
-                text, label = reminder_text(
-                    _, item.wave, item.started, button_max=BUTTON_TITLE_MAX
-                )
+                text, label = reminder_text(_, item.wave, item.started, button_max=BUTTON_TITLE_MAX)
                 try:  # (a label within a button's limit: a reply button, one tap)
                     await self.client.send_messages(to, choices(text, [(RESUME, label)], _))
                     self.sent_as.append("message")
