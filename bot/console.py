@@ -129,7 +129,7 @@ class ConsoleSurvey:
             skip = _("Press Enter to skip.")
             how = f"{typed} {skip}" if question.optional else typed
         elif isinstance(question, MultiSelect):
-            how = _("Type the numbers of all that apply, separated by commas (for example 1,3).")
+            how = _("Type the numbers of all that apply, for example 1,3.")
         else:
             how = _("Type the number of your answer.")
         extras = [_("[0] back"), _("[p] prefer not to answer")]

@@ -122,9 +122,7 @@ def rejection_message(
         "unknown_option": _("That is not one of the options."),
         "expected_choice": _("Please type the number of one of the options."),
         "expected_text": _("Please type your answer as text."),
-        "expected_selection": _(
-            "Please type the numbers of your choices, separated by commas (for example 1,3)."
-        ),
+        "expected_selection": _("Please type the numbers of your choices, for example 1,3."),
         "nothing_selected": _("Please choose at least one option."),
         "empty_text": _("Please type an answer."),
         "too_long": _(

@@ -110,7 +110,10 @@ def question_messages(
         definition, question, event, language, _, bold="*{}*".format, italic="_{}_".format
     )
     if isinstance(question, MultiSelect):
-        hint = _("Type the numbers of all that apply, separated by commas (for example 1,3).")
+        hint = _(
+            "Or type the numbers of all that apply, for example 1,3: what you type is your "
+            "whole answer, in place of the options ticked."
+        )
         body = f"{body}\n\n{hint}"
     options = [
         (survey_reply_id(b.action, q, b.option, seq), b.label)

@@ -348,3 +348,35 @@ async def test_messages_name_the_keywords_of_the_returnees_language(
     await user.settle()
     commands = re.compile(r"/(start|stop|mydata|delete|feedback|language|help|cancel)\b")
     assert [m.body for m in user.messages if commands.search(m.body)] == []
+
+
+async def test_typed_choices_of_a_multi_select_are_the_whole_answer_as_the_hint_says(
+    wa_harness: WaHarness,
+) -> None:
+    """The question says how to type several choices (as the README does) and that what is
+    typed replaces the options ticked; and it does."""
+    from pathlib import Path
+
+    user = await join(wa_harness)
+    for number in range(2, 31):
+        user.press_nth(0)
+        await user.expect(QUESTION["en"].format(number))
+    user.press_nth(0)
+    question = await user.expect(QUESTION["en"].format(31))
+    hint = "Or type the numbers of all that apply, for example 1,3: what you type is your whole"
+    assert hint in question.body and "in place of the options ticked" in question.body
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert 'several as "1,3"' in readme and "in place of any options ticked" in readme
+    await user.settle()
+    user.press_nth(0)  # option 1 ticked
+    await user.expect(QUESTION["en"].format(31))
+    await user.settle()
+    assert user.labels()[0].startswith("☑")
+    user.send("2,3")
+    await user.expect(QUESTION["en"].format(32))
+    assert wa_harness.store is not None
+    returnee = await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    assert returnee is not None
+    chosen = (await wa_harness.store.my_data(returnee.id))["surveys"][0]["answers"]
+    options = [o.id for o in wa_harness.definition.question("ctx_assistance_received").options]  # type: ignore[union-attr]
+    assert chosen["ctx_assistance_received"]["options"] == options[1:3]
