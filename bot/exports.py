@@ -29,6 +29,7 @@ from bot.i18n import Translator
 from bot.survey_scores import scoring_gap
 from bot.texts import answer_label, dimension_label
 from flows.model import (
+    AskedQuestion,
     ChoiceQuestion,
     Date,
     DecimalNumber,
@@ -123,7 +124,8 @@ class ExportSpec:
             if isinstance(q, Note):
                 continue
             element = self._element(q.id)
-            columns.append(Column(q.id, _DESCRIPTIONS[q.type], q, element))
+            markers = ", ".join(missing_markers(q))
+            columns.append(Column(q.id, f"{_DESCRIPTIONS[q.type]}: {markers}", q, element))
             if isinstance(q, MultiSelect):
                 for o in q.options:
                     columns.append(Column(f"{q.id}/{o.id}", "1: selected, 0: not", q, None, o.id))
@@ -265,7 +267,7 @@ class ExportSpec:
             code = scale.get(o.id) if e else None
             coded = f" = {float(code):g}" if code is not None else (" = NA" if e else "")
             parts.append(f"{o.id}{coded} ({o.label[language]})")
-        specials = ["prefer_not_to_answer", *(["dont_know"] if q.allow_dont_know else [])]
+        specials = missing_markers(q)
         if only is None:
             parts += [f"{s}{' = missing' if e else ''}" for s in specials]
         return "; ".join(parts)
@@ -280,6 +282,23 @@ _DESCRIPTIONS = {
     "decimal": "the number typed (or a missing marker)",
     "date": "the date typed (or a missing marker)",
 }
+
+#: how an answer that is not an answer is exported (the engine's special values)
+MISSING_MARKERS = {
+    "prefer_not_to_answer": "prefer_not_to_answer",
+    "dont_know": "dont_know",
+    "skip": "skipped",
+}
+
+
+def missing_markers(q: AskedQuestion) -> list[str]:
+    """The missing markers a question's column may hold: prefer not to answer always;
+    don't know where offered; skipped for an optional question."""
+    return [
+        MISSING_MARKERS["prefer_not_to_answer"],
+        *([MISSING_MARKERS["dont_know"]] if q.allow_dont_know else []),
+        *([MISSING_MARKERS["skip"]] if q.optional else []),
+    ]
 
 
 def _value(answer: Any, question: Question) -> str | int | float | date:
@@ -297,7 +316,7 @@ def _value(answer: Any, question: Question) -> str | int | float | date:
             return date.fromisoformat(answer.text)
         return answer.text
     assert isinstance(answer, SpecialAnswer)
-    return answer.value
+    return MISSING_MARKERS.get(answer.value, answer.value)
 
 
 # -- writers -------------------------------------------------------------------------------

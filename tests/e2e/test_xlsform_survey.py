@@ -117,7 +117,7 @@ def test_an_imported_form_in_the_terminal_then_exported(
     header, row = (list(r) for r in sheet.iter_rows(values_only=True))
     values = dict(zip(header, row, strict=True))
     assert values["hours"] == 40 and values["income"] == 1250.5
-    assert values["help_received"] == "cash training" and values["comment"] == "skip"
+    assert values["help_received"] == "cash training" and values["comment"] == "skipped"
     assert values["help_date"].date().isoformat() == "2026-02-01"
     assert "composite" not in header and "has_work_code" not in header
 

@@ -209,3 +209,36 @@ def test_a_stored_answer_is_read_back_as_written() -> None:
         again = reports.stored_answer(written.model_dump_json())
         assert again == written and type(again) is type(written)
         assert again.model_dump_json() == written.model_dump_json()
+
+
+async def test_every_missing_marker_exported_is_one_the_readme_and_the_codebook_name(
+    store: Store, tmp_path: Path
+) -> None:
+    """A skipped optional question (the comment) is exported as ``skipped``: one of the
+    markers the README lists for exports, and the codebook says the column may hold it."""
+    import re
+
+    r = await store.enroll(
+        case_ref="REP-SKIP", return_date=date(2026, 1, 1), country="GN", language="fr"
+    )
+    await store.bind_telegram(r.id, "skip-1", 991)
+    await store.give_consent(r.id, version="t", language="fr")
+    survey = [*inputs(0, "unused")[:-1], Special(value="skip")]
+    await answer(store, r.id, survey)
+    path = tmp_path / "out.csv"
+    batches = reports.completed_batches(
+        store, Selection(), weights_version=TABLE.version, actor="t", action="export"
+    )
+    written = await exports.write_export(exports.ExportSpec(RSS, TABLE), "csv", path, batches)
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))))
+    assert rows[0]["ctx_comment"] == "skipped"
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    exports_section = readme[readme.index("**Exports**") : readme.index("**Weight tables.**")]
+    listed = set(re.findall(r"`(\w+)`", exports_section))
+    markers = {v for row in rows for k, v in row.items() if k in {q.id for q in RSS.questions}}
+    markers = {m for m in markers if m in exports.MISSING_MARKERS.values()}
+    assert markers == {"prefer_not_to_answer", "skipped"} and markers <= listed
+    assert written.codebook is not None
+    book = list(csv.DictReader(io.StringIO(written.codebook.read_text("utf-8-sig"))))
+    comment = next(b for b in book if b["column"] == "ctx_comment")
+    assert comment["description"].endswith("prefer_not_to_answer, skipped")
