@@ -211,7 +211,9 @@ class SurveyService:
         has not started (``may_start``), feed the input to the engine, and store the step
         with its scores if it completes the survey. A refused input stores nothing.
         ``update_id`` marks the transport's update applied in the same transaction; an
-        update applied before is not applied again (``applied_before``).
+        update another copy of which was stored meanwhile is not applied again
+        (``applied_before``: that copy replies; an update read as applied before is
+        answered with :meth:`standing` by the hosts, without coming here).
 
         Another input of the same returnee stored meanwhile (by another task or worker:
         no lock is needed) makes the store refuse the step; the input is then applied
@@ -272,7 +274,7 @@ class SurveyService:
             )
         except ConsentRequired:  # (withdrew meanwhile, e.g. from another device)
             return Applied("consent_required", before=before)
-        except AlreadyApplied:  # a redelivery of an update applied before its worker died
+        except AlreadyApplied:  # a copy of the update, handled at the same time, stored it
             return Applied("applied_before", wave=wave, before=before)
         return Applied("applied", step, wave, scores, before=before)
 

@@ -8,7 +8,7 @@ import logging
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, Update
 
 from bot.consent import consent_text
 from bot.i18n import Translator, proposed_language
@@ -48,6 +48,7 @@ async def on_start(
     bot: Bot,
     state: FSMContext,
     returnee: ReturneeInfo | None,
+    event_update: Update,
     _: Translator,
 ) -> None:
     await state.clear()
@@ -75,7 +76,7 @@ async def on_start(
     if returnee.status != "active":
         await _ask_consent(svc, bot, message.chat.id, _)
         return
-    await continue_survey(svc, bot, message.chat.id, returnee)
+    await continue_survey(svc, bot, message.chat.id, returnee, event_update.update_id)
 
 
 async def on_language(

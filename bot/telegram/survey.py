@@ -129,8 +129,9 @@ class SurveyHost:
         elif applied.outcome == "consent_required":
             await self.bot.send_message(self.chat_id, self._("Send /start to take part."))
         elif applied.outcome == "applied_before":
-            # its answer is stored; make sure the returnee sees where they are
-            await self.resend_current()
+            # a copy of this update handled at the same time stored it: that copy replies
+            # (if it dies first, Telegram delivers the update again: the current question)
+            return
         elif applied.step is not None:
             self.scores = applied.scores
             await self.render(applied.step, source=source)
@@ -268,9 +269,12 @@ class SurveyHost:
         await self.bot.send_message(self.chat_id, "\n".join(lines))
 
 
-async def continue_survey(svc: Services, bot: Bot, chat_id: int, returnee: ReturneeInfo) -> None:
-    """Show the returnee where their survey stands (the current question, or why none)."""
-    await SurveyHost(svc, bot, chat_id, returnee).apply(Resume())
+async def continue_survey(
+    svc: Services, bot: Bot, chat_id: int, returnee: ReturneeInfo, update_id: int | None = None
+) -> None:
+    """Show the returnee where their survey stands (the current question, or why none);
+    with the update's id, two copies of it handled at once show it once."""
+    await SurveyHost(svc, bot, chat_id, returnee, update_id).apply(Resume())
 
 
 # -- the survey: buttons and typed answers -------------------------------------------------

@@ -570,7 +570,9 @@ class Turn:
         elif applied.outcome == "consent_required":
             await self.say(_("Send /start to take part."))
         elif applied.outcome == "applied_before":
-            await self.resend_current()
+            # a copy of this message handled at the same time stored it: that copy replies
+            # (if it dies first, Meta delivers the message again: the current question)
+            return
         elif applied.step is not None:
             self.scores = None if applied.scores is None else applied.scores.as_dict()
             await self.render(applied.step)

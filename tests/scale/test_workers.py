@@ -206,13 +206,13 @@ async def test_no_answer_reaches_redis_and_rounds_are_shared(cluster) -> None:  
     rating = await user.expect("How would you rate")
     user.press("2", rating)
     await user.expect("Please write your feedback")
+    assert [k async for k in redis.scan_iter(match=f"{prefix}:fsm:*")]  # (the step, shared)
     user.send(f"feedback {CANARY}")
     await user.expect("receipt code")
     user.press("Satisfied", next(m for m in user.messages if "Question 1 of 32" in m.text))
     await user.expect("Question 2 of 32")
 
     keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
-    assert keys  # the FSM steps and the rate budget really live in Redis
     dump = b""
     for key in keys:
         kind = await redis.type(key)
