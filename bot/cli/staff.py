@@ -7,7 +7,6 @@ import getpass
 import json
 import os
 import shutil
-import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -190,7 +189,7 @@ def print_preview(preview: RoundPreview) -> None:
         console.print(f"  skipped, {reason}: {count}")
 
 
-def print_report(report: RoundReport, sent_rate: float, limit: float | None) -> None:
+def print_report(report: RoundReport, pace: str) -> None:
     console.print(f"[bold]Round {report.round_id}[/bold] ({report.wave})")
     for status in ("sent", "skipped", "failed", "unconfirmed", "pending"):
         if report.counts[status]:
@@ -199,13 +198,13 @@ def print_report(report: RoundReport, sent_rate: float, limit: float | None) -> 
         console.print(f"    {reason}: {count}")
     by_channel = ", ".join(f"{key} {count}" for key, count in sorted(report.channels.items()))
     console.print(f"  by channel: {by_channel}")
-    ceiling = f" (limit {limit:g}/s)" if limit else " (no limit)"
-    console.print(f"  achieved: {sent_rate:.1f} messages/s{ceiling}")
+    console.print(f"  {pace}")
 
 
 async def send_round(
     store: Store, round_id: str, *, rate: float | None, total: int, show: bool = True
-) -> tuple[RoundReport, float]:
+) -> tuple[RoundReport, str]:
+    """Send a round; its report, and the sender's pace (see ``SendStats.pace``)."""
     from bot.rate_limits import RateLimiter
     from bot.telegram.app import build_bot  # the chat clients only where they are needed
     from bot.telegram.sender import RoundSender
@@ -243,7 +242,7 @@ async def send_round(
             await bot.session.close()
         if courier is not None:
             await courier.client.close()
-    return report, sender.stats.rate
+    return report, sender.stats.pace(rate)
 
 
 @round_app.command("start")
@@ -267,12 +266,10 @@ def round_start(
         if not yes and not typer.confirm(f"Send {len(preview.to_remind)} reminders now?"):
             raise typer.Exit(1)
         round_id = await outbox.create_round(store, preview, actor=actor())
-        started = time.monotonic()
-        report, achieved = await send_round(
+        report, pace = await send_round(
             store, round_id, rate=rate or None, total=len(preview.to_remind)
         )
-        print_report(report, achieved, rate or None)
-        console.print(f"  duration: {time.monotonic() - started:.1f} s")
+        print_report(report, pace)
 
     asyncio.run(_with_store(work))
 
@@ -289,10 +286,10 @@ def round_resume(
             console.print("No round to resume.")
         for round_id in rounds:
             before = await outbox.report(store, round_id)
-            report, achieved = await send_round(
+            report, pace = await send_round(
                 store, round_id, rate=rate or None, total=before.pending
             )
-            print_report(report, achieved, rate or None)
+            print_report(report, pace)
 
     asyncio.run(_with_store(work))
 
@@ -629,9 +626,9 @@ def schedule_tick(
                 f"{run.already_reminded} already reminded"
             )
             if run.round_id is not None:
-                report, achieved = await send_round(
+                report, pace = await send_round(
                     store, run.round_id, rate=rate or None, total=run.reminded
                 )
-                print_report(report, achieved, rate or None)
+                print_report(report, pace)
 
     asyncio.run(_with_store(work))

@@ -42,16 +42,33 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SendStats:
+    """How a sender's rounds went: reminders sent, and over how long (from the start of
+    its first round to its last send)."""
+
     sent: int = 0
-    first_send: float | None = None
+    started: float | None = None
     last_send: float | None = None
     throttled: int = 0
 
     @property
-    def rate(self) -> float:
-        if self.sent < 2 or self.first_send is None or self.last_send is None:
+    def duration(self) -> float:
+        """Seconds from the start of sending to the last reminder sent."""
+        if self.started is None or self.last_send is None:
             return 0.0
-        return (self.sent - 1) / max(self.last_send - self.first_send, 1e-9)
+        return max(self.last_send - self.started, 0.0)
+
+    @property
+    def rate(self) -> float:
+        """Reminders sent per second over :attr:`duration` (0 when none was sent)."""
+        return self.sent / self.duration if self.sent and self.duration > 0 else 0.0
+
+    def pace(self, limit: float | None) -> str:
+        """One line for staff: what was sent in how long, at what pace, against the limit
+        (the same figures whatever the size of the round)."""
+        ceiling = f"limit {limit:g}/s" if limit else "no limit"
+        if not self.sent:
+            return f"no reminder sent ({ceiling})"
+        return f"{self.sent} sent in {self.duration:.2f} s: {self.rate:.1f} messages/s ({ceiling})"
 
 
 Progress = Callable[[RoundReport], Awaitable[None]]
@@ -128,6 +145,8 @@ class RoundSender:
 
         ``stop_after`` stops after that many claims, as a killed process would (tests).
         """
+        if self.stats.started is None:
+            self.stats.started = self.clock()
         await outbox.recover_stale(self.store)
         if self.metrics is not None:
             self.metrics.rounds.inc()
@@ -235,10 +254,8 @@ class RoundSender:
                 )
         else:
             await outbox.settle(store, item.reminder_id, "sent")
-            now = self.clock()
             self.stats.sent += 1
-            self.stats.first_send = self.stats.first_send or now
-            self.stats.last_send = now
+            self.stats.last_send = self.clock()
 
 
 class SenderStopped(Exception):

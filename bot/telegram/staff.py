@@ -307,8 +307,7 @@ async def on_round_confirm(
             report = await sender.run(round_id, progress=progress)
             await bot.send_message(
                 status.chat.id,
-                _status(report, total)
-                + f"\nachieved: {sender.stats.rate:.1f} messages/s (limit {svc.send_rate:g}/s)",
+                _status(report, total) + "\n" + sender.stats.pace(svc.send_rate),
             )
         except Exception:
             log.exception("round %s stopped; 'rssbot round resume' finishes it", round_id)

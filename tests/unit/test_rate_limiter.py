@@ -56,3 +56,14 @@ async def test_concurrent_callers_share_the_budget() -> None:
     limiter = RateLimiter(rate=10, clock=clock, sleep=clock.sleep)
     await asyncio.gather(*(limiter.acquire(chat) for chat in range(20)))
     assert max(clock.sleeps) <= 1.9 + 1e-9
+
+
+def test_a_rounds_pace_is_what_was_sent_over_the_time_it_took() -> None:
+    """Three reminders over 3.6 s is 0.8 messages/s, not the pace between the first and
+    the last send."""
+    from bot.telegram.sender import SendStats
+
+    stats = SendStats(sent=3, started=100.0, last_send=103.6)
+    assert stats.pace(25) == "3 sent in 3.60 s: 0.8 messages/s (limit 25/s)"
+    assert SendStats().pace(None) == "no reminder sent (no limit)"
+    assert SendStats(sent=1, started=5.0, last_send=5.5).rate == 2.0
