@@ -14,6 +14,7 @@ own rights (see everything kept, erase everything).
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import json
 import logging
@@ -342,6 +343,30 @@ class Store:
                 if found is not None:
                     return UpdateContext(_update_state(found[1]), ReturneeInfo.of(found[0]))
             return UpdateContext(_update_state(await session.scalar(select(replied))), None, None)
+
+    async def replied_meanwhile(self, update_id: int, *, within: float = 3.0) -> bool:
+        """For an update found applied but not replied: whether it is replied within
+        ``within`` seconds of being applied. Another copy of the update, handled at the
+        same time by another worker, is then still replying (true as soon as it has); a
+        copy whose worker died never does (false once ``within`` has passed since the
+        update was applied, at once for an older one)."""
+        deadline = asyncio.get_running_loop().time() + within  # (whatever the store's clock)
+        while True:
+            async with self.autocommit() as session:
+                found = (
+                    await session.execute(
+                        select(ProcessedUpdate.replied, ProcessedUpdate.at).where(
+                            ProcessedUpdate.update_id == update_id
+                        )
+                    )
+                ).first()
+            if found is None or found.replied:
+                return found is not None
+            at = found.at if found.at.tzinfo else found.at.replace(tzinfo=UTC)
+            age = (self.clock() - at).total_seconds()
+            if age >= within or asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
 
     async def is_processed(self, update_id: int) -> bool:
         return await self.update_state(update_id) != "new"

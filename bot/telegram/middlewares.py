@@ -79,7 +79,9 @@ class ApplyOnceMiddleware(BaseMiddleware):
         )
         if survey != "unread":  # (read with the rest on PostgreSQL: the survey handlers
             data["open_survey"] = survey  # take it instead of reading it again)
-        if state == "replied":
+        if state == "replied" or (
+            state == "applied" and await svc.store.replied_meanwhile(event.update_id)
+        ):
             log.info("update %s already applied: skipped", event.update_id)
             return None
         data["redelivered"] = state == "applied"

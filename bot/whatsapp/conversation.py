@@ -129,7 +129,9 @@ class WhatsAppConversation:
         store = self.core.store
         update_id = update_id_of(inbound.message_id)
         context = await store.update_context(update_id, inbound.wa_id, channel=CHANNEL)
-        if context.state == "replied":
+        if context.state == "replied" or (
+            context.state == "applied" and await store.replied_meanwhile(update_id)
+        ):
             log.info("WhatsApp message already applied: skipped")
             return
         returnee = context.returnee

@@ -164,3 +164,38 @@ async def test_a_step_computed_from_an_older_state_stores_nothing(every_path: St
     assert await stored(every_path, returnee.id) == first.state
     assert await every_path.update_state(72) == "new"  # not marked: it is applied again
     assert await answers_stored(every_path) == 2
+
+
+async def test_a_copy_finding_its_update_applied_waits_briefly_for_the_reply(
+    every_path: Store,
+) -> None:
+    """A copy of an update that finds it applied but not replied: another worker may be
+    replying right now (it waits to see), or may have died (after ``within`` since the
+    update was applied, the copy shows the current question itself)."""
+    returnee = await consented_returnee(every_path)
+    await answer(every_path, returnee.id, [Choose(option="satisfied")])
+    state = await stored(every_path, returnee.id)
+    await every_path.save_step(
+        returnee.id, "initial", resume(RSS, state, Choose(option="never")), update_id=81
+    )
+    loop = asyncio.get_running_loop()
+
+    async def reply_later() -> None:
+        await asyncio.sleep(0.3)
+        await every_path.mark_processed(81)
+
+    started = loop.time()
+    replier = asyncio.create_task(reply_later())
+    assert await every_path.replied_meanwhile(81, within=5.0)  # the other copy replied
+    assert 0.25 < loop.time() - started < 2
+    await replier
+    await every_path.save_step(
+        returnee.id,
+        "initial",
+        resume(RSS, await stored(every_path, returnee.id), Text(text="1")),
+        update_id=82,
+    )
+    started = loop.time()
+    assert not await every_path.replied_meanwhile(82, within=0.5)  # its worker died
+    assert 0.4 < loop.time() - started < 2
+    assert not await every_path.replied_meanwhile(83)  # (never applied: nothing to wait for)
