@@ -169,6 +169,7 @@ class Returnees:
                     | (Returnee.last_message_at < now - timedelta(minutes=30)),
                 )
                 .values(last_message_at=now)
+                .execution_options(synchronize_session=False)
             )
 
     async def get(self, returnee_id: str) -> ReturneeInfo:

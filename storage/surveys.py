@@ -477,6 +477,8 @@ class Surveys:
                     update(SurveyResponse)
                     .where(SurveyResponse.id == response_id, SurveyResponse.seq == step.base_seq)
                     .values(**progress)
+                    # (no ORM object to keep in step: the session holds none)
+                    .execution_options(synchronize_session=False)
                 )
                 if moved.rowcount != 1:  # type: ignore[attr-defined]
                     raise StaleProgress

@@ -187,7 +187,7 @@ async def test_a_copy_finding_its_update_applied_waits_briefly_for_the_reply(
     started = loop.time()
     replier = asyncio.create_task(reply_later())
     assert await every_path.replied_meanwhile(81, within=5.0)  # the other copy replied
-    assert 0.25 < loop.time() - started < 2
+    assert 0.25 < loop.time() - started < 4.5  # (it waited, within its limit)
     await replier
     await every_path.save_step(
         returnee.id,
@@ -197,5 +197,5 @@ async def test_a_copy_finding_its_update_applied_waits_briefly_for_the_reply(
     )
     started = loop.time()
     assert not await every_path.replied_meanwhile(82, within=0.5)  # its worker died
-    assert 0.4 < loop.time() - started < 2
+    assert 0.4 < loop.time() - started < 4
     assert not await every_path.replied_meanwhile(83)  # (never applied: nothing to wait for)
