@@ -76,6 +76,8 @@ _TYPES = {
     "date": "date",
     "note": "note",
 }
+#: the row that closes a group or a repeat (``end_group``, ``end group``...)
+_END_ROW = re.compile(r"\s*end[ _](group|repeat)\s*$", re.IGNORECASE)
 #: metadata a form collects from the device; a chat has none of it
 _META = {
     "start",
@@ -636,7 +638,8 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
     codes = _languages(source, survey, default)
     rows_by_name: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(raw.survey):
-        if row.get("name"):
+        # (a group's end row may repeat the group's name: it is not a second element)
+        if row.get("name") and not _END_ROW.match(str(row.get("type", ""))):
             rows_by_name[str(row["name"])].append(i + 2)
     form = _Form(source, survey, choices, settings, codes, dict(rows_by_name))
     choice_rows = {
