@@ -48,13 +48,13 @@ async def _serve(
     from aiohttp import web
 
     from bot.access_log import PathOnlyAccessLogger
+    from bot.feedback_drafts import RedisDrafts
     from bot.health import add_health_routes
     from bot.rate_limits import RedisRateLimiter
     from bot.telegram.app import (
         build_bot,
         build_dispatcher,
         redis_client,
-        redis_fsm_storage,
         set_commands,
     )
     from bot.telegram.metrics import Metrics
@@ -64,7 +64,6 @@ async def _serve(
     from bot.whatsapp.client import CloudError
     from bot.whatsapp.conversation import WhatsAppConversation
     from bot.whatsapp.reminders import courier_from_settings
-    from bot.whatsapp.shared import Drafts, RedisDrafts
     from bot.whatsapp.webhook import add_routes
 
     store = await open_store()
@@ -86,11 +85,10 @@ async def _serve(
         metrics=metrics,
         couriers=[courier] if courier else [],
     )
-    storage = None
     if redis is not None:
-        storage = redis_fsm_storage(redis, config.redis_prefix)
+        svc.drafts = RedisDrafts(redis, config.redis_prefix)
         svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
-    dp = build_dispatcher(svc, storage=storage, webhook=webhook is not None)
+    dp = build_dispatcher(svc, webhook=webhook is not None)
     tasks: list[asyncio.Task[None]] = []
     runner: web.AppRunner | None = None
     try:
@@ -139,7 +137,7 @@ async def _serve(
                 WhatsAppConversation(
                     svc,
                     courier.client,
-                    drafts=RedisDrafts(redis, config.redis_prefix) if redis else Drafts(),
+                    drafts=svc.drafts,
                 ),
                 path=whatsapp.path,
                 app_secret=whatsapp.app_secret.get_secret_value(),

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -82,23 +78,20 @@ def build_bot(
     )
 
 
-def build_dispatcher(
-    svc: Services,
-    *,
-    storage: BaseStorage | None = None,
-    webhook: bool = False,
-) -> Dispatcher:
-    """Routers and middlewares; FSM storage in memory by default (in Redis, shared by
-    several workers: :func:`redis_fsm_storage`). ``webhook``: a failed update is
-    delivered again by Telegram (when polling, an update that waits for the database or
-    Redis is retried here).
+def build_dispatcher(svc: Services, *, webhook: bool = False) -> Dispatcher:
+    """Routers and middlewares. ``webhook``: a failed update is delivered again by
+    Telegram (when polling, an update that waits for the database or Redis is retried
+    here).
 
     A chat's updates are handled one at a time in this process (aiogram's in-memory
-    event isolation), for their order only: polling hands them over in order, and
-    Telegram sends a webhook the next update of a chat once the previous one is answered
-    (updates are handled before the answer). Nothing is locked across workers: the
-    survey's progress is stored by compare-and-set, which no lock is needed for."""
-    dp = Dispatcher(storage=storage or MemoryStorage(), events_isolation=SimpleEventIsolation())
+    event isolation, with its FSM middleware; no handler keeps a conversation step
+    there), for their order only: polling hands them over in order, and Telegram sends a
+    webhook the next update of a chat once the previous one is answered (updates are
+    handled before the answer). Nothing is locked across workers: the survey's progress
+    is stored by compare-and-set, and the feedback being written is a draft
+    (``svc.drafts``, in Redis with several workers) read only for a message that may be
+    its text."""
+    dp = Dispatcher(storage=MemoryStorage(), events_isolation=SimpleEventIsolation())
     dp["svc"] = svc
     # before the chat's isolation and state (aiogram's FSM middleware): an update from a group
     # or a channel touches nothing
@@ -152,15 +145,4 @@ def redis_client(url: str) -> Redis:
         socket_connect_timeout=2,
         socket_timeout=5,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-    )
-
-
-def redis_fsm_storage(redis: Redis, prefix: str) -> BaseStorage:
-    """aiogram's FSM storage in Redis under ``prefix`` (the conversation step of each chat,
-    such as "writing feedback": never what was written)."""
-    return RedisStorage(
-        redis,
-        key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_bot_id=True, with_destiny=True),
-        state_ttl=timedelta(days=7),
-        data_ttl=timedelta(days=7),
     )

@@ -7,7 +7,6 @@ import logging
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, Update
 
 from bot.consent import consent_text
@@ -46,12 +45,12 @@ async def on_start(
     command: CommandObject,
     svc: Services,
     bot: Bot,
-    state: FSMContext,
     returnee: ReturneeInfo | None,
     event_update: Update,
     _: Translator,
 ) -> None:
-    await state.clear()
+    if returnee is not None:
+        await svc.drafts.drop(returnee.id)  # (a feedback being written is left)
     user = message.from_user
     if user is None:  # (the dispatcher lets none through; nobody to bind an invitation to)
         return

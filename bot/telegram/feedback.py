@@ -1,17 +1,18 @@
 """Confidential feedback on Telegram: /feedback, with name or anonymously, a rating, then
-one text message (/cancel stops)."""
+one text message (/cancel stops). The choices are kept as a draft
+(:mod:`bot.feedback_drafts`, as on WhatsApp), read only for a message that may be the
+feedback's text."""
 
 from __future__ import annotations
 
 import logging
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
-from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
+from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, Message
 
 from bot.core import feedback
+from bot.feedback_drafts import FeedbackDraft
 from bot.i18n import Translator
 from bot.telegram.edits import remove_keyboard
 from bot.telegram.keyboards import (
@@ -28,9 +29,17 @@ from storage.store import (
 log = logging.getLogger(__name__)
 
 
-class FeedbackFlow(StatesGroup):
-    #: FSM data holds only the anonymity choice and the rating, never the text
-    text = State()
+class AwaitingFeedbackText(Filter):
+    """A message from a returnee whose feedback waits for its text (hands the handler
+    its ``draft``)."""
+
+    async def __call__(
+        self, message: Message, svc: Services, returnee: ReturneeInfo | None
+    ) -> bool | dict[str, FeedbackDraft]:
+        if returnee is None:
+            return False
+        draft = await svc.drafts.get(returnee.id)
+        return {"draft": draft} if draft is not None and draft.awaiting_text else False
 
 
 # -- feedback ------------------------------------------------------------------------------
@@ -58,13 +67,13 @@ def _limit_text(_: Translator) -> str:
 
 
 async def on_feedback(
-    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
+    message: Message, svc: Services, returnee: ReturneeInfo | None, _: Translator
 ) -> None:
-    await state.clear()
     refused = await svc.feedback.may_start(returnee)
-    if refused is not None:
-        await _feedback_refused(message, returnee, _, refused)
+    if refused is not None or returnee is None:
+        await _feedback_refused(message, returnee, _, refused or "no_consent")
         return
+    await svc.drafts.put(returnee.id, FeedbackDraft())
     await message.answer(
         _(
             "Your feedback on the help you received is confidential. Do you want to send it "
@@ -77,15 +86,17 @@ async def on_feedback(
 async def on_feedback_anonymity(
     query: CallbackQuery,
     callback_data: FeedbackCB,
-    state: FSMContext,
+    svc: Services,
     returnee: ReturneeInfo | None,
     _: Translator,
 ) -> None:
-    if feedback.FeedbackDesk.may_send(returnee) is not None:
+    draft = await svc.drafts.get(returnee.id) if returnee is not None else None
+    if draft is None or returnee is None or feedback.FeedbackDesk.may_send(returnee) is not None:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     await query.answer()
-    await state.update_data(anonymous=bool(callback_data.value))
+    draft.anonymous = bool(callback_data.value)
+    await svc.drafts.put(returnee.id, draft)
     if isinstance(query.message, Message):
         await remove_keyboard(query.message)
         await query.message.answer(
@@ -97,21 +108,23 @@ async def on_feedback_anonymity(
 async def on_feedback_rating(
     query: CallbackQuery,
     callback_data: FeedbackCB,
-    state: FSMContext,
+    svc: Services,
     returnee: ReturneeInfo | None,
     _: Translator,
 ) -> None:
-    data = await state.get_data()
+    draft = await svc.drafts.get(returnee.id) if returnee is not None else None
     if (
-        feedback.FeedbackDesk.may_send(returnee) is not None
-        or "anonymous" not in data
+        draft is None
+        or returnee is None
+        or feedback.FeedbackDesk.may_send(returnee) is not None
+        or draft.anonymous is None
         or not 0 <= callback_data.value <= 5
     ):
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     await query.answer()
-    await state.update_data(rating=callback_data.value or None)
-    await state.set_state(FeedbackFlow.text)
+    draft.rating, draft.awaiting_text = callback_data.value or None, True
+    await svc.drafts.put(returnee.id, draft)
     if isinstance(query.message, Message):
         await remove_keyboard(query.message)
         await query.message.answer(
@@ -120,9 +133,10 @@ async def on_feedback_rating(
 
 
 async def on_cancel(
-    message: Message, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
+    message: Message, svc: Services, returnee: ReturneeInfo | None, _: Translator
 ) -> None:
-    await state.clear()
+    if returnee is not None:
+        await svc.drafts.drop(returnee.id)
     await message.answer(_("Cancelled."))
 
 
@@ -130,13 +144,13 @@ async def on_feedback_text(
     message: Message,
     svc: Services,
     bot: Bot,
-    state: FSMContext,
-    returnee: ReturneeInfo | None,
+    draft: FeedbackDraft,
+    returnee: ReturneeInfo,
     _: Translator,
 ) -> None:
     refused = feedback.FeedbackDesk.may_send(returnee)
     if refused is not None:
-        await state.clear()
+        await svc.drafts.drop(returnee.id)
         await _feedback_refused(message, returnee, _, refused)
         return
     problem = feedback.FeedbackDesk.check_text(message.text or "")
@@ -149,19 +163,14 @@ async def on_feedback_text(
             _("Your message is too long: at most {limit} characters, please.", limit=limit)
         )
         return
-    data = await state.get_data()
+    await svc.drafts.drop(returnee.id)
     sent = await svc.feedback.send(
-        returnee,
-        message.text or "",
-        rating=data.get("rating"),
-        anonymous=bool(data.get("anonymous")),
+        returnee, message.text or "", rating=draft.rating, anonymous=bool(draft.anonymous)
     )
-    if sent.receipt is None or returnee is None:
-        await state.clear()
+    if sent.receipt is None:
         await _feedback_refused(message, returnee, _, sent.refused or "no_consent")
         return
     receipt = sent.receipt
-    await state.clear()
     await message.answer(
         _("Thank you. Your feedback was received. Your receipt code is {code}.", code=receipt)
     )
@@ -175,5 +184,5 @@ def build_router() -> Router:
     router.callback_query.register(on_feedback_anonymity, FeedbackCB.filter(F.step == "anon"))
     router.callback_query.register(on_feedback_rating, FeedbackCB.filter(F.step == "rating"))
     router.message.register(on_cancel, Command("cancel"))
-    router.message.register(on_feedback_text, StateFilter(FeedbackFlow.text))
+    router.message.register(on_feedback_text, AwaitingFeedbackText())
     return router

@@ -8,7 +8,6 @@ import logging
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from bot.i18n import Translator
@@ -28,9 +27,10 @@ log = logging.getLogger(__name__)
 
 
 async def on_stop(
-    message: Message, svc: Services, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
+    message: Message, svc: Services, returnee: ReturneeInfo | None, _: Translator
 ) -> None:
-    await state.clear()
+    if returnee is not None:
+        await svc.drafts.drop(returnee.id)
     if await svc.rights.stop(returnee) == "not_registered":
         await message.answer(_("You are not registered. Nothing is kept about you."))
         return
@@ -43,12 +43,12 @@ async def on_stop(
 
 
 async def on_delete(
-    message: Message, state: FSMContext, returnee: ReturneeInfo | None, _: Translator
+    message: Message, svc: Services, returnee: ReturneeInfo | None, _: Translator
 ) -> None:
-    await state.clear()
     if returnee is None:
         await message.answer(_("Nothing is kept about you."))
         return
+    await svc.drafts.drop(returnee.id)
     await message.answer(
         _("Do you want to erase everything kept about you? This cannot be undone."),
         reply_markup=delete_keyboard(_),

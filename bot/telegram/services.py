@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aiogram import Bot
 
 from bot.core.services import Core
+from bot.feedback_drafts import Drafts
 from bot.telegram.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ class Services(Core):
     send_rate: float = 25.0
     background: set[asyncio.Task[None]] = field(default_factory=set)
     metrics: Metrics = field(default_factory=Metrics)
+    #: feedback being prepared (its choices only; in Redis when several workers run)
+    drafts: Drafts = field(default_factory=Drafts)
     #: the other channels' reminder senders (WhatsApp), for rounds started in the chat
     couriers: list[Courier] = field(default_factory=list)
     #: makes the round sender's rate limiter (shared through Redis when several workers run)

@@ -33,6 +33,7 @@ from bot.core.survey import (
     button_input,
     typed_refusal,
 )
+from bot.feedback_drafts import Drafts, FeedbackDraft
 from bot.i18n import Translator
 from bot.keywords import keyword, spelled_as_keywords
 from bot.texts import (
@@ -59,7 +60,7 @@ from bot.whatsapp.render import (
     question_messages,
     text_messages,
 )
-from bot.whatsapp.shared import Drafts, FeedbackDraft, SenderLocks
+from bot.whatsapp.sender_order import SenderLocks
 from flows.engine import Step
 from flows.model import Note, Question
 from flows.state import (

@@ -12,11 +12,11 @@ import pytest
 from aiohttp import web
 
 from bot.core.services import Core
+from bot.feedback_drafts import Drafts
 from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.services import Services
 from bot.whatsapp.client import CloudClient
 from bot.whatsapp.conversation import WhatsAppConversation
-from bot.whatsapp.shared import Drafts
 from bot.whatsapp.webhook import add_routes
 from flows import FlowDefinition, builtin_definition
 from scoring import default_weight_table

@@ -21,10 +21,10 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from bot.feedback_drafts import RedisDrafts
 from bot.rate_limits import RedisRateLimiter
 from bot.telegram.sender import RoundSender
 from bot.whatsapp.reminders import WhatsAppCourier
-from bot.whatsapp.shared import RedisDrafts
 from storage import outbox
 from storage.crypto import Keyring
 from storage.models import Answer

@@ -206,7 +206,7 @@ async def test_no_answer_reaches_redis_and_rounds_are_shared(cluster) -> None:  
     rating = await user.expect("How would you rate")
     user.press("2", rating)
     await user.expect("Please write your feedback")
-    assert [k async for k in redis.scan_iter(match=f"{prefix}:fsm:*")]  # (the step, shared)
+    assert [k async for k in redis.scan_iter(match=f"{prefix}:feedback:*")]  # (shared)
     user.send(f"feedback {CANARY}")
     await user.expect("receipt code")
     user.press("Satisfied", next(m for m in user.messages if "Question 1 of 32" in m.text))

@@ -13,8 +13,9 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.feedback_drafts import RedisDrafts
 from bot.rate_limits import RedisRateLimiter
-from bot.telegram.app import build_bot, build_dispatcher, redis_fsm_storage
+from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.services import Services
 from bot.telegram.webhook import build_webhook_app
 from flows import builtin_definition
@@ -52,7 +53,8 @@ async def start_worker(
     bot = build_bot(TOKEN, server.base_url, retry_delay=0.01)
     svc = Services(store=store, definition=builtin_definition(), table=default_weight_table())
     svc.limiter_factory = lambda rate: RedisRateLimiter(redis, prefix, rate=rate)
-    dp = build_dispatcher(svc, storage=redis_fsm_storage(redis, prefix), webhook=True)
+    svc.drafts = RedisDrafts(redis, prefix)
+    dp = build_dispatcher(svc, webhook=True)
     app = build_webhook_app(dp, bot, svc, path="/telegram", secret=SECRET, redis=redis)
     app.on_cleanup.append(lambda _: bot.session.close())
     runner = web.AppRunner(app)
