@@ -178,19 +178,26 @@ async def test_webhook_an_outage_is_answered_503_and_the_update_applied_when_bac
     await answer_questions(user, 1)  # question 2 on screen
     assert await health(worker) == 200
     await proxy.cut()
-    user.press_nth(1)
+    shown = 3
+    if service == "redis":  # (a survey button needs no Redis: answered during the outage)
+        user.press_nth(1)
+        await user.expect("Question 3 of 32", timeout=10)
+        shown = 4
+        user.send("2")  # (typed text may be a feedback's text: its draft is in Redis)
+    else:
+        user.press_nth(1)
     await user.expect(PLEASE_WAIT)
     assert await health(worker) == 503
     await asyncio.sleep(1.0)  # Telegram keeps redelivering meanwhile
     assert 503 in statuses
     await proxy.restore()
-    await user.expect("Question 3 of 32", timeout=30)
-    # the chat is not frozen by a lock the outage left behind (it expires after 60 s)
+    await user.expect(f"Question {shown} of 32", timeout=30)
+    # the chat is not frozen by anything the outage left behind
     user.press_nth(1)
-    await user.expect("Question 4 of 32", timeout=10)
+    await user.expect(f"Question {shown + 1} of 32", timeout=10)
     await asyncio.gather(*server.deliveries)
     assert await health(worker) == 200
-    assert await answers_in(backend.url, keyring) == 3
+    assert await answers_in(backend.url, keyring) == shown
     said, tracebacks = outage_lines(caplog)
     assert len([s for s in said if "is unreachable" in s]) == 1
     assert tracebacks == []
