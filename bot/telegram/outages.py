@@ -1,8 +1,8 @@
 """When the database or Redis cannot be reached: a word to the returnee, one log line per
 outage, and the update handled once the service is back.
 
-:class:`OutageMiddleware` runs before the chat's lock and state are taken (both may live in
-Redis) and before anything reads the database. An update whose handling fails because a
+:class:`OutageMiddleware` runs before the chat's in-process isolation and before anything
+reads the database or Redis (a feedback draft). An update whose handling fails because a
 service is unreachable gets, where a reply is possible, a short localised "please wait" in
 its private chat (at most one a minute per chat), and then:
 
