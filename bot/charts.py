@@ -135,7 +135,7 @@ def cohort_png(title: str, stats: CohortStats, wave: str, note: str | None = Non
         improved.append(100 * m.improved / total)
         stable.append(100 * m.stable / total)
         declined.append(100 * m.declined / total)
-    moves.bar(labels, declined, color="#d95f02", label="declined")
+    moves.bar(labels, declined, color="#d95f02", label="worsened")
     moves.bar(labels, stable, bottom=declined, color="#bbbbbb", label="stable")
     moves.bar(
         labels,

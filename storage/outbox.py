@@ -126,8 +126,8 @@ def _skip_reason(
     stopped is listed as stopped even if they had completed the wave."""
     if status in ("opted_out", "unreachable", "declined"):
         return status
-    if status != "active":
-        return "no_consent"
+    if status != "active":  # invited: never opened the link, or opened it and not consented
+        return "no_consent" if bound else "not_joined"
     if wave_status == "completed":
         return "completed"
     if not bound:

@@ -326,13 +326,14 @@ async def rescore(
     return done
 
 
-async def returnees_by_status(store: Store) -> dict[str, int]:
-    """How many returnees have each status (no personal data read)."""
+async def returnees_by_status(store: Store) -> dict[tuple[str, bool], int]:
+    """How many returnees have each (status, joined the chat) (no personal data read)."""
+    joined = Returnee.telegram_pseudonym.is_not(None)
     async with store.sessions() as session:
         rows = await session.execute(
-            select(Returnee.status, func.count()).group_by(Returnee.status)
+            select(Returnee.status, joined, func.count()).group_by(Returnee.status, joined)
         )
-        return {status: int(n) for status, n in rows.all()}
+        return {(status, bool(bound)): int(n) for status, bound, n in rows.all()}
 
 
 async def completed_by_wave_and_country(store: Store) -> list[tuple[str, str | None, int]]:

@@ -21,6 +21,7 @@ from bot import exports
 from bot.common import configured_definition, fail, open_store
 from bot.settings import BotSettings, WhatsAppSettings
 from bot.staff import ROLES, allowed
+from bot.staff_words import ENGLISH as words
 from bot.survey_scores import configured_weight_table, scoring_gap, weights_line
 from scoring import WeightTable, WeightTableError
 from storage import outbox, reports, schedules
@@ -166,11 +167,11 @@ def due(
             *([r.case_ref or "-"] if include else []),
             r.country or "-",
             r.return_date.isoformat() if r.return_date else "-",
-            r.wave,
-            r.wave_status or "not started",
-            r.status,
-            r.channel or "-",
-            "yes" if r.skip is None else f"no ({r.skip})",
+            words.wave(r.wave),
+            words.survey_status(r.wave_status),
+            words.returnee_status(r.status, r.channel is not None),
+            words.channel(r.channel),
+            "yes" if r.skip is None else f"no ({words.reason(r.skip)})",
         )
     console.print(table)
     console.print(f"{len(rows)} due, {sum(r.skip is None for r in rows)} to remind")
@@ -182,21 +183,22 @@ def due(
 def print_preview(preview: RoundPreview) -> None:
     where = f" in {preview.country}" if preview.country else ""
     console.print(
-        f"[bold]Round '{preview.wave}'{where}[/bold]: {len(preview.to_remind)} to remind, "
+        f"[bold]Round '{words.wave(preview.wave)}'{where}[/bold]: "
+        f"{len(preview.to_remind)} to remind, "
         f"{sum(preview.skipped.values())} skipped"
     )
     for reason, count in sorted(preview.skipped.items()):
-        console.print(f"  skipped, {reason}: {count}")
+        console.print(f"  skipped, {words.reason(reason)}: {count}")
 
 
 def print_report(report: RoundReport, pace: str) -> None:
-    console.print(f"[bold]Round {report.round_id}[/bold] ({report.wave})")
+    console.print(f"[bold]Round {report.round_id}[/bold] ({words.wave(report.wave)})")
     for status in ("sent", "skipped", "failed", "unconfirmed", "pending"):
         if report.counts[status]:
-            console.print(f"  {status}: {report.counts[status]}")
+            console.print(f"  {words.reminder_status(status)}: {report.counts[status]}")
     for reason, count in sorted(report.reasons.items()):
-        console.print(f"    {reason}: {count}")
-    by_channel = ", ".join(f"{key} {count}" for key, count in sorted(report.channels.items()))
+        console.print(f"    {words.reason(reason)}: {count}")
+    by_channel = words.by_channel(report.channels)
     console.print(f"  by channel: {by_channel}")
     console.print(f"  {pace}")
 

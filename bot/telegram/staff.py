@@ -32,6 +32,7 @@ from bot.i18n import Translator, proposed_language
 from bot.invitation_codes import qr_png
 from bot.staff import allowed, invitation_link
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
+from bot.staff_words import ENGLISH as words
 from bot.survey_scores import weights_note
 from bot.telegram.edits import quietly, remove_keyboard, send_long
 from bot.telegram.keyboards import RoundCB, rows
@@ -126,11 +127,11 @@ async def on_due(
     )
     lines = [f"Due today: {len(due)} ({sum(d.skip is None for d in due)} to remind)"]
     for d in due[:DUE_SHOWN]:
-        reminder = "remind" if d.skip is None else d.skip
+        reminder = "to remind" if d.skip is None else words.reason(d.skip)
         case = f" ({d.case_ref})" if d.case_ref else ""
         lines.append(
-            f"{d.public_id}{case} {d.country or '-'} {d.wave}: "
-            f"{d.wave_status or 'not started'} · {d.channel or '-'} · {reminder}"
+            f"{d.public_id}{case} {d.country or '-'} {words.wave(d.wave)}: "
+            f"{words.survey_status(d.wave_status)} · {words.channel(d.channel)} · {reminder}"
         )
     if len(due) > DUE_SHOWN:
         lines.append(f"… and {len(due) - DUE_SHOWN} more (rssbot due)")
@@ -148,7 +149,10 @@ async def on_round(message: Message, command: CommandObject, svc: Services) -> N
     lines = [
         f"Round '{wave}'{' in ' + country if country else ''}: {len(preview.to_remind)} to remind"
     ]
-    lines += [f"skipped, {reason}: {count}" for reason, count in sorted(preview.skipped.items())]
+    lines += [
+        f"skipped, {words.reason(reason)}: {count}"
+        for reason, count in sorted(preview.skipped.items())
+    ]
     if not preview.to_remind:
         await message.answer("\n".join([*lines, "Nobody to remind."]))
         return
@@ -252,12 +256,14 @@ async def _add_schedule(svc: Services, args: list[str], who: str) -> str:
 
 def _status(report: RoundReport, total: int) -> str:
     done = total - report.pending
-    lines = [f"Round '{report.wave}': {done}/{total}"]
+    lines = [f"Round '{words.wave(report.wave)}': {done}/{total}"]
     for status in ("sent", "skipped", "failed", "unconfirmed"):
         if report.counts[status]:
-            lines.append(f"{status}: {report.counts[status]}")
-    lines += [f"  {reason}: {count}" for reason, count in sorted(report.reasons.items())]
-    by_channel = ", ".join(f"{key} {count}" for key, count in sorted(report.channels.items()))
+            lines.append(f"{words.reminder_status(status)}: {report.counts[status]}")
+    lines += [
+        f"  {words.reason(reason)}: {count}" for reason, count in sorted(report.reasons.items())
+    ]
+    by_channel = words.by_channel(report.channels)
     lines.append(f"by channel: {by_channel}")
     return "\n".join(lines)
 
@@ -407,7 +413,8 @@ async def on_case(
             arguments = ["chart", "returnee", "--returnee", info.public_id]
             arguments += ["--output", str(path), "--actor", who]
             await run_rssbot(svc.store, arguments + weights_arguments(svc.table))
-            caption = f"{info.public_id} · {info.status} · returned {info.return_date or '-'}"
+            status = words.returnee_status(info.status, info.bound)
+            caption = f"{info.public_id} · {status} · returned {info.return_date or '-'}"
             await bot.send_photo(
                 message.chat.id, FSInputFile(path), caption=_with_note(caption, svc)
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +29,7 @@ from bot.couriers import Courier
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
 from bot.rate_limits import RateLimiter
 from bot.staff import allowed
+from bot.staff_words import RETURNEE_STATUS_ORDER, StaffWords, returnee_status_msgid
 from bot.telegram.sender import RoundSender
 from bot.texts import LANGUAGE_NAMES
 from flows import FlowDefinition
@@ -115,6 +117,8 @@ class Console:
             lang=lang,
             dir="rtl" if lang in RTL_LANGUAGES else "ltr",
             languages=[(code, LANGUAGE_NAMES[code]) for code in UI_LANGUAGES],
+            language_name=lambda code: LANGUAGE_NAMES.get(code, code),
+            words=StaffWords(_),
             _=_,
             **values,
         )
@@ -313,7 +317,11 @@ async def home(console: Console, request: web.Request) -> web.StreamResponse:
 
 @requires("due")
 async def overview(console: Console, request: web.Request) -> web.StreamResponse:
-    statuses = sorted((await reports.returnees_by_status(console.store)).items())
+    counts: Counter[str] = Counter()
+    for (status, bound), n in (await reports.returnees_by_status(console.store)).items():
+        counts[returnee_status_msgid(status, bound)] += n
+    order = {name: i for i, name in enumerate(RETURNEE_STATUS_ORDER)}
+    statuses = sorted(counts.items(), key=lambda item: (order.get(item[0], 99), item[0]))
     due = await outbox.due_returnees(
         console.store, wave=None, country=None, windows=console.windows, today=console.today()
     )
@@ -323,7 +331,7 @@ async def overview(console: Console, request: web.Request) -> web.StreamResponse
     ]
     _ = gettext_for(language_of(request))
     provisional = console.table.provisional_weights
-    status = f"{console.table.version}: " + (
+    status = (
         _("provisional ({provisional} of {total} weights)").format(
             provisional=provisional, total=len(console.table.elements)
         )

@@ -83,7 +83,11 @@ async def feedback_page(console: Console, request: web.Request) -> web.StreamRes
 
 
 async def _staff_page(
-    console: Console, request: web.Request, status: int = 200, problem: str | None = None
+    console: Console,
+    request: web.Request,
+    status: int = 200,
+    problem: str | None = None,
+    chosen_role: str = "",
 ) -> web.Response:
     _ = gettext_for(language_of(request))
     return console.page(
@@ -94,6 +98,7 @@ async def _staff_page(
         members=await console.store.list_staff(),
         roles=STAFF_ROLES,
         problem=problem,
+        chosen_role=chosen_role,
     )
 
 
@@ -115,6 +120,7 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
             request,
             400,
             _("The Telegram user id is a number (the member can get it from @userinfobot)."),
+            chosen_role=role,
         )
     try:
         staff_id = await console.store.add_staff(int(telegram_id), role, name=name)
@@ -123,6 +129,20 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
     async with console.store.sessions.begin() as session:
         console.store.audit(session, request[USER].actor, "add_staff", None, f"{staff_id}: {role}")
     raise web.HTTPSeeOther(f"{console.base}/staff")
+
+
+@requires("admin")
+async def confirm_removal(console: Console, request: web.Request) -> web.StreamResponse:
+    """Removing a staff member is asked again on a page of its own (the console runs no
+    script, so no dialog)."""
+    staff_id = request.match_info["staff"]
+    member = next((m for m in await console.store.list_staff() if m.id == staff_id), None)
+    if member is None or staff_id == request[USER].staff_id:
+        return console.refuse(request, 404, N_("There is no such staff member."))
+    _ = gettext_for(language_of(request))
+    return console.page(
+        request, "staff_remove.html", title=_("Remove a staff member"), member=member
+    )
 
 
 @requires("admin")
@@ -181,5 +201,6 @@ def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
     router.add_get("/feedback", b(feedback_page))
     router.add_get("/staff", b(staff_page))
     router.add_post("/staff", b(add_staff))
+    router.add_get(r"/staff/{staff:[0-9a-f-]{36}}/remove", b(confirm_removal))
     router.add_post(r"/staff/{staff:[0-9a-f-]{36}}/{action:role|remove}", b(change_staff))
     router.add_get("/audit", b(audit_page))

@@ -146,7 +146,7 @@ async def test_a_caseworker_pauses_a_schedule_and_a_request_without_csrf_is_refu
     caseworker = await staff(store, "caseworker", 7005)
     await sign_in(console, store, caseworker)
     page = await text(await console.get("/schedules"))
-    assert "<td>final</td>\n  <td>GN</td>\n  <td>07:00</td>\n  <td>once</td>" in page
+    assert "<td>final (12-18 months)</td>\n  <td>GN</td>\n  <td>07:00</td>\n  <td>once</td>" in page
     forged = await console.post(f"/schedules/{added.id}/pause", data={"csrf": "0" * 64})
     assert forged.status == 403 and "form has expired" in await forged.text()
     missing = await console.post(f"/schedules/{added.id}/pause")

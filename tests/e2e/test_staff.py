@@ -51,7 +51,8 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
 
     viewer.send("/due initial")
     due = await viewer.expect("Due today: 2 (1 to remind)")
-    assert "completed · telegram · completed" in due.text
+    assert "completed · Telegram · completed the wave" in due.text
+    assert "started, not finished · Telegram · to remind" in due.text
 
     viewer.send("/stats initial")
     await viewer.expect("Drawing the chart of 1 completed surveys")
@@ -101,7 +102,7 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
 
     caseworker.send("/round initial")
     preview = await caseworker.expect("Round 'initial': 1 to remind")
-    assert "skipped, completed: 1" in preview.text
+    assert "skipped, completed the wave: 1" in preview.text
     caseworker.press("Send 1 reminders", preview)
     await caseworker.expect("1 sent in")
     await pending.expect("It is time for your first follow-up survey")
@@ -215,11 +216,14 @@ async def test_due_and_round_from_the_terminal(
     runner = CliRunner()
     try:
         due = await asyncio.to_thread(runner.invoke, app, ["due", "--country", "sn"])
-        assert "5 due, 4 to remind" in due.stdout and "no (no_consent)" in due.stdout
+        assert "5 due, 4 to remind" in due.stdout and "no (joined, no consent yet)" in due.stdout
         dry = await asyncio.to_thread(
             runner.invoke, app, ["round", "start", "--wave", "initial", "--dry-run"]
         )
-        assert "4 to remind, 1 skipped" in dry.stdout and "no_consent: 1" in dry.stdout
+        assert (
+            "4 to remind, 1 skipped" in dry.stdout
+            and "skipped, joined, no consent yet: 1" in dry.stdout
+        )
         assert not any(m == "sendmessage" for m, _ in server.calls)
         sent = await asyncio.to_thread(
             runner.invoke, app, ["round", "start", "--wave", "initial", "--yes", "--rate", "50"]

@@ -169,8 +169,46 @@ class Browser:
 
         return await self._run(work)
 
+    async def resize(self, width: int, height: int = 900) -> None:
+        await self._run(lambda: self.driver.set_window_size(width, height))
+
+    async def misplaced_numbers(self) -> list[str]:
+        """Each number of a table (``td.n``) whose text does not sit under its column's
+        header text (horizontally), as "table: header / number"; empty when all do."""
+        return list(await self.script(MISPLACED_NUMBERS))
+
+    async def overflowing(self) -> list[str]:
+        """Elements of the page wider than the window (sideways scrolling of the page)."""
+        return list(await self.script(OVERFLOWING))
+
     def forget_cookies(self) -> None:
         self.driver.delete_all_cookies()
+
+
+MISPLACED_NUMBERS = """
+const box = (node) => { const r = document.createRange(); r.selectNodeContents(node);
+  return r.getBoundingClientRect(); };
+const out = [];
+for (const cell of document.querySelectorAll('td.n')) {
+  const table = cell.closest('table');
+  const head = table.rows[0].cells[cell.cellIndex];
+  if (!head || !cell.textContent.trim()) continue;
+  const a = box(head), b = box(cell);
+  if (Math.max(a.left, b.left) >= Math.min(a.right, b.right)) {
+    out.push(`${table.id}: ${head.textContent.trim()} / ${cell.textContent.trim()}`);
+  }
+}
+return out;
+"""
+OVERFLOWING = """
+const width = document.documentElement.clientWidth; const out = [];
+for (const node of document.querySelectorAll('body *')) {
+  if (node.closest('.table-scroll')) continue;
+  const r = node.getBoundingClientRect();
+  if (r.width && (r.right > width + 1 || r.left < -1)) out.push(node.tagName + '#' + node.id);
+}
+return out;
+"""
 
 
 @pytest.fixture
