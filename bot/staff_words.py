@@ -122,7 +122,8 @@ _ACTIONS = {
     "view_returnee": N_("opened a case file"),
     "read_feedback": N_("read feedback"),
     "enroll": N_("enrolled a returnee"),
-    "reinvite": N_("made a new invitation link"),
+    "reissue_invite": N_("made a new invitation link"),
+    "find_case": N_("looked up a case reference"),
     "feedback_state": N_("marked feedback"),
     "refused": N_("was refused"),
 }

@@ -4,11 +4,13 @@ a day per returnee, read only by feedback officers (every read audited)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import keys
@@ -16,13 +18,45 @@ from storage.codes import short_code
 from storage.crypto import Keyring
 from storage.errors import FeedbackLimitReached, StorageError
 from storage.keys import DataKeys
-from storage.models import Feedback, FeedbackQuota
+from storage.models import Feedback, FeedbackQuota, Returnee, StaffMember
 from storage.staff_audit import StaffAudit
 
 #: the owner of the data key of anonymous feedback
 FEEDBACK_OWNER = "feedback"
 #: feedback messages a returnee may send a day (the confidential inbox cannot be flooded)
 FEEDBACK_PER_DAY = 3
+
+
+#: where staff are with a feedback: nobody has looked, read, dealt with
+FEEDBACK_STATES = ("new", "read", "handled")
+#: the highest rating a returnee can give (1 to 5)
+RATING_SCALE = 5
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    id: str
+    receipt: str
+    anonymous: bool
+    #: the returnee's pseudonymous id, for named feedback only
+    public_id: str | None
+    rating: int | None
+    text: str
+    #: when it was sent (the day only for anonymous feedback)
+    at: datetime
+    state: str
+    #: the staff member who set the state (their name where known)
+    state_by: str | None
+    state_at: datetime | None
+
+
+@dataclass
+class FeedbackPage:
+    items: list[FeedbackItem]
+    #: how many match the filters (all pages)
+    total: int
+    #: all feedback by state
+    counts: Counter[str] = field(default_factory=Counter)
 
 
 class FeedbackBox:
@@ -104,6 +138,84 @@ class FeedbackBox:
             quota = await session.get(FeedbackQuota, key)
         return max(0, per_day - (quota.count if quota is not None else 0))
 
+    async def inbox(
+        self,
+        *,
+        actor: str,
+        states: Sequence[str] = FEEDBACK_STATES,
+        kind: str | None = None,
+        receipt: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> FeedbackPage:
+        """One page of the feedback in ``states`` (newest first), named or anonymous
+        only (``kind``), or the one with a receipt code; only that page is decrypted, and
+        the read is audited. The counts by state are of all feedback."""
+        query = select(Feedback, Returnee.public_id, StaffMember.name).outerjoin(
+            Returnee, Returnee.id == Feedback.returnee_id
+        )
+        query = query.outerjoin(StaffMember, "staff:" + StaffMember.id == Feedback.state_by)
+        query = query.where(Feedback.state.in_(list(states)))
+        if kind in ("named", "anonymous"):
+            query = query.where(Feedback.anonymous.is_(kind == "anonymous"))
+        if receipt:
+            query = query.where(Feedback.receipt_code == receipt.strip().upper())
+        async with self.sessions.begin() as session:
+            total = await session.scalar(select(func.count()).select_from(query.subquery()))
+            by_state = select(Feedback.state, func.count()).group_by(Feedback.state)
+            counts = {state: int(n) for state, n in (await session.execute(by_state)).all()}
+            rows = (
+                await session.execute(
+                    query.order_by(Feedback.created_at.desc(), Feedback.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+            self.staff.record(session, actor, "read_feedback", None, f"{len(rows)} items")
+            items = []
+            for row, public_id, state_by_name in rows:
+                text = await self._text(session, row)
+                if text is None:
+                    continue
+                items.append(
+                    FeedbackItem(
+                        id=row.id,
+                        receipt=row.receipt_code,
+                        anonymous=row.anonymous,
+                        public_id=None if row.anonymous else public_id,
+                        rating=row.rating,
+                        text=text,
+                        at=row.created_at,
+                        state=row.state,
+                        state_by=state_by_name or row.state_by,
+                        state_at=row.state_at,
+                    )
+                )
+        return FeedbackPage(items, int(total or 0), Counter(counts))
+
+    async def _text(self, session: AsyncSession, row: Feedback) -> str | None:
+        """The feedback's text (None when its owner's data key is gone: erased)."""
+        owner = keys.returnee_owner(row.returnee_id) if row.returnee_id else FEEDBACK_OWNER
+        dek = await self.keys.get(session, owner, create=False)
+        if dek is None:
+            return None
+        return keys.decrypt(dek, "feedback", row.id, "text", row.text_enc)
+
+    async def mark(self, feedback_id: str, state: str, *, actor: str) -> bool:
+        """Set a feedback's state (who and when kept with it; audited). False if there is
+        no such feedback."""
+        if state not in FEEDBACK_STATES:
+            raise StorageError(f"unknown feedback state {state!r}")
+        async with self.sessions.begin() as session:
+            row = await session.get(Feedback, feedback_id, with_for_update=True)
+            if row is None:
+                return False
+            row.state, row.state_by, row.state_at = state, actor, self.clock()
+            self.staff.record(
+                session, actor, "feedback_state", None, f"{row.receipt_code}: {state}"
+            )
+        return True
+
     async def read(self, *, actor: str) -> list[dict[str, Any]]:
         """All feedback, decrypted, for a feedback officer; the read is audited."""
         async with self.sessions.begin() as session:
@@ -111,16 +223,15 @@ class FeedbackBox:
             self.staff.record(session, actor, "read_feedback", None, f"{len(rows)} items")
             out = []
             for row in rows:
-                owner = keys.returnee_owner(row.returnee_id) if row.returnee_id else FEEDBACK_OWNER
-                dek = await self.keys.get(session, owner, create=False)
-                if dek is None:
+                text = await self._text(session, row)
+                if text is None:
                     continue
                 out.append(
                     {
                         "receipt": row.receipt_code,
                         "anonymous": row.anonymous,
                         "rating": row.rating,
-                        "text": keys.decrypt(dek, "feedback", row.id, "text", row.text_enc),
+                        "text": text,
                         "date": row.created_at.date().isoformat(),
                     }
                 )

@@ -184,6 +184,10 @@ class Feedback(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     receipt_code: Mapped[str] = mapped_column(String(16), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: new / read / handled (staff work on it), who set it (a staff actor) and when
+    state: Mapped[str] = mapped_column(String(16), index=True, server_default="new")
+    state_by: Mapped[str | None] = mapped_column(String(64))
+    state_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class FeedbackQuota(Base):

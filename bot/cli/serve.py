@@ -450,6 +450,8 @@ def console_web(
         console = Console(
             store,
             configured_weight_table(),
+            telegram_username=await _username(config),
+            whatsapp_number=WhatsAppSettings().number,
             windows=windows(),
             bot=bot,
             limiter=RateLimiter(config.send_rate or None),

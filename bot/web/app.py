@@ -82,6 +82,10 @@ class Console:
     #: the other channels' reminder senders (WhatsApp)
     couriers: list[Courier] = field(default_factory=list)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    #: where invitation links made here open: the Telegram bot's username, the WhatsApp
+    #: business number (None: that channel is not offered)
+    telegram_username: str | None = None
+    whatsapp_number: str | None = None
     #: the survey in use (export labels, its completed surveys)
     definition: FlowDefinition = field(default_factory=configured_definition)
     #: cohort figures and charts kept a few minutes (aggregates only, no personal data)
@@ -101,7 +105,8 @@ class Console:
         user = request.get(USER)
         token = request.cookies.get(COOKIE)
         lang = language_of(request)
-        _ = gettext_for(lang)
+        catalogue = translations(lang)
+        _ = catalogue.gettext
         note = None
         if user is not None and self.table.provisional_weights:
             note = _(
@@ -120,6 +125,7 @@ class Console:
             language_name=lambda code: LANGUAGE_NAMES.get(code, code),
             words=StaffWords(_),
             _=_,
+            ngettext=catalogue.ngettext,
             **values,
         )
         return web.Response(text=html, content_type="text/html", status=status)
@@ -363,7 +369,8 @@ def N_(message: str) -> str:
 
 
 def build_console_app(console: Console) -> web.Application:
-    from bot.web import analysis, records, rounds  # (the pages import this module's framework)
+    # (the pages import this module's framework)
+    from bot.web import analysis, enrolment, records, rounds
 
     app = web.Application(middlewares=_middlewares(console))
     app.on_response_prepare.append(_security_headers)
@@ -379,7 +386,7 @@ def build_console_app(console: Console) -> web.Application:
     app.router.add_post("/logout", bind(sign_out))
     app.router.add_get("/", bind(home))
     app.router.add_get("/language/{code}", bind(choose_language))
-    for pages in (rounds, analysis, records):
+    for pages in (rounds, analysis, records, enrolment):
         pages.add_routes(app.router, bind)
     app.router.add_static("/static", str(resources.files("bot.web").joinpath("static")))
     return app

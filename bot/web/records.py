@@ -13,13 +13,15 @@ from aiohttp import web
 from bot.charts import trajectory_png
 from bot.survey_scores import weights_note
 from bot.web.app import N_, USER, Binder, Console, gettext_for, language_of, requires
+from bot.web.enrolment import channels
 from storage.case_file import read_case_file
+from storage.feedback import FEEDBACK_STATES, RATING_SCALE
 from storage.staff_audit import STAFF_ROLES, UnknownRole
 
 #: audit entries on one page
 AUDIT_PAGE = 100
-#: feedback messages shown, newest first
-FEEDBACK_SHOWN = 200
+#: feedback messages on one page of the inbox
+FEEDBACK_PAGE = 50
 
 
 @requires("case")
@@ -66,19 +68,63 @@ async def returnee_page(console: Console, request: web.Request) -> web.StreamRes
         case_ref=case_ref,
         chart=chart,
         score_keys=("economic", "social", "psychosocial", "composite"),
+        invite_channels=channels(console),
     )
+
+
+#: the feedback inbox's views: what each shows
+FEEDBACK_VIEWS = {
+    "open": ("new", "read"),
+    "new": ("new",),
+    "handled": ("handled",),
+    "all": FEEDBACK_STATES,
+}
 
 
 @requires("feedback")
 async def feedback_page(console: Console, request: web.Request) -> web.StreamResponse:
-    items = await console.store.read_feedback(actor=request[USER].actor)
+    """The inbox: feedback not handled yet by default, newest first, a page at a time."""
+    query = request.query
+    view = query.get("view") if query.get("view") in FEEDBACK_VIEWS else "open"
+    kind = query.get("kind") if query.get("kind") in ("named", "anonymous") else ""
+    receipt = query.get("receipt", "").strip()[:16]
+    page = int(query["page"]) if query.get("page", "").isdigit() and int(query["page"]) > 0 else 1
+    inbox = await console.store.feedback.inbox(
+        actor=request[USER].actor,
+        states=FEEDBACK_VIEWS[view],
+        kind=kind or None,
+        receipt=receipt or None,
+        offset=(page - 1) * FEEDBACK_PAGE,
+        limit=FEEDBACK_PAGE,
+    )
     _ = gettext_for(language_of(request))
     return console.page(
         request,
         "feedback.html",
         title=_("Feedback"),
-        items=list(reversed(items))[:FEEDBACK_SHOWN],
-        total=len(items),
+        inbox=inbox,
+        view=view,
+        kind=kind,
+        receipt=receipt,
+        page_number=page,
+        pages=max(1, -(-inbox.total // FEEDBACK_PAGE)),
+        scale=RATING_SCALE,
+        here=request.path_qs,
+    )
+
+
+@requires("feedback")
+async def mark_feedback(console: Console, request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    state = request.match_info["state"]
+    done = await console.store.feedback.mark(
+        request.match_info["feedback"], state, actor=request[USER].actor
+    )
+    if not done:
+        return console.refuse(request, 404, N_("There is no such feedback."))
+    back = str(form.get("back") or "")
+    raise web.HTTPSeeOther(
+        back if back.startswith(f"{console.base}/feedback") else f"{console.base}/feedback"
     )
 
 
@@ -199,6 +245,9 @@ def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
     router.add_get("/returnee", b(returnee_search))
     router.add_post("/returnee", b(returnee_page))
     router.add_get("/feedback", b(feedback_page))
+    router.add_post(
+        r"/feedback/{feedback:[0-9a-f-]{36}}/{state:new|read|handled}", b(mark_feedback)
+    )
     router.add_get("/staff", b(staff_page))
     router.add_post("/staff", b(add_staff))
     router.add_get(r"/staff/{staff:[0-9a-f-]{36}}/remove", b(confirm_removal))
