@@ -85,7 +85,8 @@ FEEDBACK_VIEWS = {
 async def feedback_page(console: Console, request: web.Request) -> web.StreamResponse:
     """The inbox: feedback not handled yet by default, newest first, a page at a time."""
     query = request.query
-    view = query.get("view") if query.get("view") in FEEDBACK_VIEWS else "open"
+    view = query.get("view", "open")
+    view = view if view in FEEDBACK_VIEWS else "open"
     kind = query.get("kind") if query.get("kind") in ("named", "anonymous") else ""
     receipt = query.get("receipt", "").strip()[:16]
     page = int(query["page"]) if query.get("page", "").isdigit() and int(query["page"]) > 0 else 1
