@@ -55,6 +55,8 @@ class DueReturnee:
     enrolled_at: datetime | None = None
     #: where they answer (telegram, console...); None until they join
     channel: str | None = None
+    #: when a reminder for this wave last reached them (None: never)
+    last_reminded: datetime | None = None
 
 
 @dataclass
@@ -119,6 +121,13 @@ class RoundReport:
         return self.total - self.pending
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time read through a scalar subquery (SQLite returns it without its zone: UTC)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 def _skip_reason(
     status: str, bound: bool, wave_status: str | None, channel: str | None = None
 ) -> str | None:
@@ -170,6 +179,12 @@ async def due_returnees(
             in_range: ColumnElement[bool] = Returnee.return_date.between(earliest, latest)
             if w == "initial":
                 in_range = or_(in_range, Returnee.return_date.is_(None))
+            last_reminded = (
+                select(func.max(Reminder.sent_at))
+                .join(ReminderRound, ReminderRound.id == Reminder.round_id)
+                .where(Reminder.returnee_id == Returnee.id, ReminderRound.wave == w)
+                .scalar_subquery()
+            )
             query = (
                 select(
                     Returnee.id,
@@ -182,6 +197,7 @@ async def due_returnees(
                     Returnee.created_at,
                     SurveyResponse.status,
                     Returnee.channel,
+                    last_reminded,
                 )
                 .outerjoin(
                     SurveyResponse,
@@ -205,6 +221,7 @@ async def due_returnees(
                 created,
                 wave_status,
                 channel,
+                reminded,
             ) in rows:
                 if include_case_ref and case_enc is not None:
                     encrypted[rid] = case_enc
@@ -220,23 +237,45 @@ async def due_returnees(
                         wave=w,
                         enrolled_at=created,
                         channel=channel,
+                        last_reminded=_aware(reminded),
                     )
                 )
         out.sort(key=lambda d: (d.enrolled_at or datetime.min.replace(tzinfo=UTC), d.public_id))
         if include_case_ref:
             shown = out[:case_refs_for] if case_refs_for is not None else out
-            ids = [d.returnee_id for d in shown if d.returnee_id in encrypted]
-            deks = await keys.returnee_keys(session, store.keyring, ids)
-            for d in shown:
-                rid = d.returnee_id
-                if rid in deks:
-                    d.case_ref = keys.decrypt(
-                        deks[rid], "returnees", rid, "case_ref", encrypted[rid]
-                    )
-            await store.audit_many(
-                session, actor, "read_case_ref", [(d.returnee_id, "due") for d in shown]
-            )
+            await _read_case_refs(session, store, shown, encrypted, actor)
     return out
+
+
+async def _read_case_refs(
+    session: AsyncSession,
+    store: Store,
+    rows: list[DueReturnee],
+    encrypted: dict[str, bytes],
+    actor: str,
+) -> None:
+    ids = [d.returnee_id for d in rows if d.returnee_id in encrypted]
+    deks = await keys.returnee_keys(session, store.keyring, ids)
+    for d in rows:
+        rid = d.returnee_id
+        if rid in deks:
+            d.case_ref = keys.decrypt(deks[rid], "returnees", rid, "case_ref", encrypted[rid])
+    await store.audit_many(session, actor, "read_case_ref", [(d.returnee_id, "due") for d in rows])
+
+
+async def read_case_refs(store: Store, rows: list[DueReturnee], *, actor: str) -> None:
+    """Decrypt the case references of these due returnees (the rows a page shows), each
+    read audited under ``actor``."""
+    if not rows:
+        return
+    async with store.sessions.begin() as session:
+        found = await session.execute(
+            select(Returnee.id, Returnee.case_ref_enc).where(
+                Returnee.id.in_([d.returnee_id for d in rows])
+            )
+        )
+        encrypted = {rid: enc for rid, enc in found.all() if enc is not None}
+        await _read_case_refs(session, store, rows, encrypted, actor)
 
 
 async def preview_round(

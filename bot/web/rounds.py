@@ -5,6 +5,11 @@ confirmed), its live progress, pause and resume, its final report; scheduled rou
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -19,11 +24,20 @@ from bot.web.app import (
     wave_and_country,
 )
 from storage import outbox, schedules
-from storage.outbox import RoundPreview
+from storage.outbox import DueReturnee, RoundPreview
 from storage.waves import WAVES, Wave
 
-#: rows of the due list shown on one page (the counts cover everyone)
-SHOWN = 200
+#: rows of the due list on one page (the counts cover everyone)
+PAGE = 50
+#: the due list's orders: a key of each row (None sorts first)
+SORTS = {
+    "enrolled": lambda d: (d.enrolled_at.isoformat() if d.enrolled_at else "", d.public_id),
+    "returnee": lambda d: d.public_id,
+    "returned": lambda d: (d.return_date.isoformat() if d.return_date else "", d.public_id),
+    "reminded": lambda d: (d.last_reminded.isoformat() if d.last_reminded else "", d.public_id),
+}
+#: "reminded recently": within this many hours
+RECENT_HOURS = 24
 
 
 def list_digest(preview: RoundPreview) -> str:
@@ -31,6 +45,95 @@ def list_digest(preview: RoundPreview) -> str:
     ids, hashed): the confirmation carries it, and a round starts only if it still holds."""
     ids = "\n".join(sorted(d.returnee_id for d in preview.to_remind))
     return hashlib.sha256(f"{preview.wave}|{preview.country}|{ids}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DueFilters:
+    """What the due list is narrowed to and sorted by, read from its query string."""
+
+    search: str = ""
+    status: str = ""
+    channel: str = ""
+    reminder: str = ""
+    sort: str = "enrolled"
+    descending: bool = False
+    page: int = 1
+
+    @classmethod
+    def of(cls, query: Mapping[str, str]) -> DueFilters:
+        page = query.get("page", "")
+        sort = query.get("sort", "enrolled")
+        return cls(
+            search=query.get("q", "").strip()[:64],
+            status=query.get("status", "") if query.get("status") in _STATUS_KEYS else "",
+            channel=query.get("channel", "") if query.get("channel") in _CHANNELS else "",
+            reminder=query.get("reminder", "")
+            if query.get("reminder") in ("yes", "no", "recent")
+            else "",
+            sort=sort if sort in SORTS else "enrolled",
+            descending=query.get("order") == "desc",
+            page=int(page) if page.isdigit() and int(page) > 0 else 1,
+        )
+
+    def query(self, **changes: Any) -> str:
+        """This list's query string, with ``changes`` (a new sort, another page)."""
+        values = {
+            "q": self.search,
+            "status": self.status,
+            "channel": self.channel,
+            "reminder": self.reminder,
+            "sort": self.sort,
+            "order": "desc" if self.descending else "",
+            "page": self.page,
+        }
+        values.update(changes)
+        return "&".join(f"{k}={quote(str(v))}" for k, v in values.items() if v not in ("", 1))
+
+
+_STATUS_KEYS = {
+    "invited:no": ("invited", False),
+    "invited:yes": ("invited", True),
+    "active": ("active", None),
+    "declined": ("declined", None),
+    "opted_out": ("opted_out", None),
+    "unreachable": ("unreachable", None),
+}
+_CHANNELS = ("telegram", "whatsapp", "console", "none")
+
+
+def _recent(d: DueReturnee, now: datetime) -> bool:
+    return d.last_reminded is not None and now - d.last_reminded < timedelta(hours=RECENT_HOURS)
+
+
+async def _narrowed(
+    console: Console, user: Any, due: list[DueReturnee], f: DueFilters, now: datetime
+) -> list[DueReturnee]:
+    rows = due
+    if f.search:
+        if f.search.upper().startswith("R-"):
+            rows = [d for d in rows if d.public_id.startswith(f.search.upper())]
+        elif not console.may(user, "case_ref"):  # (a role that may not read references)
+            rows = []
+        else:  # a case reference: its blind index finds it (the look-up is audited)
+            found = await console.store.find_by_case_ref(f.search, actor=user.actor)
+            rows = [d for d in rows if found is not None and d.returnee_id == found.id]
+    if f.status:
+        status, bound = _STATUS_KEYS[f.status]
+        rows = [
+            d
+            for d in rows
+            if d.status == status and (bound is None or (d.channel is not None) == bound)
+        ]
+    if f.channel:
+        wanted = None if f.channel == "none" else f.channel
+        rows = [d for d in rows if d.channel == wanted]
+    if f.reminder == "yes":
+        rows = [d for d in rows if d.skip is None]
+    elif f.reminder == "no":
+        rows = [d for d in rows if d.skip is not None]
+    elif f.reminder == "recent":
+        rows = [d for d in rows if _recent(d, now)]
+    return sorted(rows, key=SORTS[f.sort], reverse=f.descending)
 
 
 async def _due_page(
@@ -50,10 +153,15 @@ async def _due_page(
         country=country,
         windows=console.windows,
         today=console.today(),
-        include_case_ref=with_case_ref,
-        case_refs_for=SHOWN,  # (only the rows shown are decrypted, and audited)
-        actor=user.actor,
     )
+    f = DueFilters.of(request.query)
+    now = console.store.clock()
+    rows = await _narrowed(console, user, due, f, now)
+    pages = max(1, -(-len(rows) // PAGE))
+    page = min(f.page, pages)
+    shown = rows[(page - 1) * PAGE : page * PAGE]
+    if with_case_ref:  # only the rows shown are decrypted, and each read audited
+        await outbox.read_case_refs(console.store, shown, actor=user.actor)
     preview = RoundPreview(wave=wave, country=country, due=due) if wave else None
     _ = gettext_for(language_of(request))
     return console.page(
@@ -64,10 +172,17 @@ async def _due_page(
         wave=wave,
         country=country or "",
         waves=WAVES,
-        due=due[:SHOWN],
-        more=max(len(due) - SHOWN, 0),
+        due=shown,
+        matching=len(rows),
+        page_number=page,
+        pages=pages,
+        filters=f,
+        base_query=f"wave={wave or ''}&country={quote(country or '')}",
         total=len(due),
         to_remind=sum(d.skip is None for d in due),
+        reminded_recently=sum(d.skip is None and _recent(d, now) for d in due),
+        recent_hours=RECENT_HOURS,
+        recent=lambda d: _recent(d, now),
         skipped=sorted(RoundPreview(wave="initial", country=None, due=due).skipped.items()),
         with_case_ref=with_case_ref,
         digest=list_digest(preview) if preview else None,
