@@ -34,15 +34,6 @@ _RETURNEE_STATUS = {
     ("unreachable", True): N_("unreachable"),
     ("unreachable", False): N_("unreachable"),
 }
-#: the order statuses are listed in (a returnee's path through the programme)
-RETURNEE_STATUS_ORDER = (
-    "invited, not joined",
-    "joined, no consent yet",
-    "taking part",
-    "declined",
-    "stopped",
-    "unreachable",
-)
 _WAVES = {
     "initial": N_("initial"),
     "intermediate": N_("intermediate (6-9 months)"),
@@ -147,6 +138,11 @@ class StaffWords:
 
     def returnee_status(self, status: str, bound: bool) -> str:
         return self._word(_RETURNEE_STATUS, (status, bound))
+
+    def status_filter(self, code: str) -> str:
+        """A status filter (``storage.caseload_list.STATUS_FILTERS``: "invited:no"...)."""
+        status, _, joined = code.partition(":")
+        return self.returnee_status(status, joined == "yes")
 
     def wave(self, wave: str | None) -> str:
         return self._word(_WAVES, wave)

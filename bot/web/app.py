@@ -29,12 +29,13 @@ from bot.couriers import Courier
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
 from bot.rate_limits import RateLimiter
 from bot.staff import allowed
-from bot.staff_words import RETURNEE_STATUS_ORDER, StaffWords, returnee_status_msgid
+from bot.staff_words import StaffWords, returnee_status_msgid
 from bot.telegram.sender import RoundSender
 from bot.texts import LANGUAGE_NAMES
 from flows import FlowDefinition
 from scoring import WeightTable
 from storage import console_auth, outbox, reports
+from storage.caseload_list import STATUS_FILTERS, filter_status, status_filter_of
 from storage.console_auth import ConsoleUser
 from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows, today_utc
@@ -325,9 +326,12 @@ async def home(console: Console, request: web.Request) -> web.StreamResponse:
 async def overview(console: Console, request: web.Request) -> web.StreamResponse:
     counts: Counter[str] = Counter()
     for (status, bound), n in (await reports.returnees_by_status(console.store)).items():
-        counts[returnee_status_msgid(status, bound)] += n
-    order = {name: i for i, name in enumerate(RETURNEE_STATUS_ORDER)}
-    statuses = sorted(counts.items(), key=lambda item: (order.get(item[0], 99), item[0]))
+        counts[status_filter_of(status, bound)] += n
+    statuses = [
+        (returnee_status_msgid(*filter_status(code)), code, counts[code])
+        for code in STATUS_FILTERS
+        if counts[code]
+    ]
     due = await outbox.due_returnees(
         console.store, wave=None, country=None, windows=console.windows, today=console.today()
     )

@@ -6,20 +6,40 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from bot.charts import trajectory_png
 from bot.survey_scores import weights_note
-from bot.web.app import N_, USER, Binder, Console, gettext_for, language_of, requires
+from bot.web.app import (
+    N_,
+    USER,
+    Binder,
+    Console,
+    gettext_for,
+    language_of,
+    requires,
+    wave_and_country,
+)
 from bot.web.enrolment import channels
 from storage.case_file import read_case_file
+from storage.caseload_list import (
+    CHANNEL_FILTERS,
+    SORTS,
+    STATUS_FILTERS,
+    CaseloadQuery,
+    caseload_page,
+)
 from storage.feedback import FEEDBACK_STATES, RATING_SCALE
 from storage.staff_audit import STAFF_ROLES, UnknownRole
 
 #: audit entries on one page
 AUDIT_PAGE = 100
+#: returnees on one page of the caseload
+CASELOAD_PAGE = 50
 #: feedback messages on one page of the inbox
 FEEDBACK_PAGE = 50
 
@@ -30,13 +50,74 @@ async def returnee_search(console: Console, request: web.Request) -> web.StreamR
     return console.page(request, "returnee.html", title=_("Returnee"), case=None, case_ref="")
 
 
+@requires("due")
+async def caseload(console: Console, request: web.Request) -> web.StreamResponse:
+    """Every enrolled returnee, a page at a time, narrowed by the query string."""
+    user = request[USER]
+    q = request.query
+    page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+    _, country = wave_and_country(q)
+    with_case_ref = console.may(user, "case_ref")
+    search = q.get("q", "").strip()[:64]
+    if search and not search.upper().startswith("R-") and not with_case_ref:
+        search = "R-?"  # (a role that may not read case references cannot search by them)
+    query = CaseloadQuery(
+        search=search,
+        status=q.get("status", "") if q.get("status") in STATUS_FILTERS else "",
+        country=country or "",
+        channel=q.get("channel", "") if q.get("channel") in CHANNEL_FILTERS else "",
+        enrolled_from=_day(q.get("from")),
+        enrolled_to=_day(q.get("to")),
+        sort=q.get("sort", "enrolled") if q.get("sort") in SORTS else "enrolled",
+        descending=q.get("order", "desc") == "desc",
+        offset=(page - 1) * CASELOAD_PAGE,
+        limit=CASELOAD_PAGE,
+    )
+    found = await caseload_page(console.store, query, with_case_ref=with_case_ref, actor=user.actor)
+    _ = gettext_for(language_of(request))
+    values = {k: v for k, v in q.items() if k != "page" and v}
+
+    def link(**changes: Any) -> str:
+        return "?" + urlencode({**values, **{k: v for k, v in changes.items() if v}})
+
+    return console.page(
+        request,
+        "returnees.html",
+        title=_("Returnees"),
+        found=found,
+        query=query,
+        search=q.get("q", "").strip()[:64],
+        statuses=STATUS_FILTERS,
+        channels=CHANNEL_FILTERS,
+        with_case_ref=with_case_ref,
+        page_number=page,
+        pages=max(1, -(-found.total // CASELOAD_PAGE)),
+        link=link,
+        enrolled_from=q.get("from", ""),
+        enrolled_to=q.get("to", ""),
+    )
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 @requires("case")
 async def returnee_page(console: Console, request: web.Request) -> web.StreamResponse:
     user = request[USER]
     form = await request.post()
     case_ref = str(form.get("case_ref") or "").strip()
+    public_id = str(form.get("public_id") or "").strip().upper()
     _ = gettext_for(language_of(request))
-    info = await console.store.find_by_case_ref(case_ref, actor=user.actor) if case_ref else None
+    if public_id and not case_ref:
+        info = await console.store.find_by_public_id(public_id)
+    else:
+        info = (
+            await console.store.find_by_case_ref(case_ref, actor=user.actor) if case_ref else None
+        )
     if info is None:
         return console.page(
             request,
@@ -243,6 +324,7 @@ async def audit_page(console: Console, request: web.Request) -> web.StreamRespon
 
 
 def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
+    router.add_get("/returnees", b(caseload))
     router.add_get("/returnee", b(returnee_search))
     router.add_post("/returnee", b(returnee_page))
     router.add_get("/feedback", b(feedback_page))

@@ -24,6 +24,7 @@ from bot.web.app import (
     wave_and_country,
 )
 from storage import outbox, schedules
+from storage.caseload_list import CHANNEL_FILTERS, STATUS_FILTERS
 from storage.outbox import DueReturnee, RoundPreview
 from storage.waves import WAVES, Wave
 
@@ -65,8 +66,8 @@ class DueFilters:
         sort = query.get("sort", "enrolled")
         return cls(
             search=query.get("q", "").strip()[:64],
-            status=query.get("status", "") if query.get("status") in _STATUS_KEYS else "",
-            channel=query.get("channel", "") if query.get("channel") in _CHANNELS else "",
+            status=query.get("status", "") if query.get("status") in STATUS_FILTERS else "",
+            channel=query.get("channel", "") if query.get("channel") in CHANNEL_FILTERS else "",
             reminder=query.get("reminder", "")
             if query.get("reminder") in ("yes", "no", "recent")
             else "",
@@ -90,17 +91,6 @@ class DueFilters:
         return "&".join(f"{k}={quote(str(v))}" for k, v in values.items() if v not in ("", 1))
 
 
-_STATUS_KEYS = {
-    "invited:no": ("invited", False),
-    "invited:yes": ("invited", True),
-    "active": ("active", None),
-    "declined": ("declined", None),
-    "opted_out": ("opted_out", None),
-    "unreachable": ("unreachable", None),
-}
-_CHANNELS = ("telegram", "whatsapp", "console", "none")
-
-
 def _recent(d: DueReturnee, now: datetime) -> bool:
     return d.last_reminded is not None and now - d.last_reminded < timedelta(hours=RECENT_HOURS)
 
@@ -118,11 +108,11 @@ async def _narrowed(
             found = await console.store.find_by_case_ref(f.search, actor=user.actor)
             rows = [d for d in rows if found is not None and d.returnee_id == found.id]
     if f.status:
-        status, bound = _STATUS_KEYS[f.status]
+        status, _, joined = f.status.partition(":")
         rows = [
             d
             for d in rows
-            if d.status == status and (bound is None or (d.channel is not None) == bound)
+            if d.status == status and (not joined or (d.channel is not None) == (joined == "yes"))
         ]
     if f.channel:
         wanted = None if f.channel == "none" else f.channel
@@ -169,6 +159,7 @@ async def _due_page(
         "due.html",
         status,
         title=_("Due and rounds"),
+        statuses=STATUS_FILTERS,
         wave=wave,
         country=country or "",
         waves=WAVES,
