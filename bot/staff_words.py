@@ -168,6 +168,11 @@ class StaffWords:
     def channel(self, channel: str | None) -> str:
         return self._word(_CHANNELS, channel) if channel else self._("not joined")
 
+    @staticmethod
+    def channel_msgid(channel: str) -> str:
+        """A channel's name untranslated (to translate in another language than staff's)."""
+        return _CHANNELS.get(channel, channel)
+
     def consent(self, kind: str) -> str:
         return self._word(_CONSENT, kind)
 

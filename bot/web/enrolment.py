@@ -11,10 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.i18n import UI_LANGUAGES
+from bot.i18n import RTL_LANGUAGES, UI_LANGUAGES
 from bot.invitation_codes import qr_png
 from bot.staff import invitation_link, whatsapp_invitation_link
 from bot.web.app import N_, USER, Binder, Console, gettext_for, language_of, requires
+from storage.returnees import ReturneeInfo
 from storage.store import CaseAlreadyEnrolled, InviteProblem
 
 #: how long a link made here stays valid unless staff choose otherwise
@@ -40,10 +41,17 @@ def _link(console: Console, channel: str, token: str) -> str:
 
 
 def _invitation(
-    console: Console, request: web.Request, public_id: str, channel: str, token: str, days: int
+    console: Console,
+    request: web.Request,
+    returnee: ReturneeInfo,
+    channel: str,
+    token: str,
+    days: int,
 ) -> web.Response:
+    """The page with the link: the part handed to the returnee is in their language."""
     _ = gettext_for(language_of(request))
     link = _link(console, channel, token)
+    public_id = returnee.public_id
     return console.page(
         request,
         "invitation.html",
@@ -53,6 +61,9 @@ def _invitation(
         link=link,
         qr=base64.b64encode(qr_png(link)).decode(),
         valid_days=days,
+        returnee_lang=returnee.language,
+        returnee_dir="rtl" if returnee.language in RTL_LANGUAGES else "ltr",
+        returnee_gettext=gettext_for(returnee.language),
     )
 
 
@@ -135,7 +146,7 @@ async def enrol(console: Console, request: web.Request) -> web.StreamResponse:
         ).format(returnee=exc.holder.public_id)
         return await _form(console, request, 409, problem, form, holder=exc.holder.public_id)
     token = await console.store.create_invite(returnee.id, valid_days=days)
-    return _invitation(console, request, returnee.public_id, channel, token, days)
+    return _invitation(console, request, returnee, channel, token, days)
 
 
 @requires("invite")
@@ -162,7 +173,7 @@ async def reinvite(console: Console, request: web.Request) -> web.StreamResponse
             409,
             N_("This returnee declined to take part: enrol them again if they agree."),
         )
-    return _invitation(console, request, info.public_id, channel, token, days)
+    return _invitation(console, request, info, channel, token, days)
 
 
 def add_routes(router: web.UrlDispatcher, b: Binder) -> None:

@@ -215,7 +215,7 @@ async def _staff_page(
     request: web.Request,
     status: int = 200,
     problem: str | None = None,
-    chosen_role: str = "",
+    form: Any = None,
 ) -> web.Response:
     _ = gettext_for(language_of(request))
     return console.page(
@@ -226,7 +226,7 @@ async def _staff_page(
         members=await console.store.list_staff(),
         roles=STAFF_ROLES,
         problem=problem,
-        chosen_role=chosen_role,
+        form=form or {},
     )
 
 
@@ -248,12 +248,12 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
             request,
             400,
             _("The Telegram user id is a number (the member can get it from @userinfobot)."),
-            chosen_role=role,
+            form,
         )
     try:
         staff_id = await console.store.add_staff(int(telegram_id), role, name=name)
     except UnknownRole:
-        return await _staff_page(console, request, 400, _("Choose a role."))
+        return await _staff_page(console, request, 400, _("Choose a role."), form)
     async with console.store.sessions.begin() as session:
         console.store.audit(session, request[USER].actor, "add_staff", None, f"{staff_id}: {role}")
     raise web.HTTPSeeOther(f"{console.base}/staff")

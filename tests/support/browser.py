@@ -96,6 +96,11 @@ class Browser:
 
         await self._run(work)
 
+    async def set_value(self, css: str, value: str) -> None:
+        """Set a field's value as a date picker would (typing into one depends on the
+        browser's locale)."""
+        await self.script(f"document.querySelector({css!r}).value = {value!r}")
+
     async def choose(self, css: str, value: str) -> None:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import Select

@@ -18,7 +18,7 @@ from scoring import default_weight_table
 from storage.store import Store
 from storage.waves import Wave
 from tests.e2e.conftest import Harness
-from tests.e2e.fake_telegram import TOKEN, FakeUser
+from tests.e2e.fake_telegram import BOT_USERNAME, TOKEN, FakeUser
 from tests.storage.helpers import RSS, answer
 from tests.support.browser import Browser
 
@@ -38,6 +38,7 @@ async def console(
         bot=bot,
         limiter=RateLimiter(rate=4.0),  # (slow enough to pause a round while it runs)
         base="",
+        telegram_username=BOT_USERNAME,
     )
     server = TestServer(build_console_app(console), host="127.0.0.1")
     await server.start_server(**SERVER_OPTIONS)
