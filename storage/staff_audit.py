@@ -96,15 +96,29 @@ class StaffAudit:
         if rows:
             await session.execute(insert(AuditEntry), rows)
 
+    async def refused(self, actor: str, what: str) -> None:
+        """Record an attempt that was refused (a page or action the role does not allow,
+        an expired form, a sign-in link refused): who, what (a method and path, never
+        a query string), when."""
+        async with self.sessions.begin() as session:
+            self.record(session, actor, "refused", None, what[:200])
+
     async def entries(self) -> Sequence[AuditEntry]:
         async with self.sessions() as session:
             return (await session.scalars(select(AuditEntry).order_by(AuditEntry.at))).all()
 
     async def page(
-        self, *, limit: int = 100, before: datetime | None = None, action: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        before: datetime | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
     ) -> list[AuditLine]:
-        """The latest entries (older than ``before``; of one ``action``), newest first,
-        each with the returnee's pseudonym and the staff member's name."""
+        """The latest entries (older than ``before``, not older than ``since``; of one
+        ``action``; by one ``actor``), newest first, each with the returnee's pseudonym
+        and the staff member's name."""
         query = (
             select(AuditEntry, Returnee.public_id, StaffMember.name)
             .outerjoin(Returnee, Returnee.id == AuditEntry.returnee_id)
@@ -116,6 +130,10 @@ class StaffAudit:
             query = query.where(AuditEntry.at < before)
         if action:
             query = query.where(AuditEntry.action == action)
+        if actor:
+            query = query.where(AuditEntry.actor == actor)
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
         async with self.sessions() as session:
             return [
                 AuditLine(e.at, e.actor, name, e.action, public_id, e.detail)

@@ -254,6 +254,7 @@ def _middlewares(console: Console) -> list[Any]:
             form = await request.post()
             given = form.get("csrf")
             if not console_auth.csrf_valid(token, given if isinstance(given, str) else None):
+                await console.store.staff.refused(user.actor, f"{request.method} {request.path}")
                 return console.refuse(request, 403, N_("This form has expired: reload the page."))
         return await handler(request)
 
@@ -267,6 +268,7 @@ def requires(action: str) -> Callable[[View], View]:
         async def checked(console: Console, request: web.Request) -> web.StreamResponse:
             user = request[USER]
             if not allowed(user.role, action):
+                await console.store.staff.refused(user.actor, f"{request.method} {request.path}")
                 return console.refuse(
                     request, 403, N_("Your role does not give access to this page.")
                 )
@@ -293,6 +295,7 @@ async def sign_in(console: Console, request: web.Request) -> web.StreamResponse:
         await console_auth.redeem_link(console.store, token) if isinstance(token, str) else None
     )
     if session_token is None:
+        await console.store.staff.refused("unknown", "sign-in link expired or used")
         _ = gettext_for(language_of(request))
         return console.page(
             request,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -301,17 +301,37 @@ async def change_staff(console: Console, request: web.Request) -> web.StreamResp
 
 @requires("admin")
 async def audit_page(console: Console, request: web.Request) -> web.StreamResponse:
-    before_text = request.query.get("before")
+    """The audit log, newest first: by action, by person, between two days, a page at a
+    time ("older entries" carries the time of the last one shown)."""
+    q = request.query
     try:
-        before = datetime.fromisoformat(before_text) if before_text else None
+        before = datetime.fromisoformat(q["before"]) if q.get("before") else None
     except ValueError:
         before = None
+    since, until = _day(q.get("from")), _day(q.get("to"))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
+        before = min(before, end) if before is not None else end
     staff = console.store.staff
     actions = await staff.actions()
-    action = request.query.get("action")
+    action = q.get("action")
     action = action if action in actions else None
-    lines = await staff.page(limit=AUDIT_PAGE, before=before, action=action)
+    members = await console.store.list_staff()
+    people = [(f"staff:{m.id}", m.name or m.id[:8]) for m in members]
+    who = q.get("who")
+    who = who if who in {p for p, _ in people} | {"unknown"} else None
+    lines = await staff.page(
+        limit=AUDIT_PAGE,
+        before=before,
+        action=action,
+        actor=who,
+        since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+    )
     _ = gettext_for(language_of(request))
+    kept = {k: v for k, v in q.items() if k in ("action", "who", "from", "to") and v}
+    older = None
+    if len(lines) == AUDIT_PAGE:
+        older = "?" + urlencode({**kept, "before": lines[-1].at.isoformat()})
     return console.page(
         request,
         "audit.html",
@@ -319,7 +339,11 @@ async def audit_page(console: Console, request: web.Request) -> web.StreamRespon
         lines=lines,
         actions=actions,
         action=action or "",
-        older=lines[-1].at.isoformat() if len(lines) == AUDIT_PAGE else None,
+        people=people,
+        who=who or "",
+        since=q.get("from", ""),
+        until=q.get("to", ""),
+        older=older,
     )
 
 

@@ -162,3 +162,36 @@ async def test_an_admin_chooses_a_role_and_confirms_a_removal(
     await browser.click("#confirm-remove button")
     assert await store.staff_member(4242) is None
     assert "Bintou" not in await browser.text("#staff")
+
+
+async def test_refused_attempts_are_audited_and_the_log_filters_by_person_and_day(
+    harness: Harness, console: Console, browser: Browser, user_factory: Any
+) -> None:
+    store = harness.store
+    assert store is not None
+    viewer = await staff(store, user_factory("en"), "viewer", "Vera")
+    await sign_in(browser, viewer)
+    await browser.open("/staff")
+    assert await browser.text("h1") == "Not allowed"
+    await browser.open("/due")
+    await browser.script("document.querySelector('header form input[name=csrf]').remove()")
+    await browser.click("header form button")  # sign out with a form that lost its token
+    assert "This form has expired" in await browser.text()
+    browser.forget_cookies()
+    await browser.open("/login?t=not-a-real-token")
+    await browser.click("form#sign-in button")
+    assert "expired or was used already" in await browser.text("#problem")
+
+    await sign_in(browser, await staff(store, user_factory("en"), "admin", "Ada"))
+    vera = next(m for m in await store.list_staff() if m.name == "Vera")
+    await browser.open(f"/audit?who=staff:{vera.id}&action=refused")
+    log = await browser.text("#audit")
+    assert "Vera was refused - GET /staff" in log
+    assert "POST /logout" in log and "Ada" not in log
+    await browser.open("/audit?who=unknown")
+    assert "sign-in link expired or used" in await browser.text("#audit")
+    today = (await browser.text("#audit")).split("\n")[1].split()[0]  # (the store's day)
+    await browser.open(f"/audit?action=refused&from={today}&to={today}")
+    assert (await browser.text("#audit")).count("was refused") == 3
+    await browser.open("/audit?action=refused&from=2001-01-01&to=2001-01-02")
+    assert "No entry." in await browser.text("#audit")
