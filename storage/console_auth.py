@@ -50,9 +50,10 @@ def csrf_valid(session_token: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(csrf_token(session_token), given)
 
 
-async def issue_link(store: Store, staff_id: str) -> str:
+async def issue_link(store: Store, staff_id: str, *, limited: bool = True) -> str:
     """A new single-use sign-in token for a staff member (:class:`TooManyLinks` past the
-    hourly limit)."""
+    hourly limit). ``limited=False`` for the command line: whoever runs it holds the
+    server's keys already, the limit is for links asked for in the chat."""
     now = store.clock()
     async with store.sessions.begin() as session:
         recent = await session.scalar(
@@ -62,7 +63,7 @@ async def issue_link(store: Store, staff_id: str) -> str:
                 ConsoleLink.staff_id == staff_id, ConsoleLink.created_at > now - timedelta(hours=1)
             )
         )
-        if (recent or 0) >= LINKS_PER_HOUR:
+        if limited and (recent or 0) >= LINKS_PER_HOUR:
             raise TooManyLinks(f"at most {LINKS_PER_HOUR} sign-in links an hour")
         await session.execute(
             delete(ConsoleLink).where(ConsoleLink.expires_at < now - timedelta(days=1))

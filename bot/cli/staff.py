@@ -101,17 +101,14 @@ def staff_login_link(
 ) -> None:
     """A single-use link (valid 10 minutes) that signs this staff member in to the web
     console ('rssbot console-web'); give it to them privately."""
-    from bot.web.app import sign_in_link
+    from bot.web.links import sign_in_link
     from storage import console_auth
 
     async def work(store: Store) -> str:
         member = await store.staff_member(telegram_id)
         if member is None:
             fail("not a registered staff member (rssbot staff add)", code=1)
-        try:
-            return await console_auth.issue_link(store, member[0])
-        except console_auth.TooManyLinks as exc:
-            fail(str(exc), code=1)
+        return await console_auth.issue_link(store, member[0], limited=False)
 
     typer.echo(sign_in_link(asyncio.run(_with_store(work))))
 

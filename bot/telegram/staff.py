@@ -174,7 +174,7 @@ async def on_round(message: Message, command: CommandObject, svc: Services) -> N
 
 async def on_console(message: Message, svc: Services, staff: StaffMember) -> None:
     """A single-use sign-in link to the web console, for any staff member."""
-    from bot.web.app import sign_in_link
+    from bot.web.links import sign_in_link
 
     try:
         token = await console_auth.issue_link(svc.store, staff.id)

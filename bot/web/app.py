@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from bot.staff import allowed
 from bot.staff_words import StaffWords, returnee_status_msgid
 from bot.telegram.sender import RoundSender
 from bot.texts import LANGUAGE_NAMES
+from bot.web.links import console_url
 from flows import FlowDefinition
 from scoring import WeightTable
 from storage import console_auth, outbox, reports
@@ -49,7 +49,6 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-DEFAULT_URL = "http://127.0.0.1:8090"
 #: how the console's server runs: no access log (its lines carry the query, where a
 #: sign-in token is); requests are logged by path instead
 SERVER_OPTIONS: dict[str, Any] = {"access_log": None}
@@ -59,15 +58,6 @@ View = Callable[["Console", web.Request], Awaitable[web.StreamResponse]]
 Binder = Callable[[View], Handler]
 #: the signed-in staff member of a request
 USER = web.RequestKey("user", ConsoleUser)
-
-
-def console_url() -> str:
-    """Where staff open the console (``RSSBOT_CONSOLE_URL``; links are built on it)."""
-    return (os.environ.get("RSSBOT_CONSOLE_URL") or DEFAULT_URL).rstrip("/")
-
-
-def sign_in_link(token: str) -> str:
-    return f"{console_url()}/login?t={token}"
 
 
 @dataclass
