@@ -157,6 +157,9 @@ class StaffWords:
         return self._word(_ROLES, role)
 
     def reason(self, reason: str | None) -> str:
+        if reason and ":" in reason:  # a round report's "status:reason"
+            status, _, why = reason.partition(":")
+            return f"{self.reminder_status(status)}: {self.reason(why)}"
         if reason and reason.startswith(("http_", "error_")):
             code = reason.split("_", 1)[1]
             return self._("the chat service answered error {code}").format(code=code)
@@ -164,6 +167,16 @@ class StaffWords:
 
     def reminder_status(self, status: str) -> str:
         return self._word(_REMINDER_STATUS, status)
+
+    def actor(self, actor: str | None, names: Mapping[str, str]) -> str:
+        """Who started something: a staff member's name, the command line, a schedule."""
+        if actor is None:
+            return self._("schedule")
+        if actor in names:
+            return names[actor]
+        if actor.startswith("cli"):
+            return self._("command line")
+        return self._("a former staff member") if actor.startswith("staff:") else actor
 
     def channel(self, channel: str | None) -> str:
         return self._word(_CHANNELS, channel) if channel else self._("not joined")

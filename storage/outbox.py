@@ -533,6 +533,41 @@ async def report(store: Store, round_id: str) -> RoundReport:
         return out
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """One returnee of a round, as staff see it (no contact detail)."""
+
+    public_id: str | None  # None: erased since
+    channel: str | None
+    status: str
+    reason: str | None
+    sent_at: datetime | None
+
+
+async def recipients(
+    store: Store, round_id: str, *, status: str | None = None, offset: int = 0, limit: int = 100
+) -> tuple[list[Recipient], int]:
+    """Who a round was for, a page at a time (of one reminder ``status``), in the order
+    they were sent; and how many in all."""
+    query = (
+        select(
+            Returnee.public_id, Returnee.channel, Reminder.status, Reminder.reason, Reminder.sent_at
+        )
+        .outerjoin(Returnee, Reminder.returnee_id == Returnee.id)
+        .where(Reminder.round_id == round_id)
+    )
+    if status:
+        query = query.where(Reminder.status == status)
+    async with store.sessions() as session:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await session.execute(
+            query.order_by(Reminder.sent_at.is_(None), Reminder.sent_at, Returnee.public_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [Recipient(*row) for row in rows.all()], int(total or 0)
+
+
 async def recent_rounds(store: Store, limit: int = 20) -> list[RoundReport]:
     """The latest rounds, newest first, each with its report."""
     async with store.sessions() as session:

@@ -37,6 +37,9 @@ SORTS = {
     "returned": lambda d: (d.return_date.isoformat() if d.return_date else "", d.public_id),
     "reminded": lambda d: (d.last_reminded.isoformat() if d.last_reminded else "", d.public_id),
 }
+#: a round's recipients on one page
+RECIPIENTS_PAGE = 100
+REMINDER_STATUSES = ("sent", "pending", "sending", "skipped", "failed", "unconfirmed")
 #: "reminded recently": within this many hours
 RECENT_HOURS = 24
 
@@ -211,6 +214,10 @@ async def start_round(console: Console, request: web.Request) -> web.StreamRespo
     raise web.HTTPSeeOther(f"{console.base}/rounds/{round_id}")
 
 
+async def _staff_names(console: Console) -> dict[str, str]:
+    return {f"staff:{m.id}": m.name or m.id[:8] for m in await console.store.list_staff()}
+
+
 @requires("round")
 async def rounds_page(console: Console, request: web.Request) -> web.StreamResponse:
     _ = gettext_for(language_of(request))
@@ -219,6 +226,7 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
         "rounds.html",
         title=_("Reminder rounds"),
         rounds=await outbox.recent_rounds(console.store, limit=50),
+        names=await _staff_names(console),
     )
 
 
@@ -228,12 +236,29 @@ async def round_page(console: Console, request: web.Request) -> web.StreamRespon
         report = await outbox.report(console.store, request.match_info["round"])
     except LookupError:
         return console.refuse(request, 404, N_("There is no such round."))
+    q = request.query
+    status = q.get("status") if q.get("status") in REMINDER_STATUSES else None
+    page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+    reached, matching = await outbox.recipients(
+        console.store,
+        report.round_id,
+        status=status,
+        offset=(page - 1) * RECIPIENTS_PAGE,
+        limit=RECIPIENTS_PAGE,
+    )
     _ = gettext_for(language_of(request))
     return console.page(
         request,
         "round.html",
         title=_("Reminder round"),
         report=report,
+        names=await _staff_names(console),
+        recipients=reached,
+        matching=matching,
+        shown_status=status or "",
+        statuses=REMINDER_STATUSES,
+        page_number=page,
+        pages=max(1, -(-matching // RECIPIENTS_PAGE)),
         sending=console.bot is not None,
         # the page reloads itself while the round runs (no script: a refresh header)
         refresh=not (report.finished or report.paused),

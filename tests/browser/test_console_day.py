@@ -70,6 +70,11 @@ async def test_a_day_of_work_without_a_shell(
     await browser.click("#confirm-round button")
     await browser.wait_text("#round-state", "Finished")
     assert await browser.text("#count-sent") == "1"
+    assert "by Awa" in await browser.text("main")
+    reached = await browser.text("#recipients")
+    assert public_id in reached and "sent" in reached and "Telegram" in reached
+    await browser.open("/rounds")
+    assert "Awa" in await browser.text("#rounds")
     await returnee.expect("survey")
     # right after, the due list says they were just reminded and the round would repeat it
     await browser.open("/due?wave=initial")

@@ -73,13 +73,13 @@ async def test_numbers_under_their_headers_and_words_not_codes(
     preview = await outbox.preview_round(
         store, wave="initial", country=None, windows=console.windows, today=console.today()
     )
-    await outbox.create_round(store, preview, actor="cli:test")
+    round_id = await outbox.create_round(store, preview, actor="cli:test")
     await browser.open(f"/language/{language}")
     assert await browser.attribute("html", "dir") == ("rtl" if language == "ar" else "ltr")
     seen = ""
     for width in (1280, 390):
         await browser.resize(width)
-        for page in PAGES:
+        for page in [*PAGES, f"/rounds/{round_id}", "/returnees", "/feedback"]:
             await browser.open(page)
             text = await browser.text("body")
             seen += text
