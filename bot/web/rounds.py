@@ -211,7 +211,7 @@ async def start_round(console: Console, request: web.Request) -> web.StreamRespo
         return await _due_page(console, request, w, country, problem=_("Nobody to remind."))
     round_id = await outbox.create_round(console.store, preview, actor=request[USER].actor)
     console.send_round(round_id)
-    raise web.HTTPSeeOther(f"{console.base}/rounds/{round_id}")
+    raise web.HTTPSeeOther(f"{console.base}/rounds/{round_id}?follow=1")
 
 
 async def _staff_names(console: Console) -> dict[str, str]:
@@ -260,8 +260,10 @@ async def round_page(console: Console, request: web.Request) -> web.StreamRespon
         page_number=page,
         pages=max(1, -(-matching // RECIPIENTS_PAGE)),
         sending=console.bot is not None,
-        # the page reloads itself while the round runs (no script: a refresh header)
-        refresh=not (report.finished or report.paused),
+        # while the round runs, the page reloads itself if staff follow it (no script: a
+        # refresh header); following is a choice the page offers to stop (WCAG 2.2.1)
+        running=not (report.finished or report.paused),
+        refresh=q.get("follow") == "1" and not (report.finished or report.paused),
     )
 
 
@@ -273,7 +275,7 @@ async def round_action(console: Console, request: web.Request) -> web.StreamResp
         return console.refuse(request, 404, N_("There is no such round, or it has finished."))
     if not pause:
         console.send_round(round_id)
-    raise web.HTTPSeeOther(f"{console.base}/rounds/{round_id}")
+    raise web.HTTPSeeOther(f"{console.base}/rounds/{round_id}" + ("" if pause else "?follow=1"))
 
 
 @requires("round")

@@ -33,6 +33,11 @@ async def enrol(
     await browser.click("#enrol button")
 
 
+async def accessible(browser: Browser) -> None:
+    """The page shown meets WCAG 2.1 AA as axe-core checks it."""
+    assert await browser.accessibility_violations() == [], await browser.path()
+
+
 async def staff(store: Store, member: FakeUser, role: str, name: str) -> FakeUser:
     await store.add_staff(member.user_id, role, name=name)
     return member
@@ -54,6 +59,7 @@ async def test_a_day_of_work_without_a_shell(
     assert link.startswith(f"https://t.me/{BOT_USERNAME}?start=")
     assert (await browser.attribute("#invitation-qr", "src") or "").startswith("data:image/png")
     await browser.screenshot("console-invitation-en")
+    await accessible(browser)
     public_id = (await browser.text("h1")).split()[-1]
     returnee = user_factory("en")
     await to_the_first_question(returnee, "/start " + link.split("start=")[1])
@@ -61,6 +67,7 @@ async def test_a_day_of_work_without_a_shell(
     # they joined: the caseload says so, and they are due for the initial survey
     await browser.open("/returnees?q=GN-2026-0042")
     row = await browser.text("#caseload")
+    await accessible(browser)
     assert public_id in row and "taking part" in row and "Telegram" in row
     await browser.open("/due?wave=initial")
     listing = await browser.text("#due-list")
@@ -75,6 +82,7 @@ async def test_a_day_of_work_without_a_shell(
     assert public_id in reached and "sent" in reached and "Telegram" in reached
     await browser.open("/rounds")
     assert "Awa" in await browser.text("#rounds")
+    await accessible(browser)
     await returnee.expect("survey")
     # right after, the due list says they were just reminded and the round would repeat it
     await browser.open("/due?wave=initial")
@@ -100,6 +108,7 @@ async def test_a_day_of_work_without_a_shell(
     assert f"named: {public_id}" in inbox and "4 out of 5" in inbox and "new" in inbox
     assert "1 message" in await browser.text("#feedback-summary")
     await browser.screenshot("console-feedback-en")
+    await accessible(browser)
     await browser.click("#feedback form button[type=submit]:not(.secondary)")  # Mark handled
     assert "No feedback here." in await browser.text("#feedback")  # handled: out of the way
     await browser.open("/feedback?view=handled")
@@ -114,6 +123,7 @@ async def test_enrolment_mistakes_get_a_clear_answer_and_lose_nothing(
     await sign_in(browser, await staff(store, user_factory("en"), "caseworker", "Awa"))
     await enrol(browser, "GN-7", returned="2099-01-01")
     assert "The date of return is in the future." in await browser.text("#problem")
+    await accessible(browser)
     assert await browser.attribute("#enrol input[name=case_ref]", "value") == "GN-7"
     await enrol(browser, "GN-7")
     first = (await browser.text("h1")).split()[-1]
@@ -163,6 +173,7 @@ async def test_an_admin_chooses_a_role_and_confirms_a_removal(
     assert "Bintou" in await browser.text("#staff") and "viewer" in await browser.text("#staff")
     await browser.click("#staff a.button")  # Remove…: a page that asks
     assert "Bintou (viewer) will no longer be able to sign in" in await browser.text()
+    await accessible(browser)
     assert await store.staff_member(4242) is not None  # nothing yet
     await browser.click("#confirm-remove button")
     assert await store.staff_member(4242) is None
@@ -195,6 +206,7 @@ async def test_refused_attempts_are_audited_and_the_log_filters_by_person_and_da
     assert "POST /logout" in log and "Ada" not in log
     await browser.open("/audit?who=unknown")
     assert "sign-in link expired or used" in await browser.text("#audit")
+    await accessible(browser)
     today = (await browser.text("#audit")).split("\n")[1].split()[0]  # (the store's day)
     await browser.open(f"/audit?action=refused&from={today}&to={today}")
     assert (await browser.text("#audit")).count("was refused") == 3

@@ -86,6 +86,7 @@ async def test_numbers_under_their_headers_and_words_not_codes(
             assert not [code for code in CODES if code in text], (page, width)
             assert await browser.misplaced_numbers() == [], (page, width)
             assert await browser.overflowing() == [], (page, width)
+            assert await browser.accessibility_violations() == [], (page, width)
         await browser.open("/")
         await browser.screenshot(f"console-overview-{language}-{width}", width=width)
     for word in WORDS[language]:

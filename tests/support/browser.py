@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +37,35 @@ def _missing() -> str | None:
                 "(apt-get install -y chromium chromium-driver)"
             )
     return None
+
+
+#: axe-core (npm), pinned in tests/browser/axe/package-lock.json
+AXE_FOLDER = Path(__file__).parents[1] / "browser" / "axe"
+AXE = AXE_FOLDER / "node_modules" / "axe-core" / "axe.min.js"
+#: the rules checked: WCAG 2.0 and 2.1, levels A and AA
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+RUN_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}}).then(
+  (result) => done(result.violations.map((v) => `${v.id} (${v.impact}): ` +
+    v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '))),
+  (error) => done([`axe failed: ${error}`]));
+"""
+
+
+def axe_source() -> str:
+    """axe-core's script, installed from the lock file with npm the first time."""
+    if not AXE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            message = "axe-core needs npm (Node 20) to be installed: npm ci in tests/browser/axe"
+            if services_required():
+                pytest.fail(message)
+            pytest.skip(message)
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=AXE_FOLDER, check=True
+        )
+    return AXE.read_text(encoding="utf-8")
 
 
 def _detached(exc: Exception) -> bool:
@@ -171,6 +201,17 @@ class Browser:
                 shutil.copy(target, Path(SCREENSHOTS) / target.name)
             self.driver.set_window_size(width, 900)
             return target
+
+        return await self._run(work)
+
+    async def accessibility_violations(self) -> list[str]:
+        """What axe-core finds against WCAG 2.1 AA on the page shown (empty: none)."""
+        source = axe_source()
+
+        def work() -> list[str]:
+            self.driver.execute_script(source)
+            self.driver.set_script_timeout(60)
+            return list(self.driver.execute_async_script(RUN_AXE, WCAG_AA))
 
         return await self._run(work)
 
