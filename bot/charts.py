@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import groupby
 from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
+from bot.staff_words import N_, StaffWords
 from bot.survey_scores import weights_note
 from scoring import WeightTable
 from scoring.cohort import BINS, SCORES, STABLE, WAVE_ORDER, CohortStats
@@ -26,6 +29,39 @@ COLOURS = {
 }
 
 
+class ChartWords:
+    """A chart's words in one language. Matplotlib (3.11 and later) lays out right-to-left
+    text itself, Arabic letters joined: the words go to it as they are."""
+
+    def __init__(self, language: str = SOURCE_LANGUAGE) -> None:
+        self.language = language if language in UI_LANGUAGES else SOURCE_LANGUAGE
+        self._gettext = translations(self.language).gettext
+        self.staff = StaffWords(self._gettext)
+        #: from one wave to the next, in the reading direction
+        self.arrow = "←" if self.language in RTL_LANGUAGES else "→"
+
+    def __call__(self, msgid: str, **values: object) -> str:
+        text = self._gettext(msgid)
+        return text.format(**values) if values else text
+
+    def wave(self, wave: str) -> str:
+        return self.staff.wave(wave)
+
+    def note(self, table: WeightTable) -> str | None:
+        """The provisional weights' note, as the console and the chat say it."""
+        if not table.provisional_weights:
+            return None
+        return self._gettext(
+            N_(
+                "These scores are indicative: {provisional} of the {total} weights are "
+                "provisional until the official weight table is loaded."
+            )
+        ).format(provisional=table.provisional_weights, total=len(table.elements))
+
+    def dimension(self, key: str) -> str:
+        return self.staff.dimension(key)
+
+
 def _png(fig: Any, note: str | None = None) -> bytes:
     if note:  # (at the foot of the figure, as with any chart of scores)
         fig.text(0.01, -0.02, note, fontsize=7, color="#555555", ha="left", va="top")
@@ -39,8 +75,10 @@ def trajectory_png(
     waves: Sequence[str],
     scores: Sequence[dict[str, Any]],
     note: str | None = None,
+    words: ChartWords | None = None,
 ) -> bytes:
     """One returnee: the three dimensions and the composite across the waves."""
+    w = words or ChartWords()
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.subplots()
     x = list(range(len(waves)))
@@ -52,27 +90,29 @@ def trajectory_png(
             marker="o",
             linewidth=2.5 if key == "composite" else 1.5,
             color=COLOURS[key],
-            label=key,
+            label=w.dimension(key),
         )
-    ax.set_xticks(x, list(waves))
+    ax.set_xticks(x, [w.wave(wave) for wave in waves])
     ax.set_ylim(0, 1.02)
-    ax.set_ylabel("score (0-1)")
+    ax.set_ylabel(w(N_("score (0-1)")))
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    return _png(fig, note)
+    return _png(fig, note if note else None)
 
 
-def cohort_png(title: str, stats: CohortStats, wave: str, note: str | None = None) -> bytes:
-    """A cohort: for ``wave``, the distribution of each dimension and of the composite and
-    how often each dimension is the lowest; across waves, each score's mean and the
-    movement of the composite for the same returnees. Every panel says its n."""
-    fig = Figure(figsize=(13.0, 7.4))
-    grid = fig.add_gridspec(2, 12, hspace=0.55, wspace=2.2)
+#: the cohort chart's panels, each drawn on a figure of its own for narrow screens
+PANELS = ("distributions", "lowest", "means", "movements")
+#: each panel's size (inches) when drawn alone
+PANEL_SIZE = (6.4, 4.4)
+
+
+def _distributions(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
     current = stats.waves[wave]
     edges = [i / BINS for i in range(BINS)]
+    axes = fig.subplots(2, 2)
     for i, key in enumerate(SCORES):
-        ax = fig.add_subplot(grid[0, i * 3 : i * 3 + 3])
+        ax = axes[i // 2][i % 2]
         ax.bar(
             edges,
             current.histogram[key],
@@ -84,73 +124,120 @@ def cohort_png(title: str, stats: CohortStats, wave: str, note: str | None = Non
         )
         ax.set_xlim(0, 1)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel(f"{key} score")
-        ax.set_title(f"{key.capitalize()} (n={current.n(key)})", fontsize=10)
-        if i == 0:
-            ax.set_ylabel("returnees")
+        ax.set_title(w.dimension(key) + f" (n={current.n(key)})", fontsize=10)
+        if i % 2 == 0:
+            ax.set_ylabel(w(N_("returnees")))
         ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(w(N_("Scores of wave {wave} (0 to 1)"), wave=w.staff.wave(wave)), fontsize=11)
 
-    lowest = fig.add_subplot(grid[1, 0:4])
+
+def _lowest(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
+    current = stats.waves[wave]
+    ax = fig.subplots()
     shares = [100 * current.lowest_share(d) for d in DIMENSIONS]
-    bars = lowest.bar(DIMENSIONS, shares, color=[COLOURS[d] for d in DIMENSIONS])
+    bars = ax.bar(
+        [w.dimension(d) for d in DIMENSIONS], shares, color=[COLOURS[d] for d in DIMENSIONS]
+    )
     for bar, d in zip(bars, DIMENSIONS, strict=True):
-        lowest.annotate(
+        ax.annotate(
             f"{bar.get_height():.0f}% ({current.lowest[d]})",
             (bar.get_x() + bar.get_width() / 2, bar.get_height()),
             ha="center",
             va="bottom",
             fontsize=8,
         )
-    lowest.set_ylim(0, 115)
-    lowest.set_ylabel("% of returnees")
-    lowest.set_title(
-        f"Lowest dimension: where help is needed (n={sum(current.lowest.values())})", fontsize=10
-    )
+    ax.set_ylim(0, 115)
+    ax.set_ylabel(w(N_("% of returnees")))
+    n = sum(current.lowest.values())
+    ax.set_title(w(N_("Lowest dimension: where help is needed")) + f" (n={n})", fontsize=10)
 
-    means = fig.add_subplot(grid[1, 4:8])
+
+def _means(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
+    ax = fig.subplots()
     x = list(range(len(WAVE_ORDER)))
     for key in SCORES:
-        values = [stats.waves[w].mean(key) for w in WAVE_ORDER]
-        means.plot(
+        values = [stats.waves[o].mean(key) for o in WAVE_ORDER]
+        ax.plot(
             x,
             [v if v is not None else float("nan") for v in values],
             marker="o",
             color=COLOURS[key],
             linewidth=2.5 if key == "composite" else 1.5,
-            label=key,
+            label=w.dimension(key),
         )
-    means.set_xticks(
-        x, [f"{w}\n(n={stats.waves[w].n('composite')})" for w in WAVE_ORDER], fontsize=8
+    ax.set_xticks(
+        x, [w.wave(o) + f"\n(n={stats.waves[o].n('composite')})" for o in WAVE_ORDER], fontsize=8
     )
-    means.set_ylim(0, 1.02)
-    means.set_title("Mean score by wave", fontsize=10)
-    means.legend(fontsize=7, loc="lower center", ncol=2)
-    means.grid(alpha=0.3)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(w(N_("Mean score by wave")), fontsize=10)
+    ax.legend(fontsize=7, loc="lower center", ncol=2)
+    ax.grid(alpha=0.3)
 
-    moves = fig.add_subplot(grid[1, 8:12])
-    labels, improved, stable, declined = [], [], [], []
+
+def _movements(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
+    ax = fig.subplots()
+    labels, improved, stable, worsened = [], [], [], []
     for (before, after), m in stats.movements.items():
-        labels.append(f"{before} to\n{after} (n={m.n})")
+        labels.append(f"{w.wave(before)} {w.arrow}\n{w.wave(after)} (n={m.n})")
         total = m.n or 1
         improved.append(100 * m.improved / total)
         stable.append(100 * m.stable / total)
-        declined.append(100 * m.declined / total)
-    moves.bar(labels, declined, color="#d95f02", label="worsened")
-    moves.bar(labels, stable, bottom=declined, color="#bbbbbb", label="stable")
-    moves.bar(
+        worsened.append(100 * m.declined / total)
+    ax.bar(labels, worsened, color="#d95f02", label=w(N_("worsened")))
+    ax.bar(labels, stable, bottom=worsened, color="#bbbbbb", label=w(N_("stable")))
+    ax.bar(
         labels,
         improved,
-        bottom=[a + b for a, b in zip(declined, stable, strict=True)],
+        bottom=[a + b for a, b in zip(worsened, stable, strict=True)],
         color="#1b9e77",
-        label="improved",
+        label=w(N_("improved")),
     )
-    moves.set_ylim(0, 100)
-    moves.set_ylabel("% of returnees seen at both")
-    moves.set_title(f"Composite between waves (change of {STABLE:g} or more)", fontsize=10)
-    moves.legend(fontsize=7, loc="upper center", ncol=3, bbox_to_anchor=(0.5, -0.22))
-    moves.tick_params(axis="x", labelsize=8)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(w(N_("% of returnees seen at both")))
+    title = N_("Composite between waves (change of {change} or more)")
+    ax.set_title(w(title, change=f"{STABLE:g}"), fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", ncol=3, bbox_to_anchor=(0.5, -0.22))
+    ax.tick_params(axis="x", labelsize=8)
+
+
+_DRAW = {
+    "distributions": _distributions,
+    "lowest": _lowest,
+    "means": _means,
+    "movements": _movements,
+}
+
+
+def cohort_panels(
+    stats: CohortStats, wave: str, note: str | None = None, words: ChartWords | None = None
+) -> dict[str, bytes]:
+    """The cohort chart as one PNG per panel (to stack on a phone), each with the note."""
+    w = words or ChartWords()
+    out = {}
+    for name in PANELS:
+        fig = Figure(figsize=PANEL_SIZE, layout="constrained")
+        _DRAW[name](fig, stats, wave, w)
+        out[name] = _png(fig, note if note else None)
+    return out
+
+
+def cohort_png(
+    title: str,
+    stats: CohortStats,
+    wave: str,
+    note: str | None = None,
+    words: ChartWords | None = None,
+) -> bytes:
+    """A cohort: for ``wave``, the distribution of each dimension and of the composite and
+    how often each dimension is the lowest; across waves, each score's mean and the
+    movement of the composite for the same returnees. Every panel says its n."""
+    w = words or ChartWords()
+    fig = Figure(figsize=(2 * PANEL_SIZE[0], 2 * PANEL_SIZE[1]), layout="constrained")
+    subfigures: Any = fig.subfigures(2, 2)
+    for sub, name in zip(subfigures.flat, PANELS, strict=True):
+        _DRAW[name](sub, stats, wave, w)
     fig.suptitle(title)
-    return _png(fig, note)
+    return _png(fig, note if note else None)
 
 
 async def trajectory_chart(
@@ -172,13 +259,14 @@ async def trajectory_chart(
 
 
 async def cohort_stats(
-    store: Store, table: WeightTable, country: str | None, who: str
+    store: Store, table: WeightTable, selection: reports.Selection, who: str
 ) -> CohortStats:
-    """The scores under ``table`` of every completed survey (of a country), read once."""
+    """The scores under ``table`` of every completed survey ``selection`` covers (its
+    waves all: the chart compares them), read once."""
     stats = CohortStats()
     async for batch in reports.completed_batches(
         store,
-        reports.Selection(country=country),
+        replace(selection, wave=None),
         weights_version=table.version,
         actor=who,
         action=None,
@@ -188,11 +276,15 @@ async def cohort_stats(
     return stats
 
 
-async def cohort_chart(
-    store: Store, table: WeightTable, wave: Wave, country: str | None, who: str
-) -> tuple[bytes, CohortStats]:
-    """The cohort chart of ``wave`` (and country), and the statistics it draws."""
-    stats = await cohort_stats(store, table, country, who)
-    where = f", {country.upper()}" if country else ""
-    png = cohort_png(f"Reintegration scores, wave {wave}{where}", stats, wave, weights_note(table))
-    return png, stats
+def cohort_title(wave: Wave, selection: reports.Selection, words: ChartWords) -> str:
+    """ "Reintegration scores, wave initial, GN, completed 2026-01-01 to ..." in words."""
+    title = words._gettext(N_("Reintegration scores, wave {wave}")).format(
+        wave=words.staff.wave(wave)
+    )
+    if selection.country:
+        title += f", {selection.country.upper()}"
+    if selection.completed_from or selection.completed_to:
+        start = selection.completed_from.isoformat() if selection.completed_from else "…"
+        end = selection.completed_to.isoformat() if selection.completed_to else "…"
+        title += f", {start} – {end}"
+    return title

@@ -510,19 +510,37 @@ def chart_cohort(
     summary: Annotated[
         Path | None, typer.Option(help="Also write the chart's figures to this JSON file.")
     ] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Surveys completed on or after (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Surveys completed on or before (YYYY-MM-DD).")
+    ] = None,
+    language: Annotated[str, typer.Option(help="The chart's words: en, fr or ar.")] = "en",
+    panels: Annotated[
+        Path | None,
+        typer.Option(help="Also write each panel as its own PNG in this folder (for phones)."),
+    ] = None,
     weights: WeightsOption = None,
     by: ActorOption = None,
 ) -> None:
     """A wave (and country): the distribution of each dimension and of the composite, the
     lowest dimension's shares, the means by wave, and the movement between waves."""
-    from bot.charts import cohort_chart  # matplotlib only when needed
+    from bot.charts import ChartWords, cohort_panels, cohort_png, cohort_stats, cohort_title
 
     w = cast(Wave, _wave(wave))
     table = weight_table(weights)
-    png, stats = asyncio.run(
-        _with_store(lambda s: cohort_chart(s, table, w, country, by or actor()))
+    selection = reports.Selection(
+        country=country, completed_from=_day(since, "--from"), completed_to=_day(until, "--to")
     )
-    output.write_bytes(png)
+    stats = asyncio.run(_with_store(lambda s: cohort_stats(s, table, selection, by or actor())))
+    words = ChartWords(language)
+    note = words.note(table)
+    output.write_bytes(cohort_png(cohort_title(w, selection, words), stats, w, note, words))
+    if panels is not None:
+        panels.mkdir(parents=True, exist_ok=True)
+        for name, png in cohort_panels(stats, w, note, words).items():
+            (panels / f"{name}.png").write_bytes(png)
     if summary is not None:
         summary.write_text(json.dumps(stats.summary(), indent=1))
     typer.echo(f"{output}: {stats.waves[w].surveys} surveys of wave {w}")

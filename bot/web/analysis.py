@@ -9,11 +9,14 @@ import base64
 import json
 import tempfile
 import time
+from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from bot.charts import PANELS
 from bot.exports import FORMATS, LAYOUTS, codebook_path
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.web.app import (
@@ -32,6 +35,20 @@ from scoring.model import DIMENSIONS
 from storage import reports
 from storage.waves import WAVES, Wave
 
+
+def completion_dates(query: Mapping[str, str]) -> tuple[date | None, date | None]:
+    """The completion days a cohort or an export is narrowed to (``from``, ``to``); a
+    day that is not one is ignored."""
+
+    def day(text: str | None) -> date | None:
+        try:
+            return date.fromisoformat(text) if text else None
+        except ValueError:
+            return None
+
+    return day(query.get("from")), day(query.get("to"))
+
+
 #: seconds a cohort's figures are reused before being read again
 KEPT = 300.0
 #: cohorts kept at most (the country is typed: the oldest is dropped first)
@@ -39,20 +56,32 @@ KEPT_COHORTS = 32
 
 
 async def _cohort(
-    console: Console, wave: Wave, country: str | None, actor: str
-) -> tuple[str, dict[str, Any]]:
-    """The chart (base64 PNG) and figures of a cohort, drawn by a child process."""
-    key = (wave, country, console.table.version)
+    console: Console,
+    wave: Wave,
+    country: str | None,
+    dates: tuple[date | None, date | None],
+    language: str,
+    actor: str,
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The chart's panels (base64 PNG each, in ``language``) and figures of a cohort,
+    drawn by a child process."""
+    key = (wave, country, dates, language, console.table.version)
     kept = console.cache.get(key)
     if kept is not None and time.monotonic() - kept[0] < KEPT:
         return kept[1], kept[2]
     with tempfile.TemporaryDirectory(prefix="rssbot-console-") as folder:
         png, summary = Path(folder) / "cohort.png", Path(folder) / "cohort.json"
         arguments = ["chart", "cohort", "--wave", wave, "--output", str(png)]
-        arguments += ["--summary", str(summary), "--actor", actor]
+        arguments += ["--summary", str(summary), "--actor", actor, "--language", language]
+        arguments += ["--panels", str(Path(folder) / "panels")]
         arguments += [*(["--country", country] if country else [])]
+        arguments += [*(["--from", dates[0].isoformat()] if dates[0] else [])]
+        arguments += [*(["--to", dates[1].isoformat()] if dates[1] else [])]
         await run_rssbot(console.store, arguments + weights_arguments(console.table))
-        chart = base64.b64encode(png.read_bytes()).decode()
+        chart = {
+            name: base64.b64encode((Path(folder) / "panels" / f"{name}.png").read_bytes()).decode()
+            for name in PANELS
+        }
         figures = json.loads(summary.read_text())
     console.cache.pop(key, None)
     while len(console.cache) >= KEPT_COHORTS:  # (a dict keeps insertion order)
@@ -66,9 +95,11 @@ async def cohort_page(console: Console, request: web.Request) -> web.StreamRespo
     user = request[USER]
     chosen, country = wave_and_country(request.query)
     wave: Wave = chosen or "initial"
-    _ = gettext_for(language_of(request))
+    dates = completion_dates(request.query)
+    lang = language_of(request)
+    _ = gettext_for(lang)
     try:
-        chart, figures = await _cohort(console, wave, country, user.actor)
+        chart, figures = await _cohort(console, wave, country, dates, lang, user.actor)
     except StaffReadFailed:
         chart, figures = None, None
     definition: FlowDefinition = console.definition
@@ -84,13 +115,23 @@ async def cohort_page(console: Console, request: web.Request) -> web.StreamRespo
         scores=SCORES,
         dimensions=DIMENSIONS,
         chart=chart,
+        panels=PANELS,
+        since=dates[0].isoformat() if dates[0] else "",
+        until=dates[1].isoformat() if dates[1] else "",
         figures=figures,
         problem=None if figures else _("The figures could not be read; please try again later."),
         formats=FORMATS,
         layouts=LAYOUTS,
         label_languages=definition.languages,
         completed=await reports.count_completed(
-            console.store, reports.Selection(wave=wave, country=country, flow_id=definition.id)
+            console.store,
+            reports.Selection(
+                wave=wave,
+                country=country,
+                completed_from=dates[0],
+                completed_to=dates[1],
+                flow_id=definition.id,
+            ),
         ),
     )
 
@@ -111,11 +152,14 @@ async def export_file(console: Console, request: web.Request) -> web.StreamRespo
     ):
         return console.refuse(request, 404, N_("There is no such export."))
     wave, country = wave_and_country(query)
+    since, until = completion_dates(query)
     with tempfile.TemporaryDirectory(prefix="rssbot-console-") as folder:
         path = Path(folder) / f"rss-surveys.{fmt}"
         arguments = ["export", "--format", fmt, "--layout", layout, "--labels", labels]
         arguments += [*(["--wave", wave] if wave else []), "--role", user.role]
         arguments += [*(["--country", country] if country else []), "--actor", user.actor]
+        arguments += [*(["--from", since.isoformat()] if since else [])]
+        arguments += [*(["--to", until.isoformat()] if until else [])]
         arguments += ["--output", str(path), *weights_arguments(console.table)]
         try:
             await run_rssbot(console.store, arguments)

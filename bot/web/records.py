@@ -12,8 +12,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.charts import trajectory_png
-from bot.survey_scores import weights_note
+from bot.charts import ChartWords, trajectory_png
 from bot.web.app import (
     N_,
     USER,
@@ -133,12 +132,14 @@ async def returnee_page(console: Console, request: web.Request) -> web.StreamRes
     )
     chart = None
     if case.scores:
+        words = ChartWords(language_of(request))
         png = await asyncio.to_thread(
             trajectory_png,
-            f"{info.public_id}: reintegration scores",
+            _("{returnee}: reintegration scores").format(returnee=info.public_id),
             list(case.scores),
             list(case.scores.values()),
-            weights_note(console.table),
+            words.note(console.table),
+            words,
         )
         chart = base64.b64encode(png).decode()
     return console.page(

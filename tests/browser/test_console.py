@@ -185,7 +185,9 @@ async def test_cohort_export_case_file_and_the_console_in_arabic(
     assert "provisional" in await browser.text("#weights")
     means = await browser.text("#cohort-means")
     assert "composite" in means and "(n=6)" in means and "(n=4)" in means
-    assert (await browser.attribute("#cohort-chart", "src") or "").startswith("data:image/png")
+    for panel in ("distributions", "lowest", "means", "movements"):
+        source = await browser.attribute(f"#cohort-chart-{panel}", "src") or ""
+        assert source.startswith("data:image/png"), panel
     await browser.screenshot("console-cohort-en")
 
     await browser.choose("#export-form select[name=format]", "xlsx")

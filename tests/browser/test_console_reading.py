@@ -91,6 +91,21 @@ async def test_numbers_under_their_headers_and_words_not_codes(
         await browser.screenshot(f"console-overview-{language}-{width}", width=width)
     for word in WORDS[language]:
         assert word in seen, word
+    # on a phone, the cohort's charts are panels each drawn at most about twice the size
+    # shown (one four-panel figure was shrunk four times: unreadable)
+    await browser.resize(390)
+    await browser.open("/cohort?wave=initial")
+    shrunk = await browser.script(
+        "return [...document.querySelectorAll('#cohort-chart img')]"
+        ".map((i) => i.naturalWidth / i.getBoundingClientRect().width)"
+    )
+    assert len(shrunk) == 4 and max(shrunk) < 2.2, shrunk
+    alt = await browser.attribute("#cohort-chart-lowest", "alt") or ""
+    lowest = {
+        "en": "Lowest dimension: where help is needed",
+        "ar": "البعد الأضعف: حيث تلزم المساعدة",
+    }
+    assert alt == lowest[language]  # (the chart's own words are in the page's language too)
     # the overview tells "send the link again" from "opened it, no consent yet"
     await browser.resize(1280)
     await browser.open("/")
