@@ -568,13 +568,32 @@ async def recipients(
         return [Recipient(*row) for row in rows.all()], int(total or 0)
 
 
-async def recent_rounds(store: Store, limit: int = 20) -> list[RoundReport]:
-    """The latest rounds, newest first, each with its report."""
+async def recent_rounds(
+    store: Store,
+    limit: int = 20,
+    *,
+    offset: int = 0,
+    wave: str | None = None,
+    state: str | None = None,
+) -> list[RoundReport]:
+    """The latest rounds, newest first, each with its report (of one ``wave``; in one
+    ``state``: sending, paused or finished)."""
+    query = select(ReminderRound)
+    if wave:
+        query = query.where(ReminderRound.wave == wave)
+    if state == "finished":
+        query = query.where(ReminderRound.finished_at.is_not(None))
+    elif state == "paused":
+        query = query.where(
+            ReminderRound.finished_at.is_(None), ReminderRound.paused_at.is_not(None)
+        )
+    elif state == "sending":
+        query = query.where(ReminderRound.finished_at.is_(None), ReminderRound.paused_at.is_(None))
     async with store.sessions() as session:
         rounds = (
             await session.scalars(
-                select(ReminderRound)
-                .order_by(ReminderRound.created_at.desc(), ReminderRound.id)
+                query.order_by(ReminderRound.created_at.desc(), ReminderRound.id)
+                .offset(offset)
                 .limit(limit)
             )
         ).all()

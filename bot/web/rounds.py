@@ -37,6 +37,9 @@ SORTS = {
     "returned": lambda d: (d.return_date.isoformat() if d.return_date else "", d.public_id),
     "reminded": lambda d: (d.last_reminded.isoformat() if d.last_reminded else "", d.public_id),
 }
+#: rounds on one page of their list, and the states they are filtered by
+ROUNDS_PAGE = 50
+ROUND_STATES = ("sending", "paused", "finished")
 #: a round's recipients on one page
 RECIPIENTS_PAGE = 100
 REMINDER_STATUSES = ("sent", "pending", "sending", "skipped", "failed", "unconfirmed")
@@ -220,13 +223,31 @@ async def _staff_names(console: Console) -> dict[str, str]:
 
 @requires("round")
 async def rounds_page(console: Console, request: web.Request) -> web.StreamResponse:
+    """Rounds, newest first: of a wave, in a state, a page at a time."""
+    q = request.query
+    wave, _country = wave_and_country(q)
+    state = q.get("state") if q.get("state") in ROUND_STATES else None
+    page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+    rounds = await outbox.recent_rounds(
+        console.store,
+        limit=ROUNDS_PAGE + 1,
+        offset=(page - 1) * ROUNDS_PAGE,
+        wave=wave,
+        state=state,
+    )
     _ = gettext_for(language_of(request))
     return console.page(
         request,
         "rounds.html",
         title=_("Reminder rounds"),
-        rounds=await outbox.recent_rounds(console.store, limit=50),
+        rounds=rounds[:ROUNDS_PAGE],
         names=await _staff_names(console),
+        waves=WAVES,
+        wave=wave or "",
+        states=ROUND_STATES,
+        state=state or "",
+        page_number=page,
+        more=len(rounds) > ROUNDS_PAGE,
     )
 
 

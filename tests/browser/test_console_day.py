@@ -82,6 +82,10 @@ async def test_a_day_of_work_without_a_shell(
     assert public_id in reached and "sent" in reached and "Telegram" in reached
     await browser.open("/rounds")
     assert "Awa" in await browser.text("#rounds")
+    await browser.open("/rounds?state=finished&wave=initial")
+    assert "finished" in await browser.text("#rounds")
+    await browser.open("/rounds?state=paused")
+    assert "No round yet." in await browser.text("#rounds")
     await accessible(browser)
     await returnee.expect("survey")
     # right after, the due list says they were just reminded and the round would repeat it

@@ -114,3 +114,43 @@ async def test_numbers_under_their_headers_and_words_not_codes(
     if language == "ar":
         joined, never = "انضم، لم يوافق بعد", "مدعو، لم ينضم"
     assert joined in statuses and never in statuses
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+async def test_the_work_pages_read_well_in_each_language_and_width(
+    harness: Harness, console: Console, browser: Browser, user_factory: Any, language: str
+) -> None:
+    """Enrolment, the invitation handed over, the caseload, the feedback inbox."""
+    store = harness.store
+    assert store is not None
+    r = await store.enroll(
+        case_ref="W-1", return_date=date(2026, 10, 1), country="GN", language="fr"
+    )
+    await store.give_consent(r.id, version="v1", language="fr")
+    await store.add_feedback(r.id, "Merci pour la formation", rating=5, anonymous=False)
+    await store.add_feedback(r.id, "Le kit est arrivé tard", rating=None, anonymous=True)
+    caseworker = user_factory("en")
+    await store.add_staff(caseworker.user_id, "caseworker", name="Awa")
+    officer = user_factory("en")
+    await store.add_staff(officer.user_id, "feedback_officer", name="Omar")
+    for member, pages in ((caseworker, ["/enrol", "/returnees"]), (officer, ["/feedback"])):
+        browser.forget_cookies()
+        await sign_in(browser, member)
+        await browser.open(f"/language/{language}")
+        for width in (1280, 390):
+            await browser.resize(width)
+            for page in pages:
+                await browser.open(page)
+                text = await browser.text("body")
+                assert not [code for code in CODES if code in text], (page, width)
+                assert await browser.misplaced_numbers() == [], (page, width)
+                assert await browser.overflowing() == [], (page, width)
+                assert await browser.accessibility_violations() == [], (page, width)
+            if member is officer:
+                await browser.screenshot(f"console-feedback-{language}-{width}", width=width)
+    inbox = await browser.text("#feedback")
+    if language == "ar":
+        assert "مجهولة" in inbox or "مجهول" in inbox
+        assert "5 من 5" in inbox
+    else:
+        assert "anonymous" in inbox and "5 out of 5" in inbox and "no rating" in inbox
