@@ -24,6 +24,7 @@ from bot.web.app import (
     USER,
     Binder,
     Console,
+    day_of,
     gettext_for,
     language_of,
     requires,
@@ -40,13 +41,7 @@ def completion_dates(query: Mapping[str, str]) -> tuple[date | None, date | None
     """The completion days a cohort or an export is narrowed to (``from``, ``to``); a
     day that is not one is ignored."""
 
-    def day(text: str | None) -> date | None:
-        try:
-            return date.fromisoformat(text) if text else None
-        except ValueError:
-            return None
-
-    return day(query.get("from")), day(query.get("to"))
+    return day_of(query.get("from")), day_of(query.get("to"))
 
 
 #: seconds a cohort's figures are reused before being read again

@@ -180,6 +180,20 @@ def wave_and_country(values: Mapping[str, Any]) -> tuple[Wave | None, str | None
     )
 
 
+def page_number(query: Mapping[str, str]) -> int:
+    """The page of a list asked for (``page``; the first for anything else)."""
+    text = query.get("page", "")
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
+def day_of(text: str | None) -> date | None:
+    """A day typed in a filter (YYYY-MM-DD, as a date field sends it); None otherwise."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 def gettext_for(language: str) -> Callable[[str], str]:
     return translations(language).gettext
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,8 +18,10 @@ from bot.web.app import (
     USER,
     Binder,
     Console,
+    day_of,
     gettext_for,
     language_of,
+    page_number,
     requires,
     wave_and_country,
 )
@@ -54,7 +56,7 @@ async def caseload(console: Console, request: web.Request) -> web.StreamResponse
     """Every enrolled returnee, a page at a time, narrowed by the query string."""
     user = request[USER]
     q = request.query
-    page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+    page = page_number(q)
     _, country = wave_and_country(q)
     with_case_ref = console.may(user, "case_ref")
     search = q.get("q", "").strip()[:64]
@@ -65,8 +67,8 @@ async def caseload(console: Console, request: web.Request) -> web.StreamResponse
         status=q.get("status", "") if q.get("status") in STATUS_FILTERS else "",
         country=country or "",
         channel=q.get("channel", "") if q.get("channel") in CHANNEL_FILTERS else "",
-        enrolled_from=_day(q.get("from")),
-        enrolled_to=_day(q.get("to")),
+        enrolled_from=day_of(q.get("from")),
+        enrolled_to=day_of(q.get("to")),
         sort=q.get("sort", "enrolled") if q.get("sort") in SORTS else "enrolled",
         descending=q.get("order", "desc") == "desc",
         offset=(page - 1) * CASELOAD_PAGE,
@@ -95,13 +97,6 @@ async def caseload(console: Console, request: web.Request) -> web.StreamResponse
         enrolled_from=q.get("from", ""),
         enrolled_to=q.get("to", ""),
     )
-
-
-def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 @requires("case")
@@ -171,7 +166,7 @@ async def feedback_page(console: Console, request: web.Request) -> web.StreamRes
     view = view if view in FEEDBACK_VIEWS else "open"
     kind = query.get("kind") if query.get("kind") in ("named", "anonymous") else ""
     receipt = query.get("receipt", "").strip()[:16]
-    page = int(query["page"]) if query.get("page", "").isdigit() and int(query["page"]) > 0 else 1
+    page = page_number(query)
     inbox = await console.store.feedback.inbox(
         actor=request[USER].actor,
         states=FEEDBACK_VIEWS[view],
@@ -309,7 +304,7 @@ async def audit_page(console: Console, request: web.Request) -> web.StreamRespon
         before = datetime.fromisoformat(q["before"]) if q.get("before") else None
     except ValueError:
         before = None
-    since, until = _day(q.get("from")), _day(q.get("to"))
+    since, until = day_of(q.get("from")), day_of(q.get("to"))
     if until is not None:
         end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
         before = min(before, end) if before is not None else end

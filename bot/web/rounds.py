@@ -20,6 +20,7 @@ from bot.web.app import (
     Console,
     gettext_for,
     language_of,
+    page_number,
     requires,
     wave_and_country,
 )
@@ -68,7 +69,6 @@ class DueFilters:
 
     @classmethod
     def of(cls, query: Mapping[str, str]) -> DueFilters:
-        page = query.get("page", "")
         sort = query.get("sort", "enrolled")
         return cls(
             search=query.get("q", "").strip()[:64],
@@ -79,7 +79,7 @@ class DueFilters:
             else "",
             sort=sort if sort in SORTS else "enrolled",
             descending=query.get("order") == "desc",
-            page=int(page) if page.isdigit() and int(page) > 0 else 1,
+            page=page_number(query),
         )
 
     def query(self, **changes: Any) -> str:
@@ -227,7 +227,7 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
     q = request.query
     wave, _country = wave_and_country(q)
     state = q.get("state") if q.get("state") in ROUND_STATES else None
-    page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+    page = page_number(q)
     rounds = await outbox.recent_rounds(
         console.store,
         limit=ROUNDS_PAGE + 1,
@@ -259,7 +259,7 @@ async def round_page(console: Console, request: web.Request) -> web.StreamRespon
         return console.refuse(request, 404, N_("There is no such round."))
     q = request.query
     status = q.get("status") if q.get("status") in REMINDER_STATUSES else None
-    page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+    page = page_number(q)
     reached, matching = await outbox.recipients(
         console.store,
         report.round_id,

@@ -40,6 +40,18 @@ WORDS = {
 }
 
 
+async def reads_well(browser: Browser, page: str, width: int) -> str:
+    """Open ``page``: no code where a word belongs, every number under its header, nothing
+    wider than the window, WCAG 2.1 AA; returns the text read."""
+    await browser.open(page)
+    text = await browser.text("body")
+    assert not [code for code in CODES if code in text], (page, width)
+    assert await browser.misplaced_numbers() == [], (page, width)
+    assert await browser.overflowing() == [], (page, width)
+    assert await browser.accessibility_violations() == [], (page, width)
+    return text
+
+
 async def a_programme(store: Store) -> None:
     """Returnees in every state: due and reminded, never joined, joined without consent,
     stopped; scored surveys of three waves."""
@@ -80,13 +92,7 @@ async def test_numbers_under_their_headers_and_words_not_codes(
     for width in (1280, 390):
         await browser.resize(width)
         for page in [*PAGES, f"/rounds/{round_id}", "/returnees", "/feedback"]:
-            await browser.open(page)
-            text = await browser.text("body")
-            seen += text
-            assert not [code for code in CODES if code in text], (page, width)
-            assert await browser.misplaced_numbers() == [], (page, width)
-            assert await browser.overflowing() == [], (page, width)
-            assert await browser.accessibility_violations() == [], (page, width)
+            seen += await reads_well(browser, page, width)
     for word in WORDS[language]:
         assert word in seen, word
     # on a phone, the cohort's charts are panels each drawn at most about twice the size
@@ -138,12 +144,7 @@ async def test_the_work_pages_read_well_in_each_language_and_width(
         for width in (1280, 390):
             await browser.resize(width)
             for page in pages:
-                await browser.open(page)
-                text = await browser.text("body")
-                assert not [code for code in CODES if code in text], (page, width)
-                assert await browser.misplaced_numbers() == [], (page, width)
-                assert await browser.overflowing() == [], (page, width)
-                assert await browser.accessibility_violations() == [], (page, width)
+                await reads_well(browser, page, width)
             if member is officer and (language, width) == ("ar", 390):
                 await browser.screenshot("console-feedback-ar-phone", width=width)
     inbox = await browser.text("#feedback")
