@@ -145,6 +145,8 @@ class FeedbackBox:
         states: Sequence[str] = FEEDBACK_STATES,
         kind: str | None = None,
         receipt: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
         offset: int = 0,
         limit: int = 50,
     ) -> FeedbackPage:
@@ -160,6 +162,10 @@ class FeedbackBox:
             query = query.where(Feedback.anonymous.is_(kind == "anonymous"))
         if receipt:
             query = query.where(Feedback.receipt_code == receipt.strip().upper())
+        if since is not None:
+            query = query.where(Feedback.created_at >= since)
+        if before is not None:
+            query = query.where(Feedback.created_at < before)
         async with self.sessions.begin() as session:
             total = await session.scalar(select(func.count()).select_from(query.subquery()))
             by_state = select(Feedback.state, func.count()).group_by(Feedback.state)

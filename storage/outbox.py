@@ -575,12 +575,21 @@ async def recent_rounds(
     offset: int = 0,
     wave: str | None = None,
     state: str | None = None,
+    country: str | None = None,
+    since: datetime | None = None,
+    before: datetime | None = None,
 ) -> list[RoundReport]:
     """The latest rounds, newest first, each with its report (of one ``wave``; in one
     ``state``: sending, paused or finished)."""
     query = select(ReminderRound)
     if wave:
         query = query.where(ReminderRound.wave == wave)
+    if country:
+        query = query.where(ReminderRound.country == country.upper())
+    if since is not None:
+        query = query.where(ReminderRound.created_at >= since)
+    if before is not None:
+        query = query.where(ReminderRound.created_at < before)
     if state == "finished":
         query = query.where(ReminderRound.finished_at.is_not(None))
     elif state == "paused":

@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from importlib import resources
 from typing import Any
 from urllib.parse import urlparse
@@ -192,6 +192,11 @@ def day_of(text: str | None) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def start_of(day: date | None) -> datetime | None:
+    """The first moment of a day (UTC), where a filter by days starts or ends."""
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
 
 def gettext_for(language: str) -> Callable[[str], str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +23,7 @@ from bot.web.app import (
     language_of,
     page_number,
     requires,
+    start_of,
     wave_and_country,
 )
 from bot.web.enrolment import channels
@@ -39,6 +40,8 @@ from storage.staff_audit import STAFF_ROLES, UnknownRole
 
 #: audit entries on one page
 AUDIT_PAGE = 100
+
+
 #: returnees on one page of the caseload
 CASELOAD_PAGE = 50
 #: feedback messages on one page of the inbox
@@ -167,11 +170,14 @@ async def feedback_page(console: Console, request: web.Request) -> web.StreamRes
     kind = query.get("kind") if query.get("kind") in ("named", "anonymous") else ""
     receipt = query.get("receipt", "").strip()[:16]
     page = page_number(query)
+    since, until = day_of(query.get("from")), day_of(query.get("to"))
     inbox = await console.store.feedback.inbox(
         actor=request[USER].actor,
         states=FEEDBACK_VIEWS[view],
         kind=kind or None,
         receipt=receipt or None,
+        since=start_of(since),
+        before=start_of(until + timedelta(days=1)) if until else None,
         offset=(page - 1) * FEEDBACK_PAGE,
         limit=FEEDBACK_PAGE,
     )
@@ -184,6 +190,8 @@ async def feedback_page(console: Console, request: web.Request) -> web.StreamRes
         view=view,
         kind=kind,
         receipt=receipt,
+        since=since.isoformat() if since else "",
+        until=until.isoformat() if until else "",
         page_number=page,
         pages=max(1, -(-inbox.total // FEEDBACK_PAGE)),
         scale=RATING_SCALE,
@@ -305,8 +313,8 @@ async def audit_page(console: Console, request: web.Request) -> web.StreamRespon
     except ValueError:
         before = None
     since, until = day_of(q.get("from")), day_of(q.get("to"))
-    if until is not None:
-        end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
+    end = start_of(until + timedelta(days=1)) if until else None
+    if end is not None:
         before = min(before, end) if before is not None else end
     staff = console.store.staff
     actions = await staff.actions()
@@ -321,7 +329,7 @@ async def audit_page(console: Console, request: web.Request) -> web.StreamRespon
         before=before,
         action=action,
         actor=who,
-        since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+        since=start_of(since),
     )
     _ = gettext_for(language_of(request))
     kept = {k: v for k, v in q.items() if k in ("action", "who", "from", "to") and v}

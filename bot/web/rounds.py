@@ -18,10 +18,12 @@ from bot.web.app import (
     USER,
     Binder,
     Console,
+    day_of,
     gettext_for,
     language_of,
     page_number,
     requires,
+    start_of,
     wave_and_country,
 )
 from storage import outbox, schedules
@@ -225,8 +227,9 @@ async def _staff_names(console: Console) -> dict[str, str]:
 async def rounds_page(console: Console, request: web.Request) -> web.StreamResponse:
     """Rounds, newest first: of a wave, in a state, a page at a time."""
     q = request.query
-    wave, _country = wave_and_country(q)
+    wave, country = wave_and_country(q)
     state = q.get("state") if q.get("state") in ROUND_STATES else None
+    since, until = day_of(q.get("from")), day_of(q.get("to"))
     page = page_number(q)
     rounds = await outbox.recent_rounds(
         console.store,
@@ -234,6 +237,9 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
         offset=(page - 1) * ROUNDS_PAGE,
         wave=wave,
         state=state,
+        country=country,
+        since=start_of(since),
+        before=start_of(until + timedelta(days=1)) if until else None,
     )
     _ = gettext_for(language_of(request))
     return console.page(
@@ -246,6 +252,9 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
         wave=wave or "",
         states=ROUND_STATES,
         state=state or "",
+        country=country or "",
+        since=since.isoformat() if since else "",
+        until=until.isoformat() if until else "",
         page_number=page,
         more=len(rounds) > ROUNDS_PAGE,
     )

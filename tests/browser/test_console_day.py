@@ -43,11 +43,13 @@ async def staff(store: Store, member: FakeUser, role: str, name: str) -> FakeUse
     return member
 
 
+@pytest.mark.parametrize("width", [1280, 390])
 async def test_a_day_of_work_without_a_shell(
-    harness: Harness, console: Console, browser: Browser, user_factory: Any
+    harness: Harness, console: Console, browser: Browser, user_factory: Any, width: int
 ) -> None:
     store = harness.store
     assert store is not None
+    await browser.resize(width)  # a laptop, or a caseworker's phone
     caseworker = await staff(store, user_factory("en"), "caseworker", "Awa")
     officer = await staff(store, user_factory("en"), "feedback_officer", "Omar")
     await sign_in(browser, caseworker)
@@ -86,6 +88,10 @@ async def test_a_day_of_work_without_a_shell(
     assert "finished" in await browser.text("#rounds")
     await browser.open("/rounds?state=paused")
     assert "No round yet." in await browser.text("#rounds")
+    await browser.open("/rounds?country=SN")
+    assert "No round yet." in await browser.text("#rounds")
+    await browser.open("/rounds?from=2001-01-01&to=2001-01-31")
+    assert "No round yet." in await browser.text("#rounds")
     await accessible(browser)
     await returnee.expect("survey")
     # right after, the due list says they were just reminded and the round would repeat it
@@ -117,6 +123,12 @@ async def test_a_day_of_work_without_a_shell(
     assert "No feedback here." in await browser.text("#feedback")  # handled: out of the way
     await browser.open("/feedback?view=handled")
     assert "handled by Omar on" in await browser.text("#feedback")
+    await browser.open("/feedback?view=all&from=2001-01-01&to=2001-01-31")
+    assert "No feedback here." in await browser.text("#feedback")
+    await browser.open("/feedback?view=all&kind=anonymous")
+    assert "No feedback here." in await browser.text("#feedback")
+    await browser.open("/feedback?view=all&kind=named")
+    assert "bookkeeping" in await browser.text("#feedback")
 
 
 async def test_enrolment_mistakes_get_a_clear_answer_and_lose_nothing(
