@@ -618,3 +618,33 @@ async def test_the_staff_list_says_who_is_who_and_when_they_last_acted(store: St
     assert listed[staff_id].name == "Aminata, Conakry" and listed[staff_id].role == "admin"
     assert listed[staff_id].last_action is not None
     assert listed[other].name is None and listed[other].last_action is None
+
+
+async def test_feedback_stored_before_its_states_is_new_after_the_upgrade(
+    backend: Backend, keyring: Keyring
+) -> None:
+    """A database the release before feedback states wrote (revision 0012): its feedback
+    becomes "new" work for the feedback officer, nothing lost."""
+    from storage.db import upgrade
+
+    engine = make_engine(backend.url)
+    await upgrade(engine, "0012")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO feedback (id, returnee_id, anonymous, text_enc, rating, "
+                "receipt_code, created_at) VALUES ('f-1', NULL, :yes, :blob, 4, 'FB-OLD1', :at)"
+            ),
+            {"yes": True, "blob": b"ciphertext", "at": datetime(2026, 11, 1, tzinfo=UTC)},
+        )
+    await upgrade(engine)
+    store = Store(engine, keyring)
+    try:
+        await store.verify()
+        inbox = await store.feedback.inbox(actor="staff:fo")
+        assert inbox.total == 1 and inbox.counts["new"] == 1
+        assert await store.feedback.mark("f-1", "handled", actor="staff:fo")
+        handled = await store.feedback.inbox(actor="staff:fo", states=("handled",))
+        assert handled.total == 1 and handled.counts == {"handled": 1}
+    finally:
+        await store.close()
