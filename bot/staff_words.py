@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from storage.caseload_list import filter_status
+
 Gettext = Callable[[str], str]
 
 
@@ -21,19 +23,15 @@ def N_(message: str) -> str:
     return message
 
 
-#: a returnee's stored status (and whether they joined the chat) in words
+#: a returnee's stored status in words; an invited returnee's also says whether they
+#: joined the chat (opened the link) or not
 _RETURNEE_STATUS = {
-    ("invited", False): N_("invited, not joined"),
-    ("invited", True): N_("joined, no consent yet"),
-    ("active", True): N_("taking part"),
-    ("active", False): N_("taking part"),
-    ("declined", True): N_("declined"),
-    ("declined", False): N_("declined"),
-    ("opted_out", True): N_("stopped"),
-    ("opted_out", False): N_("stopped"),
-    ("unreachable", True): N_("unreachable"),
-    ("unreachable", False): N_("unreachable"),
+    "active": N_("taking part"),
+    "declined": N_("declined"),
+    "opted_out": N_("stopped"),
+    "unreachable": N_("unreachable"),
 }
+_INVITED = {False: N_("invited, not joined"), True: N_("joined, no consent yet")}
 _WAVES = {
     "initial": N_("initial"),
     "intermediate": N_("intermediate (6-9 months)"),
@@ -137,12 +135,13 @@ class StaffWords:
         return self._(msgid) if msgid is not None else str(code if code is not None else "-")
 
     def returnee_status(self, status: str, bound: bool) -> str:
-        return self._word(_RETURNEE_STATUS, (status, bound))
+        if status == "invited":
+            return self._(_INVITED[bound])
+        return self._word(_RETURNEE_STATUS, status)
 
     def status_filter(self, code: str) -> str:
         """A status filter (``storage.caseload_list.STATUS_FILTERS``: "invited:no"...)."""
-        status, _, joined = code.partition(":")
-        return self.returnee_status(status, joined == "yes")
+        return self.returnee_status(*filter_status(code))
 
     def wave(self, wave: str | None) -> str:
         return self._word(_WAVES, wave)
@@ -202,11 +201,6 @@ class StaffWords:
 
     def feedback_state(self, state: str) -> str:
         return self._word(_FEEDBACK_STATE, state)
-
-
-def returnee_status_msgid(status: str, bound: bool) -> str:
-    """The untranslated words of a returnee's status (a key that groups and sorts)."""
-    return _RETURNEE_STATUS.get((status, bound), status)
 
 
 #: the words where staff read English (the command line, the chat's staff commands)

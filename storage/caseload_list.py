@@ -6,13 +6,13 @@ may read them, each read audited."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, false, func, select
 
 from storage import keys
-from storage.models import Reminder, ReminderRound, Returnee, SurveyResponse
+from storage.models import Reminder, Returnee, SurveyResponse
 from storage.store import Store
 from storage.waves import WAVES
 
@@ -79,19 +79,21 @@ class CaseloadPage:
     total: int
 
 
-def _conditions(store: Store, q: CaseloadQuery) -> list[ColumnElement[bool]]:
+def _conditions(store: Store, q: CaseloadQuery, with_case_ref: bool) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     search = " ".join(q.search.split())
     if search.upper().startswith("R-"):
         where.append(Returnee.public_id.startswith(search.upper(), autoescape=True))
+    elif search and not with_case_ref:  # (a role that may not read references finds none)
+        where.append(false())
     elif search:
         where.append(Returnee.case_ref_index == store.returnees.case_ref_index(search))
     if q.status in STATUS_FILTERS:
-        status, _, joined = q.status.partition(":")
+        status, bound = filter_status(q.status)
         where.append(Returnee.status == status)
-        if joined:
-            bound = Returnee.telegram_pseudonym.is_not(None)
-            where.append(bound if joined == "yes" else ~bound)
+        if status == "invited":
+            joined = Returnee.telegram_pseudonym.is_not(None)
+            where.append(joined if bound else ~joined)
     if q.country:
         where.append(Returnee.country == q.country.upper())
     if q.channel == "none":
@@ -99,9 +101,9 @@ def _conditions(store: Store, q: CaseloadQuery) -> list[ColumnElement[bool]]:
     elif q.channel in CHANNEL_FILTERS:
         where.append(Returnee.channel == q.channel)
     if q.enrolled_from is not None:
-        where.append(Returnee.created_at >= datetime.combine(q.enrolled_from, time.min))
+        where.append(Returnee.created_at >= datetime.combine(q.enrolled_from, time.min, UTC))
     if q.enrolled_to is not None:
-        end = datetime.combine(q.enrolled_to + timedelta(days=1), time.min)
+        end = datetime.combine(q.enrolled_to + timedelta(days=1), time.min, UTC)
         where.append(Returnee.created_at < end)
     return where
 
@@ -110,7 +112,7 @@ async def caseload_page(
     store: Store, q: CaseloadQuery, *, with_case_ref: bool, actor: str
 ) -> CaseloadPage:
     """One page of the caseload; a search by case reference is audited as a look-up."""
-    where = _conditions(store, q)
+    where = _conditions(store, q, with_case_ref)
     order: Any = {
         "returnee": Returnee.public_id,
         "returned": Returnee.return_date,
@@ -122,14 +124,21 @@ async def caseload_page(
             select(func.count()).select_from(Returnee).where(and_(True, *where))
         )
         found = (
-            await session.execute(
-                select(Returnee)
-                .where(and_(True, *where))
-                .order_by(*ordering)
-                .offset(q.offset)
-                .limit(q.limit)
+            (
+                await session.execute(
+                    select(Returnee)
+                    .where(and_(True, *where))
+                    .order_by(*ordering)
+                    .offset(q.offset)
+                    .limit(q.limit)
+                )
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
+        encrypted = {
+            r.id: r.case_ref_enc for r in found if with_case_ref and r.case_ref_enc is not None
+        }
         rows = [
             CaseloadRow(
                 id=r.id,
@@ -144,7 +153,6 @@ async def caseload_page(
             )
             for r in found
         ]
-        encrypted: dict[str, bytes] = {}
         ids = [r.id for r in rows]
         if ids:
             done = await session.execute(
@@ -157,7 +165,6 @@ async def caseload_page(
                 waves.setdefault(rid, set()).add(wave)
             reminded = await session.execute(
                 select(Reminder.returnee_id, func.max(Reminder.sent_at))
-                .join(ReminderRound, ReminderRound.id == Reminder.round_id)
                 .where(Reminder.returnee_id.in_(ids), Reminder.sent_at.is_not(None))
                 .group_by(Reminder.returnee_id)
             )
@@ -165,11 +172,6 @@ async def caseload_page(
             for row in rows:
                 row.completed = [w for w in WAVES if w in waves.get(row.id, ())]
                 row.last_reminded = last.get(row.id)
-            if with_case_ref:
-                refs = await session.execute(
-                    select(Returnee.id, Returnee.case_ref_enc).where(Returnee.id.in_(ids))
-                )
-                encrypted = {rid: enc for rid, enc in refs.all() if enc is not None}
         if q.search and not q.search.upper().startswith("R-"):
             store.staff.record(session, actor, "find_case", rows[0].id if rows else None)
         if encrypted:

@@ -57,6 +57,8 @@ class DueReturnee:
     channel: str | None = None
     #: when a reminder for this wave last reached them (None: never)
     last_reminded: datetime | None = None
+    #: they opened their invitation (joined the chat)
+    bound: bool = False
 
 
 @dataclass
@@ -119,13 +121,6 @@ class RoundReport:
     @property
     def done(self) -> int:
         return self.total - self.pending
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """A time read through a scalar subquery (SQLite returns it without its zone: UTC)."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def _skip_reason(
@@ -234,10 +229,11 @@ async def due_returnees(
                         status=status,
                         wave_status=wave_status,
                         skip=_skip_reason(status, bool(bound), wave_status, channel),
+                        bound=bool(bound),
                         wave=w,
                         enrolled_at=created,
                         channel=channel,
-                        last_reminded=_aware(reminded),
+                        last_reminded=reminded,
                     )
                 )
         out.sort(key=lambda d: (d.enrolled_at or datetime.min.replace(tzinfo=UTC), d.public_id))

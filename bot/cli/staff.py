@@ -166,7 +166,7 @@ def due(
             r.return_date.isoformat() if r.return_date else "-",
             words.wave(r.wave),
             words.survey_status(r.wave_status),
-            words.returnee_status(r.status, r.channel is not None),
+            words.returnee_status(r.status, r.bound),
             words.channel(r.channel),
             "yes" if r.skip is None else f"no ({words.reason(r.skip)})",
         )

@@ -19,8 +19,8 @@ from aiohttp import web
 from bot.charts import PANELS
 from bot.exports import FORMATS, LAYOUTS, codebook_path
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
+from bot.staff_words import N_
 from bot.web.app import (
-    N_,
     USER,
     Binder,
     Console,

@@ -28,14 +28,14 @@ from bot.couriers import Courier
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
 from bot.rate_limits import RateLimiter
 from bot.staff import allowed
-from bot.staff_words import StaffWords, returnee_status_msgid
+from bot.staff_words import N_, StaffWords
 from bot.telegram.sender import RoundSender
 from bot.texts import LANGUAGE_NAMES
 from bot.web.links import console_url
 from flows import FlowDefinition
 from scoring import WeightTable
 from storage import console_auth, outbox, reports
-from storage.caseload_list import STATUS_FILTERS, filter_status, status_filter_of
+from storage.caseload_list import STATUS_FILTERS, status_filter_of
 from storage.console_auth import ConsoleUser
 from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows, today_utc
@@ -339,11 +339,7 @@ async def overview(console: Console, request: web.Request) -> web.StreamResponse
     counts: Counter[str] = Counter()
     for (status, bound), n in (await reports.returnees_by_status(console.store)).items():
         counts[status_filter_of(status, bound)] += n
-    statuses = [
-        (returnee_status_msgid(*filter_status(code)), code, counts[code])
-        for code in STATUS_FILTERS
-        if counts[code]
-    ]
+    statuses = [(code, counts[code]) for code in STATUS_FILTERS if counts[code]]
     due = await outbox.due_returnees(
         console.store, wave=None, country=None, windows=console.windows, today=console.today()
     )
@@ -377,11 +373,6 @@ async def choose_language(console: Console, request: web.Request) -> web.StreamR
     if code in UI_LANGUAGES:
         _set_cookie(redirect, console, request, LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600)
     raise redirect
-
-
-def N_(message: str) -> str:
-    """Marks a message for translation where it is shown later (:meth:`Console.refuse`)."""
-    return message
 
 
 def build_console_app(console: Console) -> web.Application:

@@ -14,8 +14,8 @@ from aiohttp import web
 from bot.i18n import RTL_LANGUAGES, UI_LANGUAGES
 from bot.invitation_codes import qr_png
 from bot.staff import invitation_link, whatsapp_invitation_link
-from bot.staff_words import StaffWords
-from bot.web.app import N_, USER, Binder, Console, gettext_for, language_of, requires
+from bot.staff_words import N_, StaffWords
+from bot.web.app import USER, Binder, Console, gettext_for, language_of, requires
 from storage.returnees import ReturneeInfo
 from storage.store import CaseAlreadyEnrolled, InviteProblem
 

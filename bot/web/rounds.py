@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from bot.staff_words import N_
 from bot.web.app import (
-    N_,
     USER,
     Binder,
     Console,
@@ -27,7 +27,7 @@ from bot.web.app import (
     wave_and_country,
 )
 from storage import outbox, schedules
-from storage.caseload_list import CHANNEL_FILTERS, STATUS_FILTERS
+from storage.caseload_list import CHANNEL_FILTERS, STATUS_FILTERS, filter_status
 from storage.outbox import DueReturnee, RoundPreview
 from storage.waves import WAVES, Wave
 
@@ -116,12 +116,8 @@ async def _narrowed(
             found = await console.store.find_by_case_ref(f.search, actor=user.actor)
             rows = [d for d in rows if found is not None and d.returnee_id == found.id]
     if f.status:
-        status, _, joined = f.status.partition(":")
-        rows = [
-            d
-            for d in rows
-            if d.status == status and (not joined or (d.channel is not None) == (joined == "yes"))
-        ]
+        status, bound = filter_status(f.status)
+        rows = [d for d in rows if d.status == status and (status != "invited" or d.bound == bound)]
     if f.channel:
         wanted = None if f.channel == "none" else f.channel
         rows = [d for d in rows if d.channel == wanted]
