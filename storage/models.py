@@ -18,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy import true as sa_true
@@ -130,6 +131,8 @@ class SurveyResponse(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: when the follow-up rules were applied to this completed survey (None: not yet)
+    flags_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Answer(Base):
@@ -330,3 +333,91 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: a reason code (opted_out, blocked, http_502...), never personal data
     reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReturneeProfile(Base):
+    """Who a returnee is, in the coarse categories a programme reports on, and how the
+    caseload reaches them. ``attributes`` holds the plain attributes (JSON of codes);
+    special categories are in ``sealed_enc``, as are the first name and the phone number."""
+
+    __tablename__ = "returnee_profiles"
+    returnee_id: Mapped[str] = mapped_column(
+        ForeignKey("returnees.id", ondelete="CASCADE"), primary_key=True
+    )
+    attributes: Mapped[str | None] = mapped_column(Text)
+    sealed_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    first_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: used only to send the invitation and reminders on WhatsApp; never shown to staff
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: the returnee agreed to be contacted on WhatsApp at that number
+    contact_whatsapp: Mapped[bool] = mapped_column(Boolean, default=False)
+    office: Mapped[str | None] = mapped_column(String(64), index=True)
+    caseworker: Mapped[str | None] = mapped_column(String(80), index=True)
+    #: keyed digest of what the caseload file said (an unchanged row is not written again)
+    digest: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AssistanceItem(Base):
+    """One item of assistance a returnee received or will receive. Its type and value are
+    encrypted (a type such as medical care or counselling reveals health)."""
+
+    __tablename__ = "assistance_items"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    returnee_id: Mapped[str] = mapped_column(
+        ForeignKey("returnees.id", ondelete="CASCADE"), index=True
+    )
+    #: keyed digest of the returnee, type and start date: the same item in a newer
+    #: export of the caseload updates this row
+    item_key: Mapped[str] = mapped_column(String(64), index=True)
+    details_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    #: individual / community / collective
+    level: Mapped[str] = mapped_column(String(16))
+    #: planned / delivered / cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    #: import / console / cli
+    source: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FollowupFlag(Base):
+    """A completed survey that needs a caseworker's attention. Why (the rules it met) is
+    encrypted: a reason such as frequent distress is health data."""
+
+    __tablename__ = "followup_flags"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    returnee_id: Mapped[str] = mapped_column(
+        ForeignKey("returnees.id", ondelete="CASCADE"), index=True
+    )
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True
+    )
+    wave: Mapped[str] = mapped_column(String(16))
+    reasons_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    #: open / closed
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FollowupAction(Base):
+    """What a caseworker did about a returnee's flag; the note (a named service, what
+    was agreed) is encrypted."""
+
+    __tablename__ = "followup_actions"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    returnee_id: Mapped[str] = mapped_column(
+        ForeignKey("returnees.id", ondelete="CASCADE"), index=True
+    )
+    flag_id: Mapped[str | None] = mapped_column(
+        ForeignKey("followup_flags.id", ondelete="SET NULL"), index=True
+    )
+    #: contacted / referred / assistance_changed / closed (the programme's actions)
+    kind: Mapped[str] = mapped_column(String(32))
+    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

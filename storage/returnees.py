@@ -224,18 +224,22 @@ class Returnees:
             return self._new_invite(session, returnee_id, valid_days)
 
     def _new_invite(self, session: AsyncSession, returnee_id: str, valid_days: int) -> str:
+        token, values = self.new_invite_row(returnee_id, valid_days)
+        session.add(Invite(**values))
+        return token
+
+    def new_invite_row(self, returnee_id: str, valid_days: int) -> tuple[str, dict[str, object]]:
+        """A random single-use token for a ``/start`` link, and the invitation row that
+        keeps only its hash."""
         token = secrets.token_urlsafe(24)  # 32 characters of [A-Za-z0-9_-]
         now = self.clock()
-        session.add(
-            Invite(
-                id=self.new_id(),
-                returnee_id=returnee_id,
-                token_hash=self._token_hash(token),
-                expires_at=now + timedelta(days=valid_days),
-                created_at=now,
-            )
-        )
-        return token
+        return token, {
+            "id": self.new_id(),
+            "returnee_id": returnee_id,
+            "token_hash": self._token_hash(token),
+            "expires_at": now + timedelta(days=valid_days),
+            "created_at": now,
+        }
 
     async def reissue_invite(
         self, returnee_id: str, *, valid_days: int = 30, actor: str = "system"

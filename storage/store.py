@@ -6,7 +6,9 @@ without consent, and erases completely. It knows nothing of Telegram.
 :class:`Store` is a facade over one module per aggregate, composed over the same
 sessions, keyring, clock and id generator: data keys (:mod:`storage.keys`), returnees and
 invitations (:mod:`storage.returnees`), consent and surveys (:mod:`storage.surveys`),
-feedback (:mod:`storage.feedback`), staff and the audit log (:mod:`storage.staff_audit`).
+feedback (:mod:`storage.feedback`), staff and the audit log (:mod:`storage.staff_audit`),
+profiles and assistance (:mod:`storage.caseload`), follow-up flags and actions
+(:mod:`storage.followup`).
 It keeps what spans them: opening and verifying the database, the processed updates
 (read together with the returnee and their survey on every update) and the returnee's
 own rights (see everything kept, erase everything).
@@ -27,6 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from storage import keys
+from storage.caseload import Caseload
 from storage.codes import short_code
 from storage.config import Settings
 from storage.crypto import (
@@ -48,6 +51,7 @@ from storage.errors import (
     StorageError,
 )
 from storage.feedback import FEEDBACK_OWNER, FEEDBACK_PER_DAY, FeedbackBox
+from storage.followup import FollowUp
 from storage.keys import DataKeys
 from storage.models import (
     Answer,
@@ -197,6 +201,25 @@ class Store:
             self.keys,
             self.staff,
             self.surveys.require_active,
+            lambda: self.clock(),
+            lambda: self.new_id(),
+        )
+        #: who returnees are and the assistance they received
+        self.caseload = Caseload(
+            self.sessions,
+            keyring,
+            self.keys,
+            self.returnees,
+            self.staff,
+            lambda: self.clock(),
+            lambda: self.new_id(),
+        )
+        #: flags on completed surveys and what caseworkers did about them
+        self.followup = FollowUp(
+            self.sessions,
+            keyring,
+            self.keys,
+            self.staff,
             lambda: self.clock(),
             lambda: self.new_id(),
         )
@@ -479,6 +502,8 @@ class Store:
         """
         async with self.sessions.begin() as session:
             await self.returnees.row(session, returnee_id)
+            await self.followup.delete_for(session, returnee_id)
+            await self.caseload.delete_for(session, returnee_id)
             await self.surveys.delete_survey_data(session, returnee_id)
             await session.execute(
                 delete(ConsentEvent).where(ConsentEvent.returnee_id == returnee_id)
