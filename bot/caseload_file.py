@@ -337,8 +337,8 @@ class Checker:
             errors.append(RowError(row, attribute.id, "one value only"))
         codes: list[str] = []
         for part in parts:
-            code = choices.get(_key(part))
-            if code is None:
+            found = choices.get(_key(part))
+            if found is None:
                 errors.append(
                     RowError(
                         row,
@@ -346,8 +346,8 @@ class Checker:
                         f"{part.strip()!r} is not one of {', '.join(attribute.allowed())}",
                     )
                 )
-            elif code not in codes:
-                codes.append(code)
+            elif found not in codes:
+                codes.append(found)
         if attribute.kind == "choice":
             return codes[0] if codes else None
         return tuple(sorted(codes))
