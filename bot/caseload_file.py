@@ -291,7 +291,7 @@ class Checker:
             value = self._attribute(attribute, get, return_date, errors)
             if value is not None:
                 (sealed if attribute.sealed else plain)[attribute.id] = value
-        assistance = self._assistance(group, errors)
+        assistance = self.assistance(group, errors)
         if errors:
             return None, None
         profile = Profile(
@@ -372,7 +372,7 @@ class Checker:
             return attribute.band_of(years)
         return None
 
-    def _assistance(
+    def assistance(
         self, group: list[tuple[int, dict[str, Any]]], errors: list[RowError]
     ) -> list[Assistance]:
         items: list[Assistance] = []

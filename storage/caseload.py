@@ -88,10 +88,19 @@ class ProfileView:
     caseworker: str | None
 
 
+@dataclass(frozen=True)
+class Created:
+    """A returnee an import enrolled, what the file said of them, and their invitation
+    token (shown once: only its hash is kept)."""
+
+    returnee: ReturneeInfo
+    token: str
+    record: CaseRecord
+
+
 @dataclass
 class ImportOutcome:
-    #: each new returnee with their invitation token (shown once: only its hash is kept)
-    created: list[tuple[ReturneeInfo, str]] = field(default_factory=list)
+    created: list[Created] = field(default_factory=list)
     updated: list[ReturneeInfo] = field(default_factory=list)
     unchanged: int = 0
 
@@ -320,7 +329,7 @@ class Caseload:
                     consent_version=None,
                     bound=False,
                 )
-                outcome.created.append((info, token))
+                outcome.created.append(Created(info, token, record))
                 audit_new.append((rid, "caseload import"))
                 continue
             rid = row.id
@@ -391,6 +400,23 @@ class Caseload:
             await session.execute(delete(AssistanceItem).where(AssistanceItem.id.in_(gone)))
             changed = True
         return changed
+
+    async def enrolled(self, case_refs: Sequence[str]) -> int:
+        """How many of ``case_refs`` are enrolled already (a dry run's preview)."""
+        indexes = list({self.returnees.case_ref_index(c) for c in case_refs})
+        found = 0
+        async with self.sessions() as session:
+            for start in range(0, len(indexes), 500):
+                found += len(
+                    (
+                        await session.scalars(
+                            select(Returnee.id).where(
+                                Returnee.case_ref_index.in_(indexes[start : start + 500])
+                            )
+                        )
+                    ).all()
+                )
+        return found
 
     async def add_assistance(
         self, returnee_id: str, item: Assistance, *, actor: str, source: str = "console"
@@ -518,6 +544,7 @@ __all__ = [
     "AssistanceLine",
     "CaseRecord",
     "Caseload",
+    "Created",
     "ImportOutcome",
     "Profile",
     "ProfileView",

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from bot.cli import admin, serve, staff
+from bot.cli import admin, caseload, serve, staff
 from bot.common import configured_definition, fail, open_store
 from bot.consent import DataPolicy, consent_text
 from bot.console import ConsoleSurvey
@@ -58,6 +58,8 @@ app.command("invite")(serve.invite)
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(staff.round_app, name="round")
 app.add_typer(staff.chart_app, name="chart")
+app.add_typer(caseload.caseload_app, name="caseload")
+app.add_typer(caseload.assistance_app, name="assistance")
 app.command("due")(staff.due)
 app.command("export")(staff.export)
 app.command("rescore")(staff.rescore)

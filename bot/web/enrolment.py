@@ -13,8 +13,9 @@ from aiohttp import web
 
 from bot.i18n import RTL_LANGUAGES, UI_LANGUAGES
 from bot.invitation_codes import qr_png
+from bot.invitation_sheet import handed_over
 from bot.staff import invitation_link, whatsapp_invitation_link
-from bot.staff_words import N_, StaffWords
+from bot.staff_words import N_
 from bot.web.app import USER, Binder, Console, gettext_for, language_of, requires
 from storage.returnees import ReturneeInfo
 from storage.store import CaseAlreadyEnrolled, InviteProblem
@@ -64,25 +65,8 @@ def _invitation(
         valid_days=days,
         returnee_lang=returnee.language,
         returnee_dir="rtl" if returnee.language in RTL_LANGUAGES else "ltr",
-        handed=_handed_over(returnee, channel, public_id, days),
+        handed=handed_over(returnee.language, channel, public_id, days),
     )
-
-
-def _handed_over(returnee: ReturneeInfo, channel: str, public_id: str, days: int) -> dict[str, str]:
-    """The words handed to the returnee with the link, in the returnee's language."""
-    r_ = gettext_for(returnee.language)
-    return {
-        "open": r_(
-            N_(
-                "Open this link on your phone, or scan the code with its camera, to start "
-                "the survey on {channel}:"
-            )
-        ).format(channel=r_(StaffWords.channel_msgid(channel))),
-        "qr": r_(N_("QR code of the invitation link")),
-        "valid": r_(N_("Single use, valid {days} days. Returnee: {returnee}.")).format(
-            days=days, returnee=public_id
-        ),
-    }
 
 
 def _valid_days(value: Any) -> int | None:
