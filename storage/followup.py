@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +30,7 @@ from storage.models import (
     SurveyResponse,
 )
 from storage.staff_audit import StaffAudit
+from storage.waves import Wave
 
 FLAG_STATES = ("open", "closed")
 
@@ -79,7 +80,7 @@ class FlagPage:
 class SurveyToCheck:
     response_id: str
     returnee_id: str
-    wave: str
+    wave: Wave
 
 
 class FollowUp:
@@ -109,9 +110,12 @@ class FollowUp:
                 .order_by(SurveyResponse.completed_at)
                 .limit(limit)
             )
-            return [SurveyToCheck(*row) for row in rows.tuples()]
+            return [
+                SurveyToCheck(rid, returnee, cast(Wave, wave))
+                for rid, returnee, wave in rows.tuples()
+            ]
 
-    async def response_of(self, returnee_id: str, wave: str) -> SurveyToCheck | None:
+    async def response_of(self, returnee_id: str, wave: Wave) -> SurveyToCheck | None:
         """The completed survey of a returnee's wave, if not yet checked."""
         async with self.sessions() as session:
             row = (

@@ -16,6 +16,7 @@ import typer
 
 from bot.cli.staff import windows
 from bot.common import configured_definition, fail, open_store
+from bot.followup_rules import check_unchecked
 from bot.i18n import UI_LANGUAGES
 from bot.settings import BotSettings, WhatsAppSettings, configured_secrets
 from bot.staff import invitation_link, whatsapp_invitation_link
@@ -99,6 +100,7 @@ async def _serve(
                 fail(f"the WhatsApp Cloud API refuses WHATSAPP_TOKEN / PHONE_NUMBER_ID: {exc}")
             log.info("WhatsApp number %s ready", shown)
         await score_unscored_surveys(store, svc.definition, svc.table)
+        await check_unchecked(store, svc.programme, svc.definition)
         tasks.append(asyncio.create_task(_housekeeping(store, svc.policy.retention_months)))
         tasks.append(
             asyncio.create_task(

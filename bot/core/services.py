@@ -12,6 +12,7 @@ from bot.core.entry import Entry
 from bot.core.feedback import FeedbackDesk
 from bot.core.rights import Rights
 from bot.core.survey import SurveyService
+from bot.programme import Programme, load_programme
 from flows.model import FlowDefinition
 from scoring import WeightTable
 from storage.store import Store
@@ -29,11 +30,15 @@ class Core:
     today: Callable[[], date] = today_utc
     #: retention period and contact point, shown on the consent screen
     policy: DataPolicy = field(default_factory=DataPolicy)
+    #: profile attributes, assistance taxonomy and follow-up rules
+    programme: Programme = field(default_factory=load_programme)
 
     @property
     def survey(self) -> SurveyService:
         """The survey use cases over this store, survey and weight table."""
-        return SurveyService(self.store, self.definition, self.table, self.windows, self.today)
+        return SurveyService(
+            self.store, self.definition, self.table, self.windows, self.today, self.programme
+        )
 
     @property
     def entry(self) -> Entry:

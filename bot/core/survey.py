@@ -8,10 +8,12 @@ terminal survey all go through :meth:`SurveyService.apply`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from bot.followup_rules import check_completed
+from bot.programme import Programme, load_programme
 from bot.survey_scores import score_survey, scoring_gap
 from flows.engine import Step, resume, start, visible_questions
 from flows.model import FlowDefinition, Question, options_of
@@ -169,6 +171,8 @@ class SurveyService:
     table: WeightTable
     windows: WaveWindows
     today: Callable[[], date] = today_utc
+    #: the follow-up rules a completed survey is checked against
+    programme: Programme = field(default_factory=load_programme)
 
     def language_for(self, preferred: str) -> str:
         """A survey is asked in one of its languages (the interface falls back to English)."""
@@ -222,9 +226,15 @@ class SurveyService:
         before = current
         for _ in range(RACE_ATTEMPTS):
             try:
-                return await self._apply_once(
+                applied = await self._apply_once(
                     returnee_id, current, inp, language, update_id, may_start, before
                 )
+                if applied.outcome == "applied" and applied.step and applied.step.state.completed:
+                    assert applied.wave is not None
+                    await check_completed(
+                        self.store, self.programme, self.definition, returnee_id, applied.wave
+                    )
+                return applied
             except StaleProgress:
                 assert current is not None  # (only a step can be stale)
                 current = await self._reread(returnee_id, current.wave)

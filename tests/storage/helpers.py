@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from datetime import date
+from pathlib import Path
+
+import pytest
 
 from bot.survey_scores import score_survey
 from flows import FlowDefinition, builtin_definition, resume, start
@@ -11,6 +16,7 @@ from flows.state import Choose, Input, Text, Toggle
 from flows.state import Done as DoneInput
 from scoring import default_weight_table
 from storage.store import ReturneeInfo, Store, Wave
+from tests.backends import PG_HOST, PG_PORT, PG_USER, Backend, services_required
 
 RSS: FlowDefinition = builtin_definition("rss")
 CONSENT = "test-v1"
@@ -59,3 +65,31 @@ async def complete_and_score(store: Store, returnee_id: str, comment: str) -> No
     await answer(store, returnee_id, full_inputs(comment))
     state = await store.load_state(returnee_id, "initial", RSS)
     assert state is not None and state.completed
+
+
+def database_dump(backend: Backend) -> bytes:
+    """Every byte the database keeps: the SQLite file (+WAL), or a pg_dump."""
+    if backend.name == "sqlite":
+        data = b""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            path = Path(backend.location + suffix)
+            if path.exists():
+                data += path.read_bytes()
+        return data
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        message = "pg_dump is not installed"
+        if services_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return subprocess.run(
+        [pg_dump, "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, backend.location],
+        check=True,
+        capture_output=True,
+    ).stdout
+
+
+def assert_absent(needle: str, haystack: bytes) -> None:
+    encoded = needle.encode()
+    assert encoded not in haystack
+    assert encoded.hex().encode() not in haystack.lower()  # bytea is dumped as hex

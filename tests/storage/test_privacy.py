@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,39 +14,17 @@ from storage.db import make_engine
 from storage.models import Answer, Base, DataKey, Feedback
 from storage.redaction import RedactingFilter, sensitive
 from storage.store import Store
-from tests.backends import PG_HOST, PG_PORT, PG_USER, Backend, services_required
-from tests.storage.helpers import answer, complete_and_score, consented_returnee
+from tests.backends import Backend
+from tests.storage.helpers import (
+    answer,
+    assert_absent,
+    complete_and_score,
+    consented_returnee,
+    database_dump,
+)
 
 CANARY = "CANARY-7f3a9-zebra-mango-answer"
 CASE_CANARY = "CASE-CANARY-55821"
-
-
-def _dump(backend: Backend) -> bytes:
-    """Every byte the database keeps: the SQLite file (+WAL), or a pg_dump."""
-    if backend.name == "sqlite":
-        data = b""
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            path = Path(backend.location + suffix)
-            if path.exists():
-                data += path.read_bytes()
-        return data
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        message = "pg_dump is not installed"
-        if services_required():
-            pytest.fail(message)
-        pytest.skip(message)
-    return subprocess.run(
-        [pg_dump, "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, backend.location],
-        check=True,
-        capture_output=True,
-    ).stdout
-
-
-def _assert_absent(needle: str, haystack: bytes) -> None:
-    encoded = needle.encode()
-    assert encoded not in haystack
-    assert encoded.hex().encode() not in haystack.lower()  # bytea is dumped as hex
 
 
 async def test_canary_never_reaches_the_database_or_the_logs_in_clear(
@@ -91,11 +66,11 @@ async def test_canary_never_reaches_the_database_or_the_logs_in_clear(
     assert [line for line in raw if CANARY in line] == [f"handling {CANARY}"]
     assert not [line for line in raw if CASE_CANARY in line]
 
-    dump = _dump(backend)
+    dump = database_dump(backend)
     assert len(dump) > 10_000
-    _assert_absent(CANARY, dump)
-    _assert_absent(CASE_CANARY, dump)
-    _assert_absent("424242", dump)  # the Telegram user id is only kept as a pseudonym
+    assert_absent(CANARY, dump)
+    assert_absent(CASE_CANARY, dump)
+    assert_absent("424242", dump)  # the Telegram user id is only kept as a pseudonym
 
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "INSERT INTO answers" in logged  # the log really was at DEBUG
