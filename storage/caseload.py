@@ -265,21 +265,17 @@ class Caseload:
                         ReturneeProfile.returnee_id.in_(ids)
                     )
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         items: dict[str, dict[str, tuple[str, str | None]]] = {}
-        for rid, item_id, item_key, digest in (
-            await session.execute(
-                select(
-                    AssistanceItem.returnee_id,
-                    AssistanceItem.id,
-                    AssistanceItem.item_key,
-                    AssistanceItem.digest,
-                ).where(AssistanceItem.returnee_id.in_(ids), AssistanceItem.source == "import")
-            )
-        ).tuples():
+        for rid, item_id, item_key, digest in await session.execute(
+            select(
+                AssistanceItem.returnee_id,
+                AssistanceItem.id,
+                AssistanceItem.item_key,
+                AssistanceItem.digest,
+            ).where(AssistanceItem.returnee_id.in_(ids), AssistanceItem.source == "import")
+        ):
             items.setdefault(rid, {})[item_key] = (item_id, digest)
         deks = await returnee_keys(session, self.keyring, ids)
         new_returnees, new_keys, new_invites, profiles_new, items_new = [], [], [], [], []

@@ -110,10 +110,7 @@ class FollowUp:
                 .order_by(SurveyResponse.completed_at)
                 .limit(limit)
             )
-            return [
-                SurveyToCheck(rid, returnee, cast(Wave, wave))
-                for rid, returnee, wave in rows.tuples()
-            ]
+            return [SurveyToCheck(rid, returnee, cast(Wave, wave)) for rid, returnee, wave in rows]
 
     async def response_of(self, returnee_id: str, wave: Wave) -> SurveyToCheck | None:
         """The completed survey of a returnee's wave, if not yet checked."""
@@ -197,16 +194,12 @@ class FollowUp:
                 .where(*conditions)
             )
             rows = (
-                (
-                    await session.execute(
-                        base.order_by(FollowupFlag.raised_at, FollowupFlag.id)
-                        .offset(offset)
-                        .limit(limit)
-                    )
+                await session.execute(
+                    base.order_by(FollowupFlag.raised_at, FollowupFlag.id)
+                    .offset(offset)
+                    .limit(limit)
                 )
-                .tuples()
-                .all()
-            )
+            ).all()
             lines = await self._lines(session, rows)
             await self.staff.record_many(
                 session, actor, "read_followup", [(line.returnee_id, None) for line in lines]
@@ -218,13 +211,11 @@ class FollowUp:
         latest: dict[str, tuple[str, datetime]] = {}
         ids = [r[0].returnee_id for r in rows]
         if ids:
-            for rid, kind, at in (
-                await session.execute(
-                    select(FollowupAction.returnee_id, FollowupAction.kind, FollowupAction.at)
-                    .where(FollowupAction.returnee_id.in_(ids))
-                    .order_by(FollowupAction.at)
-                )
-            ).tuples():
+            for rid, kind, at in await session.execute(
+                select(FollowupAction.returnee_id, FollowupAction.kind, FollowupAction.at)
+                .where(FollowupAction.returnee_id.in_(ids))
+                .order_by(FollowupAction.at)
+            ):
                 latest[rid] = (kind, at)
         lines = []
         for flag, public_id, country, profile in rows:
@@ -259,18 +250,14 @@ class FollowUp:
         """A returnee's flags, newest first (read with the case file, which audits)."""
         async with self.sessions() as session:
             rows = (
-                (
-                    await session.execute(
-                        select(FollowupFlag, Returnee.public_id, Returnee.country, ReturneeProfile)
-                        .join(Returnee, Returnee.id == FollowupFlag.returnee_id)
-                        .outerjoin(ReturneeProfile, ReturneeProfile.returnee_id == Returnee.id)
-                        .where(FollowupFlag.returnee_id == returnee_id)
-                        .order_by(FollowupFlag.raised_at.desc())
-                    )
+                await session.execute(
+                    select(FollowupFlag, Returnee.public_id, Returnee.country, ReturneeProfile)
+                    .join(Returnee, Returnee.id == FollowupFlag.returnee_id)
+                    .outerjoin(ReturneeProfile, ReturneeProfile.returnee_id == Returnee.id)
+                    .where(FollowupFlag.returnee_id == returnee_id)
+                    .order_by(FollowupFlag.raised_at.desc())
                 )
-                .tuples()
-                .all()
-            )
+            ).all()
             return await self._lines(session, rows)
 
     async def actions_of(self, returnee_id: str) -> list[ActionLine]:
