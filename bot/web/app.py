@@ -26,6 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from bot.common import configured_definition
 from bot.couriers import Courier
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
+from bot.programme import Programme, load_programme
 from bot.rate_limits import RateLimiter
 from bot.staff import allowed
 from bot.staff_words import N_, StaffWords
@@ -79,6 +80,8 @@ class Console:
     whatsapp_number: str | None = None
     #: the survey in use (export labels, its completed surveys)
     definition: FlowDefinition = field(default_factory=configured_definition)
+    #: profile attributes, assistance taxonomy and follow-up rules
+    programme: Programme = field(default_factory=load_programme)
     #: cohort figures and charts kept a few minutes (aggregates only, no personal data)
     cache: dict[Any, Any] = field(default_factory=dict)
     #: the path the proxy serves the console under (``/console``; empty at the root),
@@ -120,6 +123,10 @@ class Console:
             **values,
         )
         return web.Response(text=html, content_type="text/html", status=status)
+
+    async def staff_names(self) -> dict[str, str]:
+        """Each staff actor's name as the admin gave it (audit actors -> names)."""
+        return {f"staff:{m.id}": m.name or m.id[:8] for m in await self.store.list_staff()}
 
     @staticmethod
     def may(user: ConsoleUser, action: str) -> bool:
@@ -377,7 +384,7 @@ async def choose_language(console: Console, request: web.Request) -> web.StreamR
 
 def build_console_app(console: Console) -> web.Application:
     # (the pages import this module's framework)
-    from bot.web import analysis, enrolment, records, rounds
+    from bot.web import analysis, enrolment, followup, records, rounds
 
     app = web.Application(middlewares=_middlewares(console))
     app.on_response_prepare.append(_security_headers)
@@ -393,7 +400,7 @@ def build_console_app(console: Console) -> web.Application:
     app.router.add_post("/logout", bind(sign_out))
     app.router.add_get("/", bind(home))
     app.router.add_get("/language/{code}", bind(choose_language))
-    for pages in (rounds, analysis, records, enrolment):
+    for pages in (rounds, analysis, records, enrolment, followup):
         pages.add_routes(app.router, bind)
     app.router.add_static("/static", str(resources.files("bot.web").joinpath("static")))
     return app

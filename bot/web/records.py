@@ -36,6 +36,7 @@ from storage.caseload_list import (
     caseload_page,
 )
 from storage.feedback import FEEDBACK_STATES, RATING_SCALE
+from storage.returnees import ReturneeInfo
 from storage.staff_audit import STAFF_ROLES, UnknownRole
 
 #: audit entries on one page
@@ -123,6 +124,19 @@ async def returnee_page(console: Console, request: web.Request) -> web.StreamRes
             case_ref=case_ref,
             problem=_("No returnee with this case reference."),
         )
+    return await case_file_page(console, request, info, case_ref)
+
+
+async def case_file_page(
+    console: Console,
+    request: web.Request,
+    info: ReturneeInfo,
+    case_ref: str = "",
+    problem: str | None = None,
+) -> web.Response:
+    """The case file of a returnee found beforehand (the read is audited)."""
+    user = request[USER]
+    _ = gettext_for(language_of(request))
     case = await read_case_file(
         console.store, info, weights_version=console.table.version, actor=user.actor
     )
@@ -138,15 +152,25 @@ async def returnee_page(console: Console, request: web.Request) -> web.StreamRes
             words,
         )
         chart = base64.b64encode(png).decode()
+    store = console.store
     return console.page(
         request,
         "returnee.html",
+        400 if problem else 200,
         title=f"{_('Returnee')} {info.public_id}",
         case=case,
         case_ref=case_ref,
         chart=chart,
         score_keys=("economic", "social", "psychosocial", "composite"),
         invite_channels=channels(console),
+        profile=await store.caseload.profile(info.id, actor=user.actor),
+        assistance=await store.caseload.assistance(info.id),
+        flags=await store.followup.flags_of(info.id),
+        actions=await store.followup.actions_of(info.id),
+        programme=console.programme,
+        names=await console.staff_names(),
+        problem=problem,
+        today=console.today().isoformat(),
     )
 
 

@@ -215,10 +215,6 @@ async def start_round(console: Console, request: web.Request) -> web.StreamRespo
     raise web.HTTPSeeOther(f"{console.base}/rounds/{round_id}?follow=1")
 
 
-async def _staff_names(console: Console) -> dict[str, str]:
-    return {f"staff:{m.id}": m.name or m.id[:8] for m in await console.store.list_staff()}
-
-
 @requires("round")
 async def rounds_page(console: Console, request: web.Request) -> web.StreamResponse:
     """Rounds, newest first: of a wave, in a state, a page at a time."""
@@ -243,7 +239,7 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
         "rounds.html",
         title=_("Reminder rounds"),
         rounds=rounds[:ROUNDS_PAGE],
-        names=await _staff_names(console),
+        names=await console.staff_names(),
         waves=WAVES,
         wave=wave or "",
         states=ROUND_STATES,
@@ -278,7 +274,7 @@ async def round_page(console: Console, request: web.Request) -> web.StreamRespon
         "round.html",
         title=_("Reminder round"),
         report=report,
-        names=await _staff_names(console),
+        names=await console.staff_names(),
         recipients=reached,
         matching=matching,
         shown_status=status or "",
