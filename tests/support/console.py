@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.core.services import Core
 from bot.rate_limits import RateLimiter
 from bot.telegram.app import build_bot
 from bot.web.app import SERVER_OPTIONS, Console, build_console_app
@@ -101,3 +102,23 @@ async def completed_surveys(store: Store) -> None:
         waves: list[Wave] = ["initial", "intermediate", "final"][: 3 if i == 0 else 1 + (i < 4)]
         for level, wave in enumerate(waves):
             await answer(store, returnee.id, inputs((i + level) % 3), wave=wave)
+
+
+async def survey_with_distress(store: Store, case_ref: str) -> str:
+    """A returnee who answers the whole initial survey through the conversation core,
+    often very sad, afraid or alone; their public id."""
+    returnee = await store.enroll(
+        case_ref=case_ref, return_date=date(2026, 10, 1), country="GN", language="fr"
+    )
+    await store.bind_telegram(returnee.id, 770001, 770001)
+    await store.give_consent(returnee.id, version="v1", language="fr")
+    survey = Core(store, RSS, default_weight_table()).survey
+    answers: list[Input] = []
+    for question in RSS.questions[:30]:
+        options = question.options  # type: ignore[union-attr]
+        wanted = "very_often" if question.id == "psy_distress" else options[1].id
+        answers.append(Choose(option=wanted))
+    for inp in [*answers, Toggle(option="cash"), DoneInput(), Text(text="merci")]:
+        current = await survey.open_wave(returnee.id, returnee.return_date)
+        await survey.apply(returnee.id, current, inp, language="fr")
+    return returnee.public_id
