@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.staff_words import N_
 from bot.web.app import USER, Binder, Console, gettext_for, language_of, page_number, requires
-from bot.web.records import case_file_page
+from bot.web.records import case_file_page, reason_words
 from storage.caseload import Assistance
 from storage.followup import FLAG_STATES
 from storage.returnees import ReturneeInfo
@@ -40,7 +40,6 @@ async def queue_page(console: Console, request: web.Request) -> web.StreamRespon
     )
     _ = gettext_for(language_of(request))
     lang = language_of(request)
-    rules = {r.id: r.text(lang) for r in console.programme.followup.rules}
     actions = {a.id: a.text(lang) for a in console.programme.followup.actions}
 
     def link(**changes: object) -> str:
@@ -54,7 +53,7 @@ async def queue_page(console: Console, request: web.Request) -> web.StreamRespon
         flags=flags,
         state=state,
         country=country or "",
-        rules=rules,
+        reason_text=reason_words(console, lang),
         actions=actions,
         page_number=page,
         pages=max(1, -(-flags.total // QUEUE_PAGE)),

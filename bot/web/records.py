@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.charts import ChartWords, trajectory_png
-from bot.staff_words import N_
+from bot.staff_words import N_, StaffWords
 from bot.web.app import (
     USER,
     Binder,
@@ -27,6 +28,7 @@ from bot.web.app import (
     wave_and_country,
 )
 from bot.web.enrolment import channels
+from flows.model import options_of
 from storage.case_file import read_case_file
 from storage.caseload_list import (
     CHANNEL_FILTERS,
@@ -36,6 +38,7 @@ from storage.caseload_list import (
     caseload_page,
 )
 from storage.feedback import FEEDBACK_STATES, RATING_SCALE
+from storage.followup import Reason
 from storage.returnees import ReturneeInfo
 from storage.staff_audit import STAFF_ROLES, UnknownRole
 
@@ -169,9 +172,34 @@ async def case_file_page(
         actions=await store.followup.actions_of(info.id),
         programme=console.programme,
         names=await console.staff_names(),
+        reason_text=reason_words(console, language_of(request)),
         problem=problem,
         today=console.today().isoformat(),
     )
+
+
+def reason_words(console: Console, language: str) -> Callable[[Reason], str]:
+    """How a flag's reason reads: the rule in words, with the answer given (its label in
+    the survey) or the score seen."""
+    rules = console.programme.followup
+    words = StaffWords(gettext_for(language))
+    definition = console.definition
+
+    def text(reason: Reason) -> str:
+        rule = rules.rule(reason.rule)
+        title = rule.text(language) if rule else reason.rule
+        question, _, chosen = reason.detail.partition(": ")
+        if chosen and definition.has_question(question):
+            labels = {o.id: o.label for o in options_of(definition.question(question))}
+            shown = [
+                labels[c].get(language) or labels[c].get("en") or c if c in labels else c
+                for c in chosen.split(", ")
+            ]
+            return f"{title} ({', '.join(shown)})"
+        dimension, _, figures = reason.detail.partition(" ")
+        return f"{title} ({words.dimension(dimension)} {figures})" if figures else title
+
+    return text
 
 
 #: the feedback inbox's views: what each shows
