@@ -10,6 +10,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
@@ -40,6 +41,7 @@ def test_a_caseload_is_checked_whole_imported_once_and_updated(
     initialised: Path, tmp_path: Path
 ) -> None:
     runner = CliRunner(env={"TELEGRAM_BOT_USERNAME": "rss_test_bot", "COLUMNS": "200"})
+    # (every import below that enrols names where its links go)
     caseload = make_caseload(load_programme(), 2000, today=TODAY)
     good = caseload.write(tmp_path / "caseload.xlsx")
     bad_copy, expected = broken(caseload)
@@ -105,8 +107,9 @@ def test_a_caseload_is_checked_whole_imported_once_and_updated(
 
 
 def test_skip_invalid_imports_the_good_returnees_and_writes_the_rest(
-    initialised: Path, tmp_path: Path
+    initialised: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # (the invitations are written here)
     caseload = make_caseload(load_programme(), 120, today=TODAY)
     bad_copy, expected = broken(caseload)
     bad = bad_copy.write(tmp_path / "broken.csv")
@@ -122,7 +125,10 @@ def test_skip_invalid_imports_the_good_returnees_and_writes_the_rest(
         assert {int(r["row"]) for r in csv.DictReader(f)} >= {row for row, _, _ in expected}
 
 
-def test_the_template_takes_its_own_example(initialised: Path, tmp_path: Path) -> None:
+def test_the_template_takes_its_own_example(
+    initialised: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # (the invitations are written here)
     path = tmp_path / "template.xlsx"
     result = CliRunner().invoke(app, ["caseload", "template", str(path)])
     assert result.exit_code == 0
@@ -132,3 +138,4 @@ def test_the_template_takes_its_own_example(initialised: Path, tmp_path: Path) -
     assert "encrypted" in guide["migrant_category"] and "ISO 3166" in guide["country"]
     imported = CliRunner().invoke(app, ["caseload", "import", str(path)])
     assert imported.exit_code == 0 and "1 enrolled" in imported.stdout, imported.output
+    assert len(list(tmp_path.glob("invitations-*.html"))) == 1
