@@ -648,3 +648,52 @@ async def test_feedback_stored_before_its_states_is_new_after_the_upgrade(
         assert handled.total == 1 and handled.counts == {"handled": 1}
     finally:
         await store.close()
+
+
+async def test_returnees_and_surveys_from_before_the_caseload_are_taken_over(
+    backend: Backend, keyring: Keyring
+) -> None:
+    """A database the release before the caseload wrote (revision 0013): its completed
+    surveys count as checked by the follow-up rules (staff saw them then), a survey
+    half-way is checked when it completes, and importing the returnee's case updates them
+    instead of enrolling them twice."""
+    from storage.caseload import CaseRecord, Profile
+    from storage.db import upgrade
+
+    engine = make_engine(backend.url)
+    await upgrade(engine, "0013")
+    store = Store(engine, keyring)
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO returnees (id, public_id, case_ref_index, country, return_date, "
+                "language, status, created_at, updated_at) VALUES ('r-1', 'R-OLDONE1', :ix, "
+                "'GN', :day, 'fr', 'active', :at, :at)"
+            ),
+            {"ix": store.case_ref_index("OLD-1"), "day": date(2026, 5, 1), "at": at},
+        )
+        for response, wave, status in (("s-1", "initial", "completed"),
+                                       ("s-2", "intermediate", "in_progress")):  # fmt: skip
+            await connection.execute(
+                text(
+                    "INSERT INTO survey_responses (id, returnee_id, wave, flow_id, "
+                    "flow_version, language, status, seq, started_at, updated_at, "
+                    "completed_at) VALUES (:id, 'r-1', :wave, 'rss', '1', 'fr', :status, 3, "
+                    ":at, :at, :done)"
+                ),
+                {"id": response, "wave": wave, "status": status, "at": at,
+                 "done": at if status == "completed" else None},
+            )  # fmt: skip
+    await upgrade(engine)
+    try:
+        await store.verify()
+        assert await store.followup.unchecked() == []
+        assert await store.followup.response_of("r-1", "initial") is None
+        record = CaseRecord("OLD-1", date(2026, 5, 1), "GN", "fr", Profile(office="Kankan"))
+        outcome = await store.caseload.import_records([record], actor="test")
+        assert not outcome.created and [r.public_id for r in outcome.updated] == ["R-OLDONE1"]
+        profile = await store.caseload.profile("r-1", actor="test")
+        assert profile is not None and profile.office == "Kankan"
+    finally:
+        await store.close()
