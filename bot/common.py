@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import typer
 
+from bot.programme import Programme, ProgrammeError, load_programme
 from flows import FlowDefinition, FlowDefinitionError, definition_at
 from storage.config import Settings
 from storage.crypto import CryptoError, Keyring
@@ -29,6 +30,15 @@ def configured_definition(path: Path | None = None) -> FlowDefinition:
     try:
         return definition_at(path or os.environ.get("RSSBOT_FLOW") or None)
     except FlowDefinitionError as exc:
+        fail(str(exc))
+
+
+def configured_programme() -> Programme:
+    """The programme file in use (``RSSBOT_PROGRAMME``, else the built-in one); one that
+    cannot be used ends the command with what is wrong and where."""
+    try:
+        return load_programme()
+    except ProgrammeError as exc:
         fail(str(exc))
 
 

@@ -15,7 +15,7 @@ Arabic.
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -26,6 +26,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from bot.i18n import Translator
+from bot.programme import Attribute, Programme
 from bot.survey_scores import scoring_gap
 from bot.texts import answer_label, dimension_label
 from flows.model import (
@@ -42,6 +43,7 @@ from flows.model import (
 from flows.state import ChoiceAnswer, MultiAnswer, SpecialAnswer, TextAnswer
 from scoring import WeightTable
 from scoring.model import Element
+from storage.caseload import AssistanceLine
 from storage.reports import SCORE_KEYS, CompletedSurvey
 
 FORMATS = ("csv", "xlsx")
@@ -68,6 +70,8 @@ class ExportSpec:
     labels: str | None = "en"
     include_case_ref: bool = False
     layout: Layout = "wide"
+    #: profile attributes and assistance types to describe (None: no caseload columns)
+    programme: Programme | None = None
 
     @property
     def weights_status(self) -> str:
@@ -106,7 +110,41 @@ class ExportSpec:
             Column("started", "day the survey was started (UTC)"),
             Column("completed", "day the survey was completed (UTC)"),
         ]
-        return columns
+        return columns + self._caseload_columns()
+
+    def profile_attributes(self) -> list[Attribute]:
+        """The attributes exported: special categories only with case references."""
+        if self.programme is None:
+            return []
+        return [a for a in self.programme.attributes if self.include_case_ref or not a.sealed]
+
+    def _caseload_columns(self) -> list[Column]:
+        if self.programme is None:
+            return []
+        language = self.codebook_language
+        columns = []
+        for a in self.profile_attributes():
+            allowed = (
+                ", ".join(f"{code} ({a.value_text(code, language)})" for code in a.allowed())
+                or "ISO 3166 country code"
+            )
+            many = "codes separated by spaces: " if a.kind == "choices" else ""
+            sealed = "; special category (stored encrypted)" if a.sealed else ""
+            columns.append(
+                Column(f"profile_{a.id}", f"{a.text(language)}: {many}{allowed}{sealed}")
+            )
+        rules = "; ".join(f"{r.id} ({r.text(language)})" for r in self.programme.followup.rules)
+        actions = ", ".join(a.id for a in self.programme.followup.actions)
+        return [
+            *columns,
+            Column("office", "the office that follows the returnee (caseload import)"),
+            Column("caseworker", "the caseworker who follows the returnee (caseload import)"),
+            Column("followup_flags", f"follow-up rules this survey met, separated by spaces: "
+                   f"{rules}"),
+            Column("followup_state", "the flag's state: open (to follow up) or closed"),
+            Column("followup_actions", f"what caseworkers did for the returnee, oldest first "
+                   f"(action day; ...): {actions}"),
+        ]  # fmt: skip
 
     def columns(self) -> list[Column]:
         if self.layout == "long":
@@ -161,6 +199,84 @@ class ExportSpec:
             s.language,
             s.started_at.date(),
             s.completed_at.date() if s.completed_at else None,
+            *self._caseload_cells(s),
+        ]
+
+    def _caseload_cells(self, s: CompletedSurvey) -> list[Any]:
+        if self.programme is None:
+            return []
+        cells: list[Any] = []
+        for a in self.profile_attributes():
+            value = s.profile.get(a.id)
+            cells.append(" ".join(value) if isinstance(value, list) else value)
+        return [
+            *cells,
+            s.profile.get("office"),
+            s.profile.get("caseworker"),
+            " ".join(s.flags) or None,
+            s.flag_state,
+            "; ".join(f"{kind} {day.isoformat()}" for kind, day in s.actions) or None,
+        ]
+
+    # -- assistance ----------------------------------------------------------------------
+
+    def assistance_header(self) -> list[str]:
+        return [
+            "returnee",
+            *(["case_ref"] if self.include_case_ref else []),
+            "type",
+            "dimension",
+            "level",
+            "status",
+            "start",
+            "end",
+            "value",
+            "currency",
+            "source",
+        ]
+
+    def assistance_rows(
+        self, returnee: tuple[str, str | None], lines: Iterable[AssistanceLine]
+    ) -> Iterator[list[Any]]:
+        """One row per item of assistance of a returnee (public id, case reference)."""
+        assert self.programme is not None
+        for line in lines:
+            kind = self.programme.assistance.type(line.type)
+            yield [
+                returnee[0],
+                *([returnee[1]] if self.include_case_ref else []),
+                line.type,
+                kind.dimension if kind else None,
+                line.level,
+                line.status,
+                line.start,
+                line.end,
+                float(line.value) if line.value else None,
+                line.currency,
+                line.source,
+            ]
+
+    def assistance_codebook(self) -> list[list[Any]]:
+        """The assistance sheet's columns, as codebook rows."""
+        assert self.programme is not None
+        language, assistance = self.codebook_language, self.programme.assistance
+        described = {
+            "returnee": "pseudonymous id of the returnee (R-...)",
+            "case_ref": "case reference (personal data)",
+            "type": "type of assistance: "
+            + "; ".join(f"{t.id} ({t.text(language)})" for t in assistance.types),
+            "dimension": "the RSS dimension the type addresses",
+            "level": ", ".join(v.id for v in assistance.levels),
+            "status": ", ".join(v.id for v in assistance.statuses),
+            "start": "day it started",
+            "end": "day it ended",
+            "value": "its value",
+            "currency": "the value's currency (ISO 4217)",
+            "source": "how it was recorded: import, console, cli",
+        }
+        return [
+            [f"assistance: {name}", described[name], *[None] * 9]
+            for name in self.assistance_header()
         ]
 
     def _code(self, element: Element | None, coded: str | None) -> float | None:
@@ -247,6 +363,8 @@ class ExportSpec:
                     self.table.version if e or c.name in SCORE_KEYS else None,
                 ]
             )
+        if self.programme is not None:
+            rows += self.assistance_codebook()
         return header, rows
 
     def _section(self, q: Question | None, language: str) -> str | None:
@@ -328,6 +446,16 @@ class Written:
     rows: int
     surveys: int
     codebook: Path | None
+    #: the assistance CSV beside a CSV export (None: in the XLSX, or none)
+    assistance: Path | None = None
+
+
+#: reads the assistance of returnees (returnee id -> their items)
+AssistanceReader = Callable[[Sequence[str]], Awaitable[dict[str, list[AssistanceLine]]]]
+
+
+def assistance_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}-assistance.csv")
 
 
 def codebook_path(path: Path) -> Path:
@@ -350,18 +478,33 @@ def _write_csv(path: Path, header: list[str], rows: Iterable[list[Any]]) -> None
             writer.writerow([_csv_cell(v) for v in row])
 
 
+async def _assistance_rows(
+    spec: ExportSpec, people: dict[str, tuple[str, str | None]], read: AssistanceReader
+) -> list[list[Any]]:
+    items = await read(list(people))
+    rows: list[list[Any]] = []
+    for returnee_id, who in sorted(people.items(), key=lambda p: p[1][0]):
+        rows += spec.assistance_rows(who, items.get(returnee_id, ()))
+    return rows
+
+
 async def write_export(
     spec: ExportSpec,
     fmt: str,
     path: Path,
     batches: AsyncIterator[list[CompletedSurvey]],
+    assistance: AssistanceReader | None = None,
 ) -> Written:
-    """Write the export of ``batches`` to ``path`` (and its codebook) as they arrive."""
+    """Write the export of ``batches`` to ``path`` (and its codebook) as they arrive;
+    with ``assistance`` (and a programme in ``spec``), the assistance of the returnees
+    exported, one row per item (a sheet of the XLSX, or NAME-assistance.csv)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: {', '.join(FORMATS)}")
     _ = spec.translator()
     header = spec.header()
     count = surveys = 0
+    people: dict[str, tuple[str, str | None]] = {}
+    with_assistance = assistance is not None and spec.programme is not None
     if fmt == "csv":
         with path.open("w", encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out)
@@ -369,12 +512,19 @@ async def write_export(
             async for batch in batches:
                 surveys += len(batch)
                 for s in batch:
+                    people[s.returnee_id] = (s.public_id, s.case_ref)
                     for row in spec.rows(s, _):
                         writer.writerow([_csv_cell(v) for v in row])
                         count += 1
         book_header, book_rows = spec.codebook()
         _write_csv(codebook_path(path), book_header, book_rows)
-        return Written(path, count, surveys, codebook_path(path))
+        extra = None
+        if with_assistance:
+            assert assistance is not None
+            extra = assistance_path(path)
+            rows = await _assistance_rows(spec, people, assistance)
+            _write_csv(extra, spec.assistance_header(), rows)
+        return Written(path, count, surveys, codebook_path(path), extra)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("surveys")
     sheet.freeze_panes = "B2"
@@ -383,6 +533,7 @@ async def write_export(
     async for batch in batches:
         surveys += len(batch)
         for s in batch:
+            people[s.returnee_id] = (s.public_id, s.case_ref)
             for row in spec.rows(s, _):
                 sheet.append(row)
                 count += 1
@@ -395,6 +546,14 @@ async def write_export(
     for row in book_rows:
         codebook.append(row)
     codebook.auto_filter.ref = f"A1:{get_column_letter(len(book_header))}{len(book_rows) + 1}"
+    if with_assistance:
+        assert assistance is not None
+        items = book.create_sheet("assistance")
+        items.freeze_panes = "B2"
+        _widths(items, spec.assistance_header())
+        items.append(spec.assistance_header())
+        for row in await _assistance_rows(spec, people, assistance):
+            items.append(row)
     book.save(path)
     return Written(path, count, surveys, None)
 

@@ -486,6 +486,31 @@ class Caseload:
             dek = await self.keys.returnee(session, returnee_id)
             return [self.line(dek, row) for row in rows]
 
+    async def assistance_of_many(
+        self, returnee_ids: Sequence[str]
+    ) -> dict[str, list[AssistanceLine]]:
+        """The assistance of many returnees (exports: their read is audited there), in
+        batches of 500, each returnee's oldest first."""
+        out: dict[str, list[AssistanceLine]] = {}
+        ids = list(returnee_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            async with self.sessions() as session:
+                rows = (
+                    await session.scalars(
+                        select(AssistanceItem)
+                        .where(AssistanceItem.returnee_id.in_(chunk))
+                        .order_by(AssistanceItem.start_date, AssistanceItem.created_at)
+                    )
+                ).all()
+                deks = await returnee_keys(session, self.keyring, {r.returnee_id for r in rows})
+            for row in rows:
+                if row.returnee_id in deks:
+                    out.setdefault(row.returnee_id, []).append(
+                        self.line(deks[row.returnee_id], row)
+                    )
+        return out
+
     @staticmethod
     def line(dek: bytes, row: AssistanceItem) -> AssistanceLine:
         details = json.loads(

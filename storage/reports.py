@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
@@ -26,7 +26,15 @@ from flows.state import Answer as AnswerValue
 from flows.state import ChoiceAnswer, MultiAnswer, SpecialAnswer, TextAnswer
 from scoring import WeightTable, score
 from storage import keys
-from storage.models import Answer, Returnee, Score, SurveyResponse
+from storage.models import (
+    Answer,
+    FollowupAction,
+    FollowupFlag,
+    Returnee,
+    ReturneeProfile,
+    Score,
+    SurveyResponse,
+)
 from storage.store import Store
 from storage.waves import WAVES, Wave
 
@@ -77,6 +85,14 @@ class CompletedSurvey:
     answers: dict[str, AnswerValue]
     #: the stored scores under the requested weights version (None: not scored under it)
     scores: dict[str, Any] | None
+    #: the returnee's profile: attribute id -> code(s), with ``office`` and ``caseworker``
+    #: (special categories only in reads that include case references)
+    profile: dict[str, Any] = field(default_factory=dict)
+    #: the follow-up rules this survey met, and its flag's state (open / closed)
+    flags: tuple[str, ...] = ()
+    flag_state: str | None = None
+    #: what caseworkers did for the returnee (kind, day), oldest first
+    actions: tuple[tuple[str, date], ...] = ()
 
     def scored_answers(self, definition: FlowDefinition) -> dict[str, str | None]:
         """Coded answers of the shown choice questions (what scoring reads)."""
@@ -172,6 +188,35 @@ async def completed_batches(
             store.audit(session, actor, "aggregate", None, f"{read} surveys")
 
 
+async def _profiles(
+    connection: Any, deks: dict[str, bytes], returnee_ids: list[str], sealed: bool
+) -> dict[str, dict[str, Any]]:
+    """The profiles of a batch of returnees (special categories when ``sealed``)."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = await connection.execute(
+        select(
+            ReturneeProfile.returnee_id,
+            ReturneeProfile.attributes,
+            ReturneeProfile.sealed_enc,
+            ReturneeProfile.office,
+            ReturneeProfile.caseworker,
+        ).where(ReturneeProfile.returnee_id.in_(returnee_ids))
+    )
+    for returnee_id, attributes, sealed_enc, office, caseworker in rows:
+        profile: dict[str, Any] = json.loads(attributes) if attributes else {}
+        if sealed and sealed_enc is not None and returnee_id in deks:
+            profile.update(
+                json.loads(
+                    keys.decrypt(
+                        deks[returnee_id], "returnee_profiles", returnee_id, "sealed", sealed_enc
+                    )
+                )
+            )
+        profile["office"], profile["caseworker"] = office, caseworker
+        out[returnee_id] = profile
+    return out
+
+
 _ANSWER_KINDS: dict[str, type[Any]] = {
     "choice": ChoiceAnswer,
     "multi": MultiAnswer,
@@ -242,6 +287,28 @@ async def _read_batch(
     for score_id, response_id, blob, computed_at in await connection.execute(scores_query):
         if response_id not in latest or computed_at > latest[response_id][0]:
             latest[response_id] = (computed_at, score_id, blob)
+    profiles = await _profiles(connection, deks, list(by_id), include_case_ref)
+    flags: dict[str, tuple[tuple[str, ...], str]] = {}
+    for flag_id, response_id, returnee_id, blob, state in await connection.execute(
+        select(
+            FollowupFlag.id,
+            FollowupFlag.response_id,
+            FollowupFlag.returnee_id,
+            FollowupFlag.reasons_enc,
+            FollowupFlag.state,
+        ).where(FollowupFlag.response_id.in_(response_ids))
+    ):
+        reasons = json.loads(
+            keys.decrypt(deks[returnee_id], "followup_flags", flag_id, "reasons", blob)
+        )
+        flags[response_id] = (tuple(rule for rule, _ in reasons), state)
+    actions: dict[str, list[tuple[str, date]]] = defaultdict(list)
+    for returnee_id, kind, at in await connection.execute(
+        select(FollowupAction.returnee_id, FollowupAction.kind, FollowupAction.at)
+        .where(FollowupAction.returnee_id.in_(list(by_id)))
+        .order_by(FollowupAction.at)
+    ):
+        actions[returnee_id].append((kind, at.date()))
     out = []
     for response in responses:
         person = by_id[response.returnee_id]
@@ -267,6 +334,10 @@ async def _read_batch(
                 scores=json.loads(keys.decrypt(dek, "scores", stored[1], "values", stored[2]))
                 if stored
                 else None,
+                profile=profiles.get(person.id, {}),
+                flags=flags.get(response.id, ((), ""))[0],
+                flag_state=flags[response.id][1] if response.id in flags else None,
+                actions=tuple(actions.get(person.id, ())),
             )
         )
     out.sort(key=lambda s: (s.public_id, WAVES.index(s.wave) if s.wave in WAVES else 9))

@@ -22,9 +22,8 @@ from bot.caseload_file import (
     write_template,
 )
 from bot.cli.staff import _with_store, actor
-from bot.common import configured_definition, fail
+from bot.common import configured_definition, configured_programme, fail
 from bot.invitation_sheet import invitations_for, render_sheet, write_links
-from bot.programme import Programme, ProgrammeError, load_programme
 from bot.settings import BotSettings, WhatsAppSettings
 from storage.caseload import Assistance, AssistanceLine, ImportOutcome
 from storage.store import Store
@@ -39,13 +38,6 @@ console = Console()
 SHOWN_ERRORS = 60
 
 
-def programme() -> Programme:
-    try:
-        return load_programme()
-    except ProgrammeError as exc:
-        fail(str(exc))
-
-
 @caseload_app.command("template")
 def template(
     path: Annotated[Path, typer.Argument(help="Where to write the workbook.")] = Path(
@@ -53,7 +45,7 @@ def template(
     ),
 ) -> None:
     """Write the caseload template: its columns, an example returnee, allowed values."""
-    write_template(path, programme(), configured_definition().languages)
+    write_template(path, configured_programme(), configured_definition().languages)
     typer.echo(
         f"Wrote {path}: fill the 'caseload' sheet; the 'columns' sheet says what each takes."
     )
@@ -99,7 +91,7 @@ def import_caseload(
     is wrong (unless --skip-invalid). New returnees get an invitation link each."""
     today = date.today()
     try:
-        checked = check_file(file, programme(), configured_definition().languages, today)
+        checked = check_file(file, configured_programme(), configured_definition().languages, today)
     except CaseloadFileError as exc:
         fail(str(exc))
     if checked.ignored_columns:
@@ -175,7 +167,7 @@ def assistance_add(
     currency: Annotated[str | None, typer.Option(help="The value's currency (EUR...).")] = None,
 ) -> None:
     """Record an item of assistance for a returnee (checked as an imported row is)."""
-    checker = Checker(programme(), configured_definition().languages, date.today())
+    checker = Checker(configured_programme(), configured_definition().languages, date.today())
     errors: list[RowError] = []
     row = {
         "assistance_type": type_,
@@ -207,7 +199,7 @@ def assistance_list(
     case: Annotated[str, typer.Option("--case", help="The returnee's case reference.")],
 ) -> None:
     """The assistance recorded for a returnee."""
-    plan = programme()
+    plan = configured_programme()
 
     async def run(store: Store) -> tuple[str, list[AssistanceLine]]:
         found = await store.find_by_case_ref(case, actor=actor("caseworker"))

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot import exports
-from bot.common import configured_definition, fail, open_store
+from bot.common import configured_definition, configured_programme, fail, open_store
 from bot.settings import BotSettings, WhatsAppSettings
 from bot.staff import ROLES, allowed
 from bot.staff_words import ENGLISH as words
@@ -426,6 +426,7 @@ def export(
         labels=None if labels == "none" else labels,
         include_case_ref=include,
         layout=cast(exports.Layout, layout),
+        programme=configured_programme(),
     )
     path = output or Path(f"{definition.id}-surveys-{today_utc().isoformat()}.{fmt}")
 
@@ -438,7 +439,9 @@ def export(
             actor=by or actor(role),
             action="export",
         )
-        return await exports.write_export(spec, fmt, path, batches)
+        return await exports.write_export(
+            spec, fmt, path, batches, store.caseload.assistance_of_many
+        )
 
     written = asyncio.run(_with_store(work))
     rows = f" ({written.rows} rows)" if layout == "long" else ""
@@ -448,6 +451,8 @@ def export(
     )
     if written.codebook:
         typer.echo(f"{written.codebook}: the codebook")
+    if written.assistance:
+        typer.echo(f"{written.assistance}: the assistance of these returnees, one row per item")
     if spec.scored:
         typer.echo(weights_line(table))
     else:

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.charts import PANELS
-from bot.exports import FORMATS, LAYOUTS, codebook_path
+from bot.exports import FORMATS, LAYOUTS, assistance_path, codebook_path
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.staff_words import N_
 from bot.web.app import (
@@ -133,7 +133,8 @@ async def cohort_page(console: Console, request: web.Request) -> web.StreamRespo
 
 @requires("export")
 async def export_file(console: Console, request: web.Request) -> web.StreamResponse:
-    """An export (or the codebook of the CSV export) as a download."""
+    """An export (or the codebook or the assistance beside the CSV export) as a
+    download."""
     user = request[USER]
     query = request.query
     fmt, layout, what = query.get("format"), query.get("layout", "wide"), query.get("file")
@@ -142,8 +143,8 @@ async def export_file(console: Console, request: web.Request) -> web.StreamRespo
         fmt not in FORMATS
         or layout not in LAYOUTS
         or labels not in (*console.definition.languages, "none")
-        or what not in (None, "data", "codebook")
-        or (what == "codebook" and fmt != "csv")
+        or what not in (None, "data", "codebook", "assistance")
+        or (what in ("codebook", "assistance") and fmt != "csv")
     ):
         return console.refuse(request, 404, N_("There is no such export."))
     wave, country = wave_and_country(query)
@@ -160,7 +161,9 @@ async def export_file(console: Console, request: web.Request) -> web.StreamRespo
             await run_rssbot(console.store, arguments)
         except StaffReadFailed:
             return console.refuse(request, 503, N_("The export stopped; please try again later."))
-        served = codebook_path(path) if what == "codebook" else path
+        served = {"codebook": codebook_path(path), "assistance": assistance_path(path)}.get(
+            what or "", path
+        )
         response = web.StreamResponse(
             headers={
                 "Content-Type": CONTENT_TYPES[served.suffix],

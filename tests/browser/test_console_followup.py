@@ -5,6 +5,8 @@ queue; the pages meet WCAG 2.1 AA."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -49,3 +51,10 @@ async def test_distress_reaches_the_queue_and_a_referral_the_case_file(
 
     await browser.open("/followup")
     assert "Referred to a service" in await browser.text("#followup")
+
+    # the export carries the flag and the action (codes, as the codebook describes them)
+    exported = await browser.download_text("/export?format=csv&layout=wide&labels=en&wave=initial")
+    header, row = list(csv.reader(io.StringIO(exported)))[:2]
+    cells = dict(zip(header, row, strict=True))
+    assert "frequent_distress" in cells["followup_flags"] and cells["followup_state"] == "open"
+    assert cells["followup_actions"].startswith("referred ")

@@ -5,18 +5,24 @@ raised once and closed by a caseworker's action; erasure takes all of it."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.caseload_file import Checker
-from bot.followup_rules import check_survey, reasons_for
+from bot.exports import ExportSpec, write_export
+from bot.followup_rules import check_survey, check_unchecked, reasons_for
 from bot.programme import load_programme
 from flows.state import ChoiceAnswer
+from scoring import default_weight_table
 from storage.caseload import Assistance, CaseRecord, Profile
 from storage.followup import Reason
 from storage.models import AssistanceItem, AuditEntry, FollowupFlag, Returnee, ReturneeProfile
+from storage.reports import Selection, completed_batches
 from storage.store import Store
 from tests.backends import Backend
 from tests.storage.helpers import (
@@ -180,3 +186,60 @@ async def test_the_rules_run_on_what_the_store_holds(store: Store) -> None:
         "not_able_to_stay": "psy_able_to_stay: no",
         "wants_support": "psy_support_wish: yes",
     }
+
+
+async def test_exports_carry_the_profile_flags_actions_and_assistance(
+    store: Store, tmp_path: Path
+) -> None:
+    returnee = await consented_returnee(store)  # (case CASE-001)
+    await complete_and_score(store, returnee.id, "a comment")
+    await check_unchecked(store, PROGRAMME, RSS)
+    record = CaseRecord(
+        case_ref="CASE-001",
+        return_date=date(2026, 5, 1),
+        country="GN",
+        language="fr",
+        profile=Profile(
+            attributes={"sex": "female", "age_band": "25-34"},
+            sealed={"migrant_category": CANARY_CATEGORY},
+            office="Kankan",
+        ),
+        assistance=(
+            Assistance("cash", "individual", "delivered", date(2026, 6, 1), None, "300", "EUR"),
+            Assistance("counselling", "individual", "planned"),
+        ),
+    )
+    await store.caseload.import_records([record], actor="test")
+    await store.followup.record_action(returnee.id, "contacted", actor="test")
+    table = default_weight_table()
+    for include, fmt in ((True, "xlsx"), (False, "csv")):
+        spec = ExportSpec(RSS, table, include_case_ref=include, programme=PROGRAMME)
+        batches = completed_batches(
+            store, Selection(flow_id=RSS.id), weights_version=table.version, actor="test",
+            action="export", include_case_ref=include,
+        )  # fmt: skip
+        path = tmp_path / f"export.{fmt}"
+        written = await write_export(spec, fmt, path, batches, store.caseload.assistance_of_many)
+        if fmt == "xlsx":
+            book = load_workbook(path, read_only=True)
+            sheets = {
+                name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames
+            }
+            surveys, items = sheets["surveys"], sheets["assistance"]
+        else:
+            assert written.assistance is not None
+            surveys = list(csv.reader(written.path.open(encoding="utf-8-sig")))
+            items = list(csv.reader(written.assistance.open(encoding="utf-8-sig")))
+        row = dict(zip(surveys[0], surveys[1], strict=True))
+        assert row["profile_sex"] == "female" and row["office"] == "Kankan"
+        assert ("profile_migrant_category" in row) is include
+        if include:
+            assert row["profile_migrant_category"] == CANARY_CATEGORY
+        assert "wants_support" in str(row["followup_flags"])
+        assert str(row["followup_actions"]).startswith("contacted ")
+        header = list(items[0])
+        listed = [dict(zip(header, item, strict=True)) for item in items[1:]]
+        assert sorted(str(i["type"]) for i in listed) == ["cash", "counselling"]
+        cash = next(i for i in listed if i["type"] == "cash")
+        assert float(cash["value"]) == 300 and cash["currency"] == "EUR"
+        assert cash["dimension"] == "economic" and ("case_ref" in header) is include

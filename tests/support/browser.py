@@ -165,6 +165,20 @@ class Browser:
         """Run JavaScript as a tampering user would (the console's pages have none)."""
         return await self._run(lambda: self.driver.execute_script(source))
 
+    async def download_text(self, path: str) -> str:
+        """What the signed-in browser downloads from ``path`` (a CSV export), as text (the
+        console's pages allow no script to fetch: the download goes with its cookies)."""
+        import aiohttp
+
+        cookies = await self._run(lambda: self.driver.get_cookies())
+        jar = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(self.base + path, headers={"Cookie": jar}) as response,
+        ):
+            assert response.status == 200, response.status
+            return (await response.read()).decode("utf-8-sig")
+
     async def wait_text(self, css: str, fragment: str, timeout: float = 30.0) -> str:
         """Wait until the element holds ``fragment`` (the page may reload meanwhile)."""
         deadline = time.monotonic() + timeout
