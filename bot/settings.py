@@ -50,6 +50,11 @@ class WhatsAppSettings(BaseSettings):
     #: the approved template reminders are sent with outside the 24-hour window (one body
     #: parameter: the follow-up's name; one quick-reply button)
     reminder_template: str = Field("rss_reminder", validation_alias="WHATSAPP_REMINDER_TEMPLATE")
+    #: the approved template caseload invitations are sent with (no parameter: nothing
+    #: personal goes to Meta in it; one quick-reply button that opens the invitation)
+    invitation_template: str = Field(
+        "rss_invitation", validation_alias="WHATSAPP_INVITATION_TEMPLATE"
+    )
     #: the template's language code for each bot language, e.g. "en=en_US,fr=fr,ar=ar"
     template_languages: str = Field("", validation_alias="WHATSAPP_TEMPLATE_LANGUAGES")
     send_rate: float = Field(20.0, validation_alias="WHATSAPP_SEND_RATE")

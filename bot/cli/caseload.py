@@ -25,6 +25,8 @@ from bot.cli.staff import _with_store, actor
 from bot.common import configured_definition, configured_programme, fail
 from bot.invitation_sheet import invitations_for, render_sheet, write_links
 from bot.settings import BotSettings, WhatsAppSettings
+from bot.whatsapp.invitations import InvitationReport, send_invitations
+from bot.whatsapp.reminders import courier_from_settings
 from storage.caseload import Assistance, AssistanceLine, ImportOutcome
 from storage.store import Store
 
@@ -86,6 +88,14 @@ def import_caseload(
     ] = None,
     valid_days: Annotated[int, typer.Option(min=1, max=365, help="Link validity.")] = 30,
     language: Annotated[str, typer.Option(help="Language of the sheet's staff words.")] = "en",
+    send_whatsapp: Annotated[
+        bool,
+        typer.Option(
+            "--send-whatsapp",
+            help="Also send the invitation template on WhatsApp to the new returnees whose "
+            "row has a number and contact_whatsapp=yes.",
+        ),
+    ] = False,
 ) -> None:
     """Enrol or update the returnees of a caseload file; nothing is imported while any row
     is wrong (unless --skip-invalid). New returnees get an invitation link each."""
@@ -105,6 +115,9 @@ def import_caseload(
         if not skip_invalid:
             fail("nothing was imported: fix these rows (or use --skip-invalid)", code=1)
     records = checked.records
+    whatsapp = WhatsAppSettings()
+    if send_whatsapp and not whatsapp.enabled:
+        fail("--send-whatsapp needs WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID")
     if dry_run:
 
         async def preview(store: Store) -> int:
@@ -118,19 +131,39 @@ def import_caseload(
         )
         return
 
+    sent: list[InvitationReport] = []
+
     async def run(store: Store) -> ImportOutcome:
-        return await store.caseload.import_records(
+        outcome = await store.caseload.import_records(
             records, actor=actor("caseworker"), valid_days=valid_days
         )
+        if send_whatsapp and outcome.created:
+            courier = courier_from_settings(whatsapp, store)
+            assert courier is not None
+            try:
+                sent.append(
+                    await send_invitations(
+                        courier, store, outcome.created, actor=actor("caseworker")
+                    )
+                )
+            finally:
+                await courier.client.close()
+        return outcome
 
     outcome = asyncio.run(_with_store(run))
     console.print(
         f"Imported {len(records)} returnee(s): {len(outcome.created)} enrolled, "
         f"{len(outcome.updated)} updated, {outcome.unchanged} unchanged."
     )
+    for report in sent:
+        failures = ", ".join(f"{n} {reason}" for reason, n in report.not_sent.items())
+        console.print(
+            f"WhatsApp invitations: {report.sent} sent, {report.not_asked} without a number "
+            f"or agreement to be contacted there{f', not sent: {failures}' if failures else ''}."
+        )
     if not outcome.created:
         return
-    bot, whatsapp = BotSettings(), WhatsAppSettings()
+    bot = BotSettings()
     invitations = invitations_for(
         outcome.created,
         checked.channels,

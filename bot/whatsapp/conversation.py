@@ -83,6 +83,8 @@ CHANNEL = "whatsapp"
 HEARD_EVERY = 600.0
 #: the reply id of "Start the survey" (under a reminder, or a template's quick reply)
 RESUME = "go"
+#: the invitation template's quick reply: this prefix and the invitation's token
+INVITATION_REPLY = "start."
 
 
 def update_id_of(message_id: str) -> int:
@@ -275,6 +277,8 @@ class Turn:
         survey_button = parse_survey_reply(reply)
         if survey_button is not None:
             await self.on_survey_button(*survey_button)
+        elif reply.startswith(INVITATION_REPLY):  # (the invitation sent as a template)
+            await self.on_start(reply.removeprefix(INVITATION_REPLY))
         elif reply == RESUME:
             if returnee is None or returnee.status != "active":
                 await self.say(_("Send /start to take part."))

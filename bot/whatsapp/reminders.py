@@ -25,7 +25,7 @@ from bot.whatsapp.client import (
     Undeliverable,
     WindowClosed,
 )
-from bot.whatsapp.conversation import RESUME
+from bot.whatsapp.conversation import INVITATION_REPLY, RESUME
 from bot.whatsapp.render import BUTTON_TITLE_MAX, choices
 from storage.outbox import Claimed
 from storage.store import Store
@@ -49,12 +49,14 @@ class WhatsAppCourier:
         *,
         template: str,
         template_language: Callable[[str], str] = lambda language: language,
+        invitation_template: str = "rss_invitation",
         clock: Callable[[], datetime],
         backoff: float = BACKOFF,
     ) -> None:
         self.client, self.limiter, self.clock = client, limiter, clock
         self.backoff = backoff
         self.template, self.template_language = template, template_language
+        self.invitation_template = invitation_template
         #: how each reminder went out (tests and reports): "message" or "template"
         self.sent_as: list[str] = []
 
@@ -94,6 +96,27 @@ class WhatsAppCourier:
             return Delivery("failed", "network")
         return Delivery("sent")
 
+    async def invite(self, number: str, language: str, token: str) -> Delivery:
+        """An invitation as the approved template (someone who never wrote to the
+        business can only be sent a template); its quick reply opens the invitation."""
+        await self.limiter.acquire(number)
+        try:
+            await self.client.send_template(
+                number,
+                self.invitation_template,
+                self.template_language(language),
+                quick_reply=INVITATION_REPLY + token,
+            )
+        except RateLimited:
+            return Delivery("throttled", "throttled", retry_after=self.backoff)
+        except Undeliverable:
+            return Delivery("unreachable", "undeliverable")
+        except CloudError as exc:
+            return Delivery("failed", exc.reason)
+        except (aiohttp.ClientError, TimeoutError):
+            return Delivery("failed", "network")
+        return Delivery("sent")
+
 
 def courier_from_settings(
     config: WhatsAppSettings,
@@ -124,5 +147,6 @@ def courier_from_settings(
         limiter,
         template=config.reminder_template,
         template_language=config.template_language,
+        invitation_template=config.invitation_template,
         clock=store.clock,
     )

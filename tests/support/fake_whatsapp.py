@@ -101,7 +101,10 @@ class FakeWhatsApp:
     faults: list[WaFault] = field(default_factory=list)
     #: approved templates: name -> languages
     templates: dict[str, set[str]] = field(
-        default_factory=lambda: {"rss_reminder": {"en", "fr", "ar"}}
+        default_factory=lambda: {
+            "rss_reminder": {"en", "fr", "ar"},
+            "rss_invitation": {"en", "fr", "ar"},
+        }
     )
     #: the clock of the window (a test moves it forward)
     offset: timedelta = timedelta(0)
