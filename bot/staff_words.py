@@ -115,6 +115,14 @@ _ACTIONS = {
     "find_case": N_("looked up a case reference"),
     "feedback_state": N_("marked feedback"),
     "refused": N_("was refused"),
+    "update_profile": N_("updated a returnee from the caseload"),
+    "read_profile": N_("read a profile"),
+    "add_assistance": N_("recorded assistance"),
+    "update_assistance": N_("changed an assistance item"),
+    "read_followup": N_("read the follow-up queue"),
+    "send_invitation": N_("sent an invitation on WhatsApp"),
+    #: followup_<action>: the programme names its actions
+    "followup": N_("recorded a follow-up action"),
 }
 _FEEDBACK_STATE = {
     "new": N_("new"),
@@ -189,6 +197,8 @@ class StaffWords:
         return self._word(_CONSENT, kind)
 
     def action(self, action: str) -> str:
+        if action.startswith("followup_"):
+            return self._word(_ACTIONS, "followup")
         return self._word(_ACTIONS, action)
 
     def by_channel(self, counts: Mapping[str, int]) -> str:
