@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 from pathlib import Path
+from typing import TextIO
 
 import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -69,16 +70,21 @@ def handed_over(language: str, channel: str, public_id: str, days: int) -> dict[
 def write_links(invitations: Sequence[Invitation], path: Path) -> None:
     """Every new link as CSV (one row per returnee), to merge into letters or messages."""
     with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
+        write_links_to(invitations, out)
+
+
+def write_links_to(invitations: Sequence[Invitation], out: TextIO) -> None:
+    """The links' CSV, written to ``out``."""
+    writer = csv.writer(out)
+    writer.writerow(
+        ["case_ref", "first_name", "public_id", "office", "caseworker", "language", "channel",
+         "link", "valid_until"]
+    )  # fmt: skip
+    for i in invitations:
         writer.writerow(
-            ["case_ref", "first_name", "public_id", "office", "caseworker", "language",
-             "channel", "link", "valid_until"]
+            [i.case_ref, i.first_name or "", i.public_id, i.office or "", i.caseworker or "",
+             i.language, i.channel, i.link, i.valid_until.isoformat()]
         )  # fmt: skip
-        for i in invitations:
-            writer.writerow(
-                [i.case_ref, i.first_name or "", i.public_id, i.office or "", i.caseworker or "",
-                 i.language, i.channel, i.link, i.valid_until.isoformat()]
-            )  # fmt: skip
 
 
 def _group(invitation: Invitation) -> tuple[str, str]:

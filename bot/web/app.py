@@ -382,11 +382,16 @@ async def choose_language(console: Console, request: web.Request) -> web.StreamR
     raise redirect
 
 
+#: the largest request body: a caseload upload (a 10,000-row XLSX is about 0.6 MB)
+UPLOAD_MAX = 16 * 1024 * 1024
+
+
 def build_console_app(console: Console) -> web.Application:
     # (the pages import this module's framework)
     from bot.web import analysis, enrolment, followup, records, rounds
 
-    app = web.Application(middlewares=_middlewares(console))
+    # (a caseload upload is the largest request a page takes)
+    app = web.Application(middlewares=_middlewares(console), client_max_size=UPLOAD_MAX)
     app.on_response_prepare.append(_security_headers)
 
     def bind(view: View) -> Handler:

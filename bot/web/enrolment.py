@@ -5,18 +5,25 @@ link's token is stored, so it cannot be shown again (a new one can be made)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from datetime import date
+import io
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from bot.caseload_file import CaseloadFileError, check_file
 from bot.i18n import RTL_LANGUAGES, UI_LANGUAGES
 from bot.invitation_codes import qr_png
-from bot.invitation_sheet import handed_over
+from bot.invitation_sheet import handed_over, invitations_for, render_sheet, write_links_to
 from bot.staff import invitation_link, whatsapp_invitation_link
 from bot.staff_words import N_
 from bot.web.app import USER, Binder, Console, gettext_for, language_of, requires
+from bot.whatsapp.invitations import send_invitations
+from bot.whatsapp.reminders import WhatsAppCourier
 from storage.returnees import ReturneeInfo
 from storage.store import CaseAlreadyEnrolled, InviteProblem
 
@@ -178,7 +185,100 @@ async def reinvite(console: Console, request: web.Request) -> web.StreamResponse
     return _invitation(console, request, info, channel, token, days)
 
 
+async def _import_form(
+    console: Console,
+    request: web.Request,
+    status: int = 200,
+    **values: Any,
+) -> web.Response:
+    _ = gettext_for(language_of(request))
+    return console.page(
+        request,
+        "caseload_import.html",
+        status,
+        title=_("Import a caseload"),
+        channels=channels(console),
+        whatsapp_sender=any(c.channel == "whatsapp" for c in console.couriers),
+        valid_days=VALID_DAYS,
+        **values,
+    )
+
+
+@requires("invite")
+async def import_page(console: Console, request: web.Request) -> web.StreamResponse:
+    return await _import_form(console, request)
+
+
+@requires("invite")
+async def import_caseload(console: Console, request: web.Request) -> web.StreamResponse:
+    """Check an uploaded caseload; import it when every row is right (or only check it)."""
+    user = request[USER]
+    _ = gettext_for(language_of(request))
+    form = await request.post()
+    upload = form.get("file")
+    days = _valid_days(form.get("valid_days")) or VALID_DAYS
+    if not isinstance(upload, web.FileField) or not upload.filename:
+        return await _import_form(console, request, 400, problem=_("Choose a file to import."))
+    suffix = Path(upload.filename).suffix.casefold()
+    if suffix not in (".xlsx", ".csv"):
+        return await _import_form(
+            console, request, 400, problem=_("A caseload is an .xlsx or .csv file.")
+        )
+    with tempfile.TemporaryDirectory(prefix="rssbot-caseload-") as folder:
+        path = Path(folder) / f"caseload{suffix}"
+        path.write_bytes(upload.file.read())
+        try:
+            checked = await asyncio.to_thread(
+                check_file, path, console.programme, console.definition.languages, console.today()
+            )
+        except CaseloadFileError as exc:
+            return await _import_form(console, request, 400, problem=str(exc))
+    if not checked.ok:
+        return await _import_form(
+            console, request, 400, checked=checked, errors=checked.errors[:200],
+            problem=_("Nothing was imported: fix the rows below and upload the file again."),
+        )  # fmt: skip
+    records = checked.records
+    if form.get("dry_run"):
+        known = await console.store.caseload.enrolled([r.case_ref for r in records])
+        return await _import_form(
+            console, request, checked=checked, preview=(len(records) - known, known)
+        )
+    outcome = await console.store.caseload.import_records(
+        records, actor=user.actor, valid_days=days
+    )
+    report = None
+    if form.get("send_whatsapp") and outcome.created:
+        courier = next((c for c in console.couriers if c.channel == "whatsapp"), None)
+        if isinstance(courier, WhatsAppCourier):
+            report = await send_invitations(
+                courier, console.store, outcome.created, actor=user.actor
+            )
+    invitations = invitations_for(
+        outcome.created,
+        checked.channels,
+        telegram_username=console.telegram_username,
+        whatsapp_number=console.whatsapp_number,
+        valid_until=console.today() + timedelta(days=days),
+    )
+    links = io.StringIO()
+    write_links_to(invitations, links)
+    sheet = render_sheet(invitations, language=language_of(request), days=days)
+    return await _import_form(
+        console,
+        request,
+        checked=checked,
+        outcome=outcome,
+        report=report,
+        links_csv=base64.b64encode(links.getvalue().encode("utf-8-sig")).decode(),
+        sheet_html=base64.b64encode(sheet.encode("utf-8")).decode(),
+        stamp=console.today().isoformat(),
+    )
+
+
 def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
+    router.add_get("/caseload/import", b(import_page))
+    router.add_post("/caseload/import", b(import_caseload))
     router.add_get("/enrol", b(enrol_page))
     router.add_post("/enrol", b(enrol))
     router.add_post("/invite", b(reinvite))

@@ -1,19 +1,24 @@
-"""The follow-up work in a real Chromium: a survey completed with frequent distress puts
-the returnee in the caseworker's queue, with the reason in words; the caseworker opens
-the case file, records a referral to a named service, and sees it there and in the
-queue; the pages meet WCAG 2.1 AA."""
+"""The caseload and follow-up work in a real Chromium: a caseload uploaded, refused with
+its errors at their rows and columns, then imported once; a survey completed with
+frequent distress puts the returnee in the caseworker's queue, with the reason in words;
+the caseworker opens the case file, records a referral to a named service, and sees it
+there, in the queue and in the export; the pages meet WCAG 2.1 AA."""
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.programme import load_programme
 from bot.web.app import Console
 from tests.e2e.conftest import Harness
 from tests.support.browser import Browser
+from tests.support.caseload import broken, make_caseload
 from tests.support.console import sign_in, survey_with_distress
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -58,3 +63,41 @@ async def test_distress_reaches_the_queue_and_a_referral_the_case_file(
     cells = dict(zip(header, row, strict=True))
     assert "frequent_distress" in cells["followup_flags"] and cells["followup_state"] == "open"
     assert cells["followup_actions"].startswith("referred ")
+
+
+async def test_a_caseload_is_uploaded_checked_and_imported_in_the_console(
+    harness: Harness, console: Console, browser: Browser, user_factory: Any, tmp_path: Path
+) -> None:
+    store = harness.store
+    assert store is not None
+    caseworker = user_factory("en")
+    await store.add_staff(caseworker.user_id, "caseworker", name="Awa")
+    await sign_in(browser, caseworker)
+    caseload = make_caseload(load_programme(), 60, today=date(2026, 11, 1))
+    bad_copy, expected = broken(caseload)
+    bad = bad_copy.write(tmp_path / "broken.xlsx")
+    good = caseload.write(tmp_path / "caseload.xlsx")
+
+    await browser.open("/caseload/import")
+    await browser.upload("#caseload-import input[type=file]", bad)
+    await browser.click("#caseload-import button")
+    assert "Nothing was imported" in await browser.text("#problem")
+    errors = await browser.text("#import-errors")
+    for row, column, _ in expected:
+        assert f"{row} {column}" in errors, (row, column)
+    assert await browser.accessibility_violations() == []
+    await browser.screenshot("caseload-import-errors")
+
+    await browser.upload("#caseload-import input[type=file]", good)
+    await browser.click("#caseload-import button")
+    outcome = await browser.text("#import-outcome")
+    assert f"{caseload.returnees} enrolled, 0 updated, 0 unchanged" in outcome
+    assert await browser.attribute("#download-sheet", "download") is not None
+    assert await browser.accessibility_violations() == []
+    await browser.screenshot("caseload-import-done")
+
+    await browser.upload("#caseload-import input[type=file]", good)
+    await browser.click("#caseload-import button")
+    assert f"0 enrolled, 0 updated, {caseload.returnees} unchanged" in await browser.text(
+        "#import-outcome"
+    )

@@ -126,6 +126,12 @@ class Browser:
 
         await self._run(work)
 
+    async def upload(self, css: str, path: Path) -> None:
+        """Choose a file in a file input."""
+        from selenium.webdriver.common.by import By
+
+        await self._run(lambda: self.driver.find_element(By.CSS_SELECTOR, css).send_keys(str(path)))
+
     async def set_value(self, css: str, value: str) -> None:
         """Set a field's value as a date picker would (typing into one depends on the
         browser's locale)."""
