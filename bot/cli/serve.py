@@ -15,12 +15,13 @@ from typing import Annotated
 import typer
 
 from bot.cli.staff import windows
-from bot.common import configured_definition, fail, open_store
+from bot.common import configured_definition, configured_programme, fail, open_store
 from bot.followup_rules import check_unchecked
 from bot.i18n import UI_LANGUAGES
 from bot.settings import BotSettings, WhatsAppSettings, configured_secrets
 from bot.staff import invitation_link, whatsapp_invitation_link
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
+from flows.model import options_of
 from storage.redaction import configure_logging
 from storage.store import CaseAlreadyEnrolled, InviteProblem, Store
 
@@ -85,7 +86,11 @@ async def _serve(
         send_rate=config.send_rate,
         metrics=metrics,
         couriers=[courier] if courier else [],
+        programme=configured_programme(),
     )
+    questions = {q.id: {o.id for o in options_of(q)} for q in svc.definition.questions}
+    for problem in svc.programme.check_against(questions):
+        log.warning("programme file: %s (the rule never applies)", problem)
     if redis is not None:
         svc.drafts = RedisDrafts(redis, config.redis_prefix)
         svc.limiter_factory = lambda rate: RedisRateLimiter(redis, config.redis_prefix, rate=rate)
@@ -458,6 +463,7 @@ def console_web(
             bot=bot,
             limiter=RateLimiter(config.send_rate or None),
             couriers=[courier] if courier else [],
+            programme=configured_programme(),
         )
 
         async def close(_: web.Application) -> None:

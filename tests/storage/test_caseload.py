@@ -120,6 +120,11 @@ async def test_special_categories_names_and_numbers_are_not_in_a_dump(
     await store.followup.record_action(
         returnee.id, "referred", actor="test", note="referred to the CANARY-clinic"
     )
+    answered = await consented_returnee(store)
+    await complete_and_score(store, answered.id, "a comment")
+    survey = await store.followup.response_of(answered.id, "initial")
+    assert survey is not None
+    await store.followup.record_check(survey, [Reason("frequent_distress", "psy_distress: often")])
     dump = database_dump(backend)
     for canary in (
         CANARY_CATEGORY,
@@ -128,6 +133,7 @@ async def test_special_categories_names_and_numbers_are_not_in_a_dump(
         NAME_CANARY,
         PHONE_CANARY,
         "CANARY-clinic",
+        "frequent_distress",
     ):
         assert_absent(canary, dump)
     assert b"25-34" in dump  # (a plain attribute is readable: the README says why)
