@@ -427,11 +427,13 @@ class Caseload:
             self.staff.record(session, actor, "add_assistance", returnee_id)
             return str(values["id"])
 
-    async def set_assistance_status(self, item_id: str, status: str, *, actor: str) -> None:
-        """Mark an item planned, delivered or cancelled; audited."""
+    async def set_assistance_status(
+        self, returnee_id: str, item_id: str, status: str, *, actor: str
+    ) -> None:
+        """Mark a returnee's item planned, delivered or cancelled; audited."""
         async with self.sessions.begin() as session:
             row = await session.get(AssistanceItem, item_id)
-            if row is None:
+            if row is None or row.returnee_id != returnee_id:
                 raise NotFound("no such assistance item")
             row.status, row.updated_at = status, self.clock()
             self.staff.record(session, actor, "update_assistance", row.returnee_id, status)

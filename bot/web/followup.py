@@ -14,6 +14,7 @@ from bot.staff_words import N_
 from bot.web.app import USER, Binder, Console, gettext_for, language_of, page_number, requires
 from bot.web.records import case_file_page, reason_words
 from storage.caseload import Assistance
+from storage.errors import NotFound
 from storage.followup import FLAG_STATES
 from storage.returnees import ReturneeInfo
 
@@ -131,7 +132,31 @@ def _day(value: object) -> tuple[bool, date | None]:
         return False, None
 
 
+@requires("case")
+async def assistance_status(console: Console, request: web.Request) -> web.StreamResponse:
+    """An item of assistance now planned, delivered or cancelled."""
+    info = await _returnee(console, request)
+    if info is None:
+        return console.refuse(request, 404, N_("There is no such returnee."))
+    form = await request.post()
+    status = str(form.get("status") or "")
+    _ = gettext_for(language_of(request))
+    if status not in {v.id for v in console.programme.assistance.statuses}:
+        return await case_file_page(console, request, info, problem=_("Choose a status."))
+    try:
+        await console.store.caseload.set_assistance_status(
+            info.id, request.match_info["item"], status, actor=request[USER].actor
+        )
+    except NotFound:
+        return console.refuse(request, 404, N_("There is no such assistance item."))
+    return await case_file_page(console, request, info)
+
+
 def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
     router.add_get("/followup", b(queue_page))
     router.add_post(r"/returnee/{returnee:R-[A-Z0-9]{4,12}}/action", b(record_action))
     router.add_post(r"/returnee/{returnee:R-[A-Z0-9]{4,12}}/assistance", b(add_assistance))
+    router.add_post(
+        r"/returnee/{returnee:R-[A-Z0-9]{4,12}}/assistance/{item:[0-9a-f-]{36}}/status",
+        b(assistance_status),
+    )

@@ -51,6 +51,19 @@ async def test_distress_reaches_the_queue_and_a_referral_the_case_file(
     actions = await browser.text("#returnee-actions")
     assert "Referred to a service" in actions and "Centre d'écoute de Kaloum" in actions
     assert "Awa" in actions
+
+    # the assistance changed: counselling planned, then delivered
+    await browser.choose("#add-assistance select[name=type]", "counselling")
+    await browser.choose("#add-assistance select[name=status]", "planned")
+    await browser.set_value("#add-assistance input[name=start]", "2026-11-20")
+    await browser.click("#add-assistance button")
+    assert "Counselling" in await browser.text("#returnee-assistance")
+    await browser.choose("#returnee-assistance select[name=status]", "delivered")
+    await browser.click("#returnee-assistance button")
+    assistance = await browser.script(
+        "return document.querySelector('#returnee-assistance select[name=status]').value"
+    )
+    assert assistance == "delivered"
     assert await browser.accessibility_violations() == []
     await browser.screenshot("followup-case-file")
 
