@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,6 +27,7 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from bot.programme import Attribute, Programme, Value, is_country
+from bot.staff_words import N_
 from storage.caseload import Assistance, AttributeValue, CaseRecord, Profile
 
 CHANNELS = ("telegram", "whatsapp")
@@ -67,9 +68,21 @@ class CaseloadFileError(ValueError):
 
 @dataclass(frozen=True)
 class RowError:
+    """A row's error: ``msgid`` (English, a catalogue entry) with its ``values``."""
+
     row: int
     column: str
-    message: str
+    msgid: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """In English (the command line)."""
+        return self.msgid.format(**self.values)
+
+    def text(self, gettext: Callable[[str], str]) -> str:
+        """In the language of ``gettext`` (the console)."""
+        return gettext(self.msgid).format(**self.values)
 
     def __str__(self) -> str:
         return f"row {self.row}, {self.column}: {self.message}"
@@ -180,7 +193,7 @@ class Checker:
         ]
         missing = [c for c in REQUIRED if c not in names]
         if missing:
-            out.errors.append(RowError(1, ", ".join(missing), "required column missing"))
+            out.errors.append(RowError(1, ", ".join(missing), N_("required column missing")))
             return out
         grouped: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         spelled: dict[str, str] = {}
@@ -197,7 +210,7 @@ class Checker:
             raw_rows[number] = {str(h): _text(c) for h, c in zip(header, cells, strict=False) if h}
             case_ref = _text(values.get("case_ref", ""))
             if not case_ref:
-                out.errors.append(RowError(number, "case_ref", "a case reference is required"))
+                out.errors.append(RowError(number, "case_ref", N_("a case reference is required")))
                 out.bad_rows.append((number, raw_rows[number]))
                 continue
             normal = " ".join(case_ref.split()).casefold()
@@ -222,7 +235,7 @@ class Checker:
         first_row = group[0][0]
         if not CASE_REF.match(case_ref):
             errors.append(
-                RowError(first_row, "case_ref", "letters, digits, - _ / . only, 64 at most")
+                RowError(first_row, "case_ref", N_("letters, digits, - _ / . only, 64 at most"))
             )
         merged: dict[str, tuple[int, Any]] = {}
         for number, values in group:
@@ -234,8 +247,10 @@ class Checker:
                         RowError(
                             number,
                             name,
-                            f"differs from row {merged[name][0]} for the same case reference "
-                            f"({_text(merged[name][1])!r} there)",
+                            N_(
+                                "differs from row {row} for the same case reference ({value} there)"
+                            ),
+                            {"row": merged[name][0], "value": repr(_text(merged[name][1]))},
                         )
                     )
                 merged.setdefault(name, (number, value))
@@ -245,45 +260,56 @@ class Checker:
 
         return_date = self._date(*get("return_date"), "return_date", errors, required=True)
         if return_date is not None and return_date > self.today:
-            errors.append(RowError(get("return_date")[0], "return_date", "is in the future"))
+            errors.append(RowError(get("return_date")[0], "return_date", N_("is in the future")))
         row, country = get("country")
         country_code = _text(country).upper()
         if not country_code:
-            errors.append(RowError(row, "country", "a country is required"))
+            errors.append(RowError(row, "country", N_("a country is required")))
         elif not is_country(country_code):
             errors.append(
                 RowError(
                     row,
                     "country",
-                    f"{_text(country)!r} is not an ISO 3166 country code (two letters, e.g. GN)",
+                    N_("{value} is not an ISO 3166 country code (two letters, e.g. GN)"),
+                    {"value": repr(_text(country))},
                 )
             )
         row, language = get("language")
         language_code = _text(language).casefold()
         if not language_code:
-            errors.append(RowError(row, "language", "a language is required"))
+            errors.append(RowError(row, "language", N_("a language is required")))
         elif language_code not in self.languages:
             errors.append(
                 RowError(
                     row,
                     "language",
-                    f"{_text(language)!r}: the survey is in {', '.join(self.languages)}",
+                    N_("{value}: the survey is in {languages}"),
+                    {"value": repr(_text(language)), "languages": ", ".join(self.languages)},
                 )
             )
         row, channel = get("channel")
         channel_code = _text(channel).casefold() or None
         if channel_code is not None and channel_code not in CHANNELS:
-            errors.append(RowError(row, "channel", f"{_text(channel)!r}: telegram or whatsapp"))
+            errors.append(
+                RowError(
+                    row,
+                    "channel",
+                    N_("{value}: telegram or whatsapp"),
+                    {"value": repr(_text(channel))},
+                )
+            )
         row, phone = get("phone")
         phone_text = re.sub(r"[\s().\-]", "", _text(phone))
         if phone_text.startswith("00"):
             phone_text = "+" + phone_text[2:]
         if phone_text and not PHONE.match(phone_text):
-            errors.append(RowError(row, "phone", "an international number, e.g. +224 620 00 00 00"))
+            errors.append(
+                RowError(row, "phone", N_("an international number, e.g. +224 620 00 00 00"))
+            )
         contact = self._yes_no(*get("contact_whatsapp"), "contact_whatsapp", errors)
         if contact and not phone_text:
             errors.append(
-                RowError(get("contact_whatsapp")[0], "contact_whatsapp", "needs a phone number")
+                RowError(get("contact_whatsapp")[0], "contact_whatsapp", N_("needs a phone number"))
             )
         plain: dict[str, AttributeValue] = {}
         sealed: dict[str, AttributeValue] = {}
@@ -329,12 +355,19 @@ class Checker:
         if attribute.kind == "country":
             code = text.upper()
             if not is_country(code):
-                errors.append(RowError(row, attribute.id, f"{text!r} is not an ISO 3166 code"))
+                errors.append(
+                    RowError(
+                        row,
+                        attribute.id,
+                        N_("{value} is not an ISO 3166 country code (two letters, e.g. GN)"),
+                        {"value": repr(text)},
+                    )
+                )
             return code
         choices = self.attribute_choices[attribute.id]
         parts = [p for p in re.split(r"[;,]", text) if p.strip()]
         if attribute.kind == "choice" and len(parts) > 1:
-            errors.append(RowError(row, attribute.id, "one value only"))
+            errors.append(RowError(row, attribute.id, N_("one value only")))
         codes: list[str] = []
         for part in parts:
             found = choices.get(_key(part))
@@ -343,7 +376,8 @@ class Checker:
                     RowError(
                         row,
                         attribute.id,
-                        f"{part.strip()!r} is not one of {', '.join(attribute.allowed())}",
+                        N_("{value} is not one of {allowed}"),
+                        {"value": repr(part.strip()), "allowed": ", ".join(attribute.allowed())},
                     )
                 )
             elif found not in codes:
@@ -360,14 +394,14 @@ class Checker:
         if not _empty(birth_year):
             year = _integer(birth_year)
             if year is None or not 1900 <= year <= self.today.year:
-                errors.append(RowError(row, "birth_year", "a year, e.g. 1994"))
+                errors.append(RowError(row, "birth_year", N_("a year, e.g. 1994")))
                 return None
             reference = return_date or self.today
             return attribute.band_of(reference.year - year)
         if not _empty(age):
             years = _integer(age)
             if years is None or not 0 <= years <= 120:
-                errors.append(RowError(age_row, "age_at_return", "an age in years, e.g. 31"))
+                errors.append(RowError(age_row, "age_at_return", N_("an age in years, e.g. 31")))
                 return None
             return attribute.band_of(years)
         return None
@@ -388,7 +422,7 @@ class Checker:
             start = self._date(number, given.get("assistance_start"), "assistance_start", errors)
             end = self._date(number, given.get("assistance_end"), "assistance_end", errors)
             if start and end and end < start:
-                errors.append(RowError(number, "assistance_end", "is before assistance_start"))
+                errors.append(RowError(number, "assistance_end", N_("is before assistance_start")))
             value = None
             if "assistance_value" in given:
                 try:
@@ -397,14 +431,14 @@ class Checker:
                         raise InvalidOperation
                     value = str(amount)
                 except InvalidOperation:
-                    errors.append(RowError(number, "assistance_value", "an amount, e.g. 1500"))
+                    errors.append(RowError(number, "assistance_value", N_("an amount, e.g. 1500")))
             currency = _text(given.get("assistance_currency", "")).upper() or None
             if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
                 errors.append(
-                    RowError(number, "assistance_currency", "an ISO 4217 code, e.g. EUR, GNF")
+                    RowError(number, "assistance_currency", N_("an ISO 4217 code, e.g. EUR, GNF"))
                 )
             if value is not None and currency is None:
-                errors.append(RowError(number, "assistance_currency", "the value's currency"))
+                errors.append(RowError(number, "assistance_currency", N_("the value's currency")))
             if len(errors) > before or type_code is None:
                 continue
             level = level or "individual"
@@ -414,7 +448,8 @@ class Checker:
                     RowError(
                         number,
                         "assistance_type",
-                        f"the same item as row {seen[key]} (type, level and start date)",
+                        N_("the same item as row {row} (type, level and start date)"),
+                        {"row": seen[key]},
                     )
                 )
                 continue
@@ -436,12 +471,19 @@ class Checker:
         text = _text(given.get(column, ""))
         if not text:
             if required:
-                errors.append(RowError(row, column, "required when the row lists assistance"))
+                errors.append(RowError(row, column, N_("required when the row lists assistance")))
             return None
         code = choices.get(_key(text))
         if code is None:
             allowed = ", ".join(sorted(set(choices.values())))
-            errors.append(RowError(row, column, f"{text!r} is not one of {allowed}"))
+            errors.append(
+                RowError(
+                    row,
+                    column,
+                    N_("{value} is not one of {allowed}"),
+                    {"value": repr(text), "allowed": allowed},
+                )
+            )
         return code
 
     @staticmethod
@@ -450,7 +492,7 @@ class Checker:
     ) -> date | None:
         if _empty(value):
             if required:
-                errors.append(RowError(row, column, "a date is required"))
+                errors.append(RowError(row, column, N_("a date is required")))
             return None
         if isinstance(value, datetime):
             return value.date()
@@ -462,7 +504,14 @@ class Checker:
                 return datetime.strptime(text, pattern).date()
             except ValueError:
                 continue
-        errors.append(RowError(row, column, f"{text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)"))
+        errors.append(
+            RowError(
+                row,
+                column,
+                N_("{value} is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+                {"value": repr(text)},
+            )
+        )
         return None
 
     @staticmethod
@@ -476,7 +525,9 @@ class Checker:
             return True
         if text in NO:
             return False
-        errors.append(RowError(row, column, f"{_text(value)!r}: yes or no"))
+        errors.append(
+            RowError(row, column, N_("{value}: yes or no"), {"value": repr(_text(value))})
+        )
         return None
 
 

@@ -100,6 +100,14 @@ async def test_a_caseload_is_uploaded_checked_and_imported_in_the_console(
         assert f"{row} {column}" in errors, (row, column)
     assert await browser.accessibility_violations() == []
     await browser.screenshot("caseload-import-errors")
+    # a French-speaking office reads the same errors in French
+    await browser.open("/language/fr")
+    await browser.open("/caseload/import")
+    await browser.upload("#caseload-import input[type=file]", bad)
+    await browser.click("#caseload-import button")
+    assert "n'est pas une date (AAAA-MM-JJ ou JJ/MM/AAAA)" in await browser.text("#import-errors")
+    await browser.open("/language/en")
+    await browser.open("/caseload/import")
 
     await browser.upload("#caseload-import input[type=file]", good)
     await browser.click("#caseload-import button")
