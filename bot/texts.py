@@ -226,8 +226,9 @@ def data_kept_lines(
     escape: Callable[[str], str] = lambda text: text,
 ) -> list[str]:
     """What is kept about a returnee, as they read it on any chat app: reference,
-    country, return date, language, consent history, each survey with every answer and
-    its scores (with the provisional note), and how much named feedback."""
+    country, return date, language, consent history, their profile and the assistance
+    recorded, each survey with every answer and its scores (with the provisional note),
+    and how much named feedback."""
     lang = kept.language
     consent_kinds = {"given": _("given"), "declined": _("declined"), "withdrawn": _("withdrawn")}
     events = ", ".join(f"{consent_kinds.get(kind, kind)} {day}" for kind, day in kept.consent)
@@ -239,6 +240,17 @@ def data_kept_lines(
         _("Language: {language}", language=LANGUAGE_NAMES.get(lang, lang)),
         _("Consent: {events}", events=events or "-"),
     ]
+    if kept.first_name:
+        lines.append(_("First name: {name}", name=escape(kept.first_name)))
+    for attribute, shown in kept.profile:
+        lines.append(f"{escape(attribute)}: {escape(shown)}")
+    if kept.phone_ending:
+        lines.append(_("Phone number for WhatsApp, ending in {digits}", digits=kept.phone_ending))
+    if kept.assistance:
+        lines.append(
+            _("Assistance recorded: {items}",
+              items="; ".join(f"{escape(t)} ({escape(s)})" for t, s in kept.assistance))
+        )  # fmt: skip
     for survey in kept.surveys:
         lines.append("")
         status = _("completed") if survey.completed else _("in progress")

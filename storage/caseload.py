@@ -473,6 +473,23 @@ class Caseload:
             caseworker=row.caseworker,
         )
 
+    @classmethod
+    def own_view(cls, dek: bytes, row: ReturneeProfile) -> dict[str, Any]:
+        """A profile as the returnee reads it (their own phone number shown by its last
+        digits only: the screen may be seen by others)."""
+        view = cls._view(dek, row)
+        phone = (
+            keys.decrypt(dek, "returnee_profiles", row.returnee_id, "phone", row.phone_enc)
+            if row.phone_enc
+            else None
+        )
+        return {
+            "attributes": {**view.attributes, **view.sealed},
+            "first_name": view.first_name,
+            "phone_ending": phone[-3:] if phone else None,
+            "contact_whatsapp": view.contact_whatsapp,
+        }
+
     async def assistance(self, returnee_id: str) -> list[AssistanceLine]:
         """A returnee's assistance, oldest first (read with the case file, which audits)."""
         async with self.sessions.begin() as session:

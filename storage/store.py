@@ -55,6 +55,7 @@ from storage.followup import FollowUp
 from storage.keys import DataKeys
 from storage.models import (
     Answer,
+    AssistanceItem,
     AuditEntry,
     Base,
     ConsentEvent,
@@ -65,6 +66,7 @@ from storage.models import (
     ProcessedUpdate,
     Reminder,
     Returnee,
+    ReturneeProfile,
     Score,
     SurveyResponse,
 )
@@ -467,6 +469,12 @@ class Store:
             feedback = await session.scalars(
                 select(Feedback).where(Feedback.returnee_id == returnee_id)
             )
+            profile = await session.get(ReturneeProfile, returnee_id)
+            items = await session.scalars(
+                select(AssistanceItem)
+                .where(AssistanceItem.returnee_id == returnee_id)
+                .order_by(AssistanceItem.start_date, AssistanceItem.created_at)
+            )
             return {
                 "public_id": row.public_id,
                 "status": row.status,
@@ -491,6 +499,15 @@ class Store:
                         "text": self.dec(dek, "feedback", f.id, "text", f.text_enc),
                     }
                     for f in feedback
+                ],
+                "profile": self.caseload.own_view(dek, profile) if profile else None,
+                "assistance": [
+                    {
+                        "type": line.type,
+                        "status": line.status,
+                        "start": line.start.isoformat() if line.start else None,
+                    }
+                    for line in (self.caseload.line(dek, item) for item in items)
                 ],
             }
 

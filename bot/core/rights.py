@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
+from bot.programme import Programme, load_programme
 from flows.model import FlowDefinition, Question
 from flows.state import Answer
 from scoring import WeightTable
@@ -41,6 +42,13 @@ class DataKept:
     consent: list[tuple[str, str]]
     surveys: list[SurveyKept] = field(default_factory=list)
     feedback: int = 0
+    #: who they are, as the caseload says: (attribute, value), in their language
+    profile: list[tuple[str, str]] = field(default_factory=list)
+    first_name: str | None = None
+    #: the last digits of the number kept for WhatsApp
+    phone_ending: str | None = None
+    #: the assistance recorded: (type, status), in their language
+    assistance: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +56,8 @@ class Rights:
     store: Store
     definition: FlowDefinition
     table: WeightTable
+    #: labels of profile attributes and assistance types
+    programme: Programme = field(default_factory=load_programme)
 
     async def stop(self, returnee: ReturneeInfo | None) -> Literal["not_registered", "stopped"]:
         """No more messages, from any status (invited, unreachable, declined...); what
@@ -81,7 +91,30 @@ class Rights:
                     and bool(self.table.provisional_weights),
                 )
             )
+        lang, plan = returnee.language, self.programme
+        profile = data.get("profile") or {}
+        attributes = []
+        for attribute in plan.attributes:
+            value = profile.get("attributes", {}).get(attribute.id)
+            if value:
+                codes = [value] if isinstance(value, str) else list(value)
+                shown = ", ".join(attribute.value_text(c, lang) for c in codes)
+                attributes.append((attribute.text(lang), shown))
+        assistance = []
+        for item in data.get("assistance", []):
+            kind = plan.assistance.type(item["type"])
+            status = next((v for v in plan.assistance.statuses if v.id == item["status"]), None)
+            assistance.append(
+                (
+                    kind.text(lang) if kind else item["type"],
+                    status.text(lang) if status else item["status"],
+                )
+            )
         return DataKept(
+            profile=attributes,
+            first_name=profile.get("first_name"),
+            phone_ending=profile.get("phone_ending"),
+            assistance=assistance,
             case_ref=data["case_ref"],
             country=data["country"],
             return_date=data["return_date"],

@@ -53,4 +53,4 @@ class Core:
     @property
     def rights(self) -> Rights:
         """Stop, see what is kept, erase."""
-        return Rights(self.store, self.definition, self.table)
+        return Rights(self.store, self.definition, self.table, self.programme)

@@ -14,9 +14,12 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.caseload_file import Checker
+from bot.core.rights import Rights
 from bot.exports import ExportSpec, write_export
 from bot.followup_rules import check_survey, check_unchecked, reasons_for
+from bot.i18n import Translator
 from bot.programme import load_programme
+from bot.texts import data_kept_lines
 from flows.state import ChoiceAnswer
 from scoring import default_weight_table
 from storage.caseload import Assistance, CaseRecord, Profile
@@ -249,3 +252,33 @@ async def test_exports_carry_the_profile_flags_actions_and_assistance(
         cash = next(i for i in listed if i["type"] == "cash")
         assert float(cash["value"]) == 300 and cash["currency"] == "EUR"
         assert cash["dimension"] == "economic" and ("case_ref" in header) is include
+
+
+async def test_a_returnee_sees_their_profile_and_assistance_in_their_language(
+    store: Store,
+) -> None:
+    returnee = await consented_returnee(store)  # (case CASE-001, in French)
+    record = CaseRecord(
+        case_ref="CASE-001",
+        return_date=date(2026, 5, 1),
+        country="GN",
+        language="fr",
+        profile=Profile(
+            attributes={"sex": "female"},
+            sealed={"migrant_category": CANARY_CATEGORY},
+            first_name="Aïssatou",
+            phone=PHONE_CANARY,
+            contact_whatsapp=True,
+        ),
+        assistance=(Assistance("medical_care", "individual", "delivered", date(2026, 6, 1)),),
+    )
+    await store.caseload.import_records([record], actor="test")
+    rights = Rights(store, RSS, default_weight_table(), PROGRAMME)
+    kept = await rights.data_kept(await store.get(returnee.id))
+    lines = data_kept_lines(kept, default_weight_table(), Translator("fr"), bold=str)
+    text = "\n".join(lines)
+    assert "Prénom : Aïssatou" in text and "Sexe: Femme" in text
+    assert "Catégorie de migrant: Victime de la traite" in text
+    assert "se terminant par 899" in text and PHONE_CANARY not in text
+    assert "Assistance enregistrée : Soins médicaux (Fournie)" in text
+    assert "frequent_distress" not in text  # (flags are for caseworkers only)
