@@ -71,10 +71,30 @@ class WhatsAppSettings(BaseSettings):
         return {k.strip(): v.strip() for k, v in pairs}.get(language, language)
 
 
+class MailSettings(BaseSettings):
+    """The SMTP server sign-in links are sent through: on when a host and a sender are
+    set."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str | None = Field(None, validation_alias="RSSBOT_SMTP_HOST")
+    port: int = Field(587, validation_alias="RSSBOT_SMTP_PORT")
+    #: starttls (port 587), tls (port 465) or none (a relay on the same machine)
+    security: str = Field("starttls", validation_alias="RSSBOT_SMTP_SECURITY")
+    username: str | None = Field(None, validation_alias="RSSBOT_SMTP_USERNAME")
+    password: SecretStr | None = Field(None, validation_alias="RSSBOT_SMTP_PASSWORD")
+    #: the sender, e.g. "RSS console <no-reply@example.org>"
+    sender: str | None = Field(None, validation_alias="RSSBOT_SMTP_FROM")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.sender)
+
+
 def configured_secrets() -> tuple[str, ...]:
     """Every secret value the environment configures (bot and WhatsApp tokens, the
-    webhook and app secrets, the verify token, the master keyring and the keys in it,
-    passwords in service URLs), also as they look URL-encoded: the log's redaction
+    webhook and app secrets, the verify token, the SMTP password, the master keyring and
+    the keys in it, passwords in service URLs), also as they look URL-encoded: the log's redaction
     removes them wherever they would appear (a query string, an error message...)."""
     from storage.config import Settings
 
@@ -88,6 +108,7 @@ def configured_secrets() -> tuple[str, ...]:
             whatsapp.app_secret,
             whatsapp.verify_token,
             storage.master_key,
+            MailSettings().password,
         )
         if s is not None
     ]

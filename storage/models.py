@@ -205,9 +205,15 @@ class FeedbackQuota(Base):
 
 
 class StaffMember(Base):
+    """A staff account: an email address (their organisation's), a Telegram id (kept as a
+    pseudonym, for the chat's staff commands), or both."""
+
     __tablename__ = "staff"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    telegram_pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    telegram_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: their work address, lower case: where sign-in links are sent, and who they are
+    #: when they sign in with the organisation's account
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     #: admin / caseworker / feedback_officer / viewer
     role: Mapped[str] = mapped_column(String(32))
     #: what the admin calls them ("Aminata, Conakry office"), shown in the staff list

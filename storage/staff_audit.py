@@ -4,6 +4,7 @@ together). Telegram ids of staff are kept only as pseudonyms."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,21 @@ class UnknownRole(ValueError):
     pass
 
 
+class BadStaffAccount(ValueError):
+    """A staff account without a way to reach them, or an address that is not one."""
+
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normal_email(email: str) -> str:
+    """An email address as staff accounts keep it (:class:`BadStaffAccount` if not one)."""
+    email = email.strip().lower()
+    if len(email) > 254 or not EMAIL.match(email):
+        raise BadStaffAccount(f"{email!r} is not an email address")
+    return email
+
+
 @dataclass(frozen=True)
 class StaffListing:
     id: str
@@ -29,6 +45,9 @@ class StaffListing:
     added: datetime
     #: their last audited action (None: none yet)
     last_action: datetime | None
+    email: str | None = None
+    #: whether a Telegram id is linked (only its pseudonym is kept)
+    telegram: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,13 +201,33 @@ class StaffAudit:
                 self.record(session, actor, "change_staff_role", None, f"{staff_id}: {role}")
             return True
 
-    async def remove(self, telegram_user_id: int) -> bool:
-        pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)
-        async with self.sessions.begin() as session:
-            result = await session.execute(
-                delete(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
+    async def member_by_email(self, email: str) -> tuple[str, str] | None:
+        """(staff id, role) of the staff member with this address."""
+        try:
+            email = normal_email(email)
+        except BadStaffAccount:
+            return None
+        async with self.sessions() as session:
+            row = await session.scalar(select(StaffMember).where(StaffMember.email == email))
+            return (row.id, row.role) if row else None
+
+    async def remove(self, telegram_user_id: int | None, *, email: str | None = None) -> bool:
+        """Remove the staff member with this Telegram id or address (and their sessions)."""
+        if telegram_user_id is not None:
+            where = StaffMember.telegram_pseudonym == self.keyring.pseudonym(
+                "telegram", telegram_user_id
             )
-            return bool(getattr(result, "rowcount", 0))
+        elif email is not None:
+            where = StaffMember.email == email.strip().lower()
+        else:
+            return False
+        async with self.sessions.begin() as session:
+            staff_id = await session.scalar(select(StaffMember.id).where(where))
+            if staff_id is None:
+                return False
+            await session.execute(delete(ConsoleSession).where(ConsoleSession.staff_id == staff_id))
+            await session.execute(delete(StaffMember).where(StaffMember.id == staff_id))
+            return True
 
     async def listing(self) -> list[StaffListing]:
         """Every staff member with their name, role, when they were added and their last
@@ -206,29 +245,69 @@ class StaffAudit:
         )
         async with self.sessions() as session:
             return [
-                StaffListing(r.id, r.name, r.role, r.created_at, at)
+                StaffListing(
+                    r.id,
+                    r.name,
+                    r.role,
+                    r.created_at,
+                    at,
+                    r.email,
+                    r.telegram_pseudonym is not None,
+                )
                 for r, at in (await session.execute(query)).all()
             ]
 
-    async def add(self, telegram_user_id: int, role: str, name: str | None = None) -> str:
-        """Register a staff member, or change their role (and name, when given)."""
+    async def add(
+        self,
+        telegram_user_id: int | None,
+        role: str,
+        name: str | None = None,
+        *,
+        email: str | None = None,
+    ) -> str:
+        """Register a staff member by Telegram id, email address or both, or change the
+        role (and name, address or Telegram id, when given) of the one they name."""
         if role not in STAFF_ROLES:
             raise UnknownRole(f"unknown role '{role}': one of {', '.join(STAFF_ROLES)}")
+        if telegram_user_id is None and email is None:
+            raise BadStaffAccount("a staff member has an email address or a Telegram id")
         name = " ".join(name.split())[:80] or None if name else None
-        pseudonym = self.keyring.pseudonym("telegram", telegram_user_id)
+        email = normal_email(email) if email is not None else None
+        pseudonym = (
+            self.keyring.pseudonym("telegram", telegram_user_id)
+            if telegram_user_id is not None
+            else None
+        )
         async with self.sessions.begin() as session:
-            existing = await session.scalar(
-                select(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
-            )
-            if existing is not None:
+            found = []
+            if pseudonym is not None:
+                found.append(
+                    await session.scalar(
+                        select(StaffMember).where(StaffMember.telegram_pseudonym == pseudonym)
+                    )
+                )
+            if email is not None:
+                found.append(
+                    await session.scalar(select(StaffMember).where(StaffMember.email == email))
+                )
+            members = {m.id: m for m in found if m is not None}
+            if len(members) > 1:
+                raise BadStaffAccount(
+                    "this Telegram id and this address are two different staff members"
+                )
+            if members:
+                existing = next(iter(members.values()))
                 existing.role = role
                 existing.name = name or existing.name
+                existing.email = email or existing.email
+                existing.telegram_pseudonym = pseudonym or existing.telegram_pseudonym
                 return existing.id
             staff_id = self.new_id()
             session.add(
                 StaffMember(
                     id=staff_id,
                     telegram_pseudonym=pseudonym,
+                    email=email,
                     role=role,
                     name=name,
                     created_at=self.clock(),

@@ -26,6 +26,7 @@ from bot.survey_scores import configured_weight_table, scoring_gap, weights_line
 from scoring import WeightTable, WeightTableError
 from storage import outbox, reports, schedules
 from storage.outbox import RoundPreview, RoundReport
+from storage.staff_audit import BadStaffAccount
 from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows, today_utc
 
@@ -73,39 +74,68 @@ async def _with_store(work: Callable[[Store], Awaitable[T]]) -> T:
 # -- staff ---------------------------------------------------------------------------------
 
 
+TelegramIdOption = Annotated[
+    int | None, typer.Option("--telegram-id", help="The staff member's Telegram user id.")
+]
+EmailOption = Annotated[
+    str | None, typer.Option(help="Their work email address (sign-in links are sent to it).")
+]
+
+
+def _account(telegram_id: int | None, email: str | None) -> None:
+    if telegram_id is None and email is None:
+        fail("give --email, --telegram-id or both")
+
+
 @staff_app.command("add")
 def staff_add(
-    telegram_id: Annotated[int, typer.Option(help="The staff member's Telegram user id.")],
     role: Annotated[str, typer.Option(help="admin, caseworker, feedback_officer or viewer.")],
+    telegram_id: TelegramIdOption = None,
+    email: EmailOption = None,
     name: Annotated[
         str | None, typer.Option(help="Who they are, for the staff list (e.g. 'Aminata, Conakry').")
     ] = None,
 ) -> None:
-    """Register a staff member (or change their role). Only a pseudonym of the id is kept."""
+    """Register a staff member by email address, Telegram id or both (or change their
+    role). Only a pseudonym of a Telegram id is kept."""
     role = _role(role)
-    staff_id = asyncio.run(_with_store(lambda s: s.add_staff(telegram_id, role, name)))
+    _account(telegram_id, email)
+
+    async def work(store: Store) -> str:
+        try:
+            return await store.add_staff(telegram_id, role, name, email=email)
+        except BadStaffAccount as exc:
+            fail(str(exc))
+
+    staff_id = asyncio.run(_with_store(work))
     typer.echo(f"staff {staff_id[:8]}{' (' + name.strip() + ')' if name else ''}: {role}")
 
 
 @staff_app.command("remove")
-def staff_remove(telegram_id: Annotated[int, typer.Option(help="Telegram user id.")]) -> None:
-    """Remove a staff member."""
-    if not asyncio.run(_with_store(lambda s: s.remove_staff(telegram_id))):
-        fail(f"no staff member with Telegram id {telegram_id}", code=1)
+def staff_remove(telegram_id: TelegramIdOption = None, email: EmailOption = None) -> None:
+    """Remove a staff member (their console sessions end)."""
+    _account(telegram_id, email)
+    if not asyncio.run(_with_store(lambda s: s.remove_staff(telegram_id, email=email))):
+        fail(f"no staff member with {'Telegram id ' + str(telegram_id) if telegram_id else email}",
+             code=1)  # fmt: skip
     typer.echo("removed")
 
 
 @staff_app.command("login-link")
-def staff_login_link(
-    telegram_id: Annotated[int, typer.Option(help="The staff member's Telegram user id.")],
-) -> None:
+def staff_login_link(telegram_id: TelegramIdOption = None, email: EmailOption = None) -> None:
     """A single-use link (valid 10 minutes) that signs this staff member in to the web
     console ('rssbot console-web'); give it to them privately."""
     from bot.web.links import sign_in_link
     from storage import console_auth
 
+    _account(telegram_id, email)
+
     async def work(store: Store) -> str:
-        member = await store.staff_member(telegram_id)
+        member = (
+            await store.staff_member(telegram_id)
+            if telegram_id is not None
+            else await store.staff.member_by_email(email or "")
+        )
         if member is None:
             fail("not a registered staff member (rssbot staff add)", code=1)
         return await console_auth.issue_link(store, member[0], limited=False)
@@ -117,10 +147,12 @@ def staff_login_link(
 def staff_list() -> None:
     """Staff members: name, role, when added, last action (Telegram ids are not kept)."""
     members = asyncio.run(_with_store(lambda s: s.list_staff()))
-    table = Table("name", "role", "added", "last action", "staff id")
+    table = Table("name", "email", "Telegram", "role", "added", "last action", "staff id")
     for m in members:
         table.add_row(
             m.name or "(no name: staff add --name)",
+            m.email or "-",
+            "yes" if m.telegram else "-",
             m.role,
             m.added.date().isoformat(),
             m.last_action.strftime("%Y-%m-%d %H:%M") if m.last_action else "-",

@@ -28,11 +28,12 @@ from bot.couriers import Courier
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
 from bot.programme import Programme, load_programme
 from bot.rate_limits import RateLimiter
+from bot.sign_in_mail import MailFailed, SignInMailer
 from bot.staff import allowed
 from bot.staff_words import N_, StaffWords
 from bot.telegram.sender import RoundSender
 from bot.texts import LANGUAGE_NAMES
-from bot.web.links import console_url
+from bot.web.links import console_url, sign_in_link
 from flows import FlowDefinition
 from scoring import WeightTable
 from storage import console_auth, outbox, reports
@@ -82,6 +83,8 @@ class Console:
     definition: FlowDefinition = field(default_factory=configured_definition)
     #: profile attributes, assistance taxonomy and follow-up rules
     programme: Programme = field(default_factory=load_programme)
+    #: sends sign-in links by email (None: no SMTP server set up)
+    mailer: SignInMailer | None = None
     #: cohort figures and charts kept a few minutes (aggregates only, no personal data)
     cache: dict[Any, Any] = field(default_factory=dict)
     #: the path the proxy serves the console under (``/console``; empty at the root),
@@ -257,7 +260,10 @@ def _middlewares(console: Console) -> list[Any]:
 
     @web.middleware
     async def session(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(("/static/", "/language/")) or request.path == "/login":
+        if request.path.startswith(("/static/", "/language/")) or request.path in (
+            "/login",
+            "/login/email",
+        ):
             return await handler(request)
         token = request.cookies.get(COOKIE)
         user = await console_auth.session_user(console.store, token) if token else None
@@ -301,7 +307,53 @@ def requires(action: str) -> Callable[[View], View]:
 async def sign_in_page(console: Console, request: web.Request) -> web.StreamResponse:
     # a link opened shows a button: link previews (GET) must not use the single-use token
     _ = gettext_for(language_of(request))
-    return console.page(request, "sign_in.html", title=_("Sign in"), token=request.query.get("t"))
+    return console.page(
+        request,
+        "sign_in.html",
+        title=_("Sign in"),
+        token=request.query.get("t"),
+        by_email=console.mailer is not None,
+    )
+
+
+async def email_link(console: Console, request: web.Request) -> web.StreamResponse:
+    """A sign-in link sent to a staff account's address. The answer is the same whether
+    or not the address is a staff member's, and comes before the email is sent (neither
+    the words nor the time tell who has an account)."""
+    _ = gettext_for(language_of(request))
+    form = await request.post()
+    email = str(form.get("email") or "").strip()[:254]
+    if console.mailer is None or not email:
+        raise web.HTTPSeeOther(f"{console.base}/login")
+    member = await console.store.staff.member_by_email(email)
+    if member is None:
+        await console.store.staff.refused("unknown", "sign-in link for an unknown address")
+    else:
+        mailer, language = console.mailer, language_of(request)
+
+        async def send(staff_id: str) -> None:
+            try:
+                token = await console_auth.issue_link(console.store, staff_id)
+                minutes = int(console_auth.LINK_TTL.total_seconds() // 60)
+                await mailer.send(email, sign_in_link(token), language=language, minutes=minutes)
+            except console_auth.TooManyLinks:
+                await console.store.staff.refused(f"staff:{staff_id}", "too many sign-in links")
+            except MailFailed:
+                pass  # (logged by the mailer, without the address)
+
+        task = asyncio.create_task(send(member[0]))
+        console.background.add(task)
+        task.add_done_callback(console.background.discard)
+    return console.page(
+        request,
+        "sign_in.html",
+        title=_("Sign in"),
+        by_email=True,
+        sent=_(
+            "If this address belongs to a staff member, a sign-in link is on its way to it. "
+            "It works once, for a few minutes."
+        ),
+    )
 
 
 async def sign_in(console: Console, request: web.Request) -> web.StreamResponse:
@@ -402,6 +454,7 @@ def build_console_app(console: Console) -> web.Application:
 
     app.router.add_get("/login", bind(sign_in_page))
     app.router.add_post("/login", bind(sign_in))
+    app.router.add_post("/login/email", bind(email_link))
     app.router.add_post("/logout", bind(sign_out))
     app.router.add_get("/", bind(home))
     app.router.add_get("/language/{code}", bind(choose_language))

@@ -40,7 +40,7 @@ from storage.caseload_list import (
 from storage.feedback import FEEDBACK_STATES, RATING_SCALE
 from storage.followup import Reason
 from storage.returnees import ReturneeInfo
-from storage.staff_audit import STAFF_ROLES, UnknownRole
+from storage.staff_audit import STAFF_ROLES, BadStaffAccount, UnknownRole
 
 #: audit entries on one page
 AUDIT_PAGE = 100
@@ -294,9 +294,15 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
     form = await request.post()
     _ = gettext_for(language_of(request))
     telegram_id = str(form.get("telegram_id") or "").strip()
+    email = str(form.get("email") or "").strip() or None
     role = str(form.get("role") or "")
     name = str(form.get("name") or "").strip() or None
-    if not telegram_id.isdigit():
+    if not email and not telegram_id:
+        return await _staff_page(
+            console, request, 400, _("Give their email address, their Telegram user id or both."),
+            form,
+        )  # fmt: skip
+    if telegram_id and not telegram_id.isdigit():
         return await _staff_page(
             console,
             request,
@@ -305,9 +311,15 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
             form,
         )
     try:
-        staff_id = await console.store.add_staff(int(telegram_id), role, name=name)
+        staff_id = await console.store.add_staff(
+            int(telegram_id) if telegram_id else None, role, name=name, email=email
+        )
     except UnknownRole:
         return await _staff_page(console, request, 400, _("Choose a role."), form)
+    except BadStaffAccount:
+        return await _staff_page(
+            console, request, 400, _("This email address or Telegram id cannot be used."), form
+        )
     async with console.store.sessions.begin() as session:
         console.store.audit(session, request[USER].actor, "add_staff", None, f"{staff_id}: {role}")
     raise web.HTTPSeeOther(f"{console.base}/staff")

@@ -6,6 +6,7 @@ there, in the queue and in the export; the pages meet WCAG 2.1 AA."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import date
@@ -15,11 +16,14 @@ from typing import Any
 import pytest
 
 from bot.programme import load_programme
+from bot.settings import MailSettings
+from bot.sign_in_mail import SignInMailer
 from bot.web.app import Console
 from tests.e2e.conftest import Harness
 from tests.support.browser import Browser
 from tests.support.caseload import broken, make_caseload
 from tests.support.console import sign_in, survey_with_distress
+from tests.support.smtp import Inbox
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -122,3 +126,48 @@ async def test_a_caseload_is_uploaded_checked_and_imported_in_the_console(
     assert f"0 enrolled, 0 updated, {caseload.returnees} unchanged" in await browser.text(
         "#import-outcome"
     )
+
+
+async def test_a_staff_member_without_telegram_signs_in_with_a_link_by_email(
+    harness: Harness, console: Console, browser: Browser, smtp_server: tuple[Inbox, int]
+) -> None:
+    store = harness.store
+    assert store is not None
+    inbox, port = smtp_server
+    console.mailer = SignInMailer(
+        MailSettings(
+            RSSBOT_SMTP_HOST="127.0.0.1",
+            RSSBOT_SMTP_PORT=port,
+            RSSBOT_SMTP_SECURITY="none",
+            RSSBOT_SMTP_FROM="RSS console <no-reply@rss.example>",
+        )
+    )
+    await store.add_staff(None, "caseworker", "Amina", email="Amina@Office.example")
+
+    # an address that is no staff member's: the same answer, no email, the attempt audited
+    await browser.open("/login")
+    await browser.fill("#email-link input[name=email]", "someone@else.example")
+    await browser.click("#email-link button")
+    unknown = await browser.text("#link-sent")
+    await asyncio.sleep(0.5)
+    assert inbox.messages == []
+
+    await browser.fill("#email-link input[name=email]", "amina@office.example")
+    await browser.click("#email-link button")
+    assert await browser.text("#link-sent") == unknown
+    assert await browser.accessibility_violations() == []
+    mail = await inbox.wait_for("amina@office.example")
+    assert mail["Subject"] == "Your sign-in link to the staff console"
+    body = mail.get_content()
+    link = next(word for word in body.split() if "/login?t=" in word)
+    await browser.open(link)
+    await browser.click("form#sign-in button")
+    assert await browser.path() == "/"
+    assert "Amina" in await browser.text("header")
+    # the link works once
+    await browser.open(link)
+    await browser.click("form#sign-in button")
+    assert "expired or was used" in await browser.text("main")
+    entries = [(e.action, e.detail) for e in await store.audit_entries()]
+    assert ("refused", "sign-in link for an unknown address") in entries
+    assert any(action == "console_sign_in" for action, _ in entries)

@@ -22,6 +22,7 @@ from storage.models import (
     Returnee,
     SurveyResponse,
 )
+from storage.staff_audit import BadStaffAccount
 from storage.store import ConsentRequired, FeedbackLimitReached, SchemaNotReady, Store
 from tests.backends import Backend
 from tests.storage.helpers import RSS, answer, complete_and_score, consented_returnee
@@ -695,5 +696,53 @@ async def test_returnees_and_surveys_from_before_the_caseload_are_taken_over(
         assert not outcome.created and [r.public_id for r in outcome.updated] == ["R-OLDONE1"]
         profile = await store.caseload.profile("r-1", actor="test")
         assert profile is not None and profile.office == "Kankan"
+    finally:
+        await store.close()
+
+
+async def test_staff_accounts_by_email_telegram_or_both(store: Store) -> None:
+    by_email = await store.add_staff(None, "viewer", "Awa", email=" Awa@Office.Example ")
+    assert await store.staff.member_by_email("awa@office.example") == (by_email, "viewer")
+    # the same person later links their Telegram account: one account, not two
+    assert await store.add_staff(4242, "caseworker", email="awa@office.example") == by_email
+    assert await store.staff_member(4242) == (by_email, "caseworker")
+    other = await store.add_staff(5151, "viewer")
+    with pytest.raises(BadStaffAccount):
+        await store.add_staff(5151, "viewer", email="awa@office.example")  # (two people)
+    with pytest.raises(BadStaffAccount):
+        await store.add_staff(None, "viewer", email="not an address")
+    with pytest.raises(BadStaffAccount):
+        await store.add_staff(None, "viewer")
+    listed = {m.id: m for m in await store.list_staff()}
+    assert listed[by_email].email == "awa@office.example" and listed[by_email].telegram
+    assert listed[other].email is None and listed[other].telegram
+    assert await store.remove_staff(None, email="AWA@office.example")
+    assert await store.staff.member_by_email("awa@office.example") is None
+
+
+async def test_staff_added_before_email_accounts_keep_working(
+    backend: Backend, keyring: Keyring
+) -> None:
+    """A database the release before staff emails wrote (revision 0014): its staff keep
+    their Telegram sign-in and can be given an address."""
+    from storage.db import upgrade
+
+    engine = make_engine(backend.url)
+    await upgrade(engine, "0014")
+    store = Store(engine, keyring)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO staff (id, telegram_pseudonym, role, name, created_at) "
+                "VALUES ('s-1', :pseudonym, 'admin', 'Old admin', :at)"
+            ),
+            {"pseudonym": keyring.pseudonym("telegram", 777), "at": datetime.now(UTC)},
+        )
+    await upgrade(engine)
+    try:
+        await store.verify()
+        assert await store.staff_member(777) == ("s-1", "admin")
+        assert await store.add_staff(777, "admin", email="old@office.example") == "s-1"
+        assert await store.staff.member_by_email("old@office.example") == ("s-1", "admin")
     finally:
         await store.close()

@@ -31,13 +31,14 @@ def test_every_configured_secret_is_found_in_the_environment(
         "WHATSAPP_APP_SECRET": "canary-app-secret",
         "WHATSAPP_VERIFY_TOKEN": "canary verify&token",
         "RSSBOT_MASTER_KEY": json.dumps(KEYRING),
+        "RSSBOT_SMTP_PASSWORD": "canary-smtp-password",
         "DATABASE_URL": "postgresql+asyncpg://rss:canary-db-pass@db:5432/rss",
         "REDIS_URL": "redis://:canary-redis-pass@redis:6379/0",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     found = configured_secrets()
-    for value in [*list(env.values())[:6], "canary-db-pass", "canary-redis-pass", "K" * 44]:
+    for value in [*list(env.values())[:7], "canary-db-pass", "canary-redis-pass", "K" * 44]:
         assert value in found, value
     assert quote("canary verify&token", safe="") in found
     line = logged(

@@ -11,11 +11,17 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from bot.consent import DataPolicy
-from bot.settings import BotSettings, WhatsAppSettings
+from bot.settings import BotSettings, MailSettings, WhatsAppSettings
 from storage.config import Settings
 
 ROOT = Path(__file__).parents[2]
-CLASSES: list[type[BaseSettings]] = [BotSettings, WhatsAppSettings, Settings, DataPolicy]
+CLASSES: list[type[BaseSettings]] = [
+    BotSettings,
+    WhatsAppSettings,
+    MailSettings,
+    Settings,
+    DataPolicy,
+]
 
 
 def declared() -> dict[str, object]:
