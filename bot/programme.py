@@ -173,14 +173,6 @@ class Programme(Strict):
     def attribute(self, code: str) -> Attribute | None:
         return next((a for a in self.attributes if a.id == code), None)
 
-    @property
-    def plain_attributes(self) -> list[Attribute]:
-        return [a for a in self.attributes if not a.sealed]
-
-    @property
-    def sealed_attributes(self) -> list[Attribute]:
-        return [a for a in self.attributes if a.sealed]
-
     def check_against(self, questions: Mapping[str, set[str]]) -> list[str]:
         """What in the rules does not fit the survey (``questions``: each question's id
         and its option ids): unknown questions or answers."""
