@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, false, func, select
 
 from storage import keys
 from storage.models import Reminder, Returnee, SurveyResponse
+from storage.scopes import EVERYONE, Scope
 from storage.store import Store
 from storage.waves import WAVES
 
@@ -54,6 +55,8 @@ class CaseloadQuery:
     descending: bool = True
     offset: int = 0
     limit: int = 50
+    #: only returnees the reader may see
+    scope: Scope = EVERYONE
 
 
 @dataclass
@@ -105,6 +108,8 @@ def _conditions(store: Store, q: CaseloadQuery, with_case_ref: bool) -> list[Col
     if q.enrolled_to is not None:
         end = datetime.combine(q.enrolled_to + timedelta(days=1), time.min, UTC)
         where.append(Returnee.created_at < end)
+    if (in_scope := q.scope.returnees()) is not None:
+        where.append(in_scope)
     return where
 
 

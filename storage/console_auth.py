@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, update
 
 from storage.models import ConsoleLink, ConsoleSession, StaffMember
+from storage.scopes import EVERYONE, Scope
 from storage.store import Store
 
 LINK_TTL = timedelta(minutes=10)
@@ -31,6 +32,8 @@ class ConsoleUser:
     staff_id: str
     role: str
     name: str | None
+    #: the returnees they see and act on
+    scope: Scope = EVERYONE
 
     @property
     def actor(self) -> str:
@@ -116,7 +119,12 @@ async def session_user(store: Store, session_token: str) -> ConsoleUser | None:
         row = (
             await session.execute(
                 select(
-                    ConsoleSession.last_seen_at, StaffMember.id, StaffMember.role, StaffMember.name
+                    ConsoleSession.last_seen_at,
+                    StaffMember.id,
+                    StaffMember.role,
+                    StaffMember.name,
+                    StaffMember.email,
+                    StaffMember.scope,
                 )
                 .join(StaffMember, StaffMember.id == ConsoleSession.staff_id)
                 .where(ConsoleSession.token_hash == _hash(session_token))
@@ -124,7 +132,7 @@ async def session_user(store: Store, session_token: str) -> ConsoleUser | None:
         ).first()
         if row is None:
             return None
-        last_seen, staff_id, role, name = row
+        last_seen, staff_id, role, name, email, scope = row
         if last_seen.tzinfo is None:
             last_seen = last_seen.replace(tzinfo=now.tzinfo)
         if last_seen < now - IDLE:
@@ -137,7 +145,7 @@ async def session_user(store: Store, session_token: str) -> ConsoleUser | None:
             .where(ConsoleSession.token_hash == _hash(session_token))
             .values(last_seen_at=now)
         )
-        return ConsoleUser(staff_id, role, name)
+        return ConsoleUser(staff_id, role, name, Scope.parse(scope).for_staff(email, name))
 
 
 async def end_session(store: Store, session_token: str) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import keys
@@ -19,6 +19,7 @@ from storage.crypto import Keyring
 from storage.errors import FeedbackLimitReached, StorageError
 from storage.keys import DataKeys
 from storage.models import Feedback, FeedbackQuota, Returnee, StaffMember
+from storage.scopes import EVERYONE, Scope
 from storage.staff_audit import StaffAudit
 
 #: the owner of the data key of anonymous feedback
@@ -149,10 +150,12 @@ class FeedbackBox:
         before: datetime | None = None,
         offset: int = 0,
         limit: int = 50,
+        scope: Scope = EVERYONE,
     ) -> FeedbackPage:
         """One page of the feedback in ``states`` (newest first), named or anonymous
         only (``kind``), or the one with a receipt code; only that page is decrypted, and
-        the read is audited. The counts by state are of all feedback."""
+        the read is audited. The counts by state are of all the feedback in ``scope``
+        (anonymous feedback, tied to no one, is in the scope of everyone only)."""
         query = select(Feedback, Returnee.public_id, StaffMember.name).outerjoin(
             Returnee, Returnee.id == Feedback.returnee_id
         )
@@ -166,9 +169,13 @@ class FeedbackBox:
             query = query.where(Feedback.created_at >= since)
         if before is not None:
             query = query.where(Feedback.created_at < before)
+        in_scope = _within(scope)
+        query = query.where(*in_scope)
         async with self.sessions.begin() as session:
             total = await session.scalar(select(func.count()).select_from(query.subquery()))
-            by_state = select(Feedback.state, func.count()).group_by(Feedback.state)
+            by_state = (
+                select(Feedback.state, func.count()).where(*in_scope).group_by(Feedback.state)
+            )
             counts = {state: int(n) for state, n in (await session.execute(by_state)).all()}
             rows = (
                 await session.execute(
@@ -207,13 +214,19 @@ class FeedbackBox:
             return None
         return keys.decrypt(dek, "feedback", row.id, "text", row.text_enc)
 
-    async def mark(self, feedback_id: str, state: str, *, actor: str) -> bool:
+    async def mark(
+        self, feedback_id: str, state: str, *, actor: str, scope: Scope = EVERYONE
+    ) -> bool:
         """Set a feedback's state (who and when kept with it; audited). False if there is
-        no such feedback."""
+        no such feedback in ``scope``."""
         if state not in FEEDBACK_STATES:
             raise StorageError(f"unknown feedback state {state!r}")
         async with self.sessions.begin() as session:
-            row = await session.get(Feedback, feedback_id, with_for_update=True)
+            row = await session.scalar(
+                select(Feedback)
+                .where(Feedback.id == feedback_id, *_within(scope))
+                .with_for_update()
+            )
             if row is None:
                 return False
             row.state, row.state_by, row.state_at = state, actor, self.clock()
@@ -222,10 +235,15 @@ class FeedbackBox:
             )
         return True
 
-    async def read(self, *, actor: str) -> list[dict[str, Any]]:
-        """All feedback, decrypted, for a feedback officer; the read is audited."""
+    async def read(self, *, actor: str, scope: Scope = EVERYONE) -> list[dict[str, Any]]:
+        """All feedback in ``scope``, decrypted, for a feedback officer; the read is
+        audited."""
         async with self.sessions.begin() as session:
-            rows = (await session.scalars(select(Feedback).order_by(Feedback.created_at))).all()
+            rows = (
+                await session.scalars(
+                    select(Feedback).where(*_within(scope)).order_by(Feedback.created_at)
+                )
+            ).all()
             self.staff.record(session, actor, "read_feedback", None, f"{len(rows)} items")
             out = []
             for row in rows:
@@ -242,3 +260,10 @@ class FeedbackBox:
                     }
                 )
             return out
+
+
+def _within(scope: Scope) -> list[ColumnElement[bool]]:
+    """Feedback a reader with ``scope`` sees: all of it, or the named feedback of returnees
+    in the scope."""
+    condition = scope.returnee_ids(Feedback.returnee_id)
+    return [] if condition is None else [condition]

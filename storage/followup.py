@@ -29,6 +29,7 @@ from storage.models import (
     ReturneeProfile,
     SurveyResponse,
 )
+from storage.scopes import EVERYONE, Scope
 from storage.staff_audit import StaffAudit
 from storage.waves import Wave
 
@@ -173,13 +174,17 @@ class FollowUp:
         country: str | None = None,
         offset: int = 0,
         limit: int = 50,
+        scope: Scope = EVERYONE,
     ) -> FlagPage:
-        """One page of flags, oldest open first; reading it is audited per returnee."""
+        """One page of flags of returnees in ``scope``, oldest open first; reading it is
+        audited per returnee."""
         conditions: list[Any] = []
         if state is not None:
             conditions.append(FollowupFlag.state == state)
         if country is not None:
             conditions.append(Returnee.country == country)
+        if (in_scope := scope.returnees()) is not None:
+            conditions.append(in_scope)
         base = (
             select(FollowupFlag, Returnee.public_id, Returnee.country, ReturneeProfile)
             .join(Returnee, Returnee.id == FollowupFlag.returnee_id)

@@ -218,6 +218,8 @@ class StaffMember(Base):
     role: Mapped[str] = mapped_column(String(32))
     #: what the admin calls them ("Aminata, Conakry office"), shown in the staff list
     name: Mapped[str | None] = mapped_column(String(80))
+    #: which returnees they see and act on (:class:`storage.scopes.Scope` as text)
+    scope: Mapped[str] = mapped_column(String(400), server_default="all")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -299,6 +301,8 @@ class ReminderRound(Base):
     schedule_id: Mapped[str | None] = mapped_column(ID)
     #: while set, none of its reminders is sent (staff paused it)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the scope of who started it (:meth:`storage.scopes.Scope.frozen`; None: everyone)
+    scope: Mapped[str | None] = mapped_column(Text)
 
 
 class RoundSchedule(Base):
@@ -317,6 +321,9 @@ class RoundSchedule(Base):
     last_run_on: Mapped[date | None] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: its rounds reach only returnees in this scope, its creator's when they set it up
+    #: (:meth:`storage.scopes.Scope.frozen`; None: everyone)
+    scope: Mapped[str | None] = mapped_column(Text)
 
 
 class Reminder(Base):

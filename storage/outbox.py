@@ -16,11 +16,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import keys
 from storage.models import Answer, Reminder, ReminderRound, Returnee, SurveyResponse
+from storage.scopes import EVERYONE, Scope
 from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows, add_months
 
@@ -66,6 +67,8 @@ class RoundPreview:
     wave: Wave
     country: str | None
     due: list[DueReturnee]
+    #: whose returnees it reaches (the scope of whoever starts it)
+    scope: Scope = EVERYONE
 
     @property
     def to_remind(self) -> list[DueReturnee]:
@@ -156,13 +159,14 @@ async def due_returnees(
     include_case_ref: bool = False,
     case_refs_for: int | None = None,
     actor: str = "system",
+    scope: Scope = EVERYONE,
 ) -> list[DueReturnee]:
     """Returnees whose due window for ``wave`` (or any wave) contains today, each with
     the status of that wave's survey and why they would not be reminded, in enrolment
     order. Only returnees whose return date puts them in a window are read (the range is
     in SQL); with ``include_case_ref`` their case references are decrypted (only the
     first ``case_refs_for`` when given: the rows a page shows) and each read is audited
-    under ``actor``."""
+    under ``actor``. Only returnees in ``scope`` are read."""
     out: list[DueReturnee] = []
     encrypted: dict[str, bytes] = {}
     async with store.sessions.begin() as session:
@@ -202,6 +206,8 @@ async def due_returnees(
             )
             if country:
                 query = query.where(Returnee.country == country.upper())
+            if (in_scope := scope.returnees()) is not None:
+                query = query.where(in_scope)
             rows = [
                 r for r in (await session.execute(query)).all() if windows.due(r[3], today) == w
             ]
@@ -275,10 +281,22 @@ async def read_case_refs(store: Store, rows: list[DueReturnee], *, actor: str) -
 
 
 async def preview_round(
-    store: Store, *, wave: Wave, country: str | None, windows: WaveWindows, today: date
+    store: Store,
+    *,
+    wave: Wave,
+    country: str | None,
+    windows: WaveWindows,
+    today: date,
+    scope: Scope = EVERYONE,
 ) -> RoundPreview:
-    due = await due_returnees(store, wave=wave, country=country, windows=windows, today=today)
-    return RoundPreview(wave=wave, country=country.upper() if country else None, due=due)
+    """Who a round would remind: the returnees due for ``wave`` in ``country`` (None:
+    every country) within ``scope`` (whoever starts the round sees no one else)."""
+    due = await due_returnees(
+        store, wave=wave, country=country, windows=windows, today=today, scope=scope
+    )
+    return RoundPreview(
+        wave=wave, country=country.upper() if country else None, due=due, scope=scope
+    )
 
 
 async def create_round(
@@ -297,6 +315,7 @@ async def create_round(
                 created_by=actor,
                 created_at=now,
                 schedule_id=schedule_id,
+                scope=preview.scope.frozen(),
             )
         )
         await session.flush()
@@ -503,13 +522,18 @@ def _report_of(round_: ReminderRound) -> RoundReport:
     )
 
 
-async def _count_into(session: AsyncSession, reports: dict[str, RoundReport]) -> None:
-    rows = await session.execute(
+async def _count_into(
+    session: AsyncSession, reports: dict[str, RoundReport], scope: Scope = EVERYONE
+) -> None:
+    query = (
         select(Reminder.round_id, Reminder.status, Reminder.reason, Returnee.channel, func.count())
         .outerjoin(Returnee, Reminder.returnee_id == Returnee.id)
         .where(Reminder.round_id.in_(list(reports)))
         .group_by(Reminder.round_id, Reminder.status, Reminder.reason, Returnee.channel)
     )
+    if (in_scope := scope.returnee_ids(Reminder.returnee_id)) is not None:
+        query = query.where(in_scope)
+    rows = await session.execute(query)
     for round_id, status, reason, channel, count in rows.all():
         out = reports[round_id]
         out.counts[status] += count
@@ -518,14 +542,27 @@ async def _count_into(session: AsyncSession, reports: dict[str, RoundReport]) ->
             out.reasons[f"{status}:{reason}"] += count
 
 
-async def report(store: Store, round_id: str) -> RoundReport:
-    """Where a round stands: its reminders by status, and why those not sent were not."""
+def _reaches(scope: Scope) -> ColumnElement[bool] | None:
+    """Rounds that reached at least one returnee in ``scope`` (None: every round)."""
+    in_scope = scope.returnee_ids(Reminder.returnee_id)
+    if in_scope is None:
+        return None
+    return exists(select(Reminder.id).where(Reminder.round_id == ReminderRound.id, in_scope))
+
+
+async def report(store: Store, round_id: str, *, scope: Scope = EVERYONE) -> RoundReport:
+    """Where a round stands: its reminders by status, and why those not sent were not
+    (counting only the returnees in ``scope``; :class:`LookupError` for a round that
+    reached none of them)."""
+    query = select(ReminderRound).where(ReminderRound.id == round_id)
+    if (reaches := _reaches(scope)) is not None:
+        query = query.where(reaches)
     async with store.sessions() as session:
-        round_ = await session.get(ReminderRound, round_id)
+        round_ = await session.scalar(query)
         if round_ is None:
             raise LookupError(f"no round {round_id}")
         out = _report_of(round_)
-        await _count_into(session, {round_id: out})
+        await _count_into(session, {round_id: out}, scope)
         return out
 
 
@@ -541,10 +578,16 @@ class Recipient:
 
 
 async def recipients(
-    store: Store, round_id: str, *, status: str | None = None, offset: int = 0, limit: int = 100
+    store: Store,
+    round_id: str,
+    *,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+    scope: Scope = EVERYONE,
 ) -> tuple[list[Recipient], int]:
-    """Who a round was for, a page at a time (of one reminder ``status``), in the order
-    they were sent; and how many in all."""
+    """Who a round was for (within ``scope``), a page at a time (of one reminder
+    ``status``), in the order they were sent; and how many in all."""
     query = (
         select(
             Returnee.public_id, Returnee.channel, Reminder.status, Reminder.reason, Reminder.sent_at
@@ -554,6 +597,8 @@ async def recipients(
     )
     if status:
         query = query.where(Reminder.status == status)
+    if (in_scope := scope.returnee_ids(Reminder.returnee_id)) is not None:
+        query = query.where(in_scope)
     async with store.sessions() as session:
         total = await session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await session.execute(
@@ -574,10 +619,13 @@ async def recent_rounds(
     country: str | None = None,
     since: datetime | None = None,
     before: datetime | None = None,
+    scope: Scope = EVERYONE,
 ) -> list[RoundReport]:
-    """The latest rounds, newest first, each with its report (of one ``wave``; in one
-    ``state``: sending, paused or finished)."""
+    """The latest rounds that reached someone in ``scope``, newest first, each with its
+    report over them (of one ``wave``; in one ``state``: sending, paused or finished)."""
     query = select(ReminderRound)
+    if (reaches := _reaches(scope)) is not None:
+        query = query.where(reaches)
     if wave:
         query = query.where(ReminderRound.wave == wave)
     if country:
@@ -604,19 +652,23 @@ async def recent_rounds(
         ).all()
         reports = {r.id: _report_of(r) for r in rounds}
         if reports:
-            await _count_into(session, reports)
+            await _count_into(session, reports, scope)
         return list(reports.values())
 
 
-async def set_paused(store: Store, round_id: str, paused: bool, *, actor: str) -> bool:
+async def set_paused(
+    store: Store, round_id: str, paused: bool, *, actor: str, scope: Scope = EVERYONE
+) -> bool:
     """Pause an unfinished round (nothing more of it is sent) or resume it; audited.
-    False if there is no such unfinished round."""
+    Staff with a narrower scope than everyone pause only rounds started within the same
+    scope. False if there is no such unfinished round they may pause."""
+    query = update(ReminderRound).where(
+        ReminderRound.id == round_id, ReminderRound.finished_at.is_(None)
+    )
+    if not scope.is_everyone:
+        query = query.where(ReminderRound.scope == scope.frozen())
     async with store.sessions.begin() as session:
-        result = await session.execute(
-            update(ReminderRound)
-            .where(ReminderRound.id == round_id, ReminderRound.finished_at.is_(None))
-            .values(paused_at=store.clock() if paused else None)
-        )
+        result = await session.execute(query.values(paused_at=store.clock() if paused else None))
         if not getattr(result, "rowcount", 0):
             return False
         store.audit(session, actor, "pause_round" if paused else "resume_round", None, round_id)

@@ -35,6 +35,7 @@ from storage.models import (
     Score,
     SurveyResponse,
 )
+from storage.scopes import EVERYONE, Scope
 from storage.store import Store
 from storage.waves import WAVES, Wave
 
@@ -57,6 +58,8 @@ class Selection:
     returnee_id: str | None = None
     #: only the surveys answered with this flow (a deployment may have run several)
     flow_id: str | None = None
+    #: only returnees the reader may see
+    scope: Scope = EVERYONE
 
     def describe(self) -> str:
         parts = [self.wave or "all waves", self.country.upper() if self.country else ""]
@@ -121,6 +124,8 @@ def _returnees_where(query: S, selection: Selection) -> S:
         query = query.where(Returnee.country == selection.country.upper())
     if selection.returnee_id:
         query = query.where(Returnee.id == selection.returnee_id)
+    if (in_scope := selection.scope.returnees()) is not None:
+        query = query.where(in_scope)
     return query
 
 
@@ -397,24 +402,34 @@ async def rescore(
     return done
 
 
-async def returnees_by_status(store: Store) -> dict[tuple[str, bool], int]:
-    """How many returnees have each (status, joined the chat) (no personal data read)."""
+async def returnees_by_status(
+    store: Store, *, scope: Scope = EVERYONE
+) -> dict[tuple[str, bool], int]:
+    """How many returnees (in ``scope``) have each (status, joined the chat) (no personal
+    data read)."""
     joined = Returnee.telegram_pseudonym.is_not(None)
+    query = select(Returnee.status, joined, func.count()).group_by(Returnee.status, joined)
+    if (in_scope := scope.returnees()) is not None:
+        query = query.where(in_scope)
     async with store.sessions() as session:
-        rows = await session.execute(
-            select(Returnee.status, joined, func.count()).group_by(Returnee.status, joined)
-        )
+        rows = await session.execute(query)
         return {(status, bool(bound)): int(n) for status, bound, n in rows.all()}
 
 
-async def completed_by_wave_and_country(store: Store) -> list[tuple[str, str | None, int]]:
-    """Completed surveys per (wave, country), in wave order (no personal data read)."""
+async def completed_by_wave_and_country(
+    store: Store, *, scope: Scope = EVERYONE
+) -> list[tuple[str, str | None, int]]:
+    """Completed surveys per (wave, country) of returnees in ``scope``, in wave order (no
+    personal data read)."""
+    query = (
+        select(SurveyResponse.wave, Returnee.country, func.count())
+        .join(Returnee, Returnee.id == SurveyResponse.returnee_id)
+        .where(SurveyResponse.status == "completed")
+        .group_by(SurveyResponse.wave, Returnee.country)
+    )
+    if (in_scope := scope.returnees()) is not None:
+        query = query.where(in_scope)
     async with store.sessions() as session:
-        rows = await session.execute(
-            select(SurveyResponse.wave, Returnee.country, func.count())
-            .join(Returnee, Returnee.id == SurveyResponse.returnee_id)
-            .where(SurveyResponse.status == "completed")
-            .group_by(SurveyResponse.wave, Returnee.country)
-        )
+        rows = await session.execute(query)
         found = [(wave, country, int(n)) for wave, country, n in rows.all()]
     return sorted(found, key=lambda r: (WAVES.index(r[0]) if r[0] in WAVES else 9, r[1] or ""))

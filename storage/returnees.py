@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import keys
@@ -20,6 +20,7 @@ from storage.crypto import Keyring
 from storage.errors import CaseAlreadyEnrolled, InviteProblem, NotFound
 from storage.keys import DataKeys
 from storage.models import Invite, Reminder, Returnee
+from storage.scopes import EVERYONE, Scope
 from storage.staff_audit import StaffAudit
 
 ReturneeStatus = Literal["invited", "active", "declined", "opted_out", "unreachable"]
@@ -118,19 +119,31 @@ class Returnees:
         """Blind index of a case reference (HMAC under the pepper), for exact look-ups."""
         return self.keyring.pseudonym("case", " ".join(case_ref.split()).casefold())
 
-    async def find_by_case_ref(self, case_ref: str, *, actor: str) -> ReturneeInfo | None:
-        """Find a returnee by case reference; the look-up is audited."""
+    async def find_by_case_ref(
+        self, case_ref: str, *, actor: str, scope: Scope = EVERYONE
+    ) -> ReturneeInfo | None:
+        """Find a returnee by case reference among those in ``scope``; the look-up is
+        audited (one outside the scope is not found, and audited as refused)."""
+        where = Returnee.case_ref_index == self.case_ref_index(case_ref)
         async with self.sessions.begin() as session:
-            row = await session.scalar(
-                select(Returnee).where(Returnee.case_ref_index == self.case_ref_index(case_ref))
-            )
+            row = await session.scalar(select(Returnee).where(where, *_within(scope)))
+            if row is None and not scope.is_everyone:
+                hidden = await session.scalar(select(Returnee.id).where(where))
+                if hidden is not None:
+                    self.staff.record(session, actor, "refused", hidden, "find_case: out of scope")
+                    return None
             self.staff.record(session, actor, "find_case", row.id if row else None)
             return ReturneeInfo.of(row) if row else None
 
-    async def find_by_public_id(self, public_id: str) -> ReturneeInfo | None:
+    async def find_by_public_id(
+        self, public_id: str, *, scope: Scope = EVERYONE
+    ) -> ReturneeInfo | None:
+        """The returnee with this pseudonym, if in ``scope``."""
         async with self.sessions() as session:
             row = await session.scalar(
-                select(Returnee).where(Returnee.public_id == public_id.strip().upper())
+                select(Returnee).where(
+                    Returnee.public_id == public_id.strip().upper(), *_within(scope)
+                )
             )
             return ReturneeInfo.of(row) if row else None
 
@@ -289,3 +302,8 @@ class Returnees:
             row.updated_at = now
             invite.used_at = now
             return ReturneeInfo.of(row)
+
+
+def _within(scope: Scope) -> list[ColumnElement[bool]]:
+    condition = scope.returnees()
+    return [] if condition is None else [condition]

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, true, update
 
 from storage import outbox
 from storage.models import Reminder, ReminderRound, RoundSchedule
+from storage.scopes import EVERYONE, Scope
 from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows
 
@@ -36,6 +37,8 @@ class Schedule:
     active: bool
     last_run_on: date | None
     created_by: str
+    #: its rounds reach only these returnees
+    scope: Scope = EVERYONE
 
     def describe(self) -> str:
         where = f" in {self.country}" if self.country else ""
@@ -64,6 +67,7 @@ def _schedule(row: RoundSchedule) -> Schedule:
         active=row.active,
         last_run_on=row.last_run_on,
         created_by=row.created_by,
+        scope=Scope.thawed(row.scope),
     )
 
 
@@ -75,7 +79,9 @@ async def add_schedule(
     hour: int,
     repeat_days: int | None,
     actor: str,
+    scope: Scope = EVERYONE,
 ) -> Schedule:
+    """A new schedule; its rounds reach only returnees in ``scope`` (its creator's)."""
     if wave not in WAVES:
         raise ValueError(f"unknown wave {wave!r}: {', '.join(WAVES)}")
     if not 0 <= hour <= 23:
@@ -92,6 +98,7 @@ async def add_schedule(
         last_run_on=None,
         created_by=actor,
         created_at=store.clock(),
+        scope=scope.frozen(),
     )
     async with store.sessions.begin() as session:
         session.add(row)
@@ -99,23 +106,35 @@ async def add_schedule(
     return _schedule(row)
 
 
-async def list_schedules(store: Store) -> list[Schedule]:
+def _within(scope: Scope) -> ColumnElement[bool]:
+    """Schedules a staff member with ``scope`` sees and changes: every one for everyone,
+    else those set up within the same scope."""
+    return true() if scope.is_everyone else RoundSchedule.scope == scope.frozen()
+
+
+async def list_schedules(store: Store, *, scope: Scope = EVERYONE) -> list[Schedule]:
     async with store.sessions() as session:
-        rows = await session.scalars(select(RoundSchedule).order_by(RoundSchedule.created_at))
+        rows = await session.scalars(
+            select(RoundSchedule).where(_within(scope)).order_by(RoundSchedule.created_at)
+        )
         return [_schedule(r) for r in rows]
 
 
-async def find_schedule(store: Store, prefix: str) -> Schedule | None:
+async def find_schedule(store: Store, prefix: str, *, scope: Scope = EVERYONE) -> Schedule | None:
     """The schedule whose id starts with ``prefix`` (None if none or several)."""
-    found = [s for s in await list_schedules(store) if s.id.startswith(prefix)]
+    found = [s for s in await list_schedules(store, scope=scope) if s.id.startswith(prefix)]
     return found[0] if len(found) == 1 else None
 
 
-async def set_active(store: Store, schedule_id: str, active: bool, *, actor: str) -> bool:
-    """Pause or resume a schedule; False if there is no such schedule."""
+async def set_active(
+    store: Store, schedule_id: str, active: bool, *, actor: str, scope: Scope = EVERYONE
+) -> bool:
+    """Pause or resume a schedule; False if there is no such schedule within ``scope``."""
     async with store.sessions.begin() as session:
         done = await session.execute(
-            update(RoundSchedule).where(RoundSchedule.id == schedule_id).values(active=active)
+            update(RoundSchedule)
+            .where(RoundSchedule.id == schedule_id, _within(scope))
+            .values(active=active)
         )
         if done.rowcount:  # type: ignore[attr-defined]
             store.audit(
@@ -124,26 +143,35 @@ async def set_active(store: Store, schedule_id: str, active: bool, *, actor: str
         return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
-async def remove_schedule(store: Store, schedule_id: str, *, actor: str) -> bool:
+async def remove_schedule(
+    store: Store, schedule_id: str, *, actor: str, scope: Scope = EVERYONE
+) -> bool:
     async with store.sessions.begin() as session:
-        done = await session.execute(delete(RoundSchedule).where(RoundSchedule.id == schedule_id))
+        done = await session.execute(
+            delete(RoundSchedule).where(RoundSchedule.id == schedule_id, _within(scope))
+        )
         if done.rowcount:  # type: ignore[attr-defined]
             store.audit(session, actor, "remove_schedule", None, schedule_id)
         return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 async def change_schedule(
-    store: Store, prefix: str, change: Literal["pause", "resume", "remove"], *, actor: str
+    store: Store,
+    prefix: str,
+    change: Literal["pause", "resume", "remove"],
+    *,
+    actor: str,
+    scope: Scope = EVERYONE,
 ) -> Schedule | None:
     """Pause, resume or remove the schedule whose id starts with ``prefix``; the schedule
     as it was (None if there is no such schedule, or several)."""
-    found = await find_schedule(store, prefix)
+    found = await find_schedule(store, prefix, scope=scope)
     if found is None:
         return None
     if change == "remove":
-        done = await remove_schedule(store, found.id, actor=actor)
+        done = await remove_schedule(store, found.id, actor=actor, scope=scope)
     else:
-        done = await set_active(store, found.id, change == "resume", actor=actor)
+        done = await set_active(store, found.id, change == "resume", actor=actor, scope=scope)
     return found if done else None
 
 
@@ -191,7 +219,12 @@ async def run_schedule(
     """Today's round of one schedule (already claimed for today)."""
     today = now.date()
     preview = await outbox.preview_round(
-        store, wave=schedule.wave, country=schedule.country, windows=windows, today=today
+        store,
+        wave=schedule.wave,
+        country=schedule.country,
+        windows=windows,
+        today=today,
+        scope=schedule.scope,
     )
     candidates = preview.to_remind
     last = await _last_reminded(store, schedule.wave, [d.returnee_id for d in candidates])

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.crypto import Keyring
 from storage.models import AuditEntry, ConsoleSession, Returnee, StaffMember
+from storage.scopes import EVERYONE, Scope
 
 STAFF_ROLES = ("admin", "caseworker", "feedback_officer", "viewer")
 
@@ -48,6 +49,7 @@ class StaffListing:
     email: str | None = None
     #: whether a Telegram id is linked (only its pseudonym is kept)
     telegram: bool = False
+    scope: Scope = EVERYONE
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,27 @@ class StaffAudit:
                 self.record(session, actor, "change_staff_role", None, f"{staff_id}: {role}")
             return True
 
+    async def scope_of(self, staff_id: str) -> Scope:
+        """A staff member's scope, ready to limit queries (nobody: an empty caseload)."""
+        async with self.sessions() as session:
+            row = await session.get(StaffMember, staff_id)
+        if row is None:
+            return Scope("caseload")
+        return Scope.parse(row.scope).for_staff(row.email, row.name)
+
+    async def set_scope(self, staff_id: str, scope: Scope, *, actor: str) -> bool:
+        """Change a staff member's scope; audited. False if there is no such member."""
+        async with self.sessions.begin() as session:
+            member = await session.get(StaffMember, staff_id)
+            if member is None:
+                return False
+            if member.scope != scope.text:
+                member.scope = scope.text
+                self.record(
+                    session, actor, "change_staff_scope", None, f"{staff_id}: {scope.text}"[:200]
+                )
+            return True
+
     async def member_by_email(self, email: str) -> tuple[str, str] | None:
         """(staff id, role) of the staff member with this address."""
         try:
@@ -253,6 +276,7 @@ class StaffAudit:
                     at,
                     r.email,
                     r.telegram_pseudonym is not None,
+                    Scope.parse(r.scope),
                 )
                 for r, at in (await session.execute(query)).all()
             ]
@@ -264,9 +288,11 @@ class StaffAudit:
         name: str | None = None,
         *,
         email: str | None = None,
+        scope: Scope | None = None,
     ) -> str:
         """Register a staff member by Telegram id, email address or both, or change the
-        role (and name, address or Telegram id, when given) of the one they name."""
+        role (and name, address, Telegram id or scope, when given) of the one they name.
+        A new member's scope is everyone unless one is given."""
         if role not in STAFF_ROLES:
             raise UnknownRole(f"unknown role '{role}': one of {', '.join(STAFF_ROLES)}")
         if telegram_user_id is None and email is None:
@@ -301,6 +327,8 @@ class StaffAudit:
                 existing.name = name or existing.name
                 existing.email = email or existing.email
                 existing.telegram_pseudonym = pseudonym or existing.telegram_pseudonym
+                if scope is not None:
+                    existing.scope = scope.text
                 return existing.id
             staff_id = self.new_id()
             session.add(
@@ -310,6 +338,7 @@ class StaffAudit:
                     email=email,
                     role=role,
                     name=name,
+                    scope=(scope or EVERYONE).text,
                     created_at=self.clock(),
                 )
             )
