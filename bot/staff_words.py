@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from storage.caseload_list import filter_status
+from storage.scopes import Scope
 
 Gettext = Callable[[str], str]
 
@@ -98,6 +99,7 @@ _ACTIONS = {
     "resume_schedule": N_("resumed a scheduled round"),
     "add_staff": N_("added a staff member"),
     "change_staff_role": N_("changed a staff member's role"),
+    "change_staff_scope": N_("changed which returnees a staff member sees"),
     "remove_staff": N_("removed a staff member"),
     "aggregate": N_("read programme figures"),
     "console_link": N_("asked for a sign-in link"),
@@ -159,6 +161,16 @@ class StaffWords:
 
     def dimension(self, dimension: str | None) -> str:
         return self._word(_DIMENSIONS, dimension)
+
+    def scope(self, scope: Scope) -> str:
+        """Which returnees a staff member sees, in words."""
+        if scope.kind == "countries":
+            return self._("countries: {names}").format(names=", ".join(scope.values))
+        if scope.kind == "offices":
+            return self._("offices: {names}").format(names=", ".join(scope.values))
+        if scope.kind == "caseload":
+            return self._("their own caseload")
+        return self._("every returnee")
 
     def role(self, role: str) -> str:
         return self._word(_ROLES, role)

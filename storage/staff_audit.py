@@ -53,6 +53,19 @@ class StaffListing:
 
 
 @dataclass(frozen=True)
+class StaffIdentity:
+    """Who acts: a staff member's id, role and scope, as the staff table says now."""
+
+    staff_id: str
+    role: str
+    scope: Scope
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.staff_id}"
+
+
+@dataclass(frozen=True)
 class AuditLine:
     at: datetime
     actor: str
@@ -203,6 +216,26 @@ class StaffAudit:
                 self.record(session, actor, "change_staff_role", None, f"{staff_id}: {role}")
             return True
 
+    async def identity(self, who: str | int) -> StaffIdentity | None:
+        """The staff member named by ``who``: a Telegram user id, ``staff:ID`` (an actor,
+        as the audit log writes it) or their email address; None if there is none."""
+        if isinstance(who, int):
+            where = StaffMember.telegram_pseudonym == self.keyring.pseudonym("telegram", who)
+        elif who.startswith("staff:"):
+            where = StaffMember.id == who.removeprefix("staff:")
+        else:
+            try:
+                where = StaffMember.email == normal_email(who)
+            except BadStaffAccount:
+                return None
+        async with self.sessions() as session:
+            row = await session.scalar(select(StaffMember).where(where))
+        if row is None:
+            return None
+        return StaffIdentity(
+            row.id, row.role, Scope.parse(row.scope).for_staff(row.email, row.name)
+        )
+
     async def scope_of(self, staff_id: str) -> Scope:
         """A staff member's scope, ready to limit queries (nobody: an empty caseload)."""
         async with self.sessions() as session:
@@ -327,8 +360,15 @@ class StaffAudit:
                 existing.name = name or existing.name
                 existing.email = email or existing.email
                 existing.telegram_pseudonym = pseudonym or existing.telegram_pseudonym
-                if scope is not None:
+                if scope is not None and existing.scope != scope.text:
                     existing.scope = scope.text
+                    self.record(
+                        session,
+                        "cli",
+                        "change_staff_scope",
+                        None,
+                        f"{existing.id}: {scope.text}"[:200],
+                    )
                 return existing.id
             staff_id = self.new_id()
             session.add(

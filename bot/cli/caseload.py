@@ -21,10 +21,11 @@ from bot.caseload_file import (
     write_rejected,
     write_template,
 )
-from bot.cli.staff import _with_store, actor
+from bot.cli.staff import AsOption, _with_store, acting, actor
 from bot.common import configured_definition, configured_programme, fail
 from bot.invitation_sheet import invitations_for, render_sheet, write_links
 from bot.settings import BotSettings, WhatsAppSettings
+from bot.staff import allowed
 from bot.whatsapp.invitations import InvitationReport, send_invitations
 from bot.whatsapp.reminders import courier_from_settings
 from storage.caseload import Assistance, AssistanceLine, ImportOutcome
@@ -198,6 +199,7 @@ def assistance_add(
     end: Annotated[str | None, typer.Option(help="End date, YYYY-MM-DD.")] = None,
     value: Annotated[str | None, typer.Option(help="Its value (a number).")] = None,
     currency: Annotated[str | None, typer.Option(help="The value's currency (EUR...).")] = None,
+    who: AsOption = None,
 ) -> None:
     """Record an item of assistance for a returnee (checked as an imported row is)."""
     checker = Checker(configured_programme(), configured_definition().languages, date.today())
@@ -217,10 +219,13 @@ def assistance_add(
     item: Assistance = items[0]
 
     async def run(store: Store) -> str:
-        found = await store.find_by_case_ref(case, actor=actor("caseworker"))
+        me = await acting(store, who, "caseworker")
+        if not allowed(me.role, "case"):
+            fail(f"the role '{me.role}' may not record assistance")
+        found = await store.find_by_case_ref(case, actor=me.actor, scope=me.scope)
         if found is None:
             fail(f"no returnee with case reference {case!r}", code=1)
-        await store.caseload.add_assistance(found.id, item, actor=actor("caseworker"), source="cli")
+        await store.caseload.add_assistance(found.id, item, actor=me.actor, source="cli")
         return found.public_id
 
     public_id = asyncio.run(_with_store(run))
@@ -230,12 +235,16 @@ def assistance_add(
 @assistance_app.command("list")
 def assistance_list(
     case: Annotated[str, typer.Option("--case", help="The returnee's case reference.")],
+    who: AsOption = None,
 ) -> None:
     """The assistance recorded for a returnee."""
     plan = configured_programme()
 
     async def run(store: Store) -> tuple[str, list[AssistanceLine]]:
-        found = await store.find_by_case_ref(case, actor=actor("caseworker"))
+        me = await acting(store, who, "caseworker")
+        if not allowed(me.role, "case"):
+            fail(f"the role '{me.role}' may not read assistance")
+        found = await store.find_by_case_ref(case, actor=me.actor, scope=me.scope)
         if found is None:
             fail(f"no returnee with case reference {case!r}", code=1)
         return found.public_id, await store.caseload.assistance(found.id)

@@ -14,13 +14,13 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.staff import windows
+from bot.cli.staff import AsOption, acting, windows
 from bot.common import configured_definition, configured_programme, fail, open_store
 from bot.followup_rules import check_unchecked
 from bot.i18n import UI_LANGUAGES
 from bot.settings import BotSettings, WhatsAppSettings, configured_secrets
 from bot.sign_in_mail import mailer_from_settings
-from bot.staff import invitation_link, whatsapp_invitation_link
+from bot.staff import allowed, invitation_link, whatsapp_invitation_link
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
 from flows.model import options_of
 from storage.redaction import configure_logging
@@ -384,6 +384,7 @@ def invite(
     valid_days: Annotated[int, typer.Option(min=1, max=365, help="Link validity.")] = 30,
     qr: QrOption = None,
     channel: ChannelOption = None,
+    who: AsOption = None,
 ) -> None:
     """A new invitation link for an enrolled returnee (lost or expired link): their
     earlier unused links stop working."""
@@ -395,15 +396,18 @@ def invite(
         username = await _username_for(config, qr) if channel == "telegram" else None
         store = await open_store()
         try:
+            me = await acting(store, who, "caseworker")
+            if not allowed(me.role, "invite"):
+                fail(f"the role '{me.role}' may not invite returnees")
             info = (
-                await store.find_by_case_ref(case, actor="cli")
+                await store.find_by_case_ref(case, actor=me.actor, scope=me.scope)
                 if case
-                else await store.find_by_public_id(returnee or "")
+                else await store.find_by_public_id(returnee or "", scope=me.scope)
             )
             if info is None:
                 fail("no enrolled returnee with this reference; enrol them with 'rssbot enroll'", 1)
             try:
-                token = await store.reissue_invite(info.id, valid_days=valid_days, actor="cli")
+                token = await store.reissue_invite(info.id, valid_days=valid_days, actor=me.actor)
             except InviteProblem:
                 fail(f"{info.public_id} declined to take part: enrol them again if they agree", 1)
         finally:

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar, cast
@@ -24,8 +25,10 @@ from bot.staff import ROLES, allowed
 from bot.staff_words import ENGLISH as words
 from bot.survey_scores import configured_weight_table, scoring_gap, weights_line
 from scoring import WeightTable, WeightTableError
+from scoring.cohort import CohortStats
 from storage import outbox, reports, schedules
-from storage.outbox import RoundPreview, RoundReport
+from storage.outbox import DueReturnee, RoundPreview, RoundReport
+from storage.scopes import EVERYONE, BadScope, Scope
 from storage.staff_audit import BadStaffAccount
 from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows, today_utc
@@ -40,6 +43,36 @@ T = TypeVar("T")
 
 def actor(role: str = "admin") -> str:
     return f"cli:{getpass.getuser()}:{role}"
+
+
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Act as this staff member (their email address): their role and the returnees "
+        "they may see apply, and the audit log names them. Default: the operator, who sees "
+        "every returnee.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who a command acts as: the operator (everyone, with the role asked for), or the
+    staff member ``--as`` names (role and scope from the staff table)."""
+
+    actor: str
+    role: str
+    scope: Scope
+
+
+async def acting(store: Store, who: str | None, role: str = "admin") -> Acting:
+    if who is None:
+        return Acting(actor(role), role, EVERYONE)
+    found = await store.staff.identity(who)
+    if found is None:
+        fail(f"no staff member '{who}' (staff list: rssbot staff list)")
+    return Acting(found.actor, found.role, found.scope)
 
 
 def windows() -> WaveWindows:
@@ -95,20 +128,34 @@ def staff_add(
     name: Annotated[
         str | None, typer.Option(help="Who they are, for the staff list (e.g. 'Aminata, Conakry').")
     ] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="Which returnees they see and act on: all, country codes (GN,ML), "
+            "offices:Conakry,Kankan, or caseload (those whose caseworker in the caseload "
+            "import is their email or name). New members: all."
+        ),
+    ] = None,
 ) -> None:
     """Register a staff member by email address, Telegram id or both (or change their
-    role). Only a pseudonym of a Telegram id is kept."""
+    role and scope). Only a pseudonym of a Telegram id is kept."""
     role = _role(role)
     _account(telegram_id, email)
+    try:
+        chosen = Scope.parse(scope) if scope is not None else None
+    except BadScope as exc:
+        fail(f"--scope: {exc}")
 
     async def work(store: Store) -> str:
         try:
-            return await store.add_staff(telegram_id, role, name, email=email)
+            return await store.add_staff(telegram_id, role, name, email=email, scope=chosen)
         except BadStaffAccount as exc:
             fail(str(exc))
 
     staff_id = asyncio.run(_with_store(work))
-    typer.echo(f"staff {staff_id[:8]}{' (' + name.strip() + ')' if name else ''}: {role}")
+    who = f"{' (' + name.strip() + ')' if name else ''}"
+    sees = f", sees {words.scope(chosen)}" if chosen is not None else ""
+    typer.echo(f"staff {staff_id[:8]}{who}: {role}{sees}")
 
 
 @staff_app.command("remove")
@@ -147,13 +194,14 @@ def staff_login_link(telegram_id: TelegramIdOption = None, email: EmailOption = 
 def staff_list() -> None:
     """Staff members: name, role, when added, last action (Telegram ids are not kept)."""
     members = asyncio.run(_with_store(lambda s: s.list_staff()))
-    table = Table("name", "email", "Telegram", "role", "added", "last action", "staff id")
+    table = Table("name", "email", "Telegram", "role", "sees", "added", "last action", "staff id")
     for m in members:
         table.add_row(
             m.name or "(no name: staff add --name)",
             m.email or "-",
             "yes" if m.telegram else "-",
             m.role,
+            words.scope(m.scope),
             m.added.date().isoformat(),
             m.last_action.strftime("%Y-%m-%d %H:%M") if m.last_action else "-",
             m.id[:8],
@@ -170,24 +218,29 @@ def due(
     role: Annotated[
         str, typer.Option(help="Whose view: case references only for admin and caseworker.")
     ] = "viewer",
+    who: AsOption = None,
 ) -> None:
     """Who is due for a follow-up survey today, and who will not be reminded (and why)."""
     w = _wave(wave)
     role = _role(role)
-    include = allowed(role, "case_ref")
-    rows = asyncio.run(
-        _with_store(
-            lambda s: outbox.due_returnees(
-                s,
-                wave=w,
-                country=country,
-                windows=windows(),
-                today=today_utc(),
-                include_case_ref=include,
-                actor=actor(role),
-            )
+
+    async def work(store: Store) -> tuple[bool, list[DueReturnee]]:
+        me = await acting(store, who, role)
+        if not allowed(me.role, "due"):
+            fail(f"the role '{me.role}' may not see who is due")
+        include = allowed(me.role, "case_ref")
+        return include, await outbox.due_returnees(
+            store,
+            wave=w,
+            country=country,
+            windows=windows(),
+            today=today_utc(),
+            include_case_ref=include,
+            actor=me.actor,
+            scope=me.scope,
         )
-    )
+
+    include, rows = asyncio.run(_with_store(work))
     columns = ["returnee", *(["case"] if include else []), "country", "returned", "wave"]
     table = Table(*columns, "survey", "status", "channel", "reminder")
     for r in rows:
@@ -283,20 +336,24 @@ def round_start(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Preview only.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
     rate: Annotated[float, typer.Option(help="Messages per second (0: no limit).")] = 25.0,
+    who: AsOption = None,
 ) -> None:
     """Preview who will be reminded (and who skipped, why), then send the round."""
     w = cast(Wave, _wave(wave))
 
     async def work(store: Store) -> None:
+        me = await acting(store, who)
+        if not allowed(me.role, "round"):
+            fail(f"the role '{me.role}' may not start rounds")
         preview = await outbox.preview_round(
-            store, wave=w, country=country, windows=windows(), today=today_utc()
+            store, wave=w, country=country, windows=windows(), today=today_utc(), scope=me.scope
         )
         print_preview(preview)
         if dry_run or not preview.to_remind:
             return
         if not yes and not typer.confirm(f"Send {len(preview.to_remind)} reminders now?"):
             raise typer.Exit(1)
-        round_id = await outbox.create_round(store, preview, actor=actor())
+        round_id = await outbox.create_round(store, preview, actor=me.actor)
         report, pace = await send_round(
             store, round_id, rate=rate or None, total=len(preview.to_remind)
         )
@@ -378,10 +435,6 @@ def round_worker(
 
 # -- exports, re-scoring, charts -----------------------------------------------------------
 
-ActorOption = Annotated[
-    str | None,
-    typer.Option("--actor", hidden=True, help="Audit under this staff id (the bot's reads)."),
-]
 WeightsOption = Annotated[
     Path | None,
     typer.Option(
@@ -429,7 +482,7 @@ def export(
     role: Annotated[
         str, typer.Option(help="Whose view: case references only for admin and caseworker.")
     ] = "viewer",
-    by: ActorOption = None,
+    who: AsOption = None,
 ) -> None:
     """Completed surveys with answers, codes, labels and scores, and a codebook (a sheet of
     the XLSX, or NAME-codebook.csv beside the CSV)."""
@@ -441,9 +494,6 @@ def export(
     if labels != "none" and labels not in definition.languages:
         fail(f"unknown label language '{labels}': {', '.join(definition.languages)} or none")
     role = _role(role)
-    if not allowed(role, "export"):
-        fail(f"the role '{role}' may not export scores")
-    include = allowed(role, "case_ref")
     table = weight_table(weights)
     selection = reports.Selection(
         wave=_wave(wave),
@@ -452,23 +502,30 @@ def export(
         completed_to=_day(until, "--to"),
         flow_id=definition.id,
     )
-    spec = exports.ExportSpec(
-        definition,
-        table,
-        labels=None if labels == "none" else labels,
-        include_case_ref=include,
-        layout=cast(exports.Layout, layout),
-        programme=configured_programme(),
-    )
     path = output or Path(f"{definition.id}-surveys-{today_utc().isoformat()}.{fmt}")
+    include = False
 
     async def work(store: Store) -> exports.Written:
+        nonlocal include, selection
+        me = await acting(store, who, role)
+        if not allowed(me.role, "export"):
+            fail(f"the role '{me.role}' may not export scores")
+        include = allowed(me.role, "case_ref")
+        selection = replace(selection, scope=me.scope)
+        spec = exports.ExportSpec(
+            definition,
+            table,
+            labels=None if labels == "none" else labels,
+            include_case_ref=include,
+            layout=cast(exports.Layout, layout),
+            programme=configured_programme(),
+        )
         batches = reports.completed_batches(
             store,
             selection,
             weights_version=table.version,
             include_case_ref=include,
-            actor=by or actor(role),
+            actor=me.actor,
             action="export",
         )
         return await exports.write_export(
@@ -485,7 +542,7 @@ def export(
         typer.echo(f"{written.codebook}: the codebook")
     if written.assistance:
         typer.echo(f"{written.assistance}: the assistance of these returnees, one row per item")
-    if spec.scored:
+    if scoring_gap(definition, table) is None:
         typer.echo(weights_line(table))
     else:
         gap = scoring_gap(definition, table)
@@ -515,7 +572,7 @@ def chart_returnee(
     case: Annotated[str | None, typer.Option(help="Case reference.")] = None,
     returnee: Annotated[str | None, typer.Option(help="Pseudonymous id (R-...).")] = None,
     weights: WeightsOption = None,
-    by: ActorOption = None,
+    who: AsOption = None,
 ) -> None:
     """One returnee's dimensions and composite across the waves."""
     from bot.charts import trajectory_chart  # matplotlib only when needed
@@ -525,14 +582,17 @@ def chart_returnee(
     table = weight_table(weights)
 
     async def work(store: Store) -> bytes:
+        me = await acting(store, who)
+        if not allowed(me.role, "case"):
+            fail(f"the role '{me.role}' may not open case files")
         info = (
-            await store.find_by_case_ref(case, actor=by or actor())
+            await store.find_by_case_ref(case, actor=me.actor, scope=me.scope)
             if case
-            else await store.find_by_public_id(returnee or "")
+            else await store.find_by_public_id(returnee or "", scope=me.scope)
         )
         if info is None:
             fail("no such returnee", code=1)
-        return await trajectory_chart(store, table, info.id, info.public_id, by or actor())
+        return await trajectory_chart(store, table, info.id, info.public_id, me.actor)
 
     output.write_bytes(asyncio.run(_with_store(work)))
     typer.echo(f"{output}")
@@ -559,18 +619,33 @@ def chart_cohort(
         typer.Option(help="Also write each panel as its own PNG in this folder (for phones)."),
     ] = None,
     weights: WeightsOption = None,
-    by: ActorOption = None,
+    who: AsOption = None,
 ) -> None:
     """A wave (and country): the distribution of each dimension and of the composite, the
     lowest dimension's shares, the means by wave, and the movement between waves."""
-    from bot.charts import ChartWords, cohort_panels, cohort_png, cohort_stats, cohort_title
+    from bot.charts import (
+        ChartWords,
+        cohort_panels,
+        cohort_png,
+        cohort_stats,
+        cohort_title,
+    )
 
     w = cast(Wave, _wave(wave))
     table = weight_table(weights)
     selection = reports.Selection(
         country=country, completed_from=_day(since, "--from"), completed_to=_day(until, "--to")
     )
-    stats = asyncio.run(_with_store(lambda s: cohort_stats(s, table, selection, by or actor())))
+
+    async def work(store: Store) -> CohortStats:
+        nonlocal selection
+        me = await acting(store, who)
+        if not allowed(me.role, "stats"):
+            fail(f"the role '{me.role}' may not read programme figures")
+        selection = replace(selection, scope=me.scope)
+        return await cohort_stats(store, table, selection, me.actor)
+
+    stats = asyncio.run(_with_store(work))
     words = ChartWords(language)
     note = words.note(table)
     output.write_bytes(cohort_png(cohort_title(w, selection, words), stats, w, note, words))
@@ -601,14 +676,24 @@ def schedule_add(
         int | None,
         typer.Option(help="Remind again after this many days (default: once per window)."),
     ] = None,
+    who: AsOption = None,
 ) -> None:
     """Each day at HOUR, a round for whoever has become due for WAVE (sent by 'rssbot run'
-    or 'rssbot round worker')."""
+    or 'rssbot round worker'); with --as, only for the returnees that staff member sees."""
     w = cast(Wave, _wave(wave))
 
     async def work(store: Store) -> schedules.Schedule:
+        me = await acting(store, who)
+        if not allowed(me.role, "round"):
+            fail(f"the role '{me.role}' may not schedule rounds")
         return await schedules.add_schedule(
-            store, wave=w, country=country, hour=hour, repeat_days=repeat_days, actor=actor()
+            store,
+            wave=w,
+            country=country,
+            hour=hour,
+            repeat_days=repeat_days,
+            actor=me.actor,
+            scope=me.scope,
         )
 
     try:
@@ -619,9 +704,13 @@ def schedule_add(
 
 
 @schedule_app.command("list")
-def schedule_list() -> None:
+def schedule_list(who: AsOption = None) -> None:
     """The schedules, with the last day each ran."""
-    found = asyncio.run(_with_store(schedules.list_schedules))
+
+    async def work(store: Store) -> list[schedules.Schedule]:
+        return await schedules.list_schedules(store, scope=(await acting(store, who)).scope)
+
+    found = asyncio.run(_with_store(work))
     if not found:
         typer.echo("No scheduled round. Add one with 'rssbot round schedule add --wave initial'.")
     for s in found:
@@ -632,30 +721,40 @@ def schedule_list() -> None:
 @schedule_app.command("pause")
 def schedule_pause(
     schedule: Annotated[str, typer.Argument(help="Its id (or first letters).")],
+    who: AsOption = None,
 ) -> None:
     """Stop a schedule from running until it is resumed."""
-    _change_schedule(schedule, "pause")
+    _change_schedule(schedule, "pause", who)
 
 
 @schedule_app.command("resume")
 def schedule_resume(
     schedule: Annotated[str, typer.Argument(help="Its id (or first letters).")],
+    who: AsOption = None,
 ) -> None:
     """Run a paused schedule again (from its next hour)."""
-    _change_schedule(schedule, "resume")
+    _change_schedule(schedule, "resume", who)
 
 
 @schedule_app.command("remove")
 def schedule_remove(
     schedule: Annotated[str, typer.Argument(help="Its id (or first letters).")],
+    who: AsOption = None,
 ) -> None:
     """Delete a schedule (the rounds it started stay in the reports)."""
-    _change_schedule(schedule, "remove")
+    _change_schedule(schedule, "remove", who)
 
 
-def _change_schedule(prefix: str, change: Literal["pause", "resume", "remove"]) -> None:
+def _change_schedule(
+    prefix: str, change: Literal["pause", "resume", "remove"], who: str | None
+) -> None:
     async def work(store: Store) -> schedules.Schedule | None:
-        return await schedules.change_schedule(store, prefix, change, actor=actor())
+        me = await acting(store, who)
+        if not allowed(me.role, "round"):
+            fail(f"the role '{me.role}' may not change scheduled rounds")
+        return await schedules.change_schedule(
+            store, prefix, change, actor=me.actor, scope=me.scope
+        )
 
     found = asyncio.run(_with_store(work))
     if found is None:

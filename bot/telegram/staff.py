@@ -40,6 +40,7 @@ from bot.telegram.sender import RoundSender
 from bot.telegram.services import Services
 from storage import console_auth, outbox, reports, schedules
 from storage.outbox import RoundReport
+from storage.scopes import EVERYONE, Scope
 from storage.store import InviteProblem, ReturneeInfo
 from storage.waves import WAVES, Wave
 
@@ -52,6 +53,8 @@ class StaffMember:
 
     id: str
     role: str
+    #: the returnees they see and act on
+    scope: Scope = EVERYONE
 
     @property
     def actor(self) -> str:
@@ -74,10 +77,10 @@ class StaffRole(Filter):
         self, event: Message | CallbackQuery, svc: Services
     ) -> bool | dict[str, Any]:
         user = event.from_user
-        member = await svc.store.staff_member(user.id) if user is not None else None
-        if member is None or (self.action is not None and not allowed(member[1], self.action)):
+        member = await svc.store.staff.identity(user.id) if user is not None else None
+        if member is None or (self.action is not None and not allowed(member.role, self.action)):
             return False
-        return {"staff": StaffMember(*member)}
+        return {"staff": StaffMember(member.staff_id, member.role, member.scope)}
 
 
 async def on_not_for_you(event: Message | CallbackQuery) -> None:
@@ -124,6 +127,7 @@ async def on_due(
         include_case_ref=include,
         case_refs_for=DUE_SHOWN,  # (only the rows shown are decrypted, and audited)
         actor=who,
+        scope=staff.scope,
     )
     lines = [f"Due today: {len(due)} ({sum(d.skip is None for d in due)} to remind)"]
     for d in due[:DUE_SHOWN]:
@@ -138,13 +142,20 @@ async def on_due(
     await message.answer("\n".join(lines))
 
 
-async def on_round(message: Message, command: CommandObject, svc: Services) -> None:
+async def on_round(
+    message: Message, command: CommandObject, svc: Services, staff: StaffMember
+) -> None:
     wave, country = _wave_and_country(_args(command), None)
     if wave is None:
         await message.answer("Usage: /round initial|intermediate|final [country]")
         return
     preview = await outbox.preview_round(
-        svc.store, wave=wave, country=country, windows=svc.windows, today=svc.today()
+        svc.store,
+        wave=wave,
+        country=country,
+        windows=svc.windows,
+        today=svc.today(),
+        scope=staff.scope,
     )
     lines = [
         f"Round '{wave}'{' in ' + country if country else ''}: {len(preview.to_remind)} to remind"
@@ -203,7 +214,7 @@ async def on_schedule(
     args = _args(command)
     verb = args[0].lower() if args else "list"
     if verb == "list":
-        listed = await schedules.list_schedules(svc.store)
+        listed = await schedules.list_schedules(svc.store, scope=staff.scope)
         lines = [
             f"{s.id[:8]} {s.describe()}; last ran: "
             f"{s.last_run_on.isoformat() if s.last_run_on else 'never'}"
@@ -212,11 +223,13 @@ async def on_schedule(
         await message.answer("\n".join(lines or ["No scheduled round."]) + "\n\n" + SCHEDULE_USAGE)
         return
     if verb == "add":
-        await message.answer(await _add_schedule(svc, args[1:], who))
+        await message.answer(await _add_schedule(svc, args[1:], staff))
         return
     if verb in ("pause", "resume", "remove") and len(args) == 2:
         change = cast(Literal["pause", "resume", "remove"], verb)
-        found = await schedules.change_schedule(svc.store, args[1], change, actor=who)
+        found = await schedules.change_schedule(
+            svc.store, args[1], change, actor=who, scope=staff.scope
+        )
         if found is None:
             await message.answer(f"No schedule '{args[1]}'. Send /schedule to see them.")
             return
@@ -225,7 +238,7 @@ async def on_schedule(
     await message.answer(SCHEDULE_USAGE)
 
 
-async def _add_schedule(svc: Services, args: list[str], who: str) -> str:
+async def _add_schedule(svc: Services, args: list[str], staff: StaffMember) -> str:
     wave: Wave | None = None
     country, hour, repeat = None, 9, None
     rest = iter(args)
@@ -247,7 +260,13 @@ async def _add_schedule(svc: Services, args: list[str], who: str) -> str:
         return "Which wave? initial, intermediate or final.\n\n" + SCHEDULE_USAGE
     try:
         added = await schedules.add_schedule(
-            svc.store, wave=wave, country=country, hour=hour, repeat_days=repeat, actor=who
+            svc.store,
+            wave=wave,
+            country=country,
+            hour=hour,
+            repeat_days=repeat,
+            actor=staff.actor,
+            scope=staff.scope,
         )
     except ValueError as exc:
         return f"{exc}.\n\n" + SCHEDULE_USAGE
@@ -285,6 +304,7 @@ async def on_round_confirm(
         country=callback_data.country or None,
         windows=svc.windows,
         today=svc.today(),
+        scope=staff.scope,
     )
     round_id = await outbox.create_round(svc.store, preview, actor=who)
     total = len(preview.to_remind)
@@ -360,14 +380,16 @@ async def on_stats(
     who = staff.actor
     wave, country = _wave_and_country(_args(command), "initial")
     assert wave is not None
-    n = await reports.count_completed(svc.store, reports.Selection(wave=wave, country=country))
+    n = await reports.count_completed(
+        svc.store, reports.Selection(wave=wave, country=country, scope=staff.scope)
+    )
     await message.answer(f"Drawing the chart of {n} completed surveys ({wave})…")
 
     async def work() -> None:
         with tempfile.TemporaryDirectory(prefix="rssbot-chart-") as folder:
             path = Path(folder) / f"stats-{wave}.png"
             arguments = ["chart", "cohort", "--wave", wave, "--output", str(path)]
-            arguments += [*(["--country", country] if country else []), "--actor", who]
+            arguments += [*(["--country", country] if country else []), "--as", who]
             output = await run_rssbot(svc.store, arguments + weights_arguments(svc.table))
             drawn = _surveys_written(output)
             where = f", {country}" if country else ""
@@ -392,7 +414,7 @@ async def _by_case_reference(
     if not reference:
         await message.answer(f"Usage: /{action} CASE-REFERENCE")
         return None
-    info = await svc.store.find_by_case_ref(reference, actor=who)
+    info = await svc.store.find_by_case_ref(reference, actor=who, scope=staff.scope)
     if info is None:
         await message.answer("No returnee with this case reference (rssbot enroll adds one).")
         return None
@@ -411,7 +433,7 @@ async def on_case(
         with tempfile.TemporaryDirectory(prefix="rssbot-chart-") as folder:
             path = Path(folder) / f"{info.public_id}.png"
             arguments = ["chart", "returnee", "--returnee", info.public_id]
-            arguments += ["--output", str(path), "--actor", who]
+            arguments += ["--output", str(path), "--as", who]
             await run_rssbot(svc.store, arguments + weights_arguments(svc.table))
             status = words.returnee_status(info.status, info.bound)
             caption = f"{info.public_id} · {status} · returned {info.return_date or '-'}"
@@ -442,7 +464,9 @@ async def on_export(
     )
     language = message.from_user.language_code if message.from_user else None
     labels = language if language in svc.definition.languages else "en"
-    selection = reports.Selection(wave=wave, country=country, flow_id=svc.definition.id)
+    selection = reports.Selection(
+        wave=wave, country=country, flow_id=svc.definition.id, scope=staff.scope
+    )
     n = await reports.count_completed(svc.store, selection)
     await message.answer(f"Preparing the export of {n} completed surveys ({selection.describe()})…")
 
@@ -450,8 +474,8 @@ async def on_export(
         with tempfile.TemporaryDirectory(prefix="rssbot-export-") as folder:
             path = Path(folder) / f"rss-surveys.{fmt}"
             arguments = ["export", "--format", fmt, "--layout", layout, "--labels", labels]
-            arguments += [*(["--wave", wave] if wave else []), "--role", staff.role]
-            arguments += [*(["--country", country] if country else []), "--actor", who]
+            arguments += [*(["--wave", wave] if wave else []), "--as", who]
+            arguments += [*(["--country", country] if country else [])]
             arguments += ["--output", str(path), *weights_arguments(svc.table)]
             output = await run_rssbot(svc.store, arguments)
             files = [path, exports.codebook_path(path)] if fmt == "csv" else [path]
@@ -504,11 +528,11 @@ async def on_inbox(message: Message, svc: Services) -> None:
     user = message.from_user
     assert user is not None
     _ = Translator(proposed_language(user.language_code))
-    member = await svc.store.staff_member(user.id)
-    if member is None or member[1] != "feedback_officer":
+    member = await svc.store.staff.identity(user.id)
+    if member is None or member.role != "feedback_officer":
         await message.answer(_("Only feedback officers can read feedback."))
         return
-    items = await svc.store.read_feedback(actor=f"staff:{member[0]}")
+    items = await svc.store.feedback.read(actor=member.actor, scope=member.scope)
     if not items:
         await message.answer(_("No feedback yet."))
         return

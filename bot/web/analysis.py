@@ -34,6 +34,7 @@ from flows import FlowDefinition
 from scoring.cohort import SCORES, WAVE_ORDER
 from scoring.model import DIMENSIONS
 from storage import reports
+from storage.scopes import Scope
 from storage.waves import WAVES, Wave
 
 
@@ -57,17 +58,18 @@ async def _cohort(
     dates: tuple[date | None, date | None],
     language: str,
     actor: str,
+    scope: Scope,
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """The chart's panels (base64 PNG each, in ``language``) and figures of a cohort,
     drawn by a child process."""
-    key = (wave, country, dates, language, console.table.version)
+    key = (wave, country, dates, language, console.table.version, scope.frozen())
     kept = console.cache.get(key)
     if kept is not None and time.monotonic() - kept[0] < KEPT:
         return kept[1], kept[2]
     with tempfile.TemporaryDirectory(prefix="rssbot-console-") as folder:
         png, summary = Path(folder) / "cohort.png", Path(folder) / "cohort.json"
         arguments = ["chart", "cohort", "--wave", wave, "--output", str(png)]
-        arguments += ["--summary", str(summary), "--actor", actor, "--language", language]
+        arguments += ["--summary", str(summary), "--as", actor, "--language", language]
         arguments += ["--panels", str(Path(folder) / "panels")]
         arguments += [*(["--country", country] if country else [])]
         arguments += [*(["--from", dates[0].isoformat()] if dates[0] else [])]
@@ -94,7 +96,7 @@ async def cohort_page(console: Console, request: web.Request) -> web.StreamRespo
     lang = language_of(request)
     _ = gettext_for(lang)
     try:
-        chart, figures = await _cohort(console, wave, country, dates, lang, user.actor)
+        chart, figures = await _cohort(console, wave, country, dates, lang, user.actor, user.scope)
     except StaffReadFailed:
         chart, figures = None, None
     definition: FlowDefinition = console.definition
@@ -126,6 +128,7 @@ async def cohort_page(console: Console, request: web.Request) -> web.StreamRespo
                 completed_from=dates[0],
                 completed_to=dates[1],
                 flow_id=definition.id,
+                scope=user.scope,
             ),
         ),
     )
@@ -152,8 +155,8 @@ async def export_file(console: Console, request: web.Request) -> web.StreamRespo
     with tempfile.TemporaryDirectory(prefix="rssbot-console-") as folder:
         path = Path(folder) / f"rss-surveys.{fmt}"
         arguments = ["export", "--format", fmt, "--layout", layout, "--labels", labels]
-        arguments += [*(["--wave", wave] if wave else []), "--role", user.role]
-        arguments += [*(["--country", country] if country else []), "--actor", user.actor]
+        arguments += [*(["--wave", wave] if wave else []), "--as", user.actor]
+        arguments += [*(["--country", country] if country else [])]
         arguments += [*(["--from", since.isoformat()] if since else [])]
         arguments += [*(["--to", until.isoformat()] if until else [])]
         arguments += ["--output", str(path), *weights_arguments(console.table)]

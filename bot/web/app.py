@@ -395,12 +395,20 @@ async def home(console: Console, request: web.Request) -> web.StreamResponse:
 
 @requires("due")
 async def overview(console: Console, request: web.Request) -> web.StreamResponse:
+    scope = request[USER].scope
     counts: Counter[str] = Counter()
-    for (status, bound), n in (await reports.returnees_by_status(console.store)).items():
+    for (status, bound), n in (
+        await reports.returnees_by_status(console.store, scope=scope)
+    ).items():
         counts[status_filter_of(status, bound)] += n
     statuses = [(code, counts[code]) for code in STATUS_FILTERS if counts[code]]
     due = await outbox.due_returnees(
-        console.store, wave=None, country=None, windows=console.windows, today=console.today()
+        console.store,
+        wave=None,
+        country=None,
+        windows=console.windows,
+        today=console.today(),
+        scope=scope,
     )
     due_counts = [
         (w, sum(d.wave == w for d in due), sum(d.wave == w and d.skip is None for d in due))
@@ -421,7 +429,7 @@ async def overview(console: Console, request: web.Request) -> web.StreamResponse
         title=_("Overview"),
         statuses=statuses,
         due_counts=due_counts,
-        completed=await reports.completed_by_wave_and_country(console.store),
+        completed=await reports.completed_by_wave_and_country(console.store, scope=scope),
         weights_status=status,
     )
 

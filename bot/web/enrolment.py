@@ -167,7 +167,11 @@ async def reinvite(console: Console, request: web.Request) -> web.StreamResponse
     public_id = str(form.get("public_id") or "").strip().upper()
     channel = str(form.get("channel") or "")
     days = _valid_days(form.get("valid_days")) or VALID_DAYS
-    info = await console.store.find_by_public_id(public_id) if public_id else None
+    info = (
+        await console.store.find_by_public_id(public_id, scope=request[USER].scope)
+        if public_id
+        else None
+    )
     if info is None:
         return console.refuse(request, 404, N_("No returnee with this id."))
     if channel not in channels(console):

@@ -38,6 +38,7 @@ async def queue_page(console: Console, request: web.Request) -> web.StreamRespon
         country=country,
         offset=(page - 1) * QUEUE_PAGE,
         limit=QUEUE_PAGE,
+        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     lang = language_of(request)
@@ -63,7 +64,9 @@ async def queue_page(console: Console, request: web.Request) -> web.StreamRespon
 
 
 async def _returnee(console: Console, request: web.Request) -> ReturneeInfo | None:
-    return await console.store.find_by_public_id(request.match_info["returnee"])
+    return await console.store.find_by_public_id(
+        request.match_info["returnee"], scope=request[USER].scope
+    )
 
 
 @requires("case")

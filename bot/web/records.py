@@ -40,6 +40,7 @@ from storage.caseload_list import (
 from storage.feedback import FEEDBACK_STATES, RATING_SCALE
 from storage.followup import Reason
 from storage.returnees import ReturneeInfo
+from storage.scopes import SCOPE_KINDS, BadScope, Scope
 from storage.staff_audit import STAFF_ROLES, BadStaffAccount, UnknownRole
 
 #: audit entries on one page
@@ -78,6 +79,7 @@ async def caseload(console: Console, request: web.Request) -> web.StreamResponse
         descending=q.get("order", "desc") == "desc",
         offset=(page - 1) * CASELOAD_PAGE,
         limit=CASELOAD_PAGE,
+        scope=user.scope,
     )
     found = await caseload_page(console.store, query, with_case_ref=with_case_ref, actor=user.actor)
     _ = gettext_for(language_of(request))
@@ -112,10 +114,12 @@ async def returnee_page(console: Console, request: web.Request) -> web.StreamRes
     public_id = str(form.get("public_id") or "").strip().upper()
     _ = gettext_for(language_of(request))
     if public_id and not case_ref:
-        info = await console.store.find_by_public_id(public_id)
+        info = await console.store.find_by_public_id(public_id, scope=user.scope)
     else:
         info = (
-            await console.store.find_by_case_ref(case_ref, actor=user.actor) if case_ref else None
+            await console.store.find_by_case_ref(case_ref, actor=user.actor, scope=user.scope)
+            if case_ref
+            else None
         )
     if info is None:
         return console.page(
@@ -230,6 +234,7 @@ async def feedback_page(console: Console, request: web.Request) -> web.StreamRes
         before=start_of(until + timedelta(days=1)) if until else None,
         offset=(page - 1) * FEEDBACK_PAGE,
         limit=FEEDBACK_PAGE,
+        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     return console.page(
@@ -254,7 +259,7 @@ async def mark_feedback(console: Console, request: web.Request) -> web.StreamRes
     form = await request.post()
     state = request.match_info["state"]
     done = await console.store.feedback.mark(
-        request.match_info["feedback"], state, actor=request[USER].actor
+        request.match_info["feedback"], state, actor=request[USER].actor, scope=request[USER].scope
     )
     if not done:
         return console.refuse(request, 404, N_("There is no such feedback."))
@@ -279,9 +284,34 @@ async def _staff_page(
         title=_("Staff"),
         members=await console.store.list_staff(),
         roles=STAFF_ROLES,
+        scope_kinds=SCOPE_KINDS,
+        scope_kind_words={
+            "all": _("every returnee"),
+            "countries": _("countries"),
+            "offices": _("offices"),
+            "caseload": _("their own caseload"),
+        },
         problem=problem,
         form=form or {},
     )
+
+
+def scope_of_form(form: Any) -> Scope:
+    """The scope a staff form chose: a kind, and the countries or offices it names
+    (:class:`BadScope` if they do not fit)."""
+    kind = str(form.get("scope") or "all")
+    names = str(form.get("scope_names") or "")
+    return Scope.of(kind, names.split(",") if kind in ("countries", "offices") else ())
+
+
+def scope_problem(_: Callable[[str], str], exc: BadScope) -> str:
+    """A scope's problem, in the staff member's language."""
+    text = str(exc)
+    if text.startswith("not a country code"):
+        return _("Countries are two- or three-letter codes separated by commas (GN, ML).")
+    if "at least one" in text:
+        return _("Name at least one country or office, separated by commas.")
+    return _("This scope cannot be used: {reason}").format(reason=text)
 
 
 @requires("admin")
@@ -297,6 +327,12 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
     email = str(form.get("email") or "").strip() or None
     role = str(form.get("role") or "")
     name = str(form.get("name") or "").strip() or None
+    user = request[USER]
+    try:
+        # an admin who sees some returnees only gives their own scope to those they add
+        scope = scope_of_form(form) if user.scope.is_everyone else user.scope
+    except BadScope as exc:
+        return await _staff_page(console, request, 400, scope_problem(_, exc), form)
     if not email and not telegram_id:
         return await _staff_page(
             console, request, 400, _("Give their email address, their Telegram user id or both."),
@@ -312,7 +348,11 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
         )
     try:
         staff_id = await console.store.add_staff(
-            int(telegram_id) if telegram_id else None, role, name=name, email=email
+            int(telegram_id) if telegram_id else None,
+            role,
+            name=name,
+            email=email,
+            scope=scope,
         )
     except UnknownRole:
         return await _staff_page(console, request, 400, _("Choose a role."), form)
@@ -321,7 +361,34 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
             console, request, 400, _("This email address or Telegram id cannot be used."), form
         )
     async with console.store.sessions.begin() as session:
-        console.store.audit(session, request[USER].actor, "add_staff", None, f"{staff_id}: {role}")
+        console.store.audit(
+            session, user.actor, "add_staff", None, f"{staff_id}: {role}, {scope.text}"[:200]
+        )
+    raise web.HTTPSeeOther(f"{console.base}/staff")
+
+
+@requires("admin")
+async def change_scope(console: Console, request: web.Request) -> web.StreamResponse:
+    """Which returnees a staff member sees and acts on (only an admin who sees every
+    returnee changes it); audited."""
+    user = request[USER]
+    staff_id = request.match_info["staff"]
+    form = await request.post()
+    _ = gettext_for(language_of(request))
+    if not user.scope.is_everyone:
+        return console.refuse(
+            request, 403, N_("Only an administrator who sees every returnee changes scopes.")
+        )
+    if staff_id == user.staff_id:
+        return await _staff_page(
+            console, request, 400, _("You cannot change what you see yourself: ask another admin.")
+        )
+    try:
+        scope = scope_of_form(form)
+    except BadScope as exc:
+        return await _staff_page(console, request, 400, scope_problem(_, exc))
+    if not await console.store.staff.set_scope(staff_id, scope, actor=user.actor):
+        return console.refuse(request, 404, N_("There is no such staff member."))
     raise web.HTTPSeeOther(f"{console.base}/staff")
 
 
@@ -425,4 +492,5 @@ def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
     router.add_post("/staff", b(add_staff))
     router.add_get(r"/staff/{staff:[0-9a-f-]{36}}/remove", b(confirm_removal))
     router.add_post(r"/staff/{staff:[0-9a-f-]{36}}/{action:role|remove}", b(change_staff))
+    router.add_post(r"/staff/{staff:[0-9a-f-]{36}}/scope", b(change_scope))
     router.add_get("/audit", b(audit_page))

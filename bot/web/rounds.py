@@ -113,7 +113,9 @@ async def _narrowed(
         elif not console.may(user, "case_ref"):  # (a role that may not read references)
             rows = []
         else:  # a case reference: its blind index finds it (the look-up is audited)
-            found = await console.store.find_by_case_ref(f.search, actor=user.actor)
+            found = await console.store.find_by_case_ref(
+                f.search, actor=user.actor, scope=user.scope
+            )
             rows = [d for d in rows if found is not None and d.returnee_id == found.id]
     if f.status:
         status, bound = filter_status(f.status)
@@ -147,6 +149,7 @@ async def _due_page(
         country=country,
         windows=console.windows,
         today=console.today(),
+        scope=user.scope,
     )
     f = DueFilters.of(request.query)
     now = console.store.clock()
@@ -182,7 +185,7 @@ async def _due_page(
         with_case_ref=with_case_ref,
         digest=list_digest(preview) if preview else None,
         problem=problem,
-        rounds=await outbox.recent_rounds(console.store, limit=5),
+        rounds=await outbox.recent_rounds(console.store, limit=5, scope=user.scope),
     )
 
 
@@ -199,7 +202,12 @@ async def start_round(console: Console, request: web.Request) -> web.StreamRespo
         return console.refuse(request, 404, N_("There is no such wave."))
     w: Wave = wave
     preview = await outbox.preview_round(
-        console.store, wave=w, country=country, windows=console.windows, today=console.today()
+        console.store,
+        wave=w,
+        country=country,
+        windows=console.windows,
+        today=console.today(),
+        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     if form.get("digest") != list_digest(preview):
@@ -232,6 +240,7 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
         country=country,
         since=start_of(since),
         before=start_of(until + timedelta(days=1)) if until else None,
+        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     return console.page(
@@ -255,7 +264,9 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
 @requires("round")
 async def round_page(console: Console, request: web.Request) -> web.StreamResponse:
     try:
-        report = await outbox.report(console.store, request.match_info["round"])
+        report = await outbox.report(
+            console.store, request.match_info["round"], scope=request[USER].scope
+        )
     except LookupError:
         return console.refuse(request, 404, N_("There is no such round."))
     q = request.query
@@ -267,6 +278,7 @@ async def round_page(console: Console, request: web.Request) -> web.StreamRespon
         status=status,
         offset=(page - 1) * RECIPIENTS_PAGE,
         limit=RECIPIENTS_PAGE,
+        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     return console.page(
@@ -293,7 +305,10 @@ async def round_page(console: Console, request: web.Request) -> web.StreamRespon
 async def round_action(console: Console, request: web.Request) -> web.StreamResponse:
     round_id = request.match_info["round"]
     pause = request.match_info["action"] == "pause"
-    if not await outbox.set_paused(console.store, round_id, pause, actor=request[USER].actor):
+    user = request[USER]
+    if not await outbox.set_paused(
+        console.store, round_id, pause, actor=user.actor, scope=user.scope
+    ):
         return console.refuse(request, 404, N_("There is no such round, or it has finished."))
     if not pause:
         console.send_round(round_id)
@@ -306,7 +321,7 @@ async def schedules_page(console: Console, request: web.Request) -> web.StreamRe
         request,
         "schedules.html",
         title=gettext_for(language_of(request))("Scheduled rounds"),
-        schedules=await schedules.list_schedules(console.store),
+        schedules=await schedules.list_schedules(console.store, scope=request[USER].scope),
         waves=WAVES,
     )
 
@@ -316,7 +331,11 @@ async def schedule_action(console: Console, request: web.Request) -> web.StreamR
     user = request[USER]
     action = request.match_info["action"]
     done = await schedules.set_active(
-        console.store, request.match_info["schedule"], action == "resume", actor=user.actor
+        console.store,
+        request.match_info["schedule"],
+        action == "resume",
+        actor=user.actor,
+        scope=user.scope,
     )
     if not done:
         return console.refuse(request, 404, N_("There is no such schedule."))
@@ -345,6 +364,7 @@ async def add_schedule(console: Console, request: web.Request) -> web.StreamResp
                 hour=int(hour),
                 repeat_days=int(repeat) if repeat.strip() else None,
                 actor=request[USER].actor,
+                scope=request[USER].scope,
             )
         except ValueError as exc:
             problem = str(exc)
@@ -354,7 +374,7 @@ async def add_schedule(console: Console, request: web.Request) -> web.StreamResp
             "schedules.html",
             400,
             title=_("Scheduled rounds"),
-            schedules=await schedules.list_schedules(console.store),
+            schedules=await schedules.list_schedules(console.store, scope=request[USER].scope),
             waves=WAVES,
             problem=problem,
             form=form,
