@@ -231,7 +231,7 @@ async def test_every_page_and_action_on_another_offices_returnees_is_refused(
             response = await console.get(path)
             return response.status, await response.text()
 
-        async def post(path: str, **data: str) -> int:
+        async def post(path: str, csrf: str = csrf, **data: str) -> int:
             response = await console.post(path, data={"csrf": csrf, **data})
             return response.status
 
