@@ -746,3 +746,47 @@ async def test_staff_added_before_email_accounts_keep_working(
         assert await store.staff.member_by_email("old@office.example") == ("s-1", "admin")
     finally:
         await store.close()
+
+
+async def test_staff_rounds_and_schedules_from_before_scopes_keep_seeing_everyone(
+    backend: Backend, keyring: Keyring
+) -> None:
+    """A database the release before scopes wrote (revision 0015): its staff see every
+    returnee, its schedule still runs for everyone, and a scope can be set."""
+    from storage import schedules
+    from storage.db import upgrade
+    from storage.scopes import Scope
+
+    engine = make_engine(backend.url)
+    await upgrade(engine, "0015")
+    store = Store(engine, keyring)
+    at = datetime.now(UTC)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO staff (id, email, role, name, created_at) "
+                "VALUES ('s-1', 'old@office.example', 'caseworker', 'Old', :at)"
+            ),
+            {"at": at},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO round_schedules (id, wave, country, hour, repeat_days, active, "
+                "created_by, created_at) VALUES ('sc-1', 'initial', NULL, 9, NULL, :on, 'cli', :at)"
+            ),
+            {"at": at, "on": True},
+        )
+    await upgrade(engine)
+    try:
+        await store.verify()
+        me = await store.staff.identity("old@office.example")
+        assert me is not None and me.scope.is_everyone and me.role == "caseworker"
+        listed = await schedules.list_schedules(store, scope=Scope.parse("GN"))
+        assert listed == []  # (set up for everyone: not a Guinea-only member's to change)
+        [schedule] = await schedules.list_schedules(store)
+        assert schedule.scope.is_everyone and schedule.active
+        assert await store.staff.set_scope("s-1", Scope.parse("GN,ML"), actor="test")
+        again = await store.staff.identity("staff:s-1")
+        assert again is not None and again.scope.values == ("GN", "ML")
+    finally:
+        await store.close()
