@@ -29,6 +29,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from bot.programme import Attribute, Programme, Value, is_country
 from bot.staff_words import N_
 from storage.caseload import Assistance, AttributeValue, CaseRecord, Profile
+from storage.scopes import Scope
 
 CHANNELS = ("telegram", "whatsapp")
 #: a case reference as organisations write them (letters, digits, - _ / . and spaces)
@@ -100,6 +101,9 @@ class CheckedCaseload:
     bad_rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     rows: int = 0
+    #: case reference -> the row its returnee starts on, and each row as read
+    row_of: dict[str, int] = field(default_factory=dict)
+    raw_rows: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -225,8 +229,10 @@ class Checker:
                 continue
             out.records.append(record)
             out.channels[record.case_ref] = channel
+            out.row_of[record.case_ref] = group[0][0]
         out.errors.sort(key=lambda e: (e.row, e.column))
         out.bad_rows.sort(key=lambda r: r[0])
+        out.raw_rows = raw_rows
         return out
 
     def _record(
@@ -556,6 +562,33 @@ def check_file(
     """Read and check a caseload file (:class:`CaseloadFileError` if it is not one)."""
     header, rows = read_rows(path)
     return Checker(programme, languages, today).check(header, rows)
+
+
+def limit_to_scope(checked: CheckedCaseload, scope: Scope, out_of_scope: set[str]) -> None:
+    """Refuse, as errors at their rows, the returnees an importer may not see: a row of
+    another country, office or caseworker than their scope allows, or a case reference
+    enrolled already outside it (``out_of_scope``)."""
+    if scope.is_everyone:
+        return
+    column = {"countries": "country", "offices": "office", "caseload": "caseworker"}[scope.kind]
+    rows = {number: values for number, values in checked.bad_rows}
+    kept = []
+    for record in checked.records:
+        profile = record.profile
+        number = checked.row_of.get(record.case_ref, 0)
+        if record.case_ref in out_of_scope:
+            checked.errors.append(
+                RowError(number, "case_ref", N_("enrolled already outside what you may see"))
+            )
+        elif not scope.admits(record.country, profile.office, profile.caseworker):
+            checked.errors.append(RowError(number, column, N_("outside what you may see")))
+        else:
+            kept.append(record)
+            continue
+        rows[number] = checked.raw_rows.get(number, {})
+    checked.records = kept
+    checked.bad_rows = sorted(rows.items())
+    checked.errors.sort(key=lambda e: (e.row, e.column))
 
 
 def write_rejected(checked: CheckedCaseload, path: Path) -> None:

@@ -26,6 +26,7 @@ from storage.errors import NotFound
 from storage.keys import DataKeys, returnee_keys, returnee_owner
 from storage.models import AssistanceItem, DataKey, Invite, Returnee, ReturneeProfile
 from storage.returnees import ReturneeInfo, Returnees
+from storage.scopes import Scope
 from storage.staff_audit import StaffAudit
 
 AttributeValue = str | tuple[str, ...]
@@ -412,6 +413,25 @@ class Caseload:
                         )
                     ).all()
                 )
+        return found
+
+    async def out_of_scope(self, case_refs: Sequence[str], scope: Scope) -> set[str]:
+        """The case references of ``case_refs`` that are enrolled already outside
+        ``scope`` (an import in that scope may not change them)."""
+        condition = scope.returnees()
+        if condition is None or not case_refs:
+            return set()
+        by_index = {self.returnees.case_ref_index(c): c for c in case_refs}
+        indexes = list(by_index)
+        found: set[str] = set()
+        async with self.sessions() as session:
+            for start in range(0, len(indexes), 500):
+                batch = Returnee.case_ref_index.in_(indexes[start : start + 500])
+                known = set(await session.scalars(select(Returnee.case_ref_index).where(batch)))
+                inside = await session.scalars(
+                    select(Returnee.case_ref_index).where(batch, condition)
+                )
+                found |= {by_index[i] for i in known - set(inside) if i is not None}
         return found
 
     async def add_assistance(

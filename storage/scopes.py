@@ -129,6 +129,17 @@ class Scope:
             where = false()
         return select(ReturneeProfile.returnee_id).where(where)
 
+    def admits(self, country: str | None, office: str | None, caseworker: str | None) -> bool:
+        """Whether a returnee of this country, office and caseworker (a caseload file's
+        row) is in the scope."""
+        if self.kind == "countries":
+            return (country or "").upper() in self.values
+        if self.kind == "offices":
+            return (office or "").strip().lower() in {v.lower() for v in self.values}
+        if self.kind == "caseload":
+            return (caseworker or "").strip().lower() in self.caseworker_keys
+        return True
+
     def frozen(self) -> str | None:
         """The scope as a schedule keeps it, keys included, so that it runs tomorrow as
         it was set today (None: everyone)."""

@@ -18,10 +18,11 @@ from bot.caseload_file import (
     Checker,
     RowError,
     check_file,
+    limit_to_scope,
     write_rejected,
     write_template,
 )
-from bot.cli.staff import AsOption, _with_store, acting, actor
+from bot.cli.staff import Acting, AsOption, _with_store, acting
 from bot.common import configured_definition, configured_programme, fail
 from bot.invitation_sheet import invitations_for, render_sheet, write_links
 from bot.settings import BotSettings, WhatsAppSettings
@@ -97,6 +98,7 @@ def import_caseload(
             "row has a number and contact_whatsapp=yes.",
         ),
     ] = False,
+    who: AsOption = None,
 ) -> None:
     """Enrol or update the returnees of a caseload file; nothing is imported while any row
     is wrong (unless --skip-invalid). New returnees get an invitation link each."""
@@ -107,6 +109,16 @@ def import_caseload(
         fail(str(exc))
     if checked.ignored_columns:
         console.print(f"Ignored columns: {', '.join(checked.ignored_columns)}")
+
+    async def importer(store: Store) -> Acting:
+        me = await acting(store, who, "caseworker")
+        if not allowed(me.role, "invite"):
+            fail(f"the role '{me.role}' may not import a caseload")
+        hidden = await store.caseload.out_of_scope([r.case_ref for r in checked.records], me.scope)
+        limit_to_scope(checked, me.scope, hidden)
+        return me
+
+    me = asyncio.run(_with_store(importer))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     if not checked.ok:
         _report_errors(checked)
@@ -136,17 +148,13 @@ def import_caseload(
 
     async def run(store: Store) -> ImportOutcome:
         outcome = await store.caseload.import_records(
-            records, actor=actor("caseworker"), valid_days=valid_days
+            records, actor=me.actor, valid_days=valid_days
         )
         if send_whatsapp and outcome.created:
             courier = courier_from_settings(whatsapp, store)
             assert courier is not None
             try:
-                sent.append(
-                    await send_invitations(
-                        courier, store, outcome.created, actor=actor("caseworker")
-                    )
-                )
+                sent.append(await send_invitations(courier, store, outcome.created, actor=me.actor))
             finally:
                 await courier.client.close()
         return outcome

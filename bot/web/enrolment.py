@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.caseload_file import CaseloadFileError, check_file
+from bot.caseload_file import CaseloadFileError, check_file, limit_to_scope
 from bot.i18n import RTL_LANGUAGES, UI_LANGUAGES
 from bot.invitation_codes import qr_png
 from bot.invitation_sheet import handed_over, invitations_for, render_sheet, write_links_to
@@ -237,6 +237,10 @@ async def import_caseload(console: Console, request: web.Request) -> web.StreamR
             )
         except CaseloadFileError as exc:
             return await _import_form(console, request, 400, problem=str(exc))
+    hidden = await console.store.caseload.out_of_scope(
+        [r.case_ref for r in checked.records], user.scope
+    )
+    limit_to_scope(checked, user.scope, hidden)
     if not checked.ok:
         return await _import_form(
             console, request, 400, checked=checked, errors=checked.errors[:200],

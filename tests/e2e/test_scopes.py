@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -295,6 +296,20 @@ async def test_every_page_and_action_on_another_offices_returnees_is_refused(
     csrf = await sign_in(console, store, offices.staff["feedback_officer"])
     marked = await console.post(f"/feedback/{gn.feedback_id}/handled", data={"csrf": csrf})
     assert marked.status == 200
+    # a caseload import reaches only the scope: another country's row, or a returnee
+    # enrolled in another country, is refused at its row and nothing is imported
+    csrf = await sign_in(console, store, offices.staff["caseworker"])
+    for rows, column in (
+        (["GN-NEW-1,GN", "ML-NEW-1,ML"], "country"),
+        (["ML-CASE-2,GN"], "case_ref"),
+    ):
+        upload = FormData({"csrf": csrf})
+        upload.add_field("file", caseload_csv(rows), filename="caseload.csv")
+        imported = await console.post("/caseload/import", data=upload)
+        page = await imported.text()
+        assert imported.status == 400 and "what you may see" in page, page
+        assert column in page
+    assert await store.caseload.enrolled(["GN-NEW-1", "ML-NEW-1"]) == 0
     # a round started in the scope reaches only its returnees
     csrf = await sign_in(console, store, offices.staff["office"])
     due_page = await (await console.get("/due?wave=initial")).text()
@@ -314,6 +329,13 @@ async def test_every_page_and_action_on_another_offices_returnees_is_refused(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "refused")
         )
     assert refused  # the case reference of another office was looked up: audited
+
+
+def caseload_csv(rows: list[str]) -> bytes:
+    """A caseload file of returnees given as 'CASE-REF,COUNTRY'."""
+    lines = ["case_ref,return_date,country,language"]
+    lines += [f"{row.split(',')[0]},2026-11-01,{row.split(',')[1]},fr" for row in rows]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def test_the_command_line_acts_within_the_scope_of_the_staff_member_it_names(
@@ -354,6 +376,12 @@ def test_the_command_line_acts_within_the_scope_of_the_staff_member_it_names(
     assert paused.exit_code == 1
     viewer = runner.invoke(app, ["export", "--output", str(out), "--as", "viewer@gn.example"])
     assert viewer.exit_code == 0 and "case_ref" not in out.read_text(encoding="utf-8-sig")
+    file = tmp_path / "caseload.csv"
+    file.write_bytes(caseload_csv(["GN-NEW-1,GN", "ML-NEW-1,ML"]))
+    imported = runner.invoke(app, ["caseload", "import", str(file), *me])
+    assert imported.exit_code == 1 and "outside what you may see" in imported.output
+    skipped = runner.invoke(app, ["caseload", "import", str(file), "--skip-invalid", *me])
+    assert skipped.exit_code == 0 and "1 enrolled" in skipped.output, skipped.output
     nobody = runner.invoke(app, ["export", "--as", "nobody@gn.example"])
     assert nobody.exit_code != 0 and "no staff member" in nobody.output
 
