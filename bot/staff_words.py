@@ -98,6 +98,7 @@ _ACTIONS = {
     "pause_schedule": N_("paused a scheduled round"),
     "resume_schedule": N_("resumed a scheduled round"),
     "add_staff": N_("added a staff member"),
+    "assign_caseworker": N_("assigned a returnee to a caseworker"),
     "change_staff_role": N_("changed a staff member's role"),
     "change_staff_scope": N_("changed which returnees a staff member sees"),
     "remove_staff": N_("removed a staff member"),

@@ -458,6 +458,28 @@ class Caseload:
             row.status, row.updated_at = status, self.clock()
             self.staff.record(session, actor, "update_assistance", row.returnee_id, status)
 
+    async def assign(self, returnee_id: str, caseworker: str | None, *, actor: str) -> None:
+        """Make ``caseworker`` (a staff member's address or name; None: nobody) the one
+        who follows a returnee; audited. A later import changes it only if the file's row
+        for the returnee changes."""
+        caseworker = " ".join((caseworker or "").split())[:80] or None
+        async with self.sessions.begin() as session:
+            if await session.get(Returnee, returnee_id) is None:
+                raise NotFound("no such returnee")
+            row = await session.get(ReturneeProfile, returnee_id)
+            if row is None:
+                session.add(
+                    ReturneeProfile(
+                        returnee_id=returnee_id,
+                        caseworker=caseworker,
+                        contact_whatsapp=False,
+                        updated_at=self.clock(),
+                    )
+                )
+            else:
+                row.caseworker, row.updated_at = caseworker, self.clock()
+            self.staff.record(session, actor, "assign_caseworker", returnee_id)
+
     # -- reading -------------------------------------------------------------------------
 
     async def profile(self, returnee_id: str, *, actor: str) -> ProfileView | None:

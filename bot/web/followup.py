@@ -155,10 +155,31 @@ async def assistance_status(console: Console, request: web.Request) -> web.Strea
     return await case_file_page(console, request, info)
 
 
+@requires("admin")
+async def assign_caseworker(console: Console, request: web.Request) -> web.StreamResponse:
+    """Who follows a returnee (an admin chooses among the staff): their caseload then
+    holds the returnee."""
+    info = await _returnee(console, request)
+    if info is None:
+        return console.refuse(request, 404, N_("There is no such returnee."))
+    form = await request.post()
+    chosen = str(form.get("staff") or "")
+    members = {m.id: m for m in await console.store.list_staff()}
+    if chosen and chosen not in members:
+        _ = gettext_for(language_of(request))
+        return await case_file_page(console, request, info, problem=_("Choose a staff member."))
+    member = members.get(chosen)
+    await console.store.caseload.assign(
+        info.id, (member.email or member.name) if member else None, actor=request[USER].actor
+    )
+    return await case_file_page(console, request, info)
+
+
 def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
     router.add_get("/followup", b(queue_page))
     router.add_post(r"/returnee/{returnee:R-[A-Z0-9]{4,12}}/action", b(record_action))
     router.add_post(r"/returnee/{returnee:R-[A-Z0-9]{4,12}}/assistance", b(add_assistance))
+    router.add_post(r"/returnee/{returnee:R-[A-Z0-9]{4,12}}/caseworker", b(assign_caseworker))
     router.add_post(
         r"/returnee/{returnee:R-[A-Z0-9]{4,12}}/assistance/{item:[0-9a-f-]{36}}/status",
         b(assistance_status),

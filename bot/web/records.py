@@ -176,6 +176,7 @@ async def case_file_page(
         actions=await store.followup.actions_of(info.id),
         programme=console.programme,
         names=await console.staff_names(),
+        staff_members=await store.list_staff() if user.role == "admin" else [],
         reason_text=reason_words(console, language_of(request)),
         problem=problem,
         today=console.today().isoformat(),

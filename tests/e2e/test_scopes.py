@@ -267,6 +267,7 @@ async def test_every_page_and_action_on_another_offices_returnees_is_refused(
             (f"/returnee/{ml.flagged}/assistance/{ml.item_id}/status", {"status": "cancelled"}),
             # a forged item id of Mali's under a Guinean returnee
             (f"/returnee/{gn.flagged}/assistance/{ml.item_id}/status", {"status": "cancelled"}),
+            (f"/returnee/{ml.flagged}/caseworker", {"staff": offices.staff["caseload"]}),
             (f"/feedback/{ml.feedback_id}/handled", {}),
             (f"/rounds/{ml.round_id}/pause", {}),
             (f"/schedules/{ml.schedule_id}/pause", {}),
@@ -293,6 +294,15 @@ async def test_every_page_and_action_on_another_offices_returnees_is_refused(
     csrf = await sign_in(console, store, offices.staff["caseload"])
     assert gn.flagged in await (await console.get("/followup")).text()  # Awa's own returnee
     assert gn.due not in await (await console.get("/returnees")).text()  # (not hers)
+    # an admin who sees everyone assigns a returnee to Awa: now in her caseload
+    boss = await store.add_staff(None, "admin", "Boss", email="boss@hq.example")
+    csrf = await sign_in(console, store, boss)
+    assigned = await console.post(
+        f"/returnee/{gn.due}/caseworker", data={"csrf": csrf, "staff": offices.staff["caseload"]}
+    )
+    assert assigned.status == 200 and "awa@conakry.example" in await assigned.text()
+    csrf = await sign_in(console, store, offices.staff["caseload"])
+    assert gn.due in await (await console.get("/returnees")).text()
     csrf = await sign_in(console, store, offices.staff["feedback_officer"])
     marked = await console.post(f"/feedback/{gn.feedback_id}/handled", data={"csrf": csrf})
     assert marked.status == 200
