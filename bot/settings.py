@@ -91,6 +91,36 @@ class MailSettings(BaseSettings):
         return bool(self.host and self.sender)
 
 
+class OidcSettings(BaseSettings):
+    """The organisation's identity provider (OpenID Connect) staff sign in with: on when
+    an issuer and a client id are set. Microsoft Entra ID, Google and Keycloak are set up
+    the same way (README)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    #: e.g. https://login.microsoftonline.com/TENANT/v2.0, https://accounts.google.com,
+    #: https://keycloak.example.org/realms/iom
+    issuer: str | None = Field(None, validation_alias="RSSBOT_OIDC_ISSUER")
+    client_id: str | None = Field(None, validation_alias="RSSBOT_OIDC_CLIENT_ID")
+    client_secret: SecretStr | None = Field(None, validation_alias="RSSBOT_OIDC_CLIENT_SECRET")
+    #: what the sign-in button says ("Sign in with {name}")
+    name: str = Field("your organisation", validation_alias="RSSBOT_OIDC_NAME")
+    scopes: str = Field("openid email profile", validation_alias="RSSBOT_OIDC_SCOPES")
+    #: the claim holding the staff member's address (Entra ID: preferred_username)
+    email_claim: str = Field("email", validation_alias="RSSBOT_OIDC_EMAIL_CLAIM")
+    #: optional: the claim listing the user's groups, and group=role[:scope] pairs
+    #: ("rss-admins=admin; rss-gn=caseworker:GN"); a mapped group signs in even an
+    #: address not in the staff table, and sets its role and scope
+    groups_claim: str = Field("groups", validation_alias="RSSBOT_OIDC_GROUPS_CLAIM")
+    group_roles: str | None = Field(None, validation_alias="RSSBOT_OIDC_GROUP_ROLES")
+    #: seconds of clock difference allowed when checking a token's times
+    leeway: int = Field(60, ge=0, le=300, validation_alias="RSSBOT_OIDC_LEEWAY")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.client_id)
+
+
 def configured_secrets() -> tuple[str, ...]:
     """Every secret value the environment configures (bot and WhatsApp tokens, the
     webhook and app secrets, the verify token, the SMTP password, the master keyring and
@@ -109,6 +139,7 @@ def configured_secrets() -> tuple[str, ...]:
             whatsapp.verify_token,
             storage.master_key,
             MailSettings().password,
+            OidcSettings().client_secret,
         )
         if s is not None
     ]

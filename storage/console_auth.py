@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ConsoleLink, ConsoleSession, StaffMember
 from storage.scopes import EVERYONE, Scope
@@ -102,14 +103,26 @@ async def redeem_link(store: Store, token: str) -> str | None:
         )
         if staff_id is None:
             return None
-        session_token = secrets.token_urlsafe(32)
-        session.add(
-            ConsoleSession(
-                token_hash=_hash(session_token), staff_id=staff_id, created_at=now, last_seen_at=now
-            )
+        return _open(store, session, staff_id, "link")
+
+
+def _open(store: Store, session: AsyncSession, staff_id: str, how: str) -> str:
+    now = store.clock()
+    session_token = secrets.token_urlsafe(32)
+    session.add(
+        ConsoleSession(
+            token_hash=_hash(session_token), staff_id=staff_id, created_at=now, last_seen_at=now
         )
-        store.audit(session, f"staff:{staff_id}", "console_sign_in", None)
+    )
+    store.audit(session, f"staff:{staff_id}", "console_sign_in", None, how)
     return session_token
+
+
+async def open_session(store: Store, staff_id: str, *, how: str) -> str:
+    """A new session token for a staff member who proved who they are another way (their
+    organisation's identity provider: ``how``); audited."""
+    async with store.sessions.begin() as session:
+        return _open(store, session, staff_id, how)
 
 
 async def session_user(store: Store, session_token: str) -> ConsoleUser | None:

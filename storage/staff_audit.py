@@ -322,6 +322,7 @@ class StaffAudit:
         *,
         email: str | None = None,
         scope: Scope | None = None,
+        actor: str = "cli",
     ) -> str:
         """Register a staff member by Telegram id, email address or both, or change the
         role (and name, address, Telegram id or scope, when given) of the one they name.
@@ -364,7 +365,7 @@ class StaffAudit:
                     existing.scope = scope.text
                     self.record(
                         session,
-                        "cli",
+                        actor,
                         "change_staff_scope",
                         None,
                         f"{existing.id}: {scope.text}"[:200],

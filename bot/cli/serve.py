@@ -20,6 +20,7 @@ from bot.followup_rules import check_unchecked
 from bot.i18n import UI_LANGUAGES
 from bot.settings import BotSettings, WhatsAppSettings, configured_secrets
 from bot.sign_in_mail import mailer_from_settings
+from bot.staff.oidc import oidc_from_settings
 from bot.staff import allowed, invitation_link, whatsapp_invitation_link
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
 from flows.model import options_of
@@ -470,6 +471,7 @@ def console_web(
             couriers=[courier] if courier else [],
             programme=configured_programme(),
             mailer=mailer_from_settings(),
+            oidc=oidc_from_settings(),
         )
 
         async def close(_: web.Application) -> None:

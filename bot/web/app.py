@@ -10,6 +10,7 @@ cached. Sign-in tokens never reach a log: requests are logged by path, without t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,6 +20,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlparse
 
+import aiohttp
 from aiogram import Bot
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -30,6 +32,7 @@ from bot.programme import Programme, load_programme
 from bot.rate_limits import RateLimiter
 from bot.sign_in_mail import MailFailed, SignInMailer
 from bot.staff import allowed
+from bot.staff.oidc import PENDING_SECONDS, OidcClient, SignInRefused, seal, unseal
 from bot.staff_words import N_, StaffWords
 from bot.telegram.sender import RoundSender
 from bot.texts import LANGUAGE_NAMES
@@ -85,6 +88,8 @@ class Console:
     programme: Programme = field(default_factory=load_programme)
     #: sends sign-in links by email (None: no SMTP server set up)
     mailer: SignInMailer | None = None
+    #: the organisation's identity provider staff sign in with (None: none set up)
+    oidc: OidcClient | None = None
     #: cohort figures and charts kept a few minutes (aggregates only, no personal data)
     cache: dict[Any, Any] = field(default_factory=dict)
     #: the path the proxy serves the console under (``/console``; empty at the root),
@@ -156,6 +161,8 @@ class Console:
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
+        if self.oidc is not None:
+            await self.oidc.close()
 
     def refuse(self, request: web.Request, status: int, message: str) -> web.Response:
         """An error page; ``message`` is an English msgid, shown translated."""
@@ -263,6 +270,8 @@ def _middlewares(console: Console) -> list[Any]:
         if request.path.startswith(("/static/", "/language/")) or request.path in (
             "/login",
             "/login/email",
+            "/login/oidc",
+            "/login/oidc/callback",
         ):
             return await handler(request)
         token = request.cookies.get(COOKIE)
@@ -313,7 +322,108 @@ async def sign_in_page(console: Console, request: web.Request) -> web.StreamResp
         title=_("Sign in"),
         token=request.query.get("t"),
         by_email=console.mailer is not None,
+        provider=console.oidc.settings.name if console.oidc else None,
     )
+
+
+#: the cookie that carries a sign-in started with the identity provider (SameSite=Lax:
+#: the provider sends the person back with a cross-site navigation)
+OIDC_COOKIE = "rssbot_oidc"
+
+
+def _oidc_key(console: Console) -> bytes:
+    return hashlib.sha256(
+        console.store.keyring.pseudonym("console", "oidc-cookie").encode()
+    ).digest()
+
+
+async def oidc_start(console: Console, request: web.Request) -> web.StreamResponse:
+    """To the organisation's sign-in page, with a state, a nonce and a PKCE challenge."""
+    if console.oidc is None:
+        raise web.HTTPNotFound()
+    try:
+        url, pending = await console.oidc.start()
+    except (SignInRefused, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("the identity provider cannot be reached: %s", exc)
+        return _oidc_refused(console, request, 503)
+    redirect = web.HTTPSeeOther(url)
+    redirect.set_cookie(
+        OIDC_COOKIE,
+        seal(pending, _oidc_key(console)),
+        httponly=True,
+        samesite="Lax",
+        secure=_secure(request),
+        path=f"{console.base}/login/oidc/",
+        max_age=PENDING_SECONDS,
+    )
+    raise redirect
+
+
+def _oidc_refused(console: Console, request: web.Request, status: int = 403) -> web.Response:
+    _ = gettext_for(language_of(request))
+    problems = {
+        403: _("This sign-in did not work: start again from the sign-in page."),
+        503: _(
+            "The sign-in service of your organisation cannot be reached; please try again later."
+        ),
+    }
+    response = console.page(
+        request,
+        "sign_in.html",
+        status,
+        title=_("Sign in"),
+        provider=console.oidc.settings.name if console.oidc else None,
+        problem=problems[status],
+    )
+    response.del_cookie(OIDC_COOKIE, path=f"{console.base}/login/oidc/")
+    return response
+
+
+async def oidc_callback(console: Console, request: web.Request) -> web.StreamResponse:
+    """Back from the provider: check its answer, find the staff member, open a session."""
+    if console.oidc is None:
+        raise web.HTTPNotFound()
+    staff = console.store.staff
+    pending = unseal(request.cookies.get(OIDC_COOKIE), _oidc_key(console), console.oidc.clock())
+    state, code = request.query.get("state"), request.query.get("code")
+    if pending is None or not state or not code:
+        await staff.refused("unknown", "oidc: no sign-in started here, or it expired")
+        return _oidc_refused(console, request)
+    try:
+        person = await console.oidc.finish(pending, state, code)
+    except SignInRefused as exc:
+        await staff.refused("unknown", f"oidc: {exc}")
+        return _oidc_refused(console, request)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("the identity provider cannot be reached: %s", exc)
+        return _oidc_refused(console, request, 503)
+    member = await console.oidc.identify(staff, person)
+    if member is None:
+        await staff.refused("unknown", "oidc: not a staff account")
+        _ = gettext_for(language_of(request))
+        response = console.page(
+            request,
+            "sign_in.html",
+            403,
+            title=_("Sign in"),
+            provider=console.oidc.settings.name,
+            problem=_(
+                "Your organisation knows you, but you have no account in this console: "
+                "ask an administrator to add your address."
+            ),
+        )
+        response.del_cookie(OIDC_COOKIE, path=f"{console.base}/login/oidc/")
+        return response
+    session_token = await console_auth.open_session(console.store, member.staff_id, how="oidc")
+    # a page of this site moves on to the console: the session cookie is SameSite=Strict,
+    # and a browser does not send it on the provider's cross-site redirect chain
+    _ = gettext_for(language_of(request))
+    response = console.page(
+        request, "signed_in.html", title=_("Signed in"), go_to=f"{console.base}/"
+    )
+    _set_cookie(response, console, request, COOKIE, session_token)
+    response.del_cookie(OIDC_COOKIE, path=f"{console.base}/login/oidc/")
+    return response
 
 
 async def email_link(console: Console, request: web.Request) -> web.StreamResponse:
@@ -463,6 +573,8 @@ def build_console_app(console: Console) -> web.Application:
     app.router.add_get("/login", bind(sign_in_page))
     app.router.add_post("/login", bind(sign_in))
     app.router.add_post("/login/email", bind(email_link))
+    app.router.add_get("/login/oidc", bind(oidc_start))
+    app.router.add_get("/login/oidc/callback", bind(oidc_callback))
     app.router.add_post("/logout", bind(sign_out))
     app.router.add_get("/", bind(home))
     app.router.add_get("/language/{code}", bind(choose_language))

@@ -1,4 +1,6 @@
-"""Staff roles and what each may do (used by the bot, the command line and the web console)."""
+"""The staff side's use cases and rules: roles and what each may do (used by the bot, the
+command line and the web console), and signing in with the organisation's identity
+provider (:mod:`bot.staff.oidc`)."""
 
 from __future__ import annotations
 
