@@ -20,8 +20,8 @@ from bot.followup_rules import check_unchecked
 from bot.i18n import UI_LANGUAGES
 from bot.settings import BotSettings, WhatsAppSettings, configured_secrets
 from bot.sign_in_mail import mailer_from_settings
-from bot.staff.oidc import oidc_from_settings
 from bot.staff import allowed, invitation_link, whatsapp_invitation_link
+from bot.staff.oidc import oidc_from_settings
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
 from flows.model import options_of
 from storage.redaction import configure_logging
