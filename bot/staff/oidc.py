@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import aiohttp
 from joserfc import jwt
@@ -191,10 +191,15 @@ class OidcClient:
         endpoint = (await self.metadata())["authorization_endpoint"]
         return f"{endpoint}?{urlencode(query)}", pending
 
-    async def finish(self, pending: Pending, state: str, code: str) -> Person:
-        """Who signed in, from the provider's answer (:class:`SignInRefused` otherwise)."""
+    async def finish(
+        self, pending: Pending, state: str, code: str, issuer: str | None = None
+    ) -> Person:
+        """Who signed in, from the provider's answer (:class:`SignInRefused` otherwise);
+        ``issuer``: the ``iss`` the answer carries, when the provider sends one (RFC 9207)."""
         if not hmac.compare_digest(pending.state, state):
             raise SignInRefused("the state does not match the sign-in started here")
+        if issuer is not None and issuer.rstrip("/") != self.issuer:
+            raise SignInRefused("the answer comes from another issuer")
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -202,14 +207,14 @@ class OidcClient:
             "code_verifier": pending.verifier,
             "client_id": self.settings.client_id or "",
         }
+        headers = {}
         secret = self.settings.client_secret
-        auth = (
-            aiohttp.BasicAuth(self.settings.client_id or "", secret.get_secret_value())
-            if secret is not None
-            else None
-        )
+        if secret is not None:  # client_secret_basic (RFC 6749 2.3.1: each part form-encoded)
+            user = quote_plus(self.settings.client_id or "")
+            pair = f"{user}:{quote_plus(secret.get_secret_value())}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         endpoint = (await self.metadata())["token_endpoint"]
-        async with self._session().post(endpoint, data=form, auth=auth) as response:
+        async with self._session().post(endpoint, data=form, headers=headers) as response:
             tokens = await self._json(response, "token endpoint")
         id_token = tokens.get("id_token")
         if not isinstance(id_token, str):

@@ -390,7 +390,7 @@ async def oidc_callback(console: Console, request: web.Request) -> web.StreamRes
         await staff.refused("unknown", "oidc: no sign-in started here, or it expired")
         return _oidc_refused(console, request)
     try:
-        person = await console.oidc.finish(pending, state, code)
+        person = await console.oidc.finish(pending, state, code, request.query.get("iss"))
     except SignInRefused as exc:
         await staff.refused("unknown", f"oidc: {exc}")
         return _oidc_refused(console, request)
