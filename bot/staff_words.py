@@ -105,6 +105,8 @@ _ACTIONS = {
     "aggregate": N_("read programme figures"),
     "console_link": N_("asked for a sign-in link"),
     "console_sign_in": N_("signed in"),
+    "console_sign_out": N_("signed out"),
+    "end_console_sessions": N_("ended console sessions"),
     "export": N_("exported surveys"),
     "pause_round": N_("paused a round"),
     "resume_round": N_("resumed a round"),

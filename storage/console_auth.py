@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,7 +111,11 @@ def _open(store: Store, session: AsyncSession, staff_id: str, how: str) -> str:
     session_token = secrets.token_urlsafe(32)
     session.add(
         ConsoleSession(
-            token_hash=_hash(session_token), staff_id=staff_id, created_at=now, last_seen_at=now
+            token_hash=_hash(session_token),
+            staff_id=staff_id,
+            created_at=now,
+            last_seen_at=now,
+            how=how,
         )
     )
     store.audit(session, f"staff:{staff_id}", "console_sign_in", None, how)
@@ -162,7 +166,66 @@ async def session_user(store: Store, session_token: str) -> ConsoleUser | None:
 
 
 async def end_session(store: Store, session_token: str) -> None:
+    """Sign out: the session ends; audited."""
     async with store.sessions.begin() as session:
-        await session.execute(
-            delete(ConsoleSession).where(ConsoleSession.token_hash == _hash(session_token))
+        staff_id = await session.scalar(
+            delete(ConsoleSession)
+            .where(ConsoleSession.token_hash == _hash(session_token))
+            .returning(ConsoleSession.staff_id)
         )
+        if staff_id is not None:
+            store.audit(session, f"staff:{staff_id}", "console_sign_out", None)
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    """An open console session, as its owner (or an admin) sees it."""
+
+    #: the hash of its token (it names the session in forms; the token is not kept)
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    how: str | None
+    current: bool
+
+
+async def open_sessions(
+    store: Store, staff_id: str, current_token: str | None
+) -> list[SessionLine]:
+    """A staff member's sessions not ended yet, the most recently used first."""
+    now = store.clock()
+    current = _hash(current_token) if current_token else None
+    async with store.sessions() as session:
+        rows = await session.scalars(
+            select(ConsoleSession)
+            .where(ConsoleSession.staff_id == staff_id)
+            .order_by(ConsoleSession.last_seen_at.desc())
+        )
+        return [
+            SessionLine(r.token_hash, r.created_at, r.last_seen_at, r.how, r.token_hash == current)
+            for r in rows
+            if _aware(r.last_seen_at, now) >= now - IDLE
+        ]
+
+
+def _aware(at: datetime, now: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=now.tzinfo)
+
+
+async def end_sessions(
+    store: Store, staff_id: str, *, actor: str, session_id: str | None = None
+) -> int:
+    """End one session of a staff member (``session_id``), or all of them; audited under
+    ``actor`` (themselves, or an admin). How many ended."""
+    where = [ConsoleSession.staff_id == staff_id]
+    if session_id is not None:
+        where.append(ConsoleSession.token_hash == session_id)
+    async with store.sessions.begin() as session:
+        ended = (
+            await session.scalars(
+                delete(ConsoleSession).where(*where).returning(ConsoleSession.token_hash)
+            )
+        ).all()
+        if ended:
+            store.audit(session, actor, "end_console_sessions", None, f"{staff_id}: {len(ended)}")
+        return len(ended)

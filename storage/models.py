@@ -243,6 +243,8 @@ class ConsoleSession(Base):
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: how they signed in: link (a sign-in link, by chat or email) or oidc
+    how: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditEntry(Base):

@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.charts import ChartWords, trajectory_png
 from bot.staff_words import N_, StaffWords
 from bot.web.app import (
+    COOKIE,
     USER,
     Binder,
     Console,
@@ -29,6 +30,7 @@ from bot.web.app import (
 )
 from bot.web.enrolment import channels
 from flows.model import options_of
+from storage import console_auth
 from storage.case_file import read_case_file
 from storage.caseload_list import (
     CHANNEL_FILTERS,
@@ -434,6 +436,53 @@ async def change_staff(console: Console, request: web.Request) -> web.StreamResp
 
 
 @requires("admin")
+async def end_staff_sessions(console: Console, request: web.Request) -> web.StreamResponse:
+    """An admin signs another staff member out of every session (a lost phone, a leaver);
+    audited."""
+    staff_id = request.match_info["staff"]
+    members = {m.id for m in await console.store.list_staff()}
+    if staff_id == request[USER].staff_id or staff_id not in members:
+        return console.refuse(request, 404, N_("There is no such staff member."))
+    await console_auth.end_sessions(console.store, staff_id, actor=request[USER].actor)
+    raise web.HTTPSeeOther(f"{console.base}/staff")
+
+
+async def sessions_page(console: Console, request: web.Request) -> web.StreamResponse:
+    """The signed-in staff member's own open sessions, to end those they do not use."""
+    user = request[USER]
+    _ = gettext_for(language_of(request))
+    return console.page(
+        request,
+        "sessions.html",
+        title=_("Your sessions"),
+        sessions=await console_auth.open_sessions(
+            console.store, user.staff_id, request.cookies.get(COOKIE)
+        ),
+        how_words={
+            "link": _("a sign-in link"),
+            "oidc": _("your organisation's account"),
+        },
+    )
+
+
+async def end_own_sessions(console: Console, request: web.Request) -> web.StreamResponse:
+    user = request[USER]
+    form = await request.post()
+    current = request.cookies.get(COOKIE)
+    if form.get("others"):
+        for line in await console_auth.open_sessions(console.store, user.staff_id, current):
+            if not line.current:
+                await console_auth.end_sessions(
+                    console.store, user.staff_id, actor=user.actor, session_id=line.id
+                )
+    elif not await console_auth.end_sessions(
+        console.store, user.staff_id, actor=user.actor, session_id=str(form.get("session") or "")
+    ):
+        return console.refuse(request, 404, N_("There is no such session."))
+    raise web.HTTPSeeOther(f"{console.base}/sessions")
+
+
+@requires("admin")
 async def audit_page(console: Console, request: web.Request) -> web.StreamResponse:
     """The audit log, newest first: by action, by person, between two days, a page at a
     time ("older entries" carries the time of the last one shown)."""
@@ -494,4 +543,7 @@ def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
     router.add_get(r"/staff/{staff:[0-9a-f-]{36}}/remove", b(confirm_removal))
     router.add_post(r"/staff/{staff:[0-9a-f-]{36}}/{action:role|remove}", b(change_staff))
     router.add_post(r"/staff/{staff:[0-9a-f-]{36}}/scope", b(change_scope))
+    router.add_post(r"/staff/{staff:[0-9a-f-]{36}}/sessions/end", b(end_staff_sessions))
+    router.add_get("/sessions", b(sessions_page))
+    router.add_post("/sessions/end", b(end_own_sessions))
     router.add_get("/audit", b(audit_page))

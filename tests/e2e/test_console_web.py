@@ -409,3 +409,53 @@ async def test_a_viewer_downloads_a_csv_export_and_its_codebook_without_case_ref
     assert nothing.status == 404
     entries = [e.action for e in await store.audit_entries()]
     assert "export" in " ".join(entries)
+
+
+async def test_a_staff_member_ends_their_other_sessions_and_an_admin_signs_someone_out(
+    console: TestClient,
+    store: Store,  # type: ignore[type-arg]
+) -> None:
+    from sqlalchemy import func, select
+
+    from storage.models import AuditEntry, ConsoleSession
+
+    caseworker = await staff(store, "caseworker", 7050)
+    # signed in on a phone (a session the test holds by its token) and in this browser
+    phone_token = await console_auth.redeem_link(
+        store, await console_auth.issue_link(store, caseworker)
+    )
+    assert phone_token is not None
+    await sign_in(console, store, caseworker)
+    page = await text(await console.get("/sessions"))
+    assert page.count("a sign-in link") == 2 and "this session" in page
+    ended = await console.post("/sessions/end", data={"csrf": csrf(page), "others": "1"})
+    assert ended.status == 200 and "this session" in await text(ended)
+    assert await console_auth.session_user(store, phone_token) is None  # the phone is out
+    assert (await console.get("/sessions")).status == 200  # this browser still in
+    # another's session cannot be named from one's own page
+    other = await staff(store, "viewer", 7051)
+    other_token = await console_auth.redeem_link(store, await console_auth.issue_link(store, other))
+    assert other_token is not None
+    async with store.sessions() as session:
+        other_id = await session.scalar(
+            select(ConsoleSession.token_hash).where(ConsoleSession.staff_id == other)
+        )
+    page = await text(await console.get("/sessions"))
+    forged = await console.post("/sessions/end", data={"csrf": csrf(page), "session": other_id})
+    assert forged.status == 404 and await console_auth.session_user(store, other_token)
+    # an admin signs the viewer out everywhere
+    admin = await staff(store, "admin", 7052)
+    console.session.cookie_jar.clear()
+    await sign_in(console, store, admin)
+    staff_page = await text(await console.get("/staff"))
+    out = await console.post(f"/staff/{other}/sessions/end", data={"csrf": csrf(staff_page)})
+    assert out.status == 200 and await console_auth.session_user(store, other_token) is None
+    await console.post("/logout", data={"csrf": csrf(staff_page)})
+    async with store.sessions() as session:
+        actions = (
+            await session.execute(
+                select(AuditEntry.action, func.count()).group_by(AuditEntry.action)
+            )
+        ).all()
+    counted = dict(actions)
+    assert counted["end_console_sessions"] == 2 and counted["console_sign_out"] == 1

@@ -1,4 +1,5 @@
-"""staff scopes: which returnees each staff member sees and acts on
+"""staff scopes: which returnees each staff member sees and acts on; how a console
+session was signed in
 
 Revision ID: 0016
 Revises: 0015
@@ -28,9 +29,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("scope", sa.Text(), nullable=True))
     with op.batch_alter_table("round_schedules", schema=None) as batch_op:
         batch_op.add_column(sa.Column("scope", sa.Text(), nullable=True))
+    with op.batch_alter_table("console_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("how", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("console_sessions", schema=None) as batch_op:
+        batch_op.drop_column("how")
     for table in ("round_schedules", "reminder_rounds", "staff"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("scope")
