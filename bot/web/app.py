@@ -42,6 +42,7 @@ from scoring import WeightTable
 from storage import console_auth, outbox, reports
 from storage.caseload_list import STATUS_FILTERS, status_filter_of
 from storage.console_auth import ConsoleUser
+from storage.staff_audit import normal_email
 from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows, today_utc
 
@@ -441,11 +442,13 @@ async def email_link(console: Console, request: web.Request) -> web.StreamRespon
     else:
         mailer, language = console.mailer, language_of(request)
 
+        address = normal_email(email)  # (the account's own spelling of it)
+
         async def send(staff_id: str) -> None:
             try:
                 token = await console_auth.issue_link(console.store, staff_id)
                 minutes = int(console_auth.LINK_TTL.total_seconds() // 60)
-                await mailer.send(email, sign_in_link(token), language=language, minutes=minutes)
+                await mailer.send(address, sign_in_link(token), language=language, minutes=minutes)
             except console_auth.TooManyLinks:
                 await console.store.staff.refused(f"staff:{staff_id}", "too many sign-in links")
             except MailFailed:
