@@ -9,24 +9,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from aiohttp import FormData
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.core.services import Core
 from bot.staff import ROLES
-from bot.web.app import SERVER_OPTIONS, Console, build_console_app
-from flows.state import Choose, Input, Text, Toggle
-from flows.state import Done as DoneInput
-from scoring import default_weight_table
 from storage import console_auth, outbox, schedules
 from storage.caseload import Assistance, CaseRecord, Profile
 from storage.models import (
@@ -43,7 +37,8 @@ from storage.scopes import Scope
 from storage.store import Store
 from storage.waves import WaveWindows
 from tests.e2e.conftest import Harness
-from tests.storage.helpers import RSS
+from tests.e2e.test_console_web import console  # noqa: F401  (the console on loopback)
+from tests.support.console import answer_with_distress
 
 TODAY = date(2026, 12, 1)
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -67,18 +62,6 @@ class Office:
     schedule_id: str
 
 
-async def _survey_with_distress(store: Store, returnee_id: str) -> None:
-    survey = Core(store, RSS, default_weight_table()).survey
-    answers: list[Input] = []
-    for question in RSS.questions[:30]:
-        options = question.options  # type: ignore[union-attr]
-        wanted = "very_often" if question.id == "psy_distress" else options[1].id
-        answers.append(Choose(option=wanted))
-    for inp in [*answers, Toggle(option="cash"), DoneInput(), Text(text="merci")]:
-        current = await survey.open_wave(returnee_id, date(2026, 10, 1))
-        await survey.apply(returnee_id, current, inp, language="fr")
-
-
 async def an_office(store: Store, country: str, office: str, chat: int) -> Office:
     records = [
         CaseRecord(
@@ -96,7 +79,7 @@ async def an_office(store: Store, country: str, office: str, chat: int) -> Offic
     for n, returnee in enumerate((flagged, due)):
         await store.bind_telegram(returnee.id, chat + n, chat + n)
         await store.give_consent(returnee.id, version="v1", language="fr")
-    await _survey_with_distress(store, flagged.id)
+    await answer_with_distress(store, flagged.id, date(2026, 10, 1))
     receipt = await store.feedback.add(
         flagged.id, f"feedback from {office}", rating=2, anonymous=False
     )
@@ -161,19 +144,6 @@ async def offices(store: Store) -> Offices:
     return await two_offices(store)
 
 
-@pytest.fixture
-async def console(store: Store) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    app_ = build_console_app(Console(store, default_weight_table(), today=lambda: TODAY))
-    server = TestServer(app_)
-    await server.start_server(**SERVER_OPTIONS)
-    client = TestClient(server)  # type: ignore[var-annotated]
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
 async def sign_in(client: TestClient, store: Store, staff_id: str) -> str:  # type: ignore[type-arg]
     """Signed in (a fresh session); the CSRF token of its forms."""
     client.session.cookie_jar.clear()
@@ -219,7 +189,7 @@ async def state_of(store: Store, office: Office) -> dict[str, object]:
 
 
 async def test_every_page_and_action_on_another_offices_returnees_is_refused(
-    console: TestClient,  # type: ignore[type-arg]
+    console: TestClient,  # type: ignore[type-arg]  # noqa: F811
     store: Store,
     offices: Offices,
 ) -> None:

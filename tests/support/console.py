@@ -112,6 +112,13 @@ async def survey_with_distress(store: Store, case_ref: str) -> str:
     )
     await store.bind_telegram(returnee.id, 770001, 770001)
     await store.give_consent(returnee.id, version="v1", language="fr")
+    await answer_with_distress(store, returnee.id, returnee.return_date)
+    return returnee.public_id
+
+
+async def answer_with_distress(store: Store, returnee_id: str, returned: date | None) -> None:
+    """A consented returnee answers the whole initial survey through the conversation
+    core, often very sad, afraid or alone (a follow-up rule flags it)."""
     survey = Core(store, RSS, default_weight_table()).survey
     answers: list[Input] = []
     for question in RSS.questions[:30]:
@@ -119,6 +126,5 @@ async def survey_with_distress(store: Store, case_ref: str) -> str:
         wanted = "very_often" if question.id == "psy_distress" else options[1].id
         answers.append(Choose(option=wanted))
     for inp in [*answers, Toggle(option="cash"), DoneInput(), Text(text="merci")]:
-        current = await survey.open_wave(returnee.id, returnee.return_date)
-        await survey.apply(returnee.id, current, inp, language="fr")
-    return returnee.public_id
+        current = await survey.open_wave(returnee_id, returned)
+        await survey.apply(returnee_id, current, inp, language="fr")
