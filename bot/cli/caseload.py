@@ -22,11 +22,11 @@ from bot.caseload_file import (
     write_rejected,
     write_template,
 )
-from bot.cli.staff import Acting, AsOption, _with_store, acting
+from bot.cli.staff import AsOption, _with_store, acting
 from bot.common import configured_definition, configured_programme, fail
 from bot.invitation_sheet import invitations_for, render_sheet, write_links
 from bot.settings import BotSettings, WhatsAppSettings
-from bot.staff import allowed
+from bot.staff import Staff, allowed
 from bot.whatsapp.invitations import InvitationReport, send_invitations
 from bot.whatsapp.reminders import courier_from_settings
 from storage.caseload import Assistance, AssistanceLine, ImportOutcome
@@ -110,7 +110,7 @@ def import_caseload(
     if checked.ignored_columns:
         console.print(f"Ignored columns: {', '.join(checked.ignored_columns)}")
 
-    async def importer(store: Store) -> Acting:
+    async def importer(store: Store) -> Staff:
         me = await acting(store, who, "caseworker")
         if not allowed(me.role, "invite"):
             fail(f"the role '{me.role}' may not import a caseload")

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar, cast
@@ -21,7 +21,8 @@ from rich.table import Table
 from bot import exports
 from bot.common import configured_definition, configured_programme, fail, open_store
 from bot.settings import BotSettings, WhatsAppSettings
-from bot.staff import ROLES, allowed
+from bot.staff import ROLES, NotAllowed, Staff, allowed
+from bot.staff import rounds as staff_rounds
 from bot.staff_words import ENGLISH as words
 from bot.survey_scores import configured_weight_table, scoring_gap, weights_line
 from scoring import WeightTable, WeightTableError
@@ -56,23 +57,15 @@ AsOption = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class Acting:
-    """Who a command acts as: the operator (everyone, with the role asked for), or the
-    staff member ``--as`` names (role and scope from the staff table)."""
-
-    actor: str
-    role: str
-    scope: Scope
-
-
-async def acting(store: Store, who: str | None, role: str = "admin") -> Acting:
+async def acting(store: Store, who: str | None, role: str = "admin") -> Staff:
+    """Who a command acts as: the operator (every returnee, with the role asked for), or
+    the staff member ``--as`` names (role and scope from the staff table)."""
     if who is None:
-        return Acting(actor(role), role, EVERYONE)
+        return Staff(actor(role), role, EVERYONE)
     found = await store.staff.identity(who)
     if found is None:
         fail(f"no staff member '{who}' (staff list: rssbot staff list)")
-    return Acting(found.actor, found.role, found.scope)
+    return Staff(found.actor, found.role, found.scope, found.staff_id)
 
 
 def windows() -> WaveWindows:
@@ -100,6 +93,8 @@ async def _with_store(work: Callable[[Store], Awaitable[T]]) -> T:
     store = await open_store()
     try:
         return await work(store)
+    except NotAllowed as exc:
+        fail(str(exc))
     finally:
         await store.close()
 
@@ -226,19 +221,10 @@ def due(
 
     async def work(store: Store) -> tuple[bool, list[DueReturnee]]:
         me = await acting(store, who, role)
-        if not allowed(me.role, "due"):
-            fail(f"the role '{me.role}' may not see who is due")
-        include = allowed(me.role, "case_ref")
-        return include, await outbox.due_returnees(
-            store,
-            wave=w,
-            country=country,
-            windows=windows(),
-            today=today_utc(),
-            include_case_ref=include,
-            actor=me.actor,
-            scope=me.scope,
+        due = await staff_rounds.who_is_due(
+            store, me, wave=w, country=country, windows=windows(), today=today_utc()
         )
+        return me.may("case_ref"), due
 
     include, rows = asyncio.run(_with_store(work))
     columns = ["returnee", *(["case"] if include else []), "country", "returned", "wave"]
@@ -343,17 +329,15 @@ def round_start(
 
     async def work(store: Store) -> None:
         me = await acting(store, who)
-        if not allowed(me.role, "round"):
-            fail(f"the role '{me.role}' may not start rounds")
-        preview = await outbox.preview_round(
-            store, wave=w, country=country, windows=windows(), today=today_utc(), scope=me.scope
+        preview = await staff_rounds.preview_round(
+            store, me, wave=w, country=country, windows=windows(), today=today_utc()
         )
         print_preview(preview)
         if dry_run or not preview.to_remind:
             return
         if not yes and not typer.confirm(f"Send {len(preview.to_remind)} reminders now?"):
             raise typer.Exit(1)
-        round_id = await outbox.create_round(store, preview, actor=me.actor)
+        round_id = await staff_rounds.start_round(store, me, preview)
         report, pace = await send_round(
             store, round_id, rate=rate or None, total=len(preview.to_remind)
         )
@@ -683,17 +667,13 @@ def schedule_add(
     w = cast(Wave, _wave(wave))
 
     async def work(store: Store) -> schedules.Schedule:
-        me = await acting(store, who)
-        if not allowed(me.role, "round"):
-            fail(f"the role '{me.role}' may not schedule rounds")
-        return await schedules.add_schedule(
+        return await staff_rounds.add_schedule(
             store,
+            await acting(store, who),
             wave=w,
             country=country,
             hour=hour,
             repeat_days=repeat_days,
-            actor=me.actor,
-            scope=me.scope,
         )
 
     try:
@@ -708,7 +688,7 @@ def schedule_list(who: AsOption = None) -> None:
     """The schedules, with the last day each ran."""
 
     async def work(store: Store) -> list[schedules.Schedule]:
-        return await schedules.list_schedules(store, scope=(await acting(store, who)).scope)
+        return await staff_rounds.list_schedules(store, await acting(store, who))
 
     found = asyncio.run(_with_store(work))
     if not found:
@@ -749,12 +729,7 @@ def _change_schedule(
     prefix: str, change: Literal["pause", "resume", "remove"], who: str | None
 ) -> None:
     async def work(store: Store) -> schedules.Schedule | None:
-        me = await acting(store, who)
-        if not allowed(me.role, "round"):
-            fail(f"the role '{me.role}' may not change scheduled rounds")
-        return await schedules.change_schedule(
-            store, prefix, change, actor=me.actor, scope=me.scope
-        )
+        return await staff_rounds.change_schedule(store, await acting(store, who), prefix, change)
 
     found = asyncio.run(_with_store(work))
     if found is None:

@@ -13,7 +13,6 @@ import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -30,7 +29,8 @@ from aiogram.types import (
 from bot import exports
 from bot.i18n import Translator, proposed_language
 from bot.invitation_codes import qr_png
-from bot.staff import allowed, invitation_link
+from bot.staff import Staff, allowed, invitation_link
+from bot.staff import rounds as staff_rounds
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.staff_words import ENGLISH as words
 from bot.survey_scores import weights_note
@@ -38,31 +38,12 @@ from bot.telegram.edits import quietly, remove_keyboard, send_long
 from bot.telegram.keyboards import RoundCB, rows
 from bot.telegram.sender import RoundSender
 from bot.telegram.services import Services
-from storage import console_auth, outbox, reports, schedules
+from storage import console_auth, reports
 from storage.outbox import RoundReport
-from storage.scopes import EVERYONE, Scope
 from storage.store import InviteProblem, ReturneeInfo
 from storage.waves import WAVES, Wave
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    """The staff member behind an update, as the role filter hands it to a handler."""
-
-    id: str
-    role: str
-    #: the returnees they see and act on
-    scope: Scope = EVERYONE
-
-    @property
-    def actor(self) -> str:
-        """Who did it, in the audit log."""
-        return f"staff:{self.id}"
-
-    def may(self, action: str) -> bool:
-        return allowed(self.role, action)
 
 
 class StaffRole(Filter):
@@ -80,7 +61,7 @@ class StaffRole(Filter):
         member = await svc.store.staff.identity(user.id) if user is not None else None
         if member is None or (self.action is not None and not allowed(member.role, self.action)):
             return False
-        return {"staff": StaffMember(member.staff_id, member.role, member.scope)}
+        return {"staff": Staff(member.actor, member.role, member.scope, member.staff_id)}
 
 
 async def on_not_for_you(event: Message | CallbackQuery) -> None:
@@ -112,22 +93,16 @@ def _wave_and_country(args: list[str], default: Wave | None) -> tuple[Wave | Non
 DUE_SHOWN = 40
 
 
-async def on_due(
-    message: Message, command: CommandObject, svc: Services, staff: StaffMember
-) -> None:
-    who = staff.actor
+async def on_due(message: Message, command: CommandObject, svc: Services, staff: Staff) -> None:
     wave, country = _wave_and_country(_args(command), None)
-    include = staff.may("case_ref")
-    due = await outbox.due_returnees(
+    due = await staff_rounds.who_is_due(
         svc.store,
+        staff,
         wave=wave,
         country=country,
         windows=svc.windows,
         today=svc.today(),
-        include_case_ref=include,
         case_refs_for=DUE_SHOWN,  # (only the rows shown are decrypted, and audited)
-        actor=who,
-        scope=staff.scope,
     )
     lines = [f"Due today: {len(due)} ({sum(d.skip is None for d in due)} to remind)"]
     for d in due[:DUE_SHOWN]:
@@ -142,20 +117,13 @@ async def on_due(
     await message.answer("\n".join(lines))
 
 
-async def on_round(
-    message: Message, command: CommandObject, svc: Services, staff: StaffMember
-) -> None:
+async def on_round(message: Message, command: CommandObject, svc: Services, staff: Staff) -> None:
     wave, country = _wave_and_country(_args(command), None)
     if wave is None:
         await message.answer("Usage: /round initial|intermediate|final [country]")
         return
-    preview = await outbox.preview_round(
-        svc.store,
-        wave=wave,
-        country=country,
-        windows=svc.windows,
-        today=svc.today(),
-        scope=staff.scope,
+    preview = await staff_rounds.preview_round(
+        svc.store, staff, wave=wave, country=country, windows=svc.windows, today=svc.today()
     )
     lines = [
         f"Round '{wave}'{' in ' + country if country else ''}: {len(preview.to_remind)} to remind"
@@ -183,12 +151,13 @@ async def on_round(
     await message.answer("\n".join(lines), reply_markup=keyboard)
 
 
-async def on_console(message: Message, svc: Services, staff: StaffMember) -> None:
+async def on_console(message: Message, svc: Services, staff: Staff) -> None:
     """A single-use sign-in link to the web console, for any staff member."""
     from bot.web.links import sign_in_link
 
     try:
-        token = await console_auth.issue_link(svc.store, staff.id)
+        assert staff.staff_id is not None
+        token = await console_auth.issue_link(svc.store, staff.staff_id)
     except console_auth.TooManyLinks as exc:
         await message.answer(f"{exc}: please wait a little.")
         return
@@ -207,14 +176,13 @@ SCHEDULE_USAGE = (
 
 
 async def on_schedule(
-    message: Message, command: CommandObject, svc: Services, staff: StaffMember
+    message: Message, command: CommandObject, svc: Services, staff: Staff
 ) -> None:
     """Scheduled rounds from the chat: list, add, pause, resume, remove."""
-    who = staff.actor
     args = _args(command)
     verb = args[0].lower() if args else "list"
     if verb == "list":
-        listed = await schedules.list_schedules(svc.store, scope=staff.scope)
+        listed = await staff_rounds.list_schedules(svc.store, staff)
         lines = [
             f"{s.id[:8]} {s.describe()}; last ran: "
             f"{s.last_run_on.isoformat() if s.last_run_on else 'never'}"
@@ -227,9 +195,7 @@ async def on_schedule(
         return
     if verb in ("pause", "resume", "remove") and len(args) == 2:
         change = cast(Literal["pause", "resume", "remove"], verb)
-        found = await schedules.change_schedule(
-            svc.store, args[1], change, actor=who, scope=staff.scope
-        )
+        found = await staff_rounds.change_schedule(svc.store, staff, args[1], change)
         if found is None:
             await message.answer(f"No schedule '{args[1]}'. Send /schedule to see them.")
             return
@@ -238,7 +204,7 @@ async def on_schedule(
     await message.answer(SCHEDULE_USAGE)
 
 
-async def _add_schedule(svc: Services, args: list[str], staff: StaffMember) -> str:
+async def _add_schedule(svc: Services, args: list[str], staff: Staff) -> str:
     wave: Wave | None = None
     country, hour, repeat = None, 9, None
     rest = iter(args)
@@ -259,14 +225,8 @@ async def _add_schedule(svc: Services, args: list[str], staff: StaffMember) -> s
     if wave is None:
         return "Which wave? initial, intermediate or final.\n\n" + SCHEDULE_USAGE
     try:
-        added = await schedules.add_schedule(
-            svc.store,
-            wave=wave,
-            country=country,
-            hour=hour,
-            repeat_days=repeat,
-            actor=staff.actor,
-            scope=staff.scope,
+        added = await staff_rounds.add_schedule(
+            svc.store, staff, wave=wave, country=country, hour=hour, repeat_days=repeat
         )
     except ValueError as exc:
         return f"{exc}.\n\n" + SCHEDULE_USAGE
@@ -288,9 +248,8 @@ def _status(report: RoundReport, total: int) -> str:
 
 
 async def on_round_confirm(
-    query: CallbackQuery, callback_data: RoundCB, svc: Services, bot: Bot, staff: StaffMember
+    query: CallbackQuery, callback_data: RoundCB, svc: Services, bot: Bot, staff: Staff
 ) -> None:
-    who = staff.actor
     if not isinstance(query.message, Message):
         return
     await query.answer()
@@ -298,15 +257,15 @@ async def on_round_confirm(
     if not callback_data.go or callback_data.wave not in WAVES:
         await query.message.answer("Cancelled.")
         return
-    preview = await outbox.preview_round(
+    preview = await staff_rounds.preview_round(
         svc.store,
+        staff,
         wave=callback_data.wave,
         country=callback_data.country or None,
         windows=svc.windows,
         today=svc.today(),
-        scope=staff.scope,
     )
-    round_id = await outbox.create_round(svc.store, preview, actor=who)
+    round_id = await staff_rounds.start_round(svc.store, staff, preview)
     total = len(preview.to_remind)
     status = await query.message.answer(f"Round '{preview.wave}': 0/{total}")
     sender = RoundSender(
@@ -375,7 +334,7 @@ def _surveys_written(output: str) -> int:
 
 
 async def on_stats(
-    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: StaffMember
+    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: Staff
 ) -> None:
     who = staff.actor
     wave, country = _wave_and_country(_args(command), "initial")
@@ -405,7 +364,7 @@ async def on_stats(
 
 
 async def _by_case_reference(
-    svc: Services, message: Message, command: CommandObject, action: str, staff: StaffMember
+    svc: Services, message: Message, command: CommandObject, action: str, staff: Staff
 ) -> tuple[str, ReturneeInfo] | None:
     """The staff member and the returnee named by the command's case reference (the
     look-up is audited); None once the reason was said."""
@@ -422,7 +381,7 @@ async def _by_case_reference(
 
 
 async def on_case(
-    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: StaffMember
+    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: Staff
 ) -> None:
     found = await _by_case_reference(svc, message, command, "case", staff)
     if found is None:
@@ -451,7 +410,7 @@ UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
 async def on_export(
-    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: StaffMember
+    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: Staff
 ) -> None:
     """/export [xlsx] [long] [wave] [country]: the export and its codebook, with labels in
     the staff member's language, prepared in a child process."""
@@ -497,7 +456,7 @@ async def on_export(
 
 
 async def on_invite(
-    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: StaffMember
+    message: Message, command: CommandObject, svc: Services, bot: Bot, staff: Staff
 ) -> None:
     """/invite CASE-REFERENCE: a new invitation link for an enrolled returnee (earlier
     unused links stop working)."""

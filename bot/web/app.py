@@ -32,6 +32,7 @@ from bot.programme import Programme, load_programme
 from bot.rate_limits import RateLimiter
 from bot.sign_in_mail import MailFailed, SignInMailer
 from bot.staff import allowed
+from bot.staff import rounds as staff_rounds
 from bot.staff.oidc import PENDING_SECONDS, OidcClient, SignInRefused, seal, unseal
 from bot.staff_words import N_, StaffWords
 from bot.telegram.sender import RoundSender
@@ -39,7 +40,7 @@ from bot.texts import LANGUAGE_NAMES
 from bot.web.links import console_url, sign_in_link
 from flows import FlowDefinition
 from scoring import WeightTable
-from storage import console_auth, outbox, reports
+from storage import console_auth, reports
 from storage.caseload_list import STATUS_FILTERS, status_filter_of
 from storage.console_auth import ConsoleUser
 from storage.staff_audit import normal_email
@@ -515,13 +516,14 @@ async def overview(console: Console, request: web.Request) -> web.StreamResponse
     ).items():
         counts[status_filter_of(status, bound)] += n
     statuses = [(code, counts[code]) for code in STATUS_FILTERS if counts[code]]
-    due = await outbox.due_returnees(
+    due = await staff_rounds.who_is_due(
         console.store,
+        request[USER],
         wave=None,
         country=None,
         windows=console.windows,
         today=console.today(),
-        scope=scope,
+        case_refs_for=0,  # (counts only)
     )
     due_counts = [
         (w, sum(d.wave == w for d in due), sum(d.wave == w and d.skip is None for d in due))

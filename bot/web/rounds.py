@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from bot.staff import allowed
+from bot.staff import rounds as staff_rounds
 from bot.staff_words import N_
 from bot.web.app import (
     USER,
@@ -26,7 +28,7 @@ from bot.web.app import (
     start_of,
     wave_and_country,
 )
-from storage import outbox, schedules
+from storage import outbox
 from storage.caseload_list import CHANNEL_FILTERS, STATUS_FILTERS, filter_status
 from storage.outbox import DueReturnee, RoundPreview
 from storage.waves import WAVES, Wave
@@ -143,13 +145,14 @@ async def _due_page(
 ) -> web.Response:
     user = request[USER]
     with_case_ref = console.may(user, "case_ref")
-    due = await outbox.due_returnees(
+    due = await staff_rounds.who_is_due(
         console.store,
+        user,
         wave=wave,
         country=country,
         windows=console.windows,
         today=console.today(),
-        scope=user.scope,
+        case_refs_for=0,  # (the rows shown are decrypted below, once filtered)
     )
     f = DueFilters.of(request.query)
     now = console.store.clock()
@@ -185,7 +188,9 @@ async def _due_page(
         with_case_ref=with_case_ref,
         digest=list_digest(preview) if preview else None,
         problem=problem,
-        rounds=await outbox.recent_rounds(console.store, limit=5, scope=user.scope),
+        rounds=await staff_rounds.recent_rounds(console.store, user, limit=5)
+        if allowed(user.role, "round")
+        else [],
     )
 
 
@@ -201,13 +206,14 @@ async def start_round(console: Console, request: web.Request) -> web.StreamRespo
     if wave is None:
         return console.refuse(request, 404, N_("There is no such wave."))
     w: Wave = wave
-    preview = await outbox.preview_round(
+    user = request[USER]
+    preview = await staff_rounds.preview_round(
         console.store,
+        user,
         wave=w,
         country=country,
         windows=console.windows,
         today=console.today(),
-        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     if form.get("digest") != list_digest(preview):
@@ -218,7 +224,7 @@ async def start_round(console: Console, request: web.Request) -> web.StreamRespo
         return await _due_page(console, request, w, country, status=409, problem=problem)
     if not preview.to_remind:
         return await _due_page(console, request, w, country, problem=_("Nobody to remind."))
-    round_id = await outbox.create_round(console.store, preview, actor=request[USER].actor)
+    round_id = await staff_rounds.start_round(console.store, user, preview)
     console.send_round(round_id)
     raise web.HTTPSeeOther(f"{console.base}/rounds/{round_id}?follow=1")
 
@@ -231,8 +237,9 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
     state = q.get("state") if q.get("state") in ROUND_STATES else None
     since, until = day_of(q.get("from")), day_of(q.get("to"))
     page = page_number(q)
-    rounds = await outbox.recent_rounds(
+    rounds = await staff_rounds.recent_rounds(
         console.store,
+        request[USER],
         limit=ROUNDS_PAGE + 1,
         offset=(page - 1) * ROUNDS_PAGE,
         wave=wave,
@@ -240,7 +247,6 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
         country=country,
         since=start_of(since),
         before=start_of(until + timedelta(days=1)) if until else None,
-        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     return console.page(
@@ -264,21 +270,21 @@ async def rounds_page(console: Console, request: web.Request) -> web.StreamRespo
 @requires("round")
 async def round_page(console: Console, request: web.Request) -> web.StreamResponse:
     try:
-        report = await outbox.report(
-            console.store, request.match_info["round"], scope=request[USER].scope
+        report = await staff_rounds.round_report(
+            console.store, request[USER], request.match_info["round"]
         )
     except LookupError:
         return console.refuse(request, 404, N_("There is no such round."))
     q = request.query
     status = q.get("status") if q.get("status") in REMINDER_STATUSES else None
     page = page_number(q)
-    reached, matching = await outbox.recipients(
+    reached, matching = await staff_rounds.recipients(
         console.store,
+        request[USER],
         report.round_id,
         status=status,
         offset=(page - 1) * RECIPIENTS_PAGE,
         limit=RECIPIENTS_PAGE,
-        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     return console.page(
@@ -306,9 +312,7 @@ async def round_action(console: Console, request: web.Request) -> web.StreamResp
     round_id = request.match_info["round"]
     pause = request.match_info["action"] == "pause"
     user = request[USER]
-    if not await outbox.set_paused(
-        console.store, round_id, pause, actor=user.actor, scope=user.scope
-    ):
+    if not await staff_rounds.pause_round(console.store, user, round_id, pause):
         return console.refuse(request, 404, N_("There is no such round, or it has finished."))
     if not pause:
         console.send_round(round_id)
@@ -321,7 +325,7 @@ async def schedules_page(console: Console, request: web.Request) -> web.StreamRe
         request,
         "schedules.html",
         title=gettext_for(language_of(request))("Scheduled rounds"),
-        schedules=await schedules.list_schedules(console.store, scope=request[USER].scope),
+        schedules=await staff_rounds.list_schedules(console.store, request[USER]),
         waves=WAVES,
     )
 
@@ -330,12 +334,8 @@ async def schedules_page(console: Console, request: web.Request) -> web.StreamRe
 async def schedule_action(console: Console, request: web.Request) -> web.StreamResponse:
     user = request[USER]
     action = request.match_info["action"]
-    done = await schedules.set_active(
-        console.store,
-        request.match_info["schedule"],
-        action == "resume",
-        actor=user.actor,
-        scope=user.scope,
+    done = await staff_rounds.set_schedule_active(
+        console.store, user, request.match_info["schedule"], action == "resume"
     )
     if not done:
         return console.refuse(request, 404, N_("There is no such schedule."))
@@ -357,14 +357,13 @@ async def add_schedule(console: Console, request: web.Request) -> web.StreamResp
         problem = _("Repeat every: a number of days (1 or more), or empty for once per window.")
     if problem is None and wave is not None:
         try:
-            await schedules.add_schedule(
+            await staff_rounds.add_schedule(
                 console.store,
+                request[USER],
                 wave=wave,
                 country=country,
                 hour=int(hour),
                 repeat_days=int(repeat) if repeat.strip() else None,
-                actor=request[USER].actor,
-                scope=request[USER].scope,
             )
         except ValueError as exc:
             problem = str(exc)
@@ -374,7 +373,7 @@ async def add_schedule(console: Console, request: web.Request) -> web.StreamResp
             "schedules.html",
             400,
             title=_("Scheduled rounds"),
-            schedules=await schedules.list_schedules(console.store, scope=request[USER].scope),
+            schedules=await staff_rounds.list_schedules(console.store, request[USER]),
             waves=WAVES,
             problem=problem,
             form=form,
