@@ -5,6 +5,7 @@ WhatsApp (the fake Cloud API)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 
@@ -86,8 +87,12 @@ async def test_staff_sign_in_by_email_and_remind_returnees_on_whatsapp_alone(
             assert started.status == 303
             round_id = started.headers["Location"].split("/rounds/")[1].split("?")[0]
             await returnee.expect("C'est le moment de votre questionnaire de premier suivi")
-            report = await outbox.report(h.store, round_id)
-            assert report.counts["sent"] == 1
+            for _ in range(100):  # (the sender records the send after Meta's answer)
+                report = await outbox.report(h.store, round_id)
+                if report.finished:
+                    break
+                await asyncio.sleep(0.05)
+            assert report.finished and report.counts["sent"] == 1
     finally:
         await console.close()
         await server.close()
