@@ -27,6 +27,7 @@ from bot.common import configured_definition, configured_programme, fail
 from bot.invitation_sheet import invitations_for, render_sheet, write_links
 from bot.settings import BotSettings, WhatsAppSettings
 from bot.staff import Staff, allowed
+from bot.staff import records as staff_records
 from bot.whatsapp.invitations import InvitationReport, send_invitations
 from bot.whatsapp.reminders import courier_from_settings
 from storage.caseload import Assistance, AssistanceLine, ImportOutcome
@@ -228,9 +229,7 @@ def assistance_add(
 
     async def run(store: Store) -> str:
         me = await acting(store, who, "caseworker")
-        if not allowed(me.role, "case"):
-            fail(f"the role '{me.role}' may not record assistance")
-        found = await store.find_by_case_ref(case, actor=me.actor, scope=me.scope)
+        found = await staff_records.find_returnee(store, me, case_ref=case)
         if found is None:
             fail(f"no returnee with case reference {case!r}", code=1)
         await store.caseload.add_assistance(found.id, item, actor=me.actor, source="cli")
@@ -250,9 +249,7 @@ def assistance_list(
 
     async def run(store: Store) -> tuple[str, list[AssistanceLine]]:
         me = await acting(store, who, "caseworker")
-        if not allowed(me.role, "case"):
-            fail(f"the role '{me.role}' may not read assistance")
-        found = await store.find_by_case_ref(case, actor=me.actor, scope=me.scope)
+        found = await staff_records.find_returnee(store, me, case_ref=case)
         if found is None:
             fail(f"no returnee with case reference {case!r}", code=1)
         return found.public_id, await store.caseload.assistance(found.id)

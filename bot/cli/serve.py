@@ -20,7 +20,8 @@ from bot.followup_rules import check_unchecked
 from bot.i18n import UI_LANGUAGES
 from bot.settings import BotSettings, WhatsAppSettings, configured_secrets
 from bot.sign_in_mail import mailer_from_settings
-from bot.staff import allowed, invitation_link, whatsapp_invitation_link
+from bot.staff import NotAllowed, invitation_link, whatsapp_invitation_link
+from bot.staff import records as staff_records
 from bot.staff.oidc import oidc_from_settings
 from bot.survey_scores import configured_weight_table, score_unscored_surveys
 from flows.model import options_of
@@ -398,13 +399,12 @@ def invite(
         store = await open_store()
         try:
             me = await acting(store, who, "caseworker")
-            if not allowed(me.role, "invite"):
-                fail(f"the role '{me.role}' may not invite returnees")
-            info = (
-                await store.find_by_case_ref(case, actor=me.actor, scope=me.scope)
-                if case
-                else await store.find_by_public_id(returnee or "", scope=me.scope)
-            )
+            try:
+                info = await staff_records.find_returnee(
+                    store, me, case_ref=case, public_id=returnee, action="invite"
+                )
+            except NotAllowed as exc:
+                fail(str(exc))
             if info is None:
                 fail("no enrolled returnee with this reference; enrol them with 'rssbot enroll'", 1)
             try:

@@ -22,6 +22,7 @@ from bot import exports
 from bot.common import configured_definition, configured_programme, fail, open_store
 from bot.settings import BotSettings, WhatsAppSettings
 from bot.staff import ROLES, NotAllowed, Staff, allowed
+from bot.staff import records as staff_records
 from bot.staff import rounds as staff_rounds
 from bot.staff_words import ENGLISH as words
 from bot.survey_scores import configured_weight_table, scoring_gap, weights_line
@@ -567,13 +568,7 @@ def chart_returnee(
 
     async def work(store: Store) -> bytes:
         me = await acting(store, who)
-        if not allowed(me.role, "case"):
-            fail(f"the role '{me.role}' may not open case files")
-        info = (
-            await store.find_by_case_ref(case, actor=me.actor, scope=me.scope)
-            if case
-            else await store.find_by_public_id(returnee or "", scope=me.scope)
-        )
+        info = await staff_records.find_returnee(store, me, case_ref=case, public_id=returnee)
         if info is None:
             fail("no such returnee", code=1)
         return await trajectory_chart(store, table, info.id, info.public_id, me.actor)

@@ -30,6 +30,7 @@ from bot import exports
 from bot.i18n import Translator, proposed_language
 from bot.invitation_codes import qr_png
 from bot.staff import Staff, allowed, invitation_link
+from bot.staff import records as staff_records
 from bot.staff import rounds as staff_rounds
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.staff_words import ENGLISH as words
@@ -373,7 +374,7 @@ async def _by_case_reference(
     if not reference:
         await message.answer(f"Usage: /{action} CASE-REFERENCE")
         return None
-    info = await svc.store.find_by_case_ref(reference, actor=who, scope=staff.scope)
+    info = await staff_records.find_returnee(svc.store, staff, case_ref=reference, action=action)
     if info is None:
         await message.answer("No returnee with this case reference (rssbot enroll adds one).")
         return None
@@ -491,7 +492,7 @@ async def on_inbox(message: Message, svc: Services) -> None:
     if member is None or member.role != "feedback_officer":
         await message.answer(_("Only feedback officers can read feedback."))
         return
-    items = await svc.store.feedback.read(actor=member.actor, scope=member.scope)
+    items = await staff_records.all_feedback(svc.store, member)
     if not items:
         await message.answer(_("No feedback yet."))
         return

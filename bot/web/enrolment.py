@@ -20,6 +20,7 @@ from bot.i18n import RTL_LANGUAGES, UI_LANGUAGES
 from bot.invitation_codes import qr_png
 from bot.invitation_sheet import handed_over, invitations_for, render_sheet, write_links_to
 from bot.staff import invitation_link, whatsapp_invitation_link
+from bot.staff import records as staff_records
 from bot.staff_words import N_
 from bot.web.app import USER, Binder, Console, gettext_for, language_of, requires
 from bot.whatsapp.invitations import send_invitations
@@ -167,10 +168,8 @@ async def reinvite(console: Console, request: web.Request) -> web.StreamResponse
     public_id = str(form.get("public_id") or "").strip().upper()
     channel = str(form.get("channel") or "")
     days = _valid_days(form.get("valid_days")) or VALID_DAYS
-    info = (
-        await console.store.find_by_public_id(public_id, scope=request[USER].scope)
-        if public_id
-        else None
+    info = await staff_records.find_returnee(
+        console.store, request[USER], public_id=public_id or None, action="invite"
     )
     if info is None:
         return console.refuse(request, 404, N_("No returnee with this id."))

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from bot.staff import records as staff_records
 from bot.staff_words import N_
 from bot.web.app import USER, Binder, Console, gettext_for, language_of, page_number, requires
 from bot.web.records import case_file_page, reason_words
@@ -32,13 +33,13 @@ async def queue_page(console: Console, request: web.Request) -> web.StreamRespon
     state = state if state in (*FLAG_STATES, "all") else "open"
     country = query.get("country", "").strip().upper()[:2] or None
     page = page_number(query)
-    flags = await console.store.followup.queue(
-        actor=request[USER].actor,
+    flags = await staff_records.followup_queue(
+        console.store,
+        request[USER],
         state=None if state == "all" else state,
         country=country,
         offset=(page - 1) * QUEUE_PAGE,
         limit=QUEUE_PAGE,
-        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     lang = language_of(request)
@@ -63,9 +64,12 @@ async def queue_page(console: Console, request: web.Request) -> web.StreamRespon
     )
 
 
-async def _returnee(console: Console, request: web.Request) -> ReturneeInfo | None:
-    return await console.store.find_by_public_id(
-        request.match_info["returnee"], scope=request[USER].scope
+async def _returnee(
+    console: Console, request: web.Request, action: str = "case"
+) -> ReturneeInfo | None:
+    """The returnee the URL names, in the scope of whoever asks, for ``action``."""
+    return await staff_records.find_returnee(
+        console.store, request[USER], public_id=request.match_info["returnee"], action=action
     )
 
 
@@ -159,7 +163,7 @@ async def assistance_status(console: Console, request: web.Request) -> web.Strea
 async def assign_caseworker(console: Console, request: web.Request) -> web.StreamResponse:
     """Who follows a returnee (an admin chooses among the staff): their caseload then
     holds the returnee."""
-    info = await _returnee(console, request)
+    info = await _returnee(console, request, "admin")
     if info is None:
         return console.refuse(request, 404, N_("There is no such returnee."))
     form = await request.post()

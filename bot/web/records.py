@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.charts import ChartWords, trajectory_png
+from bot.staff import records as staff_records
 from bot.staff_words import N_, StaffWords
 from bot.web.app import (
     COOKIE,
@@ -115,14 +116,12 @@ async def returnee_page(console: Console, request: web.Request) -> web.StreamRes
     case_ref = str(form.get("case_ref") or "").strip()
     public_id = str(form.get("public_id") or "").strip().upper()
     _ = gettext_for(language_of(request))
-    if public_id and not case_ref:
-        info = await console.store.find_by_public_id(public_id, scope=user.scope)
-    else:
-        info = (
-            await console.store.find_by_case_ref(case_ref, actor=user.actor, scope=user.scope)
-            if case_ref
-            else None
-        )
+    info = await staff_records.find_returnee(
+        console.store,
+        user,
+        case_ref=case_ref or None,
+        public_id=public_id if public_id and not case_ref else None,
+    )
     if info is None:
         return console.page(
             request,
@@ -228,8 +227,9 @@ async def feedback_page(console: Console, request: web.Request) -> web.StreamRes
     receipt = query.get("receipt", "").strip()[:16]
     page = page_number(query)
     since, until = day_of(query.get("from")), day_of(query.get("to"))
-    inbox = await console.store.feedback.inbox(
-        actor=request[USER].actor,
+    inbox = await staff_records.feedback_inbox(
+        console.store,
+        request[USER],
         states=FEEDBACK_VIEWS[view],
         kind=kind or None,
         receipt=receipt or None,
@@ -237,7 +237,6 @@ async def feedback_page(console: Console, request: web.Request) -> web.StreamRes
         before=start_of(until + timedelta(days=1)) if until else None,
         offset=(page - 1) * FEEDBACK_PAGE,
         limit=FEEDBACK_PAGE,
-        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     return console.page(
@@ -261,8 +260,8 @@ async def feedback_page(console: Console, request: web.Request) -> web.StreamRes
 async def mark_feedback(console: Console, request: web.Request) -> web.StreamResponse:
     form = await request.post()
     state = request.match_info["state"]
-    done = await console.store.feedback.mark(
-        request.match_info["feedback"], state, actor=request[USER].actor, scope=request[USER].scope
+    done = await staff_records.mark_feedback(
+        console.store, request[USER], request.match_info["feedback"], state
     )
     if not done:
         return console.refuse(request, 404, N_("There is no such feedback."))

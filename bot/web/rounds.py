@@ -14,6 +14,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.staff import allowed
+from bot.staff import records as staff_records
 from bot.staff import rounds as staff_rounds
 from bot.staff_words import N_
 from bot.web.app import (
@@ -115,8 +116,8 @@ async def _narrowed(
         elif not console.may(user, "case_ref"):  # (a role that may not read references)
             rows = []
         else:  # a case reference: its blind index finds it (the look-up is audited)
-            found = await console.store.find_by_case_ref(
-                f.search, actor=user.actor, scope=user.scope
+            found = await staff_records.find_returnee(
+                console.store, user, case_ref=f.search, action="case_ref"
             )
             rows = [d for d in rows if found is not None and d.returnee_id == found.id]
     if f.status:
