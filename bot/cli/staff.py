@@ -21,7 +21,7 @@ from rich.table import Table
 from bot import exports
 from bot.common import configured_definition, configured_programme, fail, open_store
 from bot.settings import BotSettings, WhatsAppSettings
-from bot.staff import ROLES, NotAllowed, Staff, allowed
+from bot.staff import ROLES, NotAllowed, Staff, accounts, allowed
 from bot.staff import records as staff_records
 from bot.staff import rounds as staff_rounds
 from bot.staff_words import ENGLISH as words
@@ -144,7 +144,16 @@ def staff_add(
 
     async def work(store: Store) -> str:
         try:
-            return await store.add_staff(telegram_id, role, name, email=email, scope=chosen)
+            operator = await acting(store, None)
+            return await accounts.add_member(
+                store,
+                operator,
+                role=role,
+                telegram_id=telegram_id,
+                email=email,
+                name=name,
+                scope=chosen,
+            )
         except BadStaffAccount as exc:
             fail(str(exc))
 

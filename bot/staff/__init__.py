@@ -42,6 +42,7 @@ ACTION_WORDS = {
     "feedback": "read feedback",
     "invite": "invite or import returnees",
     "admin": "manage staff",
+    "scopes": "change what staff see (an admin who sees every returnee does)",
 }
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.charts import ChartWords, trajectory_png
+from bot.staff import accounts
 from bot.staff import records as staff_records
 from bot.staff_words import N_, StaffWords
 from bot.web.app import (
@@ -284,7 +285,7 @@ async def _staff_page(
         "staff.html",
         status,
         title=_("Staff"),
-        members=await console.store.list_staff(),
+        members=await accounts.members(console.store, request[USER]),
         roles=STAFF_ROLES,
         scope_kinds=SCOPE_KINDS,
         scope_kind_words={
@@ -349,11 +350,13 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
             form,
         )
     try:
-        staff_id = await console.store.add_staff(
-            int(telegram_id) if telegram_id else None,
-            role,
-            name=name,
+        await accounts.add_member(
+            console.store,
+            user,
+            role=role,
+            telegram_id=int(telegram_id) if telegram_id else None,
             email=email,
+            name=name,
             scope=scope,
         )
     except UnknownRole:
@@ -361,10 +364,6 @@ async def add_staff(console: Console, request: web.Request) -> web.StreamRespons
     except BadStaffAccount:
         return await _staff_page(
             console, request, 400, _("This email address or Telegram id cannot be used."), form
-        )
-    async with console.store.sessions.begin() as session:
-        console.store.audit(
-            session, user.actor, "add_staff", None, f"{staff_id}: {role}, {scope.text}"[:200]
         )
     raise web.HTTPSeeOther(f"{console.base}/staff")
 
@@ -389,7 +388,9 @@ async def change_scope(console: Console, request: web.Request) -> web.StreamResp
         scope = scope_of_form(form)
     except BadScope as exc:
         return await _staff_page(console, request, 400, scope_problem(_, exc))
-    if not await console.store.staff.set_scope(staff_id, scope, actor=user.actor):
+    try:
+        await accounts.change_scope(console.store, user, staff_id, scope)
+    except accounts.NotYours:
         return console.refuse(request, 404, N_("There is no such staff member."))
     raise web.HTTPSeeOther(f"{console.base}/staff")
 
@@ -399,7 +400,8 @@ async def confirm_removal(console: Console, request: web.Request) -> web.StreamR
     """Removing a staff member is asked again on a page of its own (the console runs no
     script, so no dialog)."""
     staff_id = request.match_info["staff"]
-    member = next((m for m in await console.store.list_staff() if m.id == staff_id), None)
+    managed = await accounts.members(console.store, request[USER])
+    member = next((m for m in managed if m.id == staff_id), None)
     if member is None or staff_id == request[USER].staff_id:
         return console.refuse(request, 404, N_("There is no such staff member."))
     _ = gettext_for(language_of(request))
@@ -424,12 +426,13 @@ async def change_staff(console: Console, request: web.Request) -> web.StreamResp
             _("You cannot remove yourself or change your own role: ask another admin."),
         )
     try:
-        done = await console.store.staff.change(
-            staff_id, role=role, remove=remove, actor=user.actor
-        )
+        if role is None:
+            await accounts.remove_member(console.store, user, staff_id)
+        else:
+            await accounts.change_role(console.store, user, staff_id, role)
     except UnknownRole:
         return console.refuse(request, 404, N_("There is no such role."))
-    if not done:
+    except accounts.NotYours:
         return console.refuse(request, 404, N_("There is no such staff member."))
     raise web.HTTPSeeOther(f"{console.base}/staff")
 
@@ -438,11 +441,12 @@ async def change_staff(console: Console, request: web.Request) -> web.StreamResp
 async def end_staff_sessions(console: Console, request: web.Request) -> web.StreamResponse:
     """An admin signs another staff member out of every session (a lost phone, a leaver);
     audited."""
-    staff_id = request.match_info["staff"]
-    members = {m.id for m in await console.store.list_staff()}
-    if staff_id == request[USER].staff_id or staff_id not in members:
+    try:
+        await accounts.sign_out_everywhere(
+            console.store, request[USER], request.match_info["staff"]
+        )
+    except accounts.NotYours:
         return console.refuse(request, 404, N_("There is no such staff member."))
-    await console_auth.end_sessions(console.store, staff_id, actor=request[USER].actor)
     raise web.HTTPSeeOther(f"{console.base}/staff")
 
 

@@ -387,3 +387,41 @@ async def test_chat_commands_keep_to_the_scope(harness: Harness, user_factory) -
     officer.send("/inbox")
     inbox = await officer.expect("feedback from")
     assert "Conakry" in inbox.text and "Bamako" not in inbox.text
+
+
+async def test_an_admin_of_one_country_manages_only_the_members_of_that_country(
+    console: TestClient,  # type: ignore[type-arg]  # noqa: F811
+    store: Store,
+) -> None:
+    store.clock = lambda: NOW
+    guinea = await store.add_staff(
+        None, "admin", "GN admin", email="a@gn.example", scope=Scope.parse("GN")
+    )
+    colleague = await store.add_staff(
+        None, "viewer", "GN viewer", email="v@gn.example", scope=Scope.parse("GN")
+    )
+    head = await store.add_staff(None, "viewer", "HQ viewer", email="v@hq.example")
+    csrf = await sign_in(console, store, guinea)
+    page = await (await console.get("/staff")).text()
+    assert "GN viewer" in page and "HQ viewer" not in page
+    for path, data in (
+        (f"/staff/{head}/role", {"role": "admin"}),
+        (f"/staff/{head}/remove", {}),
+        (f"/staff/{head}/sessions/end", {}),
+        (f"/staff/{colleague}/scope", {"scope": "all"}),
+    ):
+        response = await console.post(path, data={"csrf": csrf, **data})
+        assert response.status in (403, 404), path
+    head_now = await store.staff.identity("v@hq.example")
+    assert head_now is not None and head_now.role == "viewer"
+    promoted = await console.post(
+        f"/staff/{colleague}/role", data={"csrf": csrf, "role": "caseworker"}
+    )
+    assert promoted.status == 200
+    added = await console.post(
+        "/staff",
+        data={"csrf": csrf, "email": "new@gn.example", "role": "viewer", "scope": "all"},
+    )
+    assert added.status == 200
+    new = await store.staff.identity("new@gn.example")
+    assert new is not None and new.scope.values == ("GN",)  # (their admin's own scope)
