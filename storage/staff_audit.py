@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.crypto import Keyring
@@ -149,10 +149,12 @@ class StaffAudit:
         action: str | None = None,
         actor: str | None = None,
         since: datetime | None = None,
+        scope: Scope = EVERYONE,
     ) -> list[AuditLine]:
         """The latest entries (older than ``before``, not older than ``since``; of one
         ``action``; by one ``actor``), newest first, each with the returnee's pseudonym
-        and the staff member's name."""
+        and the staff member's name. For a reader with a narrower ``scope``: the entries
+        about returnees in it, and those about no returnee by staff of the same scope."""
         query = (
             select(AuditEntry, Returnee.public_id, StaffMember.name)
             .outerjoin(Returnee, Returnee.id == AuditEntry.returnee_id)
@@ -168,6 +170,11 @@ class StaffAudit:
             query = query.where(AuditEntry.actor == actor)
         if since is not None:
             query = query.where(AuditEntry.at >= since)
+        if (about := scope.returnee_ids(AuditEntry.returnee_id)) is not None:
+            colleagues = select("staff:" + StaffMember.id).where(StaffMember.scope == scope.text)
+            query = query.where(
+                or_(about, and_(AuditEntry.returnee_id.is_(None), AuditEntry.actor.in_(colleagues)))
+            )
         async with self.sessions() as session:
             return [
                 AuditLine(e.at, e.actor, name, e.action, public_id, e.detail)

@@ -502,7 +502,7 @@ async def audit_page(console: Console, request: web.Request) -> web.StreamRespon
     actions = await staff.actions()
     action = q.get("action")
     action = action if action in actions else None
-    members = await console.store.list_staff()
+    members = await accounts.members(console.store, request[USER])
     people = [(f"staff:{m.id}", m.name or m.id[:8]) for m in members]
     who = q.get("who")
     who = who if who in {p for p, _ in people} | {"unknown"} else None
@@ -512,6 +512,7 @@ async def audit_page(console: Console, request: web.Request) -> web.StreamRespon
         action=action,
         actor=who,
         since=start_of(since),
+        scope=request[USER].scope,
     )
     _ = gettext_for(language_of(request))
     kept = {k: v for k, v in q.items() if k in ("action", "who", "from", "to") and v}

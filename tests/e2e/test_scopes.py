@@ -220,6 +220,8 @@ async def test_every_page_and_action_on_another_offices_returnees_is_refused(
             "/schedules",
             "/cohort?wave=initial",
             "/export?format=csv&layout=wide",
+            "/audit",
+            "/staff",
         ):
             status, page = await get(path)
             if "q=" in path:  # (what was searched for shows in the box and the links)
