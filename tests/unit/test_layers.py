@@ -1,5 +1,5 @@
-"""The layers of the architecture: the conversation core imports no transport, and one
-channel's host does not depend on another's."""
+"""The layers of the architecture: the conversation core and the staff use cases import no
+transport or host, and one channel's host does not depend on another's."""
 
 from __future__ import annotations
 
@@ -42,3 +42,11 @@ def test_the_conversation_core_imports_neither_aiogram_nor_aiohttp() -> None:
 def test_the_whatsapp_host_imports_neither_aiogram_nor_the_telegram_host() -> None:
     found = imported(WHATSAPP, {"aiogram", "bot.telegram"})
     assert found == "[]", f"the WhatsApp host imports {found}"
+
+
+STAFF = ("bot.staff.rounds", "bot.staff.records", "bot.staff.accounts")
+
+
+def test_the_staff_use_cases_import_no_host() -> None:
+    found = imported(STAFF, {"aiogram", "aiohttp", "bot.web", "bot.telegram", "bot.cli", "typer"})
+    assert found == "[]", f"the staff use cases import {found}"
