@@ -5,8 +5,10 @@ the page served over HTTP to a signed-in caseworker (who sees case references).
 
 Prints the page's time against a baseline measured in the same run: the same list with
 every case reference decrypted and audited (what a page would cost if it did not limit
-that to the rows it shows). Runs on a fresh SQLite file in a temporary folder (or
-BENCH_DATABASE_URL, a database you can throw away). Not part of the test suite.
+that to the rows it shows); and the page for caseworkers with a scope (one country: all
+of them; one office: half of them), whose condition is part of the query. Runs on a fresh
+SQLite file in a temporary folder (or BENCH_DATABASE_URL, a database you can throw away).
+Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from bot.web.app import SERVER_OPTIONS, Console, build_console_app
 from scoring import default_weight_table
 from storage import console_auth, outbox
 from storage.crypto import Keyring
 from storage.db import make_engine, upgrade
-from storage.models import AuditEntry, Returnee
+from storage.models import AuditEntry, Returnee, ReturneeProfile
+from storage.scopes import Scope
 from storage.store import Store
 from storage.waves import WaveWindows
 
@@ -64,13 +68,38 @@ async def main(returnees: int, repeat: int, url: str | None) -> None:
         count = await session.scalar(select(func.count()).select_from(Returnee))
     print(f"enrolled {count} returnees due today in {time.monotonic() - t0:.1f} s")
 
-    staff_id = await store.add_staff(1, "caseworker", name="bench")
+    async with store.sessions.begin() as session:  # half of them followed by one office
+        ids = list(await session.scalars(select(Returnee.id).order_by(Returnee.created_at)))
+        await session.execute(
+            insert(ReturneeProfile),
+            [
+                {
+                    "returnee_id": rid,
+                    "office": "Conakry" if i % 2 else "Kankan",
+                    "contact_whatsapp": False,
+                    "updated_at": store.clock(),
+                }
+                for i, rid in enumerate(ids)
+            ],
+        )
     server = TestServer(build_console_app(Console(store, default_weight_table(), base="")))
     await server.start_server(**SERVER_OPTIONS)
-    client = TestClient(server)  # type: ignore[var-annotated]
-    await client.start_server()
-    token = await console_auth.issue_link(store, staff_id)
-    await client.post("/login", data={"token": token})
+    clients: dict[str, TestClient] = {}  # type: ignore[type-arg]
+    for n, (name, scope) in enumerate(
+        (
+            ("due page", None),
+            ("due page, one country", "GN"),
+            ("due page, one office", "offices:Conakry"),
+        )
+    ):
+        staff_id = await store.add_staff(
+            n + 1, "caseworker", name=name, scope=Scope.parse(scope) if scope else None
+        )
+        client = TestClient(server)  # type: ignore[var-annotated]
+        await client.start_server()
+        token = await console_auth.issue_link(store, staff_id)
+        await client.post("/login", data={"token": token})
+        clients[name] = client
 
     async def baseline() -> None:
         await outbox.due_returnees(
@@ -83,15 +112,20 @@ async def main(returnees: int, repeat: int, url: str | None) -> None:
             actor="bench",
         )
 
-    async def page() -> None:
-        response = await client.get("/due?wave=initial")
-        assert response.status == 200
-        await response.read()
+    def page(client: TestClient) -> Callable[[], Awaitable[None]]:  # type: ignore[type-arg]
+        async def work() -> None:
+            response = await client.get("/due?wave=initial")
+            assert response.status == 200
+            await response.read()
 
-    timings: dict[str, list[float]] = {"all case refs (baseline)": [], "due page": []}
+        return work
+
+    works: dict[str, Callable[[], Awaitable[None]]] = {"all case refs (baseline)": baseline}
+    works |= {name: page(client) for name, client in clients.items()}
+    timings: dict[str, list[float]] = {name: [] for name in works}
     audit: dict[str, int] = {}
     for _ in range(repeat):
-        for name, work in (("all case refs (baseline)", baseline), ("due page", page)):
+        for name, work in works.items():
             before = await _audit_rows(store)
             start = time.perf_counter()
             await work()
@@ -104,7 +138,8 @@ async def main(returnees: int, repeat: int, url: str | None) -> None:
             f"{name:>26}: median {median * 1000:7.0f} ms (x{median / base:.2f}), "
             f"{audit[name]} audit rows per view"
         )
-    await client.close()
+    for client in clients.values():
+        await client.close()
     await engine.dispose()
 
 
