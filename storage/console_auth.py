@@ -198,28 +198,31 @@ async def open_sessions(
     async with store.sessions() as session:
         rows = await session.scalars(
             select(ConsoleSession)
-            .where(ConsoleSession.staff_id == staff_id)
+            .where(ConsoleSession.staff_id == staff_id, ConsoleSession.last_seen_at >= now - IDLE)
             .order_by(ConsoleSession.last_seen_at.desc())
         )
         return [
             SessionLine(r.token_hash, r.created_at, r.last_seen_at, r.how, r.token_hash == current)
             for r in rows
-            if _aware(r.last_seen_at, now) >= now - IDLE
         ]
 
 
-def _aware(at: datetime, now: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=now.tzinfo)
-
-
 async def end_sessions(
-    store: Store, staff_id: str, *, actor: str, session_id: str | None = None
+    store: Store,
+    staff_id: str,
+    *,
+    actor: str,
+    session_id: str | None = None,
+    keep_token: str | None = None,
 ) -> int:
-    """End one session of a staff member (``session_id``), or all of them; audited under
-    ``actor`` (themselves, or an admin). How many ended."""
+    """End one session of a staff member (``session_id``), or all of them but the one of
+    ``keep_token`` (when given); audited under ``actor`` (themselves, or an admin). How
+    many ended."""
     where = [ConsoleSession.staff_id == staff_id]
     if session_id is not None:
         where.append(ConsoleSession.token_hash == session_id)
+    if keep_token is not None:
+        where.append(ConsoleSession.token_hash != _hash(keep_token))
     async with store.sessions.begin() as session:
         ended = (
             await session.scalars(

@@ -50,10 +50,6 @@ class Scope:
     caseworker_keys: tuple[str, ...] = ()
 
     @classmethod
-    def everyone(cls) -> Scope:
-        return cls()
-
-    @classmethod
     def of(cls, kind: str, values: Iterable[str] = ()) -> Scope:
         """A scope from its kind and values (:class:`BadScope` if they do not fit)."""
         if kind not in SCOPE_KINDS:

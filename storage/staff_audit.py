@@ -243,14 +243,6 @@ class StaffAudit:
             row.id, row.role, Scope.parse(row.scope).for_staff(row.email, row.name)
         )
 
-    async def scope_of(self, staff_id: str) -> Scope:
-        """A staff member's scope, ready to limit queries (nobody: an empty caseload)."""
-        async with self.sessions() as session:
-            row = await session.get(StaffMember, staff_id)
-        if row is None:
-            return Scope("caseload")
-        return Scope.parse(row.scope).for_staff(row.email, row.name)
-
     async def set_scope(self, staff_id: str, scope: Scope, *, actor: str) -> bool:
         """Change a staff member's scope; audited. False if there is no such member."""
         async with self.sessions.begin() as session:

@@ -473,11 +473,9 @@ async def end_own_sessions(console: Console, request: web.Request) -> web.Stream
     form = await request.post()
     current = request.cookies.get(COOKIE)
     if form.get("others"):
-        for line in await console_auth.open_sessions(console.store, user.staff_id, current):
-            if not line.current:
-                await console_auth.end_sessions(
-                    console.store, user.staff_id, actor=user.actor, session_id=line.id
-                )
+        await console_auth.end_sessions(
+            console.store, user.staff_id, actor=user.actor, keep_token=current
+        )
     elif not await console_auth.end_sessions(
         console.store, user.staff_id, actor=user.actor, session_id=str(form.get("session") or "")
     ):

@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.staff import allowed
 from bot.staff import records as staff_records
 from bot.staff import rounds as staff_rounds
 from bot.staff_words import N_
@@ -189,9 +188,6 @@ async def _due_page(
         with_case_ref=with_case_ref,
         digest=list_digest(preview) if preview else None,
         problem=problem,
-        rounds=await staff_rounds.recent_rounds(console.store, user, limit=5)
-        if allowed(user.role, "round")
-        else [],
     )
 
 

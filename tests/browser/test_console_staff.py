@@ -77,6 +77,7 @@ async def test_an_admin_sets_what_each_member_sees_and_a_member_ends_their_sessi
     assert "Your sessions" in await browser.text("h1")
     assert "this session" in await browser.text("#sessions")
     assert await browser.accessibility_violations() == [], "/sessions"
+    await browser.screenshot("console-sessions-en")
     await browser.click("#end-others button")
     assert other is not None and await console_auth.session_user(store, other) is None
     assert "this session" in await browser.text("#sessions")
