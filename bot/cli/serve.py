@@ -65,7 +65,7 @@ async def _serve(
     from bot.telegram.metrics import Metrics
     from bot.telegram.sender import scheduled_rounds_loop
     from bot.telegram.services import Services
-    from bot.telegram.webhook import build_webhook_app
+    from bot.telegram.webhook import SHUTDOWN_TIMEOUT, build_webhook_app
     from bot.whatsapp.client import CloudError
     from bot.whatsapp.conversation import WhatsAppConversation
     from bot.whatsapp.reminders import courier_from_settings
@@ -155,7 +155,12 @@ async def _serve(
             )
             log.info("WhatsApp webhook at %s", whatsapp.path)
         if app is not None:
-            runner = web.AppRunner(app, handle_signals=True, access_log_class=PathOnlyAccessLogger)
+            runner = web.AppRunner(
+                app,
+                handle_signals=True,
+                access_log_class=PathOnlyAccessLogger,
+                shutdown_timeout=SHUTDOWN_TIMEOUT,
+            )
             await runner.setup()
             await web.TCPSite(runner, listen[0], listen[1], reuse_port=True).start()
             log.info("listening on %s:%s", *listen)

@@ -20,10 +20,24 @@ from bot.telegram.services import Services
 
 log = logging.getLogger(__name__)
 
+#: seconds a stopping worker gives the updates it is handling to finish (aiohttp's default
+#: is 60): within the 10 s a container manager waits between SIGTERM and SIGKILL
+SHUTDOWN_TIMEOUT = 8.0
+
 
 class UpdateHandler(SimpleRequestHandler):
     """aiogram's webhook handler; an update that waits for the database or Redis is
-    answered 503 (Telegram delivers it again), without a traceback in the log."""
+    answered 503 (Telegram delivers it again), without a traceback in the log.
+
+    aiogram closes the bot's HTTP session when the application shuts down, before the
+    server waits for the updates in progress: their replies were then cut mid-send (and
+    sent again on a new session, or lost). Here the session is closed at clean-up, once
+    every update in progress has been answered or the runner's shutdown timeout passed.
+    """
+
+    def register(self, app: web.Application, /, path: str, **kwargs: Any) -> None:
+        app.on_cleanup.append(self._handle_close)
+        app.router.add_route("POST", path, self.handle, **kwargs)
 
     async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
         #: set by OutageMiddleware when the update waits for the database or Redis

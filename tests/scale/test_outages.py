@@ -143,7 +143,7 @@ async def webhook_worker(
     finally:
         for task in list(server.deliveries):
             task.cancel()
-        await worker.kill()
+        await worker.stop()
         await worker.store.close()
         await server.stop()
         await redis_proxy.close()

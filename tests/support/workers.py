@@ -17,7 +17,7 @@ from bot.feedback_drafts import RedisDrafts
 from bot.rate_limits import RedisRateLimiter
 from bot.telegram.app import build_bot, build_dispatcher
 from bot.telegram.services import Services
-from bot.telegram.webhook import build_webhook_app
+from bot.telegram.webhook import SHUTDOWN_TIMEOUT, build_webhook_app
 from flows import builtin_definition
 from scoring import default_weight_table
 from storage.crypto import Keyring
@@ -36,7 +36,9 @@ class Worker:
     url: str
     svc: Services
 
-    async def kill(self) -> None:
+    async def stop(self) -> None:
+        """Stop as ``rssbot run`` does on SIGTERM: no new connection, the updates in
+        progress finish, then the bot's session closes."""
         await self.runner.cleanup()
 
 
@@ -57,7 +59,7 @@ async def start_worker(
     dp = build_dispatcher(svc, webhook=True)
     app = build_webhook_app(dp, bot, svc, path="/telegram", secret=SECRET, redis=redis)
     app.on_cleanup.append(lambda _: bot.session.close())
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -69,14 +71,19 @@ Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def telegram_delivery(
-    targets: Callable[[], list[str]], *, attempts: int = 40, statuses: list[int] | None = None
+    targets: Callable[[], list[str]],
+    *,
+    attempts: int = 40,
+    statuses: list[int] | None = None,
+    timeout: float = 30.0,
 ) -> Deliver:
-    """Deliver like Telegram: POST with the secret; on an error or no answer, try again
-    (behind a proxy, the retry may reach another worker). ``statuses`` collects every
-    HTTP status the bot answered."""
+    """Deliver like Telegram: POST with the secret; on an error or no answer within
+    ``timeout`` seconds, try again (behind a proxy, the retry may reach another worker).
+    ``statuses`` collects every HTTP status the bot answered."""
 
     async def deliver(update: dict[str, Any]) -> None:
-        async with aiohttp.ClientSession() as http:
+        limit = aiohttp.ClientTimeout(total=timeout)
+        async with aiohttp.ClientSession(timeout=limit) as http:
             for attempt in range(attempts):
                 urls = targets()
                 url = urls[attempt % len(urls)]
@@ -88,7 +95,7 @@ def telegram_delivery(
                             statuses.append(response.status)
                         if response.status == 200:
                             return
-                except aiohttp.ClientError:
+                except (aiohttp.ClientError, TimeoutError):
                     pass
                 await asyncio.sleep(0.1)
         raise AssertionError(f"update {update['update_id']} was never accepted")
