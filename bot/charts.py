@@ -107,15 +107,42 @@ PANELS = ("distributions", "lowest", "means", "movements")
 PANEL_SIZE = (6.4, 4.4)
 
 
+def _fewer_than_k(ax: Any, stats: CohortStats, w: ChartWords) -> None:
+    """An empty panel saying why: fewer than k returnees behind its figures."""
+    ax.set_axis_off()
+    ax.text(
+        0.5,
+        0.5,
+        w(N_("Fewer than {k} returnees: no figure is shown."), k=stats.k),
+        ha="center",
+        va="center",
+        wrap=True,
+    )
+
+
+def _hidden_note(stats: CohortStats, w: ChartWords) -> str:
+    return w(N_("bars of fewer than {k} returnees (and their complements) not shown"), k=stats.k)
+
+
 def _distributions(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
     current = stats.waves[wave]
+    fig.suptitle(w(N_("Scores of wave {wave} (0 to 1)"), wave=w.staff.wave(wave)), fontsize=11)
+    if not stats.shown(wave):
+        _fewer_than_k(fig.subplots(), stats, w)
+        return
     edges = [i / BINS for i in range(BINS)]
     axes = fig.subplots(2, 2)
+    some_hidden = False
     for i, key in enumerate(SCORES):
         ax = axes[i // 2][i % 2]
+        heights = [
+            count if stats.shown(wave, key, b) else 0
+            for b, count in enumerate(current.histogram[key])
+        ]
+        some_hidden |= heights != current.histogram[key]
         ax.bar(
             edges,
-            current.histogram[key],
+            heights,
             width=1 / BINS,
             align="edge",
             color=COLOURS[key],
@@ -128,19 +155,29 @@ def _distributions(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> No
         if i % 2 == 0:
             ax.set_ylabel(w(N_("returnees")))
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(w(N_("Scores of wave {wave} (0 to 1)"), wave=w.staff.wave(wave)), fontsize=11)
+    if some_hidden:
+        fig.supxlabel(_hidden_note(stats, w), fontsize=8)
 
 
 def _lowest(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
     current = stats.waves[wave]
     ax = fig.subplots()
-    shares = [100 * current.lowest_share(d) for d in DIMENSIONS]
+    n = sum(current.lowest.values())
+    ax.set_title(w(N_("Lowest dimension: where help is needed")) + f" (n={n})", fontsize=10)
+    if not stats.shown(wave):
+        ax.set_title(w(N_("Lowest dimension: where help is needed")), fontsize=10)
+        _fewer_than_k(ax, stats, w)
+        return
+    shown = [stats.shown(wave, d) for d in DIMENSIONS]
+    shares = [
+        100 * current.lowest_share(d) if ok else 0 for d, ok in zip(DIMENSIONS, shown, strict=True)
+    ]
     bars = ax.bar(
         [w.dimension(d) for d in DIMENSIONS], shares, color=[COLOURS[d] for d in DIMENSIONS]
     )
-    for bar, d in zip(bars, DIMENSIONS, strict=True):
+    for bar, d, ok in zip(bars, DIMENSIONS, shown, strict=True):
         ax.annotate(
-            f"{bar.get_height():.0f}% ({current.lowest[d]})",
+            f"{bar.get_height():.0f}% ({current.lowest[d]})" if ok else w(N_("not shown")),
             (bar.get_x() + bar.get_width() / 2, bar.get_height()),
             ha="center",
             va="bottom",
@@ -148,15 +185,15 @@ def _lowest(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
         )
     ax.set_ylim(0, 115)
     ax.set_ylabel(w(N_("% of returnees")))
-    n = sum(current.lowest.values())
-    ax.set_title(w(N_("Lowest dimension: where help is needed")) + f" (n={n})", fontsize=10)
+    if not all(shown):
+        ax.set_xlabel(_hidden_note(stats, w), fontsize=8)
 
 
 def _means(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
     ax = fig.subplots()
     x = list(range(len(WAVE_ORDER)))
     for key in SCORES:
-        values = [stats.waves[o].mean(key) for o in WAVE_ORDER]
+        values = [stats.waves[o].mean(key) if stats.shown(o) else None for o in WAVE_ORDER]
         ax.plot(
             x,
             [v if v is not None else float("nan") for v in values],
@@ -166,7 +203,13 @@ def _means(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
             label=w.dimension(key),
         )
     ax.set_xticks(
-        x, [w.wave(o) + f"\n(n={stats.waves[o].n('composite')})" for o in WAVE_ORDER], fontsize=8
+        x,
+        [
+            w.wave(o)
+            + (f"\n(n={stats.waves[o].n('composite')})" if stats.shown(o) else f"\n(n<{stats.k})")
+            for o in WAVE_ORDER
+        ],
+        fontsize=8,
     )
     ax.set_ylim(0, 1.02)
     ax.set_title(w(N_("Mean score by wave")), fontsize=10)
@@ -176,22 +219,40 @@ def _means(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
 
 def _movements(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
     ax = fig.subplots()
-    labels, improved, stable, worsened = [], [], [], []
+    labels: list[str] = []
+    parts: dict[str, list[float]] = {o: [] for o in ("declined", "stable", "improved", "hidden")}
     for (before, after), m in stats.movements.items():
-        labels.append(f"{w.wave(before)} {w.arrow}\n{w.wave(after)} (n={m.n})")
-        total = m.n or 1
-        improved.append(100 * m.improved / total)
-        stable.append(100 * m.stable / total)
-        worsened.append(100 * m.declined / total)
-    ax.bar(labels, worsened, color="#d95f02", label=w(N_("worsened")))
-    ax.bar(labels, stable, bottom=worsened, color="#bbbbbb", label=w(N_("stable")))
-    ax.bar(
-        labels,
-        improved,
-        bottom=[a + b for a, b in zip(worsened, stable, strict=True)],
-        color="#1b9e77",
-        label=w(N_("improved")),
-    )
+        pair = (before, after)
+        n = f"n={m.n}" if stats.shown(*pair) else f"n<{stats.k}"
+        labels.append(f"{w.wave(before)} {w.arrow}\n{w.wave(after)} ({n})")
+        total = m.n if stats.shown(*pair) and m.n else 0
+        counts = {"declined": m.declined, "stable": m.stable, "improved": m.improved}
+        hidden = 0.0
+        for outcome, count in counts.items():
+            ok = total and stats.shown(*pair, outcome)
+            parts[outcome].append(100 * count / total if ok else 0.0)
+            hidden += 100 * count / total if total and not ok else 0.0
+        parts["hidden"].append(hidden)
+    bottom = [0.0] * len(labels)
+    styles = {
+        "declined": ("#d95f02", N_("worsened"), None),
+        "stable": ("#bbbbbb", N_("stable"), None),
+        "improved": ("#1b9e77", N_("improved"), None),
+        "hidden": ("#ffffff", N_("not shown (fewer than k)"), "//"),
+    }
+    for outcome, (colour, label, hatch) in styles.items():
+        if outcome == "hidden" and not any(parts["hidden"]):
+            continue
+        ax.bar(
+            labels,
+            parts[outcome],
+            bottom=bottom,
+            color=colour,
+            hatch=hatch,
+            edgecolor="#555555" if hatch else None,
+            label=w(label, k=stats.k) if outcome == "hidden" else w(label),
+        )
+        bottom = [a + b for a, b in zip(bottom, parts[outcome], strict=True)]
     ax.set_ylim(0, 100)
     ax.set_ylabel(w(N_("% of returnees seen at both")))
     title = N_("Composite between waves (change of {change} or more)")

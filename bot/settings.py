@@ -29,6 +29,14 @@ class BotSettings(BaseSettings):
     send_rate: float = Field(25.0, validation_alias="RSSBOT_SEND_RATE")
 
 
+class DisclosureSettings(BaseSettings):
+    """The smallest number of returnees any aggregate figure may be built on."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    min_cell_size: int = Field(5, ge=2, le=100, validation_alias="RSSBOT_MIN_CELL_SIZE")
+
+
 GRAPH_API = "https://graph.facebook.com"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -28,6 +28,7 @@ from scoring import WeightTable, score
 from storage import keys
 from storage.models import (
     Answer,
+    AssistanceItem,
     FollowupAction,
     FollowupFlag,
     Returnee,
@@ -138,6 +139,26 @@ async def count_completed(store: Store, selection: Selection) -> int:
         return int(await session.scalar(_returnees_where(query, selection)) or 0)
 
 
+def _people(selection: Selection, batch_size: int) -> Select[*tuple[Any, ...]]:
+    """The returnees with a selected completed survey, a page at a time by pseudonymous
+    id (the caller adds ``public_id > last``)."""
+    matching = _surveys_where(
+        select(SurveyResponse.id).where(SurveyResponse.returnee_id == Returnee.id), selection
+    )
+    people: Select[*tuple[Any, ...]] = select(
+        Returnee.id,
+        Returnee.public_id,
+        Returnee.country,
+        Returnee.case_ref_enc,
+        Returnee.channel,
+        Returnee.return_date,
+    )
+    return _returnees_where(
+        people.where(exists(matching)).order_by(Returnee.public_id).limit(batch_size),
+        selection,
+    )
+
+
 async def completed_batches(
     store: Store,
     selection: Selection,
@@ -153,22 +174,7 @@ async def completed_batches(
 
     Each batch is read and audited (under ``action``) in one transaction; with
     ``action=None`` (aggregates) one entry for the whole read is written at the end."""
-    matching = _surveys_where(
-        select(SurveyResponse.id).where(SurveyResponse.returnee_id == Returnee.id), selection
-    )
-    page = _returnees_where(
-        select(
-            Returnee.id,
-            Returnee.public_id,
-            Returnee.country,
-            Returnee.case_ref_enc,
-            Returnee.channel,
-        )
-        .where(exists(matching))
-        .order_by(Returnee.public_id)
-        .limit(batch_size),
-        selection,
-    )
+    page = _people(selection, batch_size)
     last: str | None = None
     read = 0
     while True:
@@ -194,7 +200,7 @@ async def completed_batches(
 
 
 async def _profiles(
-    connection: Any, deks: dict[str, bytes], returnee_ids: list[str], sealed: bool
+    connection: Any, deks: Mapping[str, bytes], returnee_ids: list[str], sealed: bool
 ) -> dict[str, dict[str, Any]]:
     """The profiles of a batch of returnees (special categories when ``sealed``)."""
     out: dict[str, dict[str, Any]] = {}
@@ -347,6 +353,112 @@ async def _read_batch(
         )
     out.sort(key=lambda s: (s.public_id, WAVES.index(s.wave) if s.wave in WAVES else 9))
     return out
+
+
+@dataclass(frozen=True)
+class ScoredReturnee:
+    """What the programme report needs of one returnee: no answer, no case reference."""
+
+    returnee_id: str
+    country: str | None
+    channel: str | None
+    return_date: date | None
+    #: attribute id -> code(s), special categories included (decrypted)
+    profile: dict[str, Any]
+    #: (type, level, status, start day) of each assistance item
+    assistance: tuple[tuple[str, str, str, date | None], ...]
+    #: wave -> (the stored scores under the requested weights, completion time)
+    surveys: dict[str, tuple[dict[str, Any], datetime]]
+
+
+async def scored_batches(
+    store: Store,
+    selection: Selection,
+    *,
+    weights_version: str,
+    actor: str,
+    batch_size: int = BATCH,
+) -> AsyncIterator[list[ScoredReturnee]]:
+    """The returnees with a selected completed survey scored under ``weights_version``,
+    a batch at a time: their scores, profiles and assistance, decrypted for aggregates
+    (one audit entry for the whole read, at the end). Answers are not read."""
+    page = _people(selection, batch_size)
+    last: str | None = None
+    read = 0
+    while True:
+        async with store.sessions() as session:
+            query = page if last is None else page.where(Returnee.public_id > last)
+            people = (await session.execute(query)).all()
+            if not people:
+                break
+            last = people[-1].public_id
+            batch = await _read_scored(session, store, people, selection, weights_version)
+        read += sum(len(r.surveys) for r in batch)
+        yield batch
+    async with store.sessions.begin() as session:
+        store.audit(session, actor, "aggregate", None, f"{read} surveys")
+
+
+async def _read_scored(
+    session: Any,
+    store: Store,
+    people: Sequence[Any],
+    selection: Selection,
+    weights_version: str,
+) -> list[ScoredReturnee]:
+    ids = [p.id for p in people]
+    connection = await session.connection()
+    deks = await keys.returnee_keys(session, store.keyring, ids)
+    surveys: dict[str, dict[str, tuple[dict[str, Any], datetime]]] = defaultdict(dict)
+    rows = await connection.execute(
+        _surveys_where(
+            select(
+                SurveyResponse.returnee_id,
+                SurveyResponse.wave,
+                SurveyResponse.completed_at,
+                Score.id,
+                Score.values_enc,
+                Score.computed_at,
+            )
+            .join(Score, Score.response_id == SurveyResponse.id)
+            .where(SurveyResponse.returnee_id.in_(ids), Score.weights_version == weights_version),
+            selection,
+        ).order_by(Score.computed_at)
+    )
+    for returnee_id, wave, completed_at, score_id, blob, _ in rows:
+        if returnee_id in deks:  # (the latest score of a survey wins: ordered by time)
+            values = json.loads(keys.decrypt(deks[returnee_id], "scores", score_id, "values", blob))
+            surveys[returnee_id][wave] = (values, completed_at)
+    profiles = await _profiles(connection, deks, ids, True)
+    assistance: dict[str, list[tuple[str, str, str, date | None]]] = defaultdict(list)
+    for item_id, returnee_id, blob, level, status, start in await connection.execute(
+        select(
+            AssistanceItem.id,
+            AssistanceItem.returnee_id,
+            AssistanceItem.details_enc,
+            AssistanceItem.level,
+            AssistanceItem.status,
+            AssistanceItem.start_date,
+        ).where(AssistanceItem.returnee_id.in_(ids))
+    ):
+        if returnee_id in deks:
+            details = json.loads(
+                keys.decrypt(deks[returnee_id], "assistance_items", item_id, "details", blob)
+            )
+            assistance[returnee_id].append((details["type"], level, status, start))
+    return [
+        ScoredReturnee(
+            returnee_id=p.id,
+            country=p.country,
+            channel=p.channel,
+            return_date=p.return_date,
+            profile=profiles.get(p.id, {}),
+            assistance=tuple(assistance.get(p.id, ())),
+            surveys=surveys[p.id],
+        )
+        for p in people
+        if surveys.get(p.id)
+    ]
 
 
 async def completed_surveys(

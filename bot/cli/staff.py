@@ -20,7 +20,7 @@ from rich.table import Table
 
 from bot import exports
 from bot.common import configured_definition, configured_programme, fail, open_store
-from bot.settings import BotSettings, WhatsAppSettings
+from bot.settings import BotSettings, DisclosureSettings, WhatsAppSettings
 from bot.staff import ROLES, NotAllowed, Staff, accounts, allowed
 from bot.staff import records as staff_records
 from bot.staff import rounds as staff_rounds
@@ -634,6 +634,7 @@ def chart_cohort(
         return await cohort_stats(store, table, selection, me.actor)
 
     stats = asyncio.run(_with_store(work))
+    stats.disclose(DisclosureSettings().min_cell_size)
     words = ChartWords(language)
     note = words.note(table)
     output.write_bytes(cohort_png(cohort_title(w, selection, words), stats, w, note, words))
@@ -643,7 +644,11 @@ def chart_cohort(
             (panels / f"{name}.png").write_bytes(png)
     if summary is not None:
         summary.write_text(json.dumps(stats.summary(), indent=1))
-    typer.echo(f"{output}: {stats.waves[w].surveys} surveys of wave {w}")
+    surveys = stats.waves[w].surveys
+    if stats.shown(w):
+        typer.echo(f"{output}: {surveys} surveys of wave {w}")
+    else:
+        typer.echo(f"{output}: fewer than {stats.k} surveys of wave {w} (no figure shown)")
     typer.echo(weights_line(table))
 
 

@@ -29,6 +29,7 @@ from aiogram.types import (
 from bot import exports
 from bot.i18n import Translator, proposed_language
 from bot.invitation_codes import qr_png
+from bot.settings import DisclosureSettings
 from bot.staff import Staff, allowed, invitation_link
 from bot.staff import records as staff_records
 from bot.staff import rounds as staff_rounds
@@ -343,6 +344,14 @@ async def on_stats(
     n = await reports.count_completed(
         svc.store, reports.Selection(wave=wave, country=country, scope=staff.scope)
     )
+    k = DisclosureSettings().min_cell_size
+    if 0 < n < k:
+        where = f", {country}" if country else ""
+        await message.answer(
+            f"Fewer than {k} completed surveys ({wave}{where}): no figure is shown, so that "
+            "no one's answers can be read from it."
+        )
+        return
     await message.answer(f"Drawing the chart of {n} completed surveys ({wave})…")
 
     async def work() -> None:
