@@ -62,6 +62,7 @@ app.add_typer(caseload.caseload_app, name="caseload")
 app.add_typer(caseload.assistance_app, name="assistance")
 app.command("due")(staff.due)
 app.command("export")(staff.export)
+app.command("report")(staff.report)
 app.command("rescore")(staff.rescore)
 
 

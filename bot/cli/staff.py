@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -34,6 +34,9 @@ from storage.scopes import EVERYONE, BadScope, Scope
 from storage.staff_audit import BadStaffAccount
 from storage.store import Store
 from storage.waves import WAVES, Wave, WaveWindows, today_utc
+
+if TYPE_CHECKING:
+    from scoring.programme import ProgrammeTables
 
 staff_app = typer.Typer(help="Staff members and their roles.", no_args_is_help=True)
 round_app = typer.Typer(help="Reminder rounds.", no_args_is_help=True)
@@ -474,12 +477,17 @@ def export(
     weights: WeightsOption = None,
     output: Annotated[Path | None, typer.Option(help="File to write.")] = None,
     role: Annotated[
-        str, typer.Option(help="Whose view: case references only for admin and caseworker.")
-    ] = "viewer",
+        str | None,
+        typer.Option(
+            help="Export as this role would: with case references for admin and caseworker "
+            "(unset: without them); viewers read aggregates only ('rssbot report')."
+        ),
+    ] = None,
     who: AsOption = None,
 ) -> None:
     """Completed surveys with answers, codes, labels and scores, and a codebook (a sheet of
-    the XLSX, or NAME-codebook.csv beside the CSV)."""
+    the XLSX, or NAME-codebook.csv beside the CSV), one row per survey or answer: for the
+    roles that may open case files."""
     if fmt not in exports.FORMATS:
         fail(f"unknown format '{fmt}': csv or xlsx")
     if layout not in exports.LAYOUTS:
@@ -487,7 +495,8 @@ def export(
     definition = configured_definition()
     if labels != "none" and labels not in definition.languages:
         fail(f"unknown label language '{labels}': {', '.join(definition.languages)} or none")
-    role = _role(role)
+    if role is not None:
+        role = _role(role)
     table = weight_table(weights)
     selection = reports.Selection(
         wave=_wave(wave),
@@ -501,10 +510,14 @@ def export(
 
     async def work(store: Store) -> exports.Written:
         nonlocal include, selection
-        me = await acting(store, who, role)
+        me = await acting(store, who, role or "admin")
         if not allowed(me.role, "export"):
-            fail(f"the role '{me.role}' may not export scores")
-        include = allowed(me.role, "case_ref")
+            fail(
+                f"the role '{me.role}' may not export surveys row by row "
+                "(the programme report, 'rssbot report', gives the figures)"
+            )
+        # (the operator's export has no case references unless a role asks for them)
+        include = allowed(me.role, "case_ref") and (who is not None or role is not None)
         selection = replace(selection, scope=me.scope)
         spec = exports.ExportSpec(
             definition,
@@ -541,6 +554,92 @@ def export(
     else:
         gap = scoring_gap(definition, table)
         typer.echo(f"flow '{definition.id}' is a plain survey, without scores ({gap})")
+
+
+def report(
+    output: Annotated[
+        Path, typer.Option(help="Folder to write the workbook (XLSX) and the charts (PNG, SVG).")
+    ] = Path("programme-report"),
+    country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Completed on or after (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Completed on or before (YYYY-MM-DD).")
+    ] = None,
+    cross: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also cross two breakdowns (give it twice, e.g. --cross assistance:cash "
+            "--cross attribute:sex); --list-breakdowns names them."
+        ),
+    ] = None,
+    list_breakdowns: Annotated[
+        bool, typer.Option("--list-breakdowns", help="Name every breakdown and stop.")
+    ] = False,
+    language: Annotated[str, typer.Option(help="The report's words: en, fr or ar.")] = "en",
+    data: Annotated[
+        Path | None, typer.Option(help="Also write the tables as JSON (the console reads it).")
+    ] = None,
+    weights: WeightsOption = None,
+    who: AsOption = None,
+) -> None:
+    """The programme report: scores by assistance received, profile, country, chat app and
+    time since return, per wave and as changes between waves, with confidence intervals
+    and small cells hidden (RSSBOT_MIN_CELL_SIZE, default 5)."""
+    from bot import programme_report  # matplotlib and scipy only when needed
+
+    programme = configured_programme()
+    words = programme_report.ReportWords(programme, language)
+    if list_breakdowns:
+        for code, name in programme_report.breakdown_choices(programme, words):
+            typer.echo(f"{code}\t{name}")
+        return
+    known = [b.id for b in programme_report.breakdowns(programme)]
+    crossed: tuple[str, str] | None = None
+    if cross:
+        if len(cross) != 2 or cross[0] == cross[1] or not set(cross) <= set(known):
+            fail("--cross takes two different breakdowns (rssbot report --list-breakdowns)")
+        crossed = (cross[0], cross[1])
+    table = weight_table(weights)
+    selection = reports.Selection(
+        country=country,
+        completed_from=_day(since, "--from"),
+        completed_to=_day(until, "--to"),
+        flow_id=configured_definition().id,
+    )
+    k = DisclosureSettings().min_cell_size
+
+    async def work(store: Store) -> ProgrammeTables:
+        nonlocal selection
+        me = await acting(store, who)
+        if not allowed(me.role, "stats"):
+            fail(f"the role '{me.role}' may not read programme figures")
+        selection = replace(selection, scope=me.scope)
+        return await programme_report.read_tables(
+            store, programme, table, selection, me.actor, crossed
+        )
+
+    tables = asyncio.run(_with_store(work))
+    built = programme_report.build(
+        tables,
+        k,
+        words,
+        programme_report.weights_status(table, words),
+        selection.describe() or "all",
+    )
+    for path in programme_report.write_pack(built, output):
+        typer.echo(str(path))
+    if data is not None:
+        data.write_text(json.dumps(programme_report.as_data(built)))
+    hidden = sum(t.hidden for t in built.tables)
+    n = {w: tables.n(w) for w in ("initial", "intermediate", "final")}
+    typer.echo(
+        "surveys: "
+        + ", ".join(f"{w} {v}" if v == 0 or v >= k else f"{w} fewer than {k}" for w, v in n.items())
+        + f"; {hidden} cells not shown (fewer than {k} returnees, or their complements)"
+    )
+    typer.echo(weights_line(table))
 
 
 def rescore(

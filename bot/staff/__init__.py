@@ -16,7 +16,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "round": frozenset({"admin", "caseworker"}),
     "stats": frozenset({"admin", "caseworker", "viewer"}),
     "case": frozenset({"admin", "caseworker"}),
-    "export": frozenset({"admin", "caseworker", "viewer"}),
+    #: row-level exports (one row per survey or answer): a viewer reads aggregates only
+    "export": frozenset({"admin", "caseworker"}),
     #: case references appear in exports only for these roles
     "case_ref": frozenset({"admin", "caseworker"}),
     "feedback": frozenset({"feedback_officer"}),

@@ -19,6 +19,7 @@ from storage.models import AuditEntry
 from tests.e2e.conftest import Harness
 from tests.e2e.fake_telegram import TOKEN, FakeTelegram, FakeUser
 from tests.e2e.test_journey import enrol_and_consent
+from tests.support.console import completed_surveys as console_cohort
 from tests.support.journeys import to_the_last_question
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -54,23 +55,22 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
     assert "completed · Telegram · completed the wave" in due.text
     assert "started, not finished · Telegram · to remind" in due.text
 
-    viewer.send("/stats initial")
-    await viewer.expect("Drawing the chart of 1 completed surveys")
-    stats = await viewer.expect("Wave initial: 1 completed surveys")
-    assert stats.kind == "photo" and stats.file is not None and stats.file.startswith(PNG)
-    assert "24 of the 30 weights are provisional" in stats.text  # wherever scores are shown
+    viewer.send("/stats initial")  # one completed survey: no figure of one person
+    await viewer.expect("Fewer than 5 completed surveys (initial): no figure is shown")
+    viewer.send("/export")  # a viewer reads aggregates only
+    await viewer.expect("I do not know this command")
 
-    viewer.send("/export")
-    await viewer.expect("Preparing the export of 1 completed surveys (all waves)")
-    exported = await viewer.expect("1 completed surveys (all waves)")
+    caseworker.send("/export")
+    await caseworker.expect("Preparing the export of 1 completed surveys (all waves)")
+    exported = await caseworker.expect("1 completed surveys (all waves)")
     assert exported.kind == "document" and exported.file is not None
     assert "weights are provisional" in exported.text
     rows = list(csv.reader(io.StringIO(exported.file.decode("utf-8-sig"))))
-    assert "case_ref" not in rows[0]  # a viewer does not see case references
+    assert rows[1][rows[0].index("case_ref")] == "CASE-1"
     assert rows[1][rows[0].index("econ_satisfaction")] == "very_satisfied"
     assert rows[1][rows[0].index("econ_satisfaction_code")] == "1.0"
     assert rows[1][rows[0].index("composite")] == "1.0"
-    codebook = await viewer.expect("Codebook")
+    codebook = await caseworker.expect("Codebook")
     assert codebook.kind == "document" and codebook.file is not None
 
     caseworker.send("/export xlsx")
@@ -81,6 +81,13 @@ async def test_staff_commands_by_role(harness: Harness, user_factory) -> None:  
     assert sheet is not None
     header = [c.value for c in sheet[1]]
     assert sheet.cell(row=2, column=header.index("case_ref") + 1).value == "CASE-1"
+
+    await console_cohort(store)  # six more returnees: seven initial surveys
+    viewer.send("/stats initial")
+    await viewer.expect("Drawing the chart of 7 completed surveys")
+    stats = await viewer.expect("Wave initial: 7 completed surveys")
+    assert stats.kind == "photo" and stats.file is not None and stats.file.startswith(PNG)
+    assert "24 of the 30 weights are provisional" in stats.text  # wherever scores are shown
 
     caseworker.send("/due initial")
     listed = await caseworker.expect("Due today: 2")
