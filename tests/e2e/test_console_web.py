@@ -384,7 +384,7 @@ async def test_an_admin_manages_staff_and_reads_the_audit_log_by_action(
     assert "7031" not in everything  # Telegram ids are never shown (nor kept)
 
 
-async def test_a_viewer_downloads_a_csv_export_and_its_codebook_without_case_references(
+async def test_a_caseworker_downloads_a_csv_export_and_its_codebook_a_viewer_cannot(
     console: TestClient,
     store: Store,  # type: ignore[type-arg]
 ) -> None:
@@ -394,12 +394,16 @@ async def test_a_viewer_downloads_a_csv_export_and_its_codebook_without_case_ref
     await complete_and_score(store, returnee.id, "tout va bien")
     viewer = await staff(store, "viewer", 7040)
     await sign_in(console, store, viewer)
+    refused = await console.get("/export?format=csv&layout=wide&labels=fr&wave=initial")
+    assert refused.status == 403  # a viewer reads aggregates only
+    caseworker = await staff(store, "caseworker", 7041)
+    await sign_in(console, store, caseworker)
     data = await console.get("/export?format=csv&layout=wide&labels=fr&wave=initial")
     assert data.status == 200
     assert data.headers["Content-Disposition"] == 'attachment; filename="rss-surveys.csv"'
     body = await data.text()
     assert body.count("\n") == 2 and "composite" in body  # header and one survey
-    assert "CASE-EXPORT" not in body and "case_ref" not in body.splitlines()[0]
+    assert "CASE-EXPORT" in body and "case_ref" in body.splitlines()[0]
     codebook = await console.get("/export?format=csv&file=codebook&wave=initial")
     assert (
         codebook.status == 200
