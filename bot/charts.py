@@ -238,7 +238,7 @@ def _movements(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> None:
         "declined": ("#d95f02", N_("worsened"), None),
         "stable": ("#bbbbbb", N_("stable"), None),
         "improved": ("#1b9e77", N_("improved"), None),
-        "hidden": ("#ffffff", N_("not shown (fewer than k)"), "//"),
+        "hidden": ("#ffffff", N_("not shown (fewer than {k})"), "//"),
     }
     for outcome, (colour, label, hatch) in styles.items():
         if outcome == "hidden" and not any(parts["hidden"]):

@@ -30,8 +30,6 @@ from bot.programme import Programme, country_name
 from bot.staff_words import N_, StaffWords
 from scoring import WeightTable
 from scoring.programme import (
-    DIFFERENCE_METHOD,
-    INTERVAL_METHOD,
     PAIRS,
     SCORES,
     WAVES,
@@ -45,6 +43,9 @@ from scoring.programme import (
 from storage import reports
 from storage.store import Store
 
+#: how the intervals are computed (:mod:`scoring.programme`), as the report says it
+INTERVAL_METHOD = N_("t-based 95% interval of the mean (Student's t, n - 1 degrees of freedom)")
+DIFFERENCE_METHOD = N_("Welch's t 95% interval of the difference of two means")
 #: months since return at completion: each band's lowest month
 SINCE_RETURN = (0, 3, 6, 9, 12, 18)
 
@@ -182,19 +183,19 @@ class ReportWords:
     def breakdown(self, breakdown: str) -> str:
         kind, _, rest = breakdown.partition(":")
         if kind == "country":
-            return self._("country")
+            return self._("Country")
         if kind == "channel":
-            return self._("chat app")
+            return self._("Chat app")
         if kind == "since_return":
-            return self._("months since return")
+            return self._("Months since return")
         if kind == "assistance":
             found = self.programme.assistance.type(rest)
-            return self._("assistance: {name}").format(
+            return self._("Assistance: {name}").format(
                 name=found.text(self.language) if found else rest
             )
         if kind == "level":
             level = next((v for v in self.programme.assistance.levels if v.id == rest), None)
-            return self._("assistance level: {name}").format(
+            return self._("Assistance level: {name}").format(
                 name=level.text(self.language) if level else rest
             )
         attribute_id, _, value_id = rest.partition("=")
@@ -378,7 +379,7 @@ def explanation(report: Report) -> list[str]:
                 "level. Each row gives n, the mean, the median and the {method}, and the "
                 "share of returnees whose lowest dimension is each dimension."
             ),
-            method=INTERVAL_METHOD,
+            method=w(INTERVAL_METHOD),
         ),
         w(
             N_(
@@ -393,7 +394,7 @@ def explanation(report: Report) -> list[str]:
                 "characteristic and those without, with the {method}. When the interval "
                 "contains zero the difference is within the noise."
             ),
-            method=DIFFERENCE_METHOD,
+            method=w(DIFFERENCE_METHOD),
         ),
         w(
             N_(

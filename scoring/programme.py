@@ -42,8 +42,6 @@ PAIRS = (("initial", "intermediate"), ("intermediate", "final"), ("initial", "fi
 #: the two cells of a breakdown into those with a characteristic and those without
 WITH, WITHOUT = "with", "without"
 CONFIDENCE = 0.95
-INTERVAL_METHOD = "t-based 95% interval of the mean (Student's t, n - 1 degrees of freedom)"
-DIFFERENCE_METHOD = "Welch's t 95% interval of the difference of two means"
 
 
 def period_of(pair: tuple[str, str]) -> str:

@@ -563,7 +563,7 @@ UPLOAD_MAX = 16 * 1024 * 1024
 
 def build_console_app(console: Console) -> web.Application:
     # (the pages import this module's framework)
-    from bot.web import analysis, enrolment, followup, records, rounds
+    from bot.web import analysis, enrolment, followup, programme, records, rounds
 
     # (a caseload upload is the largest request a page takes)
     app = web.Application(middlewares=_middlewares(console), client_max_size=UPLOAD_MAX)
@@ -583,7 +583,7 @@ def build_console_app(console: Console) -> web.Application:
     app.router.add_post("/logout", bind(sign_out))
     app.router.add_get("/", bind(home))
     app.router.add_get("/language/{code}", bind(choose_language))
-    for pages in (rounds, analysis, records, enrolment, followup):
+    for pages in (rounds, analysis, programme, records, enrolment, followup):
         pages.add_routes(app.router, bind)
     app.router.add_static("/static", str(resources.files("bot.web").joinpath("static")))
     return app
