@@ -43,7 +43,8 @@ def hidden_cells(counts: Mapping[K, int], lines: Iterable[Sequence[K]], k: int) 
     cell of the line is hidden too. Then, as lines can still combine (a chain of rows
     and columns each with two hidden cells may pin one down), each hidden cell is
     checked against the whole system of lines: while one is determined by the cells
-    shown, the smallest shown non-empty cell of one of its lines is hidden."""
+    shown, the smallest shown non-empty cell of one of its lines (or, when they have
+    none left, of any line with a hidden cell) is hidden."""
     hidden = {key for key, n in counts.items() if 0 < n < k}
     groups = [list(line) for line in lines]
     while True:
@@ -51,16 +52,21 @@ def hidden_cells(counts: Mapping[K, int], lines: Iterable[Sequence[K]], k: int) 
         found = _determined(hidden, groups)
         if found is None:
             return hidden
-        candidates = [
-            (counts[key], position, key)
-            for line in groups
-            if found in line
-            for position, key in enumerate(line)
-            if key not in hidden and counts.get(key, 0) > 0
-        ]
-        if not candidates:
-            return hidden  # (its lines hold nothing else to hide: it is the total's own)
-        hidden.add(min(candidates, key=lambda c: (c[0], c[1]))[2])
+        # one more shown cell of its lines; if they have none left, of any line that
+        # holds a hidden cell (the equations that pin it down go through those)
+        for near in (True, False):
+            candidates = [
+                (counts[key], position, key)
+                for line in groups
+                if ((found in line) if near else any(key in hidden for key in line))
+                for position, key in enumerate(line)
+                if key not in hidden and counts.get(key, 0) > 0
+            ]
+            if candidates:
+                hidden.add(min(candidates, key=lambda c: (c[0], c[1]))[2])
+                break
+        else:
+            return hidden  # (nothing shown is left to hide it with)
 
 
 def _complete_lines(hidden: set[K], lines: list[list[K]], counts: Mapping[K, int]) -> None:
