@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from bot.telegram.app import build_bot
+from bot.telegram.webhook import SHUTDOWN_TIMEOUT
 from flows import builtin_definition
 from storage.crypto import Keyring
 from storage.db import make_engine, upgrade
@@ -92,8 +93,10 @@ async def test_a_worker_stopped_mid_stream_finishes_what_it_started(  # type: ig
 ) -> None:
     """Worker A is stopped as on a deploy (SIGTERM) while returnees are answering: the
     updates it is handling finish, their replies whole (no Bot API call cut and sent
-    again), the next ones go to B, nothing is lost, and every returnee's next question
-    comes within 5 s of the stop."""
+    again), the next ones go to B, nothing is lost, and every returnee still answering
+    gets their next question within the stop's bound (what A gives the updates it is
+    handling, and a retry). A killed worker's bound (5 s) is
+    :func:`test_a_worker_process_killed_hard_loses_and_doubles_nothing`'s."""
     server, workers, _redis, _prefix = cluster
     alive = {w.url: True for w in workers}
     server.deliver = telegram_delivery(lambda: [u for u, ok in alive.items() if ok] or list(alive))
@@ -135,7 +138,8 @@ async def test_a_worker_stopped_mid_stream_finishes_what_it_started(  # type: ig
     assert not cut, cut
     for times in seen.values():
         after = [t - stopped_at[0] for t in times if t > stopped_at[0]]
-        assert after and after[0] < 5.0, after
+        if len(times) - len(after) < 11:  # (still answering when A stopped)
+            assert after and after[0] < SHUTDOWN_TIMEOUT + 2.0, after
 
 
 @pytest.mark.parametrize("typed", [False, True], ids=["button", "typed"])
