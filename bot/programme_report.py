@@ -32,6 +32,7 @@ from scoring import WeightTable
 from scoring.programme import (
     PAIRS,
     SCORES,
+    UNKNOWN,
     WAVES,
     WITH,
     WITHOUT,
@@ -94,39 +95,38 @@ def breakdowns(programme: Programme) -> list[Breakdown]:
 
 def groups_of(
     programme: Programme, person: reports.ScoredReturnee, completed: datetime
-) -> dict[str, tuple[str, ...]]:
-    """The survey's value in each breakdown (none: left out of that breakdown)."""
+) -> dict[str, str]:
+    """The survey's value in each breakdown (a breakdown left out: not recorded)."""
     day = completed.date()
     received = [
         (kind, level)
         for kind, level, status, start in person.assistance
         if status == "delivered" and (start is None or start <= day)
     ]
-    groups: dict[str, tuple[str, ...]] = {}
+    groups: dict[str, str] = {}
     if person.country:
-        groups["country"] = (person.country,)
+        groups["country"] = person.country
     if person.channel:
-        groups["channel"] = (person.channel,)
+        groups["channel"] = person.channel
     band = since_return_band(person.return_date, completed)
     if band:
-        groups["since_return"] = (band,)
+        groups["since_return"] = band
     for attribute in programme.attributes:
         value = person.profile.get(attribute.id)
         if attribute.kind == "choices":
-            chosen = set(value or ())
             if value is None:
                 continue  # (not recorded: neither with nor without)
+            chosen = set(value)
             for v in attribute.values:
-                key = f"attribute:{attribute.id}={v.id}"
-                groups[key] = (WITH if v.id in chosen else WITHOUT,)
+                groups[f"attribute:{attribute.id}={v.id}"] = WITH if v.id in chosen else WITHOUT
         elif value:
-            groups[f"attribute:{attribute.id}"] = (str(value),)
+            groups[f"attribute:{attribute.id}"] = str(value)
     kinds = {kind for kind, _ in received}
     levels = {level for _, level in received}
     for t in programme.assistance.types:
-        groups[f"assistance:{t.id}"] = (WITH if t.id in kinds else WITHOUT,)
+        groups[f"assistance:{t.id}"] = WITH if t.id in kinds else WITHOUT
     for v in programme.assistance.levels:
-        groups[f"level:{v.id}"] = (WITH if v.id in levels else WITHOUT,)
+        groups[f"level:{v.id}"] = WITH if v.id in levels else WITHOUT
     return groups
 
 
@@ -207,6 +207,8 @@ class ReportWords:
         return name
 
     def value(self, breakdown: str, value: str) -> str:
+        if value == UNKNOWN:
+            return self._("not recorded")
         if value == WITH:
             return self._("with") if not breakdown.startswith("assistance:") else self._("received")
         if value == WITHOUT:

@@ -41,6 +41,9 @@ WAVES = ("initial", "intermediate", "final")
 PAIRS = (("initial", "intermediate"), ("intermediate", "final"), ("initial", "final"))
 #: the two cells of a breakdown into those with a characteristic and those without
 WITH, WITHOUT = "with", "without"
+#: the cell of those for whom a breakdown's value is not recorded (every breakdown's cells
+#: then add up to its total, which disclosure control relies on)
+UNKNOWN = "unknown"
 CONFIDENCE = 0.95
 
 
@@ -59,11 +62,13 @@ class Breakdown:
     binary: bool = False
 
     def ordered(self, met: set[str]) -> list[str]:
+        unknown = [UNKNOWN] if UNKNOWN in met else []
+        met = met - {UNKNOWN}
         if self.binary:
-            return [WITH, WITHOUT]
+            return [WITH, WITHOUT, *unknown]
         if self.values is None:
-            return sorted(met)
-        return [*self.values, *sorted(met - set(self.values))]
+            return [*sorted(met), *unknown]
+        return [*self.values, *sorted(met - set(self.values)), *unknown]
 
 
 @dataclass
@@ -194,24 +199,21 @@ class ProgrammeTables:
         period: str,
         scores: Mapping[str, float],
         lowest: str | None,
-        groups: Mapping[str, Sequence[str]],
+        groups: Mapping[str, str],
     ) -> None:
         self._cell((period,)).add(scores, lowest)
         for b in self.breakdowns:
-            for value in groups.get(b, ()):
-                self._met[b].add(value)
-                self._cell((period, b, value)).add(scores, lowest)
+            value = groups.get(b) or UNKNOWN
+            self._met[b].add(value)
+            self._cell((period, b, value)).add(scores, lowest)
         if self.cross is not None:
             a, b = self.cross
-            for x in groups.get(a, ()):
-                for y in groups.get(b, ()):
-                    self._cell((period, a, x, b, y)).add(scores, lowest)
+            x, y = groups.get(a) or UNKNOWN, groups.get(b) or UNKNOWN
+            self._cell((period, a, x, b, y)).add(scores, lowest)
 
-    def add_survey(
-        self, wave: str, scores: Mapping[str, Any], groups: Mapping[str, Sequence[str]]
-    ) -> None:
+    def add_survey(self, wave: str, scores: Mapping[str, Any], groups: Mapping[str, str]) -> None:
         """One scored survey of ``wave``; ``groups``: breakdown id -> the survey's
-        value(s) in it (none: left out of that breakdown)."""
+        value in it (a breakdown it has no value in: :data:`UNKNOWN`)."""
         if wave in WAVES and all(scores.get(k) is not None for k in SCORES):
             self._add(wave, scores, scores.get("lowest_dimension"), groups)
 
@@ -220,7 +222,7 @@ class ProgrammeTables:
         pair: tuple[str, str],
         before: Mapping[str, Any],
         after: Mapping[str, Any],
-        groups: Mapping[str, Sequence[str]],
+        groups: Mapping[str, str],
     ) -> None:
         """One returnee scored at both waves of ``pair``: the change of each score."""
         if all(before.get(k) is not None and after.get(k) is not None for k in SCORES):
@@ -268,7 +270,7 @@ class ProgrammeTables:
             }
             lines += two_way_lines(total, rows, columns)
         hidden = hidden_cells(counts, lines, k)
-        if counts[total] < k:  # (a period under k: nothing at all, not even its zeros)
+        if 0 < counts[total] < k:  # (a period under k: nothing at all, not even its zeros)
             hidden |= set(counts)
         return hidden
 

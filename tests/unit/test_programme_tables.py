@@ -47,12 +47,8 @@ def people(seed: int, n: int) -> list[dict]:
     return out
 
 
-def groups(person: dict) -> dict[str, tuple[str, ...]]:
-    return {
-        "country": (person["country"],),
-        "sex": (person["sex"],),
-        "assistance:cash": (person["cash"],),
-    }
+def groups(person: dict) -> dict[str, str]:
+    return {"country": person["country"], "sex": person["sex"], "assistance:cash": person["cash"]}
 
 
 def filled(population: list[dict]) -> ProgrammeTables:
