@@ -1,15 +1,18 @@
-"""Benchmark staff reads at programme scale: exports, charts and re-scoring against the
-streaming floor.
+"""Benchmark staff reads at programme scale: exports, charts, the programme report and
+re-scoring against the streaming floor.
 
     .venv/bin/python -m benchmarks.staff_reads --surveys 10000
     .venv/bin/python -m benchmarks.staff_reads --surveys 100000 --pg   # its own PG database
 
 Seeds N completed surveys (three waves per returnee, random answers run through the survey
 engine and scored, encrypted under one data key per returnee) in a database of its own,
+with a profile (one special category sealed) and one or two items of assistance each,
 then runs each staff command as staff would (``rssbot export ...`` in a child process) and
 prints its wall time and peak memory beside the **floor**: one pass, in another child
-process, that reads and decrypts every data key, answer and score once. Not part of the
-test suite.
+process, that reads and decrypts every data key, answer and score once (for the
+programme report, which reads no answer: every data key, score, sealed profile and
+assistance item once). ``--no-analyze`` leaves PostgreSQL without statistics, as right
+after a bulk load. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -39,7 +42,15 @@ from flows.state import Choose, Done, Input, SessionState, Special, Text, Toggle
 from scoring import default_weight_table
 from storage.crypto import Keyring, decrypt_field, field_aad, new_data_key
 from storage.db import make_engine, upgrade
-from storage.models import Answer, DataKey, Returnee, Score, SurveyResponse
+from storage.models import (
+    Answer,
+    AssistanceItem,
+    DataKey,
+    Returnee,
+    ReturneeProfile,
+    Score,
+    SurveyResponse,
+)
 from storage.store import Store, short_code
 from storage.waves import WAVES
 
@@ -70,7 +81,12 @@ def random_survey(rng: random.Random) -> SessionState:
     return step.state
 
 
-async def seed(url: str, keyring: Keyring, surveys: int, seed_value: int = 7) -> None:
+ASSISTANCE = ("cash", "micro_business_grant", "counselling", "housing", "vocational_training")
+
+
+async def seed(
+    url: str, keyring: Keyring, surveys: int, seed_value: int = 7, *, analyze: bool = True
+) -> None:
     rng = random.Random(seed_value)
     definition, table = builtin_definition(), default_weight_table()
     templates = []
@@ -89,6 +105,7 @@ async def seed(url: str, keyring: Keyring, surveys: int, seed_value: int = 7) ->
     t0 = time.monotonic()
     for first in range(0, returnees, batch):
         keys, people, responses, answers, scores = [], [], [], [], []
+        profiles, items = [], []
         for i in range(first, min(first + batch, returnees)):
             rid = str(uuid.uuid4())
             dek = new_data_key()
@@ -111,6 +128,43 @@ async def seed(url: str, keyring: Keyring, surveys: int, seed_value: int = 7) ->
                     "updated_at": now,
                 }
             )
+            sealed = json.dumps({"vulnerabilities": ["disability"] if i % 9 == 0 else []})
+            profiles.append(
+                {
+                    "returnee_id": rid,
+                    "attributes": json.dumps(
+                        {
+                            "sex": ("female", "male")[i % 2],
+                            "age_band": ("18-24", "25-34")[i % 3 % 2],
+                        }
+                    ),
+                    "sealed_enc": store.enc(dek, "returnee_profiles", rid, "sealed", sealed),
+                    "contact_whatsapp": False,
+                    "updated_at": now,
+                }
+            )
+            for n in range(1 + i % 2):
+                item_id = str(uuid.uuid4())
+                kind = ASSISTANCE[(i + n) % len(ASSISTANCE)]
+                details = json.dumps({"type": kind, "value": None, "currency": None})
+                items.append(
+                    {
+                        "id": item_id,
+                        "returnee_id": rid,
+                        "item_key": uuid.uuid4().hex,
+                        "details_enc": store.enc(
+                            dek, "assistance_items", item_id, "details", details
+                        ),
+                        "level": "individual",
+                        "status": "delivered",
+                        "start_date": date(2024, 12, 1),
+                        "end_date": None,
+                        "source": "import",
+                        "digest": None,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
             for wave in WAVES:
                 if made >= surveys:
                     break
@@ -159,13 +213,15 @@ async def seed(url: str, keyring: Keyring, surveys: int, seed_value: int = 7) ->
             for model, rows in (
                 (DataKey, keys),
                 (Returnee, people),
+                (ReturneeProfile, profiles),
+                (AssistanceItem, items),
                 (SurveyResponse, responses),
                 (Answer, answers),
                 (Score, scores),
             ):
                 for chunk in _chunks(rows, 2000):
                     await session.execute(insert(model), chunk)
-    if engine.dialect.name == "postgresql":  # statistics, as autovacuum would gather
+    if analyze and engine.dialect.name == "postgresql":  # statistics, as autovacuum gathers
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.exec_driver_sql("ANALYZE")
@@ -178,8 +234,9 @@ def _chunks(rows: list[dict[str, object]], size: int) -> Iterator[list[dict[str,
         yield rows[i : i + size]
 
 
-async def floor(url: str, keyring: Keyring) -> int:
-    """One pass: every data key unwrapped, every answer and score decrypted, once."""
+async def floor(url: str, keyring: Keyring, *, answers: bool = True) -> int:
+    """One pass: every data key unwrapped, every answer and score decrypted, once (without
+    ``answers``: every score, sealed profile and assistance item instead of the answers)."""
     engine = make_engine(url)
     deks: dict[str, bytes] = {}
     count = 0
@@ -193,6 +250,8 @@ async def floor(url: str, keyring: Keyring) -> int:
             (Answer, Answer.value_enc, "answers"),
             (Score, Score.values_enc, "scores"),
         ):
+            if model is Answer and not answers:
+                continue
             query = (
                 select(model.id, SurveyResponse.returnee_id, column)
                 .join(SurveyResponse, SurveyResponse.id == model.response_id)
@@ -202,6 +261,19 @@ async def floor(url: str, keyring: Keyring) -> int:
             async for row_id, returnee_id, blob in await connection.stream(query):
                 decrypt_field(deks[returnee_id], blob, field_aad(table, row_id, column_name))
                 count += 1
+        if not answers:
+            profiles = select(ReturneeProfile.returnee_id, ReturneeProfile.sealed_enc)
+            async for rid, blob in await connection.stream(
+                profiles.execution_options(yield_per=5000)
+            ):
+                decrypt_field(deks[rid], blob, field_aad("returnee_profiles", rid, "sealed"))
+            items = select(
+                AssistanceItem.id, AssistanceItem.returnee_id, AssistanceItem.details_enc
+            )
+            async for item_id, rid, blob in await connection.stream(
+                items.execution_options(yield_per=5000)
+            ):
+                decrypt_field(deks[rid], blob, field_aad("assistance_items", item_id, "details"))
     await engine.dispose()
     return count
 
@@ -223,6 +295,7 @@ COMMANDS: dict[str, list[str]] = {
     "export csv": ["export", "--format", "csv"],
     "export xlsx": ["export", "--format", "xlsx"],
     "chart cohort": ["chart", "cohort", "--wave", "initial"],
+    "report": ["report", "--output", "{folder}/report"],
     "rescore": ["rescore", "--weights", "{weights}"],
 }
 
@@ -237,11 +310,15 @@ def main() -> None:
     parser.add_argument("--pg", action="store_true", help="a PostgreSQL database of its own")
     parser.add_argument("--only", nargs="*", choices=list(COMMANDS), help="commands to run")
     parser.add_argument("--keep", type=Path, help="copy the files the commands wrote here")
-    parser.add_argument("--floor-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-analyze", action="store_true", help="no statistics, as right after a bulk load"
+    )
+    parser.add_argument("--floor-only", choices=["all", "scores"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_only:
         keyring = Keyring.from_json(os.environ["RSSBOT_MASTER_KEY"], "bench")
-        print(asyncio.run(floor(os.environ["DATABASE_URL"], keyring)))
+        everything = args.floor_only == "all"
+        print(asyncio.run(floor(os.environ["DATABASE_URL"], keyring, answers=everything)))
         return
     folder = Path(tempfile.mkdtemp(prefix="rssbot-reads-"))
     database = f"rssbot_bench_{secrets.token_hex(4)}"
@@ -250,7 +327,7 @@ def main() -> None:
         _psql(f'CREATE DATABASE "{database}"')
     keyring = Keyring.generate()
     try:
-        asyncio.run(seed(url, keyring, args.surveys))
+        asyncio.run(seed(url, keyring, args.surveys, analyze=not args.no_analyze))
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -264,14 +341,25 @@ def main() -> None:
             rows[1][column], rows[2][column] = rows[2][column], rows[1][column]
         with weights.open("w", encoding="utf-8", newline="") as out:
             csv.writer(out).writerows(rows)
-        floor_s, floor_mib = measure(
-            "floor", [sys.executable, "-m", "benchmarks.staff_reads", "--floor-only"], env
-        )
+        floors: dict[str, tuple[float, float]] = {}
         backend = "PostgreSQL" if args.pg else "SQLite"
-        print(f"{args.surveys} completed surveys ({backend})")
-        print(f"{'floor (read + decrypt once)':<28} {floor_s:7.1f} s {floor_mib:7.0f} MiB   1.0x")
+        statistics = ", no statistics" if args.no_analyze and args.pg else ""
+        print(f"{args.surveys} completed surveys ({backend}{statistics})")
+        for kind, label in (
+            ("all", "floor (read + decrypt once)"),
+            ("scores", "floor without answers"),
+        ):
+            if kind == "scores" and "report" not in (args.only or COMMANDS):
+                continue
+            floor_argv = [sys.executable, "-m", "benchmarks.staff_reads", "--floor-only", kind]
+            floors[kind] = measure("floor", floor_argv, env)
+            print(f"{label:<28} {floors[kind][0]:7.1f} s {floors[kind][1]:7.0f} MiB   1.0x")
         for name in args.only or COMMANDS:
-            argv = [a.replace("{weights}", str(weights)) for a in COMMANDS[name]]
+            floor_s = floors["scores" if name == "report" else "all"][0]
+            argv = [
+                a.replace("{weights}", str(weights)).replace("{folder}", str(folder))
+                for a in COMMANDS[name]
+            ]
             if name.startswith(("export", "chart")):
                 suffix = "png" if name.startswith("chart") else name.split()[1]
                 argv += ["--output", str(folder / f"out.{suffix}")]
