@@ -441,6 +441,14 @@ WeightsOption = Annotated[
     ),
 ]
 
+#: completion days a read is narrowed to
+SinceOption = Annotated[
+    str | None, typer.Option("--from", help="Surveys completed on or after (YYYY-MM-DD).")
+]
+UntilOption = Annotated[
+    str | None, typer.Option("--to", help="Surveys completed on or before (YYYY-MM-DD).")
+]
+
 
 def weight_table(weights: Path | None = None, scales: Path | None = None) -> WeightTable:
     try:
@@ -468,12 +476,8 @@ def export(
     ] = "en",
     wave: Annotated[str | None, typer.Option(help="Only this wave.")] = None,
     country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
-    since: Annotated[
-        str | None, typer.Option("--from", help="Completed on or after (YYYY-MM-DD).")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--to", help="Completed on or before (YYYY-MM-DD).")
-    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     weights: WeightsOption = None,
     output: Annotated[Path | None, typer.Option(help="File to write.")] = None,
     role: Annotated[
@@ -561,12 +565,8 @@ def report(
         Path, typer.Option(help="Folder to write the workbook (XLSX) and the charts (PNG, SVG).")
     ] = Path("programme-report"),
     country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
-    since: Annotated[
-        str | None, typer.Option("--from", help="Completed on or after (YYYY-MM-DD).")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--to", help="Completed on or before (YYYY-MM-DD).")
-    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     cross: Annotated[
         list[str] | None,
         typer.Option(
@@ -694,12 +694,8 @@ def chart_cohort(
     summary: Annotated[
         Path | None, typer.Option(help="Also write the chart's figures to this JSON file.")
     ] = None,
-    since: Annotated[
-        str | None, typer.Option("--from", help="Surveys completed on or after (YYYY-MM-DD).")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--to", help="Surveys completed on or before (YYYY-MM-DD).")
-    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     language: Annotated[str, typer.Option(help="The chart's words: en, fr or ar.")] = "en",
     panels: Annotated[
         Path | None,

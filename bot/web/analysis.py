@@ -182,9 +182,12 @@ async def export_file(console: Console, request: web.Request) -> web.StreamRespo
         return response
 
 
+#: the files the console's analysis pages serve
 CONTENT_TYPES = {
     ".csv": "text/csv; charset=utf-8",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
 }
 
 

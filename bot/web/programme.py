@@ -24,7 +24,7 @@ from aiohttp import web
 from bot.programme_report import ReportWords, breakdown_choices
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.staff_words import N_
-from bot.web.analysis import completion_dates
+from bot.web.analysis import CONTENT_TYPES, completion_dates
 from bot.web.app import USER, Binder, Console, gettext_for, language_of, requires
 from scoring.programme import PAIRS, SCORES, WAVES, period_of
 from storage import reports
@@ -230,13 +230,6 @@ async def programme_download(console: Console, request: web.Request) -> web.Stre
             "Content-Disposition": f'attachment; filename="{wanted}"',
         },
     )
-
-
-CONTENT_TYPES = {
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".png": "image/png",
-    ".svg": "image/svg+xml",
-}
 
 
 def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
