@@ -3,9 +3,9 @@ returnees are and the assistance they received, per wave and as paired changes b
 waves, with small cells suppressed (:mod:`scoring.disclosure`).
 
 Surveys are added one at a time (:meth:`ProgrammeTables.add_survey`,
-:meth:`ProgrammeTables.add_change`); each cell keeps its scores as packed floats (8 bytes
-a value: about 100 MB at 100,000 surveys in every breakdown) so that medians are exact.
-:meth:`ProgrammeTables.tables` then computes each cell's figures:
+:meth:`ProgrammeTables.add_change`) as rows of packed arrays (their scores once, and a
+small code per breakdown), so that medians are exact and memory stays small;
+:meth:`ProgrammeTables.tables` then computes each cell's figures with numpy:
 
 - n, mean, median and a 95% confidence interval of the mean, t-based (Student's t with
   n - 1 degrees of freedom: mean ± t · sd / √n; none below n = 2);
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
+from scipy.special import stdtrit  # (Student's t quantiles; scipy.stats takes 1 s to load)
 
 from scoring.disclosure import hidden_cells, one_way_lines, two_way_lines
 from scoring.model import DIMENSIONS
@@ -52,6 +52,10 @@ def period_of(pair: tuple[str, str]) -> str:
     return f"{pair[0]}-{pair[1]}"
 
 
+#: every period a table is about: the waves, then the pairs of waves
+PERIODS = (*WAVES, *(period_of(p) for p in PAIRS))
+
+
 @dataclass(frozen=True)
 class Breakdown:
     """One way of splitting returnees: ``values`` in the order shown (None: the values
@@ -71,18 +75,17 @@ class Breakdown:
         return [*self.values, *sorted(met - set(self.values)), *unknown]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Cell:
-    values: dict[str, array[float]] = field(default_factory=lambda: {s: array("d") for s in SCORES})
-    lowest: Counter[str] = field(default_factory=Counter)
-    n: int = 0
+    """The surveys (or changes) of one cell: their scores, one column per score."""
 
-    def add(self, scores: Mapping[str, float], lowest: str | None) -> None:
-        self.n += 1
-        for key in SCORES:
-            self.values[key].append(float(scores[key]))
-        if lowest:
-            self.lowest[lowest] += 1
+    scores: np.ndarray
+    #: how many have each dimension as their lowest, in :data:`DIMENSIONS`' order
+    lowest: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.scores.shape[0])
 
 
 @dataclass(frozen=True)
@@ -152,11 +155,7 @@ def interval(values: np.ndarray) -> tuple[float | None, float | None]:
     if n < 2:
         return None, None
     mean = float(values.mean())
-    half = (
-        float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1))
-        * float(values.std(ddof=1))
-        / math.sqrt(n)
-    )
+    half = float(stdtrit(n - 1, 0.5 + CONFIDENCE / 2)) * float(values.std(ddof=1)) / math.sqrt(n)
     return mean - half, mean + half
 
 
@@ -171,12 +170,14 @@ def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float] | None:
     if se == 0:
         return difference, difference, difference
     df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se
+    half = float(stdtrit(df, 0.5 + CONFIDENCE / 2)) * se
     return difference, difference - half, difference + half
 
 
 class ProgrammeTables:
-    """Accumulates surveys into the cells of each period's breakdowns (and of one cross)."""
+    """Accumulates surveys (one row each: its period, scores, lowest dimension and its
+    value in each breakdown, packed in arrays: about 100 bytes a row with the built-in
+    breakdowns), then computes each period's cells with numpy."""
 
     def __init__(
         self, breakdowns: Sequence[Breakdown], cross: tuple[str, str] | None = None
@@ -185,14 +186,22 @@ class ProgrammeTables:
         if cross is not None and (cross[0] == cross[1] or not set(cross) <= set(self.breakdowns)):
             raise ValueError(f"cannot cross {cross[0]} with {cross[1]}")
         self.cross = cross
-        self._cells: dict[tuple[str, ...], _Cell] = {}
-        self._met: dict[str, set[str]] = {b: set() for b in self.breakdowns}
+        self._period = array("b")
+        self._scores = array("d")  # (len(SCORES) a row)
+        self._lowest = array("b")  # (an index in DIMENSIONS; -1: none)
+        self._codes = {b: array("h") for b in self.breakdowns}
+        #: each breakdown's values met: value -> code, and code -> value
+        self._code_of: dict[str, dict[str, int]] = {b: {} for b in self.breakdowns}
+        self._values_met: dict[str, list[str]] = {b: [] for b in self.breakdowns}
+        self._count: Counter[str] = Counter()
 
-    def _cell(self, key: tuple[str, ...]) -> _Cell:
-        cell = self._cells.get(key)
-        if cell is None:
-            cell = self._cells[key] = _Cell()
-        return cell
+    def _code(self, breakdown: str, value: str) -> int:
+        codes = self._code_of[breakdown]
+        code = codes.get(value)
+        if code is None:
+            code = codes[value] = len(codes)
+            self._values_met[breakdown].append(value)
+        return code
 
     def _add(
         self,
@@ -201,15 +210,12 @@ class ProgrammeTables:
         lowest: str | None,
         groups: Mapping[str, str],
     ) -> None:
-        self._cell((period,)).add(scores, lowest)
-        for b in self.breakdowns:
-            value = groups.get(b) or UNKNOWN
-            self._met[b].add(value)
-            self._cell((period, b, value)).add(scores, lowest)
-        if self.cross is not None:
-            a, b = self.cross
-            x, y = groups.get(a) or UNKNOWN, groups.get(b) or UNKNOWN
-            self._cell((period, a, x, b, y)).add(scores, lowest)
+        self._count[period] += 1
+        self._period.append(PERIODS.index(period))
+        self._scores.extend(float(scores[key]) for key in SCORES)
+        self._lowest.append(DIMENSIONS.index(lowest) if lowest in DIMENSIONS else -1)
+        for b, column in self._codes.items():
+            column.append(self._code(b, groups.get(b) or UNKNOWN))
 
     def add_survey(self, wave: str, scores: Mapping[str, Any], groups: Mapping[str, str]) -> None:
         """One scored survey of ``wave``; ``groups``: breakdown id -> the survey's
@@ -230,8 +236,37 @@ class ProgrammeTables:
             self._add(period_of(pair), change, None, groups)
 
     def n(self, period: str) -> int:
-        cell = self._cells.get((period,))
-        return cell.n if cell else 0
+        return self._count[period]
+
+    def _cells_of(self, period: str) -> dict[tuple[str, ...], _Cell]:
+        """The non-empty cells of one period, keyed ``(period,)`` for its total,
+        ``(period, breakdown, value)`` and ``(period, a, x, b, y)`` for the cross."""
+        rows = np.flatnonzero(np.frombuffer(self._period, dtype=np.int8) == PERIODS.index(period))
+        scores = np.frombuffer(self._scores, dtype=np.float64).reshape(-1, len(SCORES))[rows]
+        lowest = np.frombuffer(self._lowest, dtype=np.int8)[rows]
+
+        def cell(mask: np.ndarray | None) -> _Cell:
+            chosen = lowest if mask is None else lowest[mask]
+            counts = np.bincount(chosen[chosen >= 0], minlength=len(DIMENSIONS))
+            return _Cell(scores if mask is None else scores[mask], counts)
+
+        cells: dict[tuple[str, ...], _Cell] = {(period,): cell(None)} if len(rows) else {}
+        codes = {
+            b: np.frombuffer(column, dtype=np.int16)[rows] for b, column in self._codes.items()
+        }
+        for b, values in self._values_met.items():
+            for code, value in enumerate(values):
+                mask = codes[b] == code
+                if mask.any():
+                    cells[(period, b, value)] = cell(mask)
+        if self.cross is not None:
+            a, b = self.cross
+            for x_code, x in enumerate(self._values_met[a]):
+                for y_code, y in enumerate(self._values_met[b]):
+                    mask = (codes[a] == x_code) & (codes[b] == y_code)
+                    if mask.any():
+                        cells[(period, a, x, b, y)] = cell(mask)
+        return cells
 
     def tables(self, k: int) -> list[Table]:
         """Every table of every period, cells under ``k`` (and their complements)
@@ -239,21 +274,20 @@ class ProgrammeTables:
         out: list[Table] = []
         periods = [(w, "wave") for w in WAVES] + [(period_of(p), "change") for p in PAIRS]
         for period, kind in periods:
-            hidden = self._hidden(period, k)
+            cells = self._cells_of(period)
+            hidden = self._hidden(period, cells, k)
             for b in self.breakdowns.values():
-                out.append(self._table(period, kind, (b.id,), hidden))
+                out.append(self._table(period, kind, (b.id,), cells, hidden))
             if self.cross is not None:
-                out.append(self._table(period, kind, self.cross, hidden))
+                out.append(self._table(period, kind, self.cross, cells, hidden))
         return out
 
     def _values(self, b: str) -> list[str]:
-        return self.breakdowns[b].ordered(self._met[b])
+        return self.breakdowns[b].ordered(set(self._values_met[b]))
 
-    def _hidden(self, period: str, k: int) -> set[Any]:
+    def _hidden(self, period: str, cells: dict[tuple[str, ...], _Cell], k: int) -> set[Any]:
         total: tuple[str, ...] = (period,)
-        counts: dict[tuple[str, ...], int] = {
-            key: cell.n for key, cell in self._cells.items() if key[0] == period
-        }
+        counts: dict[tuple[str, ...], int] = {key: cell.n for key, cell in cells.items()}
         counts.setdefault(total, 0)
         lines: list[Sequence[tuple[str, ...]]] = []
         for b in self.breakdowns:
@@ -274,43 +308,53 @@ class ProgrammeTables:
             hidden |= set(counts)
         return hidden
 
-    def _row(self, key: tuple[str, ...], values: tuple[str, ...], hidden: set[Any]) -> Row:
-        cell = self._cells.get(key)
+    def _row(
+        self,
+        key: tuple[str, ...],
+        values: tuple[str, ...],
+        cells: dict[tuple[str, ...], _Cell],
+        hidden: set[Any],
+    ) -> Row:
+        cell = cells.get(key)
         n = cell.n if cell else 0
         if cell is None or key in hidden or n == 0:
             return Row(values, n, key in hidden)
         figures = {}
-        for score in SCORES:
-            data = np.frombuffer(cell.values[score], dtype=np.float64)
+        for i, score in enumerate(SCORES):
+            data = cell.scores[:, i]
             low, high = interval(data)
             figures[score] = Figure(float(data.mean()), float(np.median(data)), low, high)
         lowest: dict[str, float] = {}
-        if cell.lowest:
-            lowest = {d: cell.lowest[d] / n for d in DIMENSIONS}
+        if cell.lowest.any():
+            lowest = {d: int(cell.lowest[i]) / n for i, d in enumerate(DIMENSIONS)}
         return Row(values, n, False, figures, lowest)
 
-    def _table(self, period: str, kind: str, by: tuple[str, ...], hidden: set[Any]) -> Table:
-        total = self._row((period,), (), hidden)
+    def _table(
+        self,
+        period: str,
+        kind: str,
+        by: tuple[str, ...],
+        cells: dict[tuple[str, ...], _Cell],
+        hidden: set[Any],
+    ) -> Table:
+        total = self._row((period,), (), cells, hidden)
         if len(by) == 1:
             b = by[0]
-            rows = [self._row((period, b, v), (v,), hidden) for v in self._values(b)]
+            rows = [self._row((period, b, v), (v,), cells, hidden) for v in self._values(b)]
         else:
             a, b = by
             rows = [
-                self._row((period, a, x, b, y), (x, y), hidden)
+                self._row((period, a, x, b, y), (x, y), cells, hidden)
                 for x in self._values(a)
                 for y in self._values(b)
             ]
         differences: list[Difference] = []
         if len(by) == 1 and self.breakdowns[by[0]].binary and not any(r.hidden for r in rows):
-            cells = [self._cells.get((period, by[0], v)) for v in (WITH, WITHOUT)]
-            if all(cells):
-                for score in SCORES:
-                    a_values, b_values = (
-                        np.frombuffer(c.values[score], dtype=np.float64)  # type: ignore[union-attr]
-                        for c in cells
-                    )
-                    found = welch(a_values, b_values)
-                    if found is not None:
-                        differences.append(Difference(score, *found))
+            sides = [cells.get((period, by[0], v)) for v in (WITH, WITHOUT)]
+            for i, score in enumerate(SCORES):
+                if sides[0] is None or sides[1] is None:
+                    break
+                found = welch(sides[0].scores[:, i], sides[1].scores[:, i])
+                if found is not None:
+                    differences.append(Difference(score, *found))
         return Table(period, kind, by, rows, total, differences)

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, select
 
 from flows.engine import scored_answers
 from flows.model import FlowDefinition
@@ -140,11 +140,12 @@ async def count_completed(store: Store, selection: Selection) -> int:
 
 
 def _people(selection: Selection, batch_size: int) -> Select[*tuple[Any, ...]]:
-    """The returnees with a selected completed survey, a page at a time by pseudonymous
-    id (the caller adds ``public_id > last``)."""
-    matching = _surveys_where(
-        select(SurveyResponse.id).where(SurveyResponse.returnee_id == Returnee.id), selection
-    )
+    """The returnees a read may cover, a page at a time by pseudonymous id (the caller
+    adds ``public_id > last``); the batch's own queries keep those with a selected
+    survey. (Not "those with a completed survey" here: without statistics, right after
+    a bulk load, SQLite and PostgreSQL plan that condition as a scan of every completed
+    survey for each returnee or each page; a range of the public id's index costs the
+    same whatever the statistics say.)"""
     people: Select[*tuple[Any, ...]] = select(
         Returnee.id,
         Returnee.public_id,
@@ -153,24 +154,7 @@ def _people(selection: Selection, batch_size: int) -> Select[*tuple[Any, ...]]:
         Returnee.channel,
         Returnee.return_date,
     )
-    return _returnees_where(
-        people.where(exists(matching)).order_by(Returnee.public_id).limit(batch_size),
-        selection,
-    )
-
-
-async def completion_stamp(store: Store, selection: Selection) -> tuple[int, str]:
-    """How many completed surveys a selection covers and when the latest was completed:
-    a cache of figures over it is stale once this changes (no personal data read)."""
-    query = _surveys_where(
-        select(func.count(), func.max(SurveyResponse.completed_at))
-        .select_from(SurveyResponse)
-        .join(Returnee),
-        selection,
-    )
-    async with store.sessions() as session:
-        count, latest = (await session.execute(_returnees_where(query, selection))).one()
-    return int(count or 0), str(latest or "")
+    return _returnees_where(people.order_by(Returnee.public_id).limit(batch_size), selection)
 
 
 async def completed_batches(
