@@ -93,24 +93,14 @@ def breakdowns(programme: Programme) -> list[Breakdown]:
     return out
 
 
-def groups_of(
-    programme: Programme, person: reports.ScoredReturnee, completed: datetime
-) -> dict[str, str]:
-    """The survey's value in each breakdown (a breakdown left out: not recorded)."""
-    day = completed.date()
-    received = [
-        (kind, level)
-        for kind, level, status, start in person.assistance
-        if status == "delivered" and (start is None or start <= day)
-    ]
+def profile_groups(programme: Programme, person: reports.ScoredReturnee) -> dict[str, str]:
+    """The returnee's value in each breakdown that does not change between surveys
+    (country, chat app, profile); a breakdown left out: not recorded."""
     groups: dict[str, str] = {}
     if person.country:
         groups["country"] = person.country
     if person.channel:
         groups["channel"] = person.channel
-    band = since_return_band(person.return_date, completed)
-    if band:
-        groups["since_return"] = band
     for attribute in programme.attributes:
         value = person.profile.get(attribute.id)
         if attribute.kind == "choices":
@@ -121,8 +111,28 @@ def groups_of(
                 groups[f"attribute:{attribute.id}={v.id}"] = WITH if v.id in chosen else WITHOUT
         elif value:
             groups[f"attribute:{attribute.id}"] = str(value)
-    kinds = {kind for kind, _ in received}
-    levels = {level for _, level in received}
+    return groups
+
+
+def groups_of(
+    programme: Programme,
+    person: reports.ScoredReturnee,
+    completed: datetime,
+    profile: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The survey's value in each breakdown (a breakdown left out: not recorded):
+    ``profile`` (:func:`profile_groups`, computed once per returnee), the months since
+    return and the assistance received by the day it was completed."""
+    day = completed.date()
+    kinds, levels = set(), set()
+    for kind, level, status, start in person.assistance:
+        if status == "delivered" and (start is None or start <= day):
+            kinds.add(kind)
+            levels.add(level)
+    groups = dict(profile_groups(programme, person) if profile is None else profile)
+    band = since_return_band(person.return_date, completed)
+    if band:
+        groups["since_return"] = band
     for t in programme.assistance.types:
         groups[f"assistance:{t.id}"] = WITH if t.id in kinds else WITHOUT
     for v in programme.assistance.levels:
@@ -145,16 +155,20 @@ async def read_tables(
         store, selection, weights_version=table.version, actor=actor
     ):
         for person in batch:
-            for wave, (scores, completed) in person.surveys.items():
-                tables.add_survey(wave, scores, groups_of(programme, person, completed))
+            profile = profile_groups(programme, person)
+            groups = {
+                wave: groups_of(programme, person, completed, profile)
+                for wave, (_, completed) in person.surveys.items()
+            }
+            for wave, (scores, _) in person.surveys.items():
+                tables.add_survey(wave, scores, groups[wave])
             for before, after in PAIRS:
                 if before in person.surveys and after in person.surveys:
-                    later = person.surveys[after][1]
                     tables.add_change(
                         (before, after),
                         person.surveys[before][0],
                         person.surveys[after][0],
-                        groups_of(programme, person, later),
+                        groups[after],  # (as of the later survey)
                     )
     return tables
 

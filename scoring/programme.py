@@ -189,10 +189,14 @@ class ProgrammeTables:
         self._period = array("b")
         self._scores = array("d")  # (len(SCORES) a row)
         self._lowest = array("b")  # (an index in DIMENSIONS; -1: none)
-        self._codes = {b: array("h") for b in self.breakdowns}
+        self._order = list(self.breakdowns)
+        #: each row's value in each breakdown, as codes (len(self._order) a row)
+        self._codes = array("h")
         #: each breakdown's values met: value -> code, and code -> value
         self._code_of: dict[str, dict[str, int]] = {b: {} for b in self.breakdowns}
         self._values_met: dict[str, list[str]] = {b: [] for b in self.breakdowns}
+        #: the codes of each combination of values met (few: rows share them)
+        self._encoded: dict[tuple[str, ...], tuple[int, ...]] = {}
         self._count: Counter[str] = Counter()
 
     def _code(self, breakdown: str, value: str) -> int:
@@ -212,10 +216,14 @@ class ProgrammeTables:
     ) -> None:
         self._count[period] += 1
         self._period.append(PERIODS.index(period))
-        self._scores.extend(float(scores[key]) for key in SCORES)
+        self._scores.extend([float(scores[key]) for key in SCORES])
         self._lowest.append(DIMENSIONS.index(lowest) if lowest in DIMENSIONS else -1)
-        for b, column in self._codes.items():
-            column.append(self._code(b, groups.get(b) or UNKNOWN))
+        values = tuple([groups.get(b) or UNKNOWN for b in self._order])
+        codes = self._encoded.get(values)
+        if codes is None:
+            codes = tuple(self._code(b, v) for b, v in zip(self._order, values, strict=True))
+            self._encoded[values] = codes
+        self._codes.extend(codes)
 
     def add_survey(self, wave: str, scores: Mapping[str, Any], groups: Mapping[str, str]) -> None:
         """One scored survey of ``wave``; ``groups``: breakdown id -> the survey's
@@ -251,9 +259,8 @@ class ProgrammeTables:
             return _Cell(scores if mask is None else scores[mask], counts)
 
         cells: dict[tuple[str, ...], _Cell] = {(period,): cell(None)} if len(rows) else {}
-        codes = {
-            b: np.frombuffer(column, dtype=np.int16)[rows] for b, column in self._codes.items()
-        }
+        table = np.frombuffer(self._codes, dtype=np.int16).reshape(-1, len(self._order))[rows]
+        codes = {b: table[:, i] for i, b in enumerate(self._order)}
         for b, values in self._values_met.items():
             for code, value in enumerate(values):
                 mask = codes[b] == code

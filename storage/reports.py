@@ -157,6 +157,20 @@ def _people(selection: Selection, batch_size: int) -> Select[*tuple[Any, ...]]:
     return _returnees_where(people.order_by(Returnee.public_id).limit(batch_size), selection)
 
 
+async def completion_stamp(store: Store, selection: Selection) -> tuple[int, str]:
+    """How many completed surveys a selection covers and when the latest was completed:
+    a cache of figures over it is stale once this changes (no personal data read)."""
+    query = _surveys_where(
+        select(func.count(), func.max(SurveyResponse.completed_at))
+        .select_from(SurveyResponse)
+        .join(Returnee),
+        selection,
+    )
+    async with store.sessions() as session:
+        count, latest = (await session.execute(_returnees_where(query, selection))).one()
+    return int(count or 0), str(latest or "")
+
+
 async def completed_batches(
     store: Store,
     selection: Selection,
