@@ -10,13 +10,13 @@ transaction (one entry per survey read); a read for aggregates only writes one e
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import TypeAdapter
 from sqlalchemy import Select, func, select
 
@@ -226,10 +226,10 @@ async def _profiles(
         ).where(ReturneeProfile.returnee_id.in_(returnee_ids))
     )
     for returnee_id, attributes, sealed_enc, office, caseworker in rows:
-        profile: dict[str, Any] = json.loads(attributes) if attributes else {}
+        profile: dict[str, Any] = orjson.loads(attributes) if attributes else {}
         if sealed and sealed_enc is not None and returnee_id in deks:
             profile.update(
-                json.loads(
+                orjson.loads(
                     keys.decrypt(
                         deks[returnee_id], "returnee_profiles", returnee_id, "sealed", sealed_enc
                     )
@@ -252,7 +252,7 @@ def stored_answer(text: str) -> AnswerValue:
     """An answer as the store wrote it. It was validated when it was written, and its
     ciphertext is authenticated (AES-GCM), so it is rebuilt without validating again
     (a third of the cost of a staff read); anything else is validated."""
-    data = json.loads(text)
+    data = orjson.loads(text)
     kind = _ANSWER_KINDS.get(str(data.get("kind"))) if isinstance(data, dict) else None
     if kind is None:
         return _ANSWER.validate_python(data)
@@ -321,7 +321,7 @@ async def _read_batch(
             FollowupFlag.state,
         ).where(FollowupFlag.response_id.in_(response_ids))
     ):
-        reasons = json.loads(
+        reasons = orjson.loads(
             keys.decrypt(deks[returnee_id], "followup_flags", flag_id, "reasons", blob)
         )
         flags[response_id] = (tuple(rule for rule, _ in reasons), state)
@@ -354,7 +354,7 @@ async def _read_batch(
                 started_at=response.started_at,
                 completed_at=response.completed_at,
                 answers=answers.get(response.id, {}),
-                scores=json.loads(keys.decrypt(dek, "scores", stored[1], "values", stored[2]))
+                scores=orjson.loads(keys.decrypt(dek, "scores", stored[1], "values", stored[2]))
                 if stored
                 else None,
                 profile=profiles.get(person.id, {}),
@@ -439,7 +439,9 @@ async def _read_scored(
     )
     for returnee_id, wave, completed_at, score_id, blob, _ in rows:
         if returnee_id in deks:  # (the latest score of a survey wins: ordered by time)
-            values = json.loads(keys.decrypt(deks[returnee_id], "scores", score_id, "values", blob))
+            values = orjson.loads(
+                keys.decrypt(deks[returnee_id], "scores", score_id, "values", blob)
+            )
             surveys[returnee_id][wave] = (values, completed_at)
     profiles = await _profiles(connection, deks, ids, True)
     assistance: dict[str, list[tuple[str, str, str, date | None]]] = defaultdict(list)
@@ -454,7 +456,7 @@ async def _read_scored(
         ).where(AssistanceItem.returnee_id.in_(ids))
     ):
         if returnee_id in deks:
-            details = json.loads(
+            details = orjson.loads(
                 keys.decrypt(deks[returnee_id], "assistance_items", item_id, "details", blob)
             )
             assistance[returnee_id].append((details["type"], level, status, start))
