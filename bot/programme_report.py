@@ -93,51 +93,60 @@ def breakdowns(programme: Programme) -> list[Breakdown]:
     return out
 
 
-def profile_groups(programme: Programme, person: reports.ScoredReturnee) -> dict[str, str]:
-    """The returnee's value in each breakdown that does not change between surveys
-    (country, chat app, profile); a breakdown left out: not recorded."""
-    groups: dict[str, str] = {}
-    if person.country:
-        groups["country"] = person.country
-    if person.channel:
-        groups["channel"] = person.channel
-    for attribute in programme.attributes:
-        value = person.profile.get(attribute.id)
-        if attribute.kind == "choices":
-            if value is None:
-                continue  # (not recorded: neither with nor without)
-            chosen = set(value)
-            for v in attribute.values:
-                groups[f"attribute:{attribute.id}={v.id}"] = WITH if v.id in chosen else WITHOUT
-        elif value:
-            groups[f"attribute:{attribute.id}"] = str(value)
-    return groups
+class Grouping:
+    """Each survey's value in each breakdown (a breakdown left out: not recorded)."""
 
+    def __init__(self, programme: Programme) -> None:
+        self.programme = programme
+        #: the assistance breakdowns' values for each set of types and levels received
+        self._received: dict[tuple[frozenset[str], frozenset[str]], dict[str, str]] = {}
 
-def groups_of(
-    programme: Programme,
-    person: reports.ScoredReturnee,
-    completed: datetime,
-    profile: dict[str, str] | None = None,
-) -> dict[str, str]:
-    """The survey's value in each breakdown (a breakdown left out: not recorded):
-    ``profile`` (:func:`profile_groups`, computed once per returnee), the months since
-    return and the assistance received by the day it was completed."""
-    day = completed.date()
-    kinds, levels = set(), set()
-    for kind, level, status, start in person.assistance:
-        if status == "delivered" and (start is None or start <= day):
-            kinds.add(kind)
-            levels.add(level)
-    groups = dict(profile_groups(programme, person) if profile is None else profile)
-    band = since_return_band(person.return_date, completed)
-    if band:
-        groups["since_return"] = band
-    for t in programme.assistance.types:
-        groups[f"assistance:{t.id}"] = WITH if t.id in kinds else WITHOUT
-    for v in programme.assistance.levels:
-        groups[f"level:{v.id}"] = WITH if v.id in levels else WITHOUT
-    return groups
+    def profile(self, person: reports.ScoredReturnee) -> dict[str, str]:
+        """What does not change between a returnee's surveys: country, chat app and
+        profile attributes (computed once per returnee)."""
+        groups: dict[str, str] = {}
+        if person.country:
+            groups["country"] = person.country
+        if person.channel:
+            groups["channel"] = person.channel
+        for attribute in self.programme.attributes:
+            value = person.profile.get(attribute.id)
+            if attribute.kind == "choices":
+                if value is None:
+                    continue  # (not recorded: neither with nor without)
+                chosen = set(value)
+                for v in attribute.values:
+                    key = f"attribute:{attribute.id}={v.id}"
+                    groups[key] = WITH if v.id in chosen else WITHOUT
+            elif value:
+                groups[f"attribute:{attribute.id}"] = str(value)
+        return groups
+
+    def survey(
+        self, person: reports.ScoredReturnee, completed: datetime, profile: dict[str, str]
+    ) -> dict[str, str]:
+        """A survey's groups: ``profile`` (:meth:`profile`), the months since return and
+        the assistance received by the day it was completed."""
+        day = completed.date()
+        kinds, levels = set(), set()
+        for kind, level, status, start in person.assistance:
+            if status == "delivered" and (start is None or start <= day):
+                kinds.add(kind)
+                levels.add(level)
+        key = (frozenset(kinds), frozenset(levels))
+        received = self._received.get(key)
+        if received is None:
+            assistance = self.programme.assistance
+            received = {f"assistance:{t.id}": WITHOUT for t in assistance.types}
+            received.update({f"level:{v.id}": WITHOUT for v in assistance.levels})
+            received.update({f"assistance:{kind}": WITH for kind in kinds})
+            received.update({f"level:{level}": WITH for level in levels})
+            self._received[key] = received
+        groups = {**profile, **received}
+        band = since_return_band(person.return_date, completed)
+        if band:
+            groups["since_return"] = band
+        return groups
 
 
 async def read_tables(
@@ -151,13 +160,14 @@ async def read_tables(
     """Every selected survey scored under ``table``, read once, into the report's cells
     (the read is audited as one aggregate read)."""
     tables = ProgrammeTables(breakdowns(programme), cross)
+    grouping = Grouping(programme)
     async for batch in reports.scored_batches(
         store, selection, weights_version=table.version, actor=actor
     ):
         for person in batch:
-            profile = profile_groups(programme, person)
+            profile = grouping.profile(person)
             groups = {
-                wave: groups_of(programme, person, completed, profile)
+                wave: grouping.survey(person, completed, profile)
                 for wave, (_, completed) in person.surveys.items()
             }
             for wave, (scores, _) in person.surveys.items():

@@ -44,6 +44,8 @@ _ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
 SCORE_KEYS = ("economic", "social", "psychosocial", "composite")
 #: returnees per batch (their surveys, answers and scores are read together)
 BATCH = 400
+#: returnees per batch of a read without answers (the programme report's)
+SCORED_BATCH = 2000
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
@@ -389,7 +391,7 @@ async def scored_batches(
     *,
     weights_version: str,
     actor: str,
-    batch_size: int = BATCH,
+    batch_size: int = SCORED_BATCH,
 ) -> AsyncIterator[list[ScoredReturnee]]:
     """The returnees with a selected completed survey scored under ``weights_version``,
     a batch at a time: their scores, profiles and assistance, decrypted for aggregates
