@@ -42,6 +42,8 @@ from storage.waves import WAVES, Wave
 
 _ANSWER: TypeAdapter[AnswerValue] = TypeAdapter(AnswerValue)
 SCORE_KEYS = ("economic", "social", "psychosocial", "composite")
+#: what a read for aggregates keeps of a stored score
+SUMMARY_KEYS = (*SCORE_KEYS, "lowest_dimension")
 #: returnees per batch (their surveys, answers and scores are read together)
 BATCH = 400
 #: returnees per batch of a read without answers (the programme report's)
@@ -381,7 +383,8 @@ class ScoredReturnee:
     profile: dict[str, Any]
     #: (type, level, status, start day) of each assistance item
     assistance: tuple[tuple[str, str, str, date | None], ...]
-    #: wave -> (the stored scores under the requested weights, completion time)
+    #: wave -> (the stored scores under the requested weights: :data:`SUMMARY_KEYS`,
+    #: completion time)
     surveys: dict[str, tuple[dict[str, Any], datetime]]
 
 
@@ -444,7 +447,8 @@ async def _read_scored(
             values = orjson.loads(
                 keys.decrypt(deks[returnee_id], "scores", score_id, "values", blob)
             )
-            surveys[returnee_id][wave] = (values, completed_at)
+            kept = {key: values.get(key) for key in SUMMARY_KEYS}  # (not every element's)
+            surveys[returnee_id][wave] = (kept, completed_at)
     profiles = await _profiles(connection, deks, ids, True)
     assistance: dict[str, list[tuple[str, str, str, date | None]]] = defaultdict(list)
     for item_id, returnee_id, blob, level, status, start in await connection.execute(
