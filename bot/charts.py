@@ -151,6 +151,10 @@ def _distributions(fig: Any, stats: CohortStats, wave: str, w: ChartWords) -> No
         )
         ax.set_xlim(0, 1)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if current.n(key) and not any(heights):  # (every bar too small to show)
+            ax.set_ylim(0, 1)
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, w(N_("not shown (fewer than {k})"), k=stats.k), ha="center")
         ax.set_title(w.dimension(key) + f" (n={current.n(key)})", fontsize=10)
         if i % 2 == 0:
             ax.set_ylabel(w(N_("returnees")))
