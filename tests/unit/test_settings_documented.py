@@ -11,7 +11,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from bot.consent import DataPolicy
-from bot.settings import BotSettings, MailSettings, WhatsAppSettings
+from bot.settings import BotSettings, DisclosureSettings, MailSettings, WhatsAppSettings
 from storage.config import Settings
 
 ROOT = Path(__file__).parents[2]
@@ -21,6 +21,7 @@ CLASSES: list[type[BaseSettings]] = [
     MailSettings,
     Settings,
     DataPolicy,
+    DisclosureSettings,
 ]
 
 
