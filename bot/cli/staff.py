@@ -450,6 +450,17 @@ UntilOption = Annotated[
 ]
 
 
+async def figures_reader(
+    store: Store, who: str | None, selection: reports.Selection
+) -> tuple[Staff, reports.Selection]:
+    """Who reads programme figures (refused for a role that may not) and the selection
+    narrowed to the returnees they see."""
+    me = await acting(store, who)
+    if not allowed(me.role, "stats"):
+        fail(f"the role '{me.role}' may not read programme figures")
+    return me, replace(selection, scope=me.scope)
+
+
 def weight_table(weights: Path | None = None, scales: Path | None = None) -> WeightTable:
     try:
         return configured_weight_table(weights, scales)
@@ -612,10 +623,7 @@ def report(
 
     async def work(store: Store) -> ProgrammeTables:
         nonlocal selection
-        me = await acting(store, who)
-        if not allowed(me.role, "stats"):
-            fail(f"the role '{me.role}' may not read programme figures")
-        selection = replace(selection, scope=me.scope)
+        me, selection = await figures_reader(store, who, selection)
         return await programme_report.read_tables(
             store, programme, table, selection, me.actor, crossed
         )
@@ -722,10 +730,7 @@ def chart_cohort(
 
     async def work(store: Store) -> CohortStats:
         nonlocal selection
-        me = await acting(store, who)
-        if not allowed(me.role, "stats"):
-            fail(f"the role '{me.role}' may not read programme figures")
-        selection = replace(selection, scope=me.scope)
+        me, selection = await figures_reader(store, who, selection)
         return await cohort_stats(store, table, selection, me.actor)
 
     stats = asyncio.run(_with_store(work))
