@@ -362,7 +362,8 @@ def test_the_command_line_acts_within_the_scope_of_the_staff_member_it_names(
     file.write_bytes(caseload_csv(["GN-NEW-1,GN", "ML-NEW-1,ML"]))
     imported = runner.invoke(app, ["caseload", "import", str(file), *me])
     assert imported.exit_code == 1 and "outside what you may see" in imported.output
-    skipped = runner.invoke(app, ["caseload", "import", str(file), "--skip-invalid", *me])
+    links = ["--links", str(tmp_path / "links.csv"), "--sheet", str(tmp_path / "sheet.html")]
+    skipped = runner.invoke(app, ["caseload", "import", str(file), "--skip-invalid", *links, *me])
     assert skipped.exit_code == 0 and "1 enrolled" in skipped.output, skipped.output
     nobody = runner.invoke(app, ["export", "--as", "nobody@gn.example"])
     assert nobody.exit_code != 0 and "no staff member" in nobody.output
