@@ -51,21 +51,8 @@ DIFFERENCE_METHOD = N_("Welch's t 95% interval of the difference of two means")
 SINCE_RETURN = (0, 3, 6, 9, 12, 18)
 
 
-def since_return_band(returned: date | None, completed: datetime | date) -> str | None:
-    """``0-2``, ``3-5`` ... ``18+`` months from the return to the completion day."""
-    if returned is None:
-        return None
-    day = completed.date() if isinstance(completed, datetime) else completed
-    months = (day.year - returned.year) * 12 + day.month - returned.month
-    months -= day.day < returned.day
-    edges = list(SINCE_RETURN)
-    index = max((i for i, low in enumerate(edges) if months >= low), default=0)
-    if index == len(edges) - 1:
-        return f"{edges[index]}+"
-    return f"{edges[index]}-{edges[index + 1] - 1}"
-
-
 def since_return_bands() -> tuple[str, ...]:
+    """Each band's code: ``0-2``, ``3-5`` ... ``18+`` (months)."""
     edges = list(SINCE_RETURN)
     return tuple(
         f"{low}-{high - 1}" if high is not None else f"{low}+"
@@ -73,12 +60,25 @@ def since_return_bands() -> tuple[str, ...]:
     )
 
 
+BANDS = since_return_bands()
+
+
+def since_return_band(returned: date | None, completed: datetime | date) -> str | None:
+    """The band of the months from the return to the completion day."""
+    if returned is None:
+        return None
+    day = completed.date() if isinstance(completed, datetime) else completed
+    months = (day.year - returned.year) * 12 + day.month - returned.month
+    months -= day.day < returned.day
+    return BANDS[max((i for i, low in enumerate(SINCE_RETURN) if months >= low), default=0)]
+
+
 def breakdowns(programme: Programme) -> list[Breakdown]:
     """Every breakdown of the report, in the order shown."""
     out = [
         Breakdown("country"),
         Breakdown("channel", ("telegram", "whatsapp")),
-        Breakdown("since_return", since_return_bands()),
+        Breakdown("since_return", BANDS),
     ]
     for attribute in programme.attributes:
         if attribute.kind == "choices":
@@ -289,7 +289,7 @@ def weights_status(table: WeightTable, words: ReportWords) -> str:
     return words(N_("Scores use the official weight table ({version})."), version=table.version)
 
 
-def _figure_cells(row: Any, k: int, hidden_text: str) -> list[Any]:
+def _figure_cells(row: Any, hidden_text: str) -> list[Any]:
     cells: list[Any] = []
     for score in SCORES:
         figure = row.figures.get(score)
@@ -318,7 +318,7 @@ def table_rows(report: Report, kind: str) -> Iterable[list[Any]]:
             )
             n: Any = row.n if not row.hidden else hidden_text
             line = [w.period(table.period), title, " × ".join(values), n]
-            line += _figure_cells(row, report.k, hidden_text)
+            line += _figure_cells(row, hidden_text)
             if kind == "wave":
                 line += [row.lowest.get(d) if not row.hidden else None for d in SCORES[:3]]
             yield line

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import stdtrit  # (Student's t quantiles; scipy.stats takes 1 s to load)
 
 from scoring.disclosure import hidden_cells, one_way_lines, two_way_lines
 from scoring.model import DIMENSIONS
@@ -149,13 +148,21 @@ class Table:
         return sum(r.hidden for r in self.rows)
 
 
+def _t(df: float) -> float:
+    """Student's t quantile of the intervals (scipy loaded on first use: the console and
+    the command line import this module for its names)."""
+    from scipy.special import stdtrit  # (not scipy.stats: a second to load)
+
+    return float(stdtrit(df, 0.5 + CONFIDENCE / 2))
+
+
 def interval(values: np.ndarray) -> tuple[float | None, float | None]:
     """The t-based 95% interval of the mean of ``values`` (None, None below two)."""
     n = len(values)
     if n < 2:
         return None, None
     mean = float(values.mean())
-    half = float(stdtrit(n - 1, 0.5 + CONFIDENCE / 2)) * float(values.std(ddof=1)) / math.sqrt(n)
+    half = _t(n - 1) * float(values.std(ddof=1)) / math.sqrt(n)
     return mean - half, mean + half
 
 
@@ -170,7 +177,7 @@ def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float] | None:
     if se == 0:
         return difference, difference, difference
     df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-    half = float(stdtrit(df, 0.5 + CONFIDENCE / 2)) * se
+    half = _t(df) * se
     return difference, difference - half, difference + half
 
 
