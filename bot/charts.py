@@ -11,7 +11,8 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
+from bot.i18n import SOURCE_LANGUAGE, translations
+from bot.languages import languages
 from bot.staff_words import N_, StaffWords
 from bot.survey_scores import weights_note
 from scoring import WeightTable
@@ -34,11 +35,11 @@ class ChartWords:
     text itself, Arabic letters joined: the words go to it as they are."""
 
     def __init__(self, language: str = SOURCE_LANGUAGE) -> None:
-        self.language = language if language in UI_LANGUAGES else SOURCE_LANGUAGE
+        self.language = languages().resolved(language).code
         self._gettext = translations(self.language).gettext
         self.staff = StaffWords(self._gettext)
         #: from one wave to the next, in the reading direction
-        self.arrow = "←" if self.language in RTL_LANGUAGES else "→"
+        self.arrow = "←" if languages().rtl(self.language) else "→"
 
     def __call__(self, msgid: str, **values: object) -> str:
         text = self._gettext(msgid)

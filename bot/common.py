@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import typer
 
+from bot.languages import LanguageError
 from bot.programme import Programme, ProgrammeError, load_programme
 from flows import FlowDefinition, FlowDefinitionError, definition_at
 from storage.config import Settings
@@ -23,13 +24,19 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def configured_definition(path: Path | None = None) -> FlowDefinition:
+def configured_definition(
+    path: Path | None = None, *, language_files: bool = True
+) -> FlowDefinition:
     """The survey in use: ``path``, else ``RSSBOT_FLOW`` (a YAML definition or an XLSForm
-    ``.xlsx``), else the built-in RSS. A definition that cannot be used ends the command
-    with what is wrong and where."""
+    ``.xlsx``), else the built-in RSS; with the labels every language folder holds for it
+    (:func:`bot.language_packs.with_language_files`) unless ``language_files`` is false.
+    A definition that cannot be used ends the command with what is wrong and where."""
+    from bot.language_packs import with_language_files
+
     try:
-        return definition_at(path or os.environ.get("RSSBOT_FLOW") or None)
-    except FlowDefinitionError as exc:
+        flow = definition_at(path or os.environ.get("RSSBOT_FLOW") or None)
+        return with_language_files(flow) if language_files else flow
+    except (FlowDefinitionError, LanguageError) as exc:
         fail(str(exc))
 
 

@@ -1,7 +1,8 @@
-"""UI strings through gettext catalogues in ``locales/`` (survey texts live in the flow).
+"""UI strings through gettext catalogues (survey texts live in the flow).
 
-The ``.po`` files are the source of truth; they are compiled in memory with Babel the
-first time a language is used, so there is no build step to forget.
+Each language's ``messages.po`` (:mod:`bot.languages`) is the source of truth; it is
+compiled in memory with Babel the first time the language is used, so there is no build
+step to forget.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ import io
 import unicodedata
 from collections.abc import Callable
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-#: UI languages with a catalogue; English is the source language (msgids).
-UI_LANGUAGES = ("en", "fr", "ar")
-SOURCE_LANGUAGE = "en"
-RTL_LANGUAGES = frozenset({"ar", "fa", "ur", "ps", "he"})
+from bot.languages import SOURCE_LANGUAGE, languages
+
+__all__ = ["SOURCE_LANGUAGE", "Translator", "proposed_language", "translations"]
+
 RLM = "\u200f"  # RIGHT-TO-LEFT MARK
 
 
@@ -45,18 +46,22 @@ def right_to_left(text: str) -> str:
 
 def proposed_language(code: str | None) -> str:
     """The UI language closest to a chat app's language code (English if none is)."""
-    base = (code or SOURCE_LANGUAGE).split("-")[0].lower()
-    return base if base in UI_LANGUAGES else SOURCE_LANGUAGE
+    return languages().proposed(code)
+
+
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalogue of ``language`` (the source language, or one the interface
+    does not speak: the msgids)."""
+    lang = languages().resolved(language)
+    if lang.code == SOURCE_LANGUAGE:
+        return gettext.NullTranslations()
+    return _compiled(lang.catalogue, lang.locale)
 
 
 @cache
-def translations(language: str) -> gettext.NullTranslations:
-    """The compiled catalogue of ``language`` (English, or unknown: the msgids)."""
-    if language == SOURCE_LANGUAGE or language not in UI_LANGUAGES:
-        return gettext.NullTranslations()
-    po = resources.files("locales").joinpath(language, "LC_MESSAGES", "messages.po")
+def _compiled(po: Path, locale: str) -> gettext.NullTranslations:
     with po.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
+        catalog = read_po(handle, locale=locale.replace("-", "_"))
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
@@ -67,7 +72,8 @@ class Translator:
     """``_("Question {number} of {total}", number=3, total=32)`` in one language."""
 
     def __init__(self, language: str, *, commands: Callable[[str, str], str] | None = None) -> None:
-        self.language = language if language in UI_LANGUAGES else SOURCE_LANGUAGE
+        self._language = languages().resolved(language)
+        self.language = self._language.code
         self._catalogue = translations(self.language)
         #: rewrites the commands a text names, for a channel without commands (WhatsApp:
         #: :func:`bot.keywords.spelled_as_keywords`)
@@ -75,18 +81,22 @@ class Translator:
 
     def __call__(self, message: str, **values: object) -> str:
         text = self._catalogue.gettext(message)
-        text = text.format(**values) if values else text
+        if values:
+            try:
+                text = text.format(**values)
+            except (KeyError, IndexError, ValueError):  # a translation that broke a
+                text = message.format(**values)  # placeholder: the source's words
         if self._commands is not None:
             text = self._commands(text, self.language)
         return right_to_left(text) if self.rtl else text
 
     @property
     def rtl(self) -> bool:
-        return self.language in RTL_LANGUAGES
+        return self._language.rtl
 
     def score(self, value: float | None) -> str:
         """A score as shown to people: two decimals in the language's number format."""
         _ = self
         if value is None:
             return _("not enough answers")
-        return format_decimal(value, format="0.00", locale=self.language)
+        return format_decimal(value, format="0.00", locale=self._language.locale.replace("-", "_"))

@@ -16,7 +16,8 @@ from typing import TextIO
 import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bot.i18n import RTL_LANGUAGES, translations
+from bot.i18n import translations
+from bot.languages import languages
 from bot.staff import invitation_link, whatsapp_invitation_link
 from bot.staff_words import N_, StaffWords
 from storage.caseload import Created
@@ -104,7 +105,7 @@ def render_sheet(invitations: Sequence[Invitation], *, language: str, days: int)
                     "invitation": i,
                     "qr": segno.make(i.link, error="m").svg_inline(scale=3, border=4),
                     "words": handed_over(i.language, i.channel, i.public_id, days),
-                    "dir": "rtl" if i.language in RTL_LANGUAGES else "ltr",
+                    "dir": languages().direction(i.language),
                 }
             )
         groups.append({"office": office, "caseworker": caseworker, "cards": cards})
@@ -113,7 +114,7 @@ def render_sheet(invitations: Sequence[Invitation], *, language: str, days: int)
     )
     return environment.get_template("invitation_sheet.html").render(
         lang=language,
-        dir="rtl" if language in RTL_LANGUAGES else "ltr",
+        dir=languages().direction(language),
         groups=groups,
         total=len(invitations),
         _=_,

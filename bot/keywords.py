@@ -8,65 +8,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal
+from functools import cache
 
-Command = Literal["start", "stop", "mydata", "delete", "feedback", "language", "help", "cancel"]
+from bot.languages import COMMANDS, Command, Languages, languages
 
-KEYWORDS: dict[Command, frozenset[str]] = {
-    "start": frozenset({"start", "commencer", "ابدأ"}),
-    "stop": frozenset({"stop", "arret", "توقف"}),
-    "mydata": frozenset({"mydata", "my data", "data", "mes donnees", "donnees", "بياناتي"}),
-    "delete": frozenset({"delete", "erase", "supprimer", "effacer", "حذف", "امسح"}),
-    "feedback": frozenset({"feedback", "avis", "رأي", "ملاحظات"}),
-    "language": frozenset({"language", "langue", "اللغة", "لغة"}),
-    "help": frozenset({"help", "aide", "مساعدة"}),
-    "cancel": frozenset({"cancel", "annuler", "إلغاء"}),
-}
+__all__ = ["Command", "is_stop_word", "keyword", "spelled_as_keywords"]
 
-
-#: how a command is written to a returnee on a channel without commands, in their language
-#: (each is one of :data:`KEYWORDS`)
-SHOWN: dict[str, dict[Command, str]] = {
-    "en": {
-        "start": "START",
-        "stop": "STOP",
-        "mydata": "MY DATA",
-        "delete": "DELETE",
-        "feedback": "FEEDBACK",
-        "language": "LANGUAGE",
-        "help": "HELP",
-        "cancel": "CANCEL",
-    },
-    "fr": {
-        "start": "COMMENCER",
-        "stop": "ARRET",
-        "mydata": "MES DONNEES",
-        "delete": "SUPPRIMER",
-        "feedback": "AVIS",
-        "language": "LANGUE",
-        "help": "AIDE",
-        "cancel": "ANNULER",
-    },
-    "ar": {
-        "start": "ابدأ",
-        "stop": "توقف",
-        "mydata": "بياناتي",
-        "delete": "حذف",
-        "feedback": "رأي",
-        "language": "اللغة",
-        "help": "مساعدة",
-        "cancel": "إلغاء",
-    },
-}
-
-_COMMAND_IN_TEXT = re.compile(r"(?<![\w/])/(" + "|".join(KEYWORDS) + r")\b")
+_COMMAND_IN_TEXT = re.compile(r"(?<![\w/])/(" + "|".join(COMMANDS) + r")\b")
 
 
 def spelled_as_keywords(text: str, language: str) -> str:
     """``text`` with every command it names (``/delete``) written as the keyword a
     returnee types in ``language`` (``SUPPRIMER``), English where the language has none."""
-    shown = SHOWN.get(language, SHOWN["en"])
-    return _COMMAND_IN_TEXT.sub(lambda m: shown[m.group(1)], text)  # type: ignore[index]
+    registry = languages()
+    lang = registry.get(language) or registry.source
+    return _COMMAND_IN_TEXT.sub(lambda m: lang.shown_keyword(m.group(1)), text)  # type: ignore[arg-type]
 
 
 def _folded(text: str) -> str:
@@ -76,7 +32,15 @@ def _folded(text: str) -> str:
     return unicodedata.normalize("NFC", kept)
 
 
-_BY_WORD = {_folded(word): command for command, words in KEYWORDS.items() for word in words}
+@cache
+def _by_word(registry: Languages) -> dict[str, Command]:
+    """Every language's keywords, folded, with the command each stands for (a command's
+    own name always counts)."""
+    found: dict[str, Command] = {command: command for command in COMMANDS}
+    for lang in registry.values():
+        for command, words in lang.keywords.items():
+            found.update({_folded(word): command for word in words})
+    return found
 
 
 def keyword(text: str) -> tuple[Command, str] | None:
@@ -85,10 +49,11 @@ def keyword(text: str) -> tuple[Command, str] | None:
     words = text.strip().lstrip("/").split(maxsplit=1)
     if not words:
         return None
+    by_word = _by_word(languages())
     first = _folded(words[0])
-    if first == "start" or _BY_WORD.get(first) == "start":
+    if by_word.get(first) == "start":
         return "start", words[1].strip() if len(words) > 1 else ""
-    command = _BY_WORD.get(_folded(text.strip().lstrip("/")))
+    command = by_word.get(_folded(text.strip().lstrip("/")))
     return None if command is None else (command, "")
 
 

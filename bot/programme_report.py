@@ -25,7 +25,8 @@ from typing import Any
 from matplotlib.figure import Figure
 from openpyxl import Workbook
 
-from bot.i18n import SOURCE_LANGUAGE, UI_LANGUAGES, translations
+from bot.i18n import SOURCE_LANGUAGE, translations
+from bot.languages import languages
 from bot.programme import Programme, country_name
 from bot.staff_words import N_, StaffWords
 from scoring import WeightTable
@@ -187,7 +188,7 @@ class ReportWords:
     """The report's words in one language: breakdowns and their values by name."""
 
     def __init__(self, programme: Programme, language: str = SOURCE_LANGUAGE) -> None:
-        self.language = language if language in UI_LANGUAGES else SOURCE_LANGUAGE
+        self.language = languages().resolved(language).code
         self._ = translations(self.language).gettext
         self.staff = StaffWords(self._)
         self.programme = programme

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.i18n import Translator
+from bot.languages import languages
 from flows.model import (
     AskedQuestion,
     ChoiceQuestion,
@@ -31,9 +32,6 @@ from scoring import WeightTable
 
 if TYPE_CHECKING:
     from bot.core.rights import DataKept
-
-#: each language's name in that language
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "ar": "العربية"}
 
 
 def answer_label(question: Question, answer: Answer, language: str, _: Translator) -> str:
@@ -200,6 +198,7 @@ def answer_buttons(
         for i, option in enumerate(question.options):
             mark = "☑" if option.id in pending else "☐"
             buttons.append(AnswerButton("t", i, f"{mark} {option.label[language]}", "option"))
+        # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
         buttons.append(AnswerButton("d", -1, _("Done ✓"), "option"))
     elif isinstance(question, ChoiceQuestion):
         current = event.current_answer
@@ -208,11 +207,15 @@ def answer_buttons(
             label = option.label[language]
             buttons.append(AnswerButton("c", i, f"✓ {label}" if chosen else label, "option"))
     if question.optional:
+        # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
         buttons.append(AnswerButton("s", -1, _("Skip"), "special"))
+    # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
     buttons.append(AnswerButton("p", -1, _("Prefer not to answer"), "special"))
     if question.allow_dont_know:
+        # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
         buttons.append(AnswerButton("k", -1, _("Don't know"), "special"))
     if event.number > 1:
+        # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
         buttons.append(AnswerButton("b", -1, _("◀ Back"), "back"))
     return buttons
 
@@ -237,7 +240,7 @@ def data_kept_lines(
         _("Reference: {ref}", ref=escape(kept.case_ref or "-")),
         _("Country: {country}", country=kept.country or "-"),
         _("Return date: {date}", date=kept.return_date or "-"),
-        _("Language: {language}", language=LANGUAGE_NAMES.get(lang, lang)),
+        _("Language: {language}", language=languages().name(lang)),
         _("Consent: {events}", events=events or "-"),
     ]
     if kept.first_name:

@@ -11,7 +11,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LANGUAGES = ("fr", "ar")
+SOURCE_LANGUAGE = "en"
+
+
+def catalogued_languages() -> list[str]:
+    """Every built-in language folder but the source language's (it has no catalogue)."""
+    return sorted(
+        p.name
+        for p in (ROOT / "locales").iterdir()
+        if (p / "language.yaml").is_file() and p.name != SOURCE_LANGUAGE
+    )
 
 
 def main() -> int:
@@ -26,6 +35,8 @@ def main() -> int:
             "babel.cfg",
             "--no-location",
             "--sort-output",
+            "--add-comments",
+            "TRANSLATORS:",
             "--project",
             "rssbot",
             "-o",
@@ -35,7 +46,7 @@ def main() -> int:
         cwd=ROOT,
         check=True,
     )
-    for lang in LANGUAGES:
+    for lang in catalogued_languages():
         po = ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po"
         cmd = (
             ["update", "--no-fuzzy-matching", "--ignore-obsolete", "-w", "100"]

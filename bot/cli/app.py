@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from bot.cli import admin, caseload, serve, staff
+from bot.cli.i18n import i18n_app
 from bot.common import configured_definition, fail, open_store
 from bot.consent import DataPolicy, consent_text
 from bot.console import ConsoleSurvey
@@ -48,6 +49,7 @@ app = typer.Typer(
 )
 flow_app = typer.Typer(help="Survey flow definitions.", no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
+app.add_typer(i18n_app, name="i18n")
 app.add_typer(admin.db_app, name="db", no_args_is_help=True)
 app.add_typer(admin.keys_app, name="keys", no_args_is_help=True)
 app.command("init")(admin.init)

@@ -17,7 +17,7 @@ import typer
 from bot.cli.staff import AsOption, acting, windows
 from bot.common import configured_definition, configured_programme, fail, open_store
 from bot.followup_rules import check_unchecked
-from bot.i18n import UI_LANGUAGES
+from bot.languages import languages
 from bot.settings import BotSettings, WhatsAppSettings, configured_secrets
 from bot.sign_in_mail import mailer_from_settings
 from bot.staff import NotAllowed, invitation_link, whatsapp_invitation_link
@@ -319,8 +319,9 @@ def enroll(
     channel: ChannelOption = None,
 ) -> None:
     """Enrol a returnee and print their single-use invitation link."""
-    if language not in UI_LANGUAGES:
-        fail(f"unknown language '{language}': choose one of {', '.join(UI_LANGUAGES)}")
+    interface = languages().interface
+    if language not in interface:
+        fail(f"unknown language '{language}': choose one of {', '.join(interface)}")
     if not case.strip():
         fail("--case must not be empty")
     when = _parse_date(return_date)

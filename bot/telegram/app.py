@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from bot.i18n import UI_LANGUAGES, Translator
+from bot.i18n import SOURCE_LANGUAGE, Translator
+from bot.languages import languages
 from bot.settings import TELEGRAM_API
 from bot.telegram import entry, feedback, rights, survey
 from bot.telegram.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
@@ -116,8 +117,11 @@ def build_dispatcher(svc: Services, *, webhook: bool = False) -> Dispatcher:
 
 
 async def set_commands(bot: Bot) -> None:
-    """The command menu, in each UI language."""
-    for language in UI_LANGUAGES:
+    """The command menu, in each UI language Telegram can name (a two-letter ISO 639-1
+    code; the others see the source language's menu)."""
+    for language in languages().interface:
+        if language != SOURCE_LANGUAGE and not (len(language) == 2 and language.isalpha()):
+            continue
         _ = Translator(language)
         commands = [
             BotCommand(command="start", description=_("Start or continue the survey")),
@@ -131,7 +135,7 @@ async def set_commands(bot: Bot) -> None:
         await bot.set_my_commands(
             commands,
             scope=BotCommandScopeDefault(),
-            language_code=None if language == "en" else language,
+            language_code=None if language == SOURCE_LANGUAGE else language,
         )
 
 

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from babel import Locale, UnknownLocaleError
 
 from bot.i18n import Translator
-from bot.texts import LANGUAGE_NAMES, answer_buttons
+from bot.languages import languages
+from bot.texts import answer_buttons
 from flows.model import AskedQuestion, FlowDefinition
 from flows.state import QuestionAsked
 
@@ -65,13 +65,7 @@ def rows(*buttons: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
 
 def language_name(code: str) -> str:
     """A language's name in that language (``Français``), as a returnee looks for it."""
-    if code in LANGUAGE_NAMES:
-        return LANGUAGE_NAMES[code]
-    try:
-        own = Locale.parse(code.replace("-", "_")).display_name
-    except (ValueError, UnknownLocaleError):
-        own = None
-    return own[:1].upper() + own[1:] if own else code
+    return languages().name(code)
 
 
 def language_keyboard(proposed: str, then: str, languages: Sequence[str]) -> InlineKeyboardMarkup:

@@ -27,7 +27,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.common import configured_definition
 from bot.couriers import Courier
-from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, UI_LANGUAGES, translations
+from bot.i18n import SOURCE_LANGUAGE, translations
+from bot.languages import languages
 from bot.programme import Programme, load_programme
 from bot.rate_limits import RateLimiter
 from bot.sign_in_mail import MailFailed, SignInMailer
@@ -36,7 +37,6 @@ from bot.staff import rounds as staff_rounds
 from bot.staff.oidc import PENDING_SECONDS, OidcClient, SignInRefused, seal, unseal
 from bot.staff_words import N_, StaffWords
 from bot.telegram.sender import RoundSender
-from bot.texts import LANGUAGE_NAMES
 from bot.web.links import console_url, sign_in_link
 from flows import FlowDefinition
 from scoring import WeightTable
@@ -109,6 +109,7 @@ class Console:
         user = request.get(USER)
         token = request.cookies.get(COOKIE)
         lang = language_of(request)
+        registry = languages()
         catalogue = translations(lang)
         _ = catalogue.gettext
         note = None
@@ -124,9 +125,9 @@ class Console:
             weights_note=note,
             base=self.base,
             lang=lang,
-            dir="rtl" if lang in RTL_LANGUAGES else "ltr",
-            languages=[(code, LANGUAGE_NAMES[code]) for code in UI_LANGUAGES],
-            language_name=lambda code: LANGUAGE_NAMES.get(code, code),
+            dir=registry.direction(lang),
+            languages=[(code, registry.name(code)) for code in registry.interface],
+            language_name=registry.name,
             words=StaffWords(_),
             _=_,
             ngettext=catalogue.ngettext,
@@ -178,13 +179,16 @@ class Console:
 
 def language_of(request: web.Request) -> str:
     """The language chosen in the console, else the browser's first UI language."""
+    interface = languages().interface
     chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in UI_LANGUAGES:
+    if chosen in interface:
         return chosen
     for part in request.headers.get("Accept-Language", "").split(","):
-        code = part.split(";")[0].strip().split("-")[0].lower()
-        if code in UI_LANGUAGES:
+        tag = part.split(";")[0].strip()
+        if tag and tag != "*" and (code := languages().proposed(tag)) != SOURCE_LANGUAGE:
             return code
+        if tag.split("-")[0].lower() == SOURCE_LANGUAGE:
+            return SOURCE_LANGUAGE
     return SOURCE_LANGUAGE
 
 
@@ -552,7 +556,7 @@ async def overview(console: Console, request: web.Request) -> web.StreamResponse
 async def choose_language(console: Console, request: web.Request) -> web.StreamResponse:
     code = request.match_info["code"]
     redirect = web.HTTPSeeOther(f"{console.base}/")
-    if code in UI_LANGUAGES:
+    if code in languages().interface:
         _set_cookie(redirect, console, request, LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600)
     raise redirect
 

@@ -16,9 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.caseload_file import CaseloadFileError, check_file, limit_to_scope
-from bot.i18n import RTL_LANGUAGES, UI_LANGUAGES
 from bot.invitation_codes import qr_png
 from bot.invitation_sheet import handed_over, invitations_for, render_sheet, write_links_to
+from bot.languages import languages
 from bot.staff import invitation_link, whatsapp_invitation_link
 from bot.staff import records as staff_records
 from bot.staff_words import N_
@@ -72,7 +72,7 @@ def _invitation(
         qr=base64.b64encode(qr_png(link)).decode(),
         valid_days=days,
         returnee_lang=returnee.language,
-        returnee_dir="rtl" if returnee.language in RTL_LANGUAGES else "ltr",
+        returnee_dir=languages().direction(returnee.language),
         handed=handed_over(returnee.language, channel, public_id, days),
     )
 
@@ -97,7 +97,7 @@ async def _form(
         status,
         title=_("Enrol a returnee"),
         channels=channels(console),
-        ui_languages=UI_LANGUAGES,
+        ui_languages=languages().interface,
         form=form or {},
         problem=problem,
         holder=holder,
@@ -133,7 +133,7 @@ async def enrol(console: Console, request: web.Request) -> web.StreamResponse:
         problem = _("The date of return is in the future.")
     elif country and not (country.isalpha() and len(country) <= 8):
         problem = _("The country is a code of letters, like GN.")
-    elif language not in UI_LANGUAGES:
+    elif language not in languages().interface:
         problem = _("Choose the language the returnee reads best.")
     elif channel not in channels(console):
         problem = _("Choose the chat app the returnee uses.")

@@ -36,8 +36,8 @@ from bot.core.survey import (
 from bot.feedback_drafts import Drafts, FeedbackDraft
 from bot.i18n import Translator
 from bot.keywords import keyword, spelled_as_keywords
+from bot.languages import languages
 from bot.texts import (
-    LANGUAGE_NAMES,
     data_kept_lines,
     help_lines,
     invitation_problem,
@@ -256,6 +256,7 @@ class Turn:
             await self.send(
                 choices(
                     _("Do you want to erase everything kept about you? This cannot be undone."),
+                    # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
                     [("delete.1", _("Yes, erase everything")), ("delete.0", _("No, keep it"))],
                     _,
                 )
@@ -304,15 +305,16 @@ class Turn:
     # -- entry ---------------------------------------------------------------------------
 
     async def language_menu(self, text: str, then: str) -> None:
-        languages = self.core.definition.languages
-        order = [self.lang] + [code for code in languages if code != self.lang]
-        options = [(f"lang.{code}.{then}", LANGUAGE_NAMES.get(code, code)) for code in order]
+        offered = self.core.definition.languages
+        order = [self.lang] + [code for code in offered if code != self.lang]
+        options = [(f"lang.{code}.{then}", languages().name(code)) for code in order]
         await self.send(choices(text, options, self._))
 
     async def ask_consent(self) -> None:
         _ = self._
         text = "\n\n".join(consent_text(_, self.core.policy))
         await self.send(
+            # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
             choices(text, [("consent.1", _("I agree")), ("consent.0", _("No thanks"))], _)
         )
 
@@ -434,6 +436,7 @@ class Turn:
                     "Your feedback on the help you received is confidential. Do you want to send "
                     "it with your name, or anonymously (nobody can link it to you)?"
                 ),
+                # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
                 [("fb.anon.0", _("With my name on it")), ("fb.anon.1", _("Anonymously"))],
                 _,
             )
@@ -463,6 +466,7 @@ class Turn:
                         "How would you rate the help you received, "
                         "from 1 (very bad) to 5 (very good)?"
                     ),
+                    # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
                     [*stars, ("fb.rating.0", _("Skip"))],
                     _,
                 )

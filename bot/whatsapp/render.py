@@ -68,6 +68,7 @@ def choices(body: str, options: Sequence[tuple[str, str]], _: Translator) -> lis
         else Row(id_, fit(label, ROW_TITLE_MAX), fit(label, ROW_DESCRIPTION_MAX))
         for id_, label in options
     ]
+    # TRANSLATORS: the button that opens a list of answers: at most 20 characters
     button = fit(_("Choose"), LIST_BUTTON_MAX)
     messages = []
     for start in range(0, len(rows), ROWS_MAX):

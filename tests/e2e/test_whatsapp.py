@@ -324,9 +324,9 @@ async def test_messages_name_the_keywords_of_the_returnees_language(
     command (/delete)."""
     import re
 
-    from bot.keywords import SHOWN
+    from bot.languages import COMMANDS, languages
 
-    words = SHOWN[language]
+    words = {c: languages()[language].shown_keyword(c) for c in COMMANDS}
     user = await join(wa_harness, language)
     user.send(words["help"])
     shown = await user.expect(words["mydata"])

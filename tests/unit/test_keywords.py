@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.keywords import KEYWORDS, is_stop_word, keyword
+from bot.keywords import is_stop_word, keyword
+from bot.languages import COMMANDS, languages
 
 
 @pytest.mark.parametrize(
@@ -36,13 +37,14 @@ def test_an_answer_that_contains_a_keyword_is_an_answer(text: str) -> None:
 
 
 def test_every_keyword_shown_to_a_returnee_is_read_back_as_its_command() -> None:
-    from bot.keywords import SHOWN, spelled_as_keywords
+    from bot.keywords import spelled_as_keywords
 
-    for language, words in SHOWN.items():
-        assert set(words) == set(KEYWORDS), language
-        for command, word in words.items():
-            assert keyword(word) == (command, ""), (language, word)
-            assert keyword(word.lower()) == (command, ""), (language, word)
+    for language in languages().values():
+        assert set(language.keywords) == set(COMMANDS), language.code
+        for command in COMMANDS:
+            word = language.shown_keyword(command)
+            assert keyword(word) == (command, ""), (language.code, word)
+            assert keyword(word.lower()) == (command, ""), (language.code, word)
     assert spelled_as_keywords("send /delete, or /mydata.", "fr") == (
         "send SUPPRIMER, or MES DONNEES."
     )
