@@ -39,8 +39,8 @@ def retention_period(_: Translator, months: int) -> str:
     """ "2 years", "2 ans", "سنتان", "18 months"... (CLDR's units, with each language's
     plural forms)."""
     if months % 12 == 0:
-        return format_unit(months // 12, "duration-year", locale=_.language, length="long")
-    return format_unit(months, "duration-month", locale=_.language, length="long")
+        return format_unit(months // 12, "duration-year", locale=_.locale, length="long")
+    return format_unit(months, "duration-month", locale=_.locale, length="long")
 
 
 def consent_text(_: Translator, policy: DataPolicy) -> list[str]:

@@ -94,9 +94,14 @@ class Translator:
     def rtl(self) -> bool:
         return self._language.rtl
 
+    @property
+    def locale(self) -> str:
+        """The Babel locale of the language's numbers, dates and names."""
+        return self._language.locale.replace("-", "_")
+
     def score(self, value: float | None) -> str:
         """A score as shown to people: two decimals in the language's number format."""
         _ = self
         if value is None:
             return _("not enough answers")
-        return format_decimal(value, format="0.00", locale=self._language.locale.replace("-", "_"))
+        return format_decimal(value, format="0.00", locale=self.locale)

@@ -186,6 +186,12 @@ class Languages(Mapping[str, Language]):
         except (ValueError, UnknownLocaleError):
             return False
 
+    def cldr(self, code: str) -> str:
+        """The Babel locale identifier for ``code``'s numbers, dates and names (its
+        entry's CLDR locale; the code itself where it has no entry)."""
+        lang = self._found.get(code)
+        return (lang.locale if lang is not None else code).replace("-", "_")
+
     def direction(self, code: str) -> str:
         """``rtl`` or ``ltr``, as HTML's ``dir`` takes it."""
         return "rtl" if self.rtl(code) else "ltr"

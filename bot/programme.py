@@ -15,6 +15,8 @@ import yaml
 from babel import Locale
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.languages import languages
+
 DEFAULT_FILE = Path(__file__).with_name("programme.yaml")
 Labels = dict[str, str]
 DIMENSIONS = ("economic", "social", "psychosocial")
@@ -233,7 +235,7 @@ def is_country(code: str) -> bool:
 def country_name(code: str, language: str) -> str:
     """A country's name in ``language`` (the code where Babel has no name)."""
     try:
-        names = Locale.parse(language).territories
+        names = Locale.parse(languages().cldr(language)).territories
     except (ValueError, TypeError):
         names = Locale("en").territories
     return str(names.get(code, code))

@@ -28,10 +28,31 @@ ROW_DESCRIPTION_MAX = 72
 LIST_BUTTON_MAX = 20
 
 
+_OPENERS = {"\u202a": "\u202c", "\u202b": "\u202c", "\u202d": "\u202c", "\u202e": "\u202c"}
+_OPENERS |= {"\u2066": "\u2069", "\u2067": "\u2069", "\u2068": "\u2069"}
+
+
+def _closers(text: str) -> str:
+    """What closes the directional embeddings and isolates ``text`` leaves open."""
+    stack: list[str] = []
+    for char in text:
+        if char in _OPENERS:
+            stack.append(_OPENERS[char])
+        elif stack and char == stack[-1]:
+            stack.pop()
+    return "".join(reversed(stack))
+
+
 def fit(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut (and, where the cut
+    falls inside a right-to-left or left-to-right embedding, its end kept)."""
     text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rstrip()
+    while len(cut) + len(_closers(cut)) + 1 > limit:
+        cut = cut[:-1]
+    return cut + "…" + _closers(cut)
 
 
 def text_messages(text: str) -> list[Outgoing]:

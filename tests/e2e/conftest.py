@@ -101,11 +101,16 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(backend: Backend, keyring: Keyring) -> AsyncIterator[Harness]:
-    """The Telegram bot polling the fake Bot API, on a fresh database."""
+async def running_bot(
+    backend: Backend, keyring: Keyring, definition: FlowDefinition | None = None
+) -> AsyncIterator[Harness]:
+    """The Telegram bot polling the fake Bot API, on a fresh database (asking
+    ``definition``, else the RSS)."""
     server = FakeTelegram()
-    async with _running(backend, server, Harness(server, backend, keyring)) as h:
-        yield h
+    h = Harness(server, backend, keyring)
+    h.definition = definition or h.definition
+    async with _running(backend, server, h) as running:
+        yield running
 
 
 @contextlib.asynccontextmanager
@@ -217,8 +222,13 @@ async def wa_harness(backend: Backend, keyring: Keyring) -> AsyncIterator[WaHarn
 
 
 @contextlib.asynccontextmanager
-async def running_wa_bot(backend: Backend, keyring: Keyring) -> AsyncIterator[WaHarness]:
-    """The bot's WhatsApp webhook against the fake Cloud API, on a fresh database."""
+async def running_wa_bot(
+    backend: Backend, keyring: Keyring, definition: FlowDefinition | None = None
+) -> AsyncIterator[WaHarness]:
+    """The bot's WhatsApp webhook against the fake Cloud API, on a fresh database (asking
+    ``definition``, else the RSS)."""
     server = FakeWhatsApp()
-    async with _running(backend, server, WaHarness(server, backend, keyring)) as h:
-        yield h
+    h = WaHarness(server, backend, keyring)
+    h.definition = definition or h.definition
+    async with _running(backend, server, h) as running:
+        yield running

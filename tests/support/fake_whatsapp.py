@@ -31,8 +31,15 @@ PHONE_NUMBER_ID = "109876543210"
 APP_SECRET = "fake-app-secret-for-tests"
 VERIFY_TOKEN = "fake-verify-token"
 WINDOW = timedelta(hours=24)
-#: the body of a list that continues the one before (a question with more than 10 choices)
-CONTINUED = frozenset({"More choices", "Autres choix", "خيارات أخرى"})
+
+
+def continued() -> frozenset[str]:
+    """The body of a list that continues the one before (a question with more than 10
+    choices), in every language the bot speaks."""
+    from bot.i18n import Translator
+    from bot.languages import languages
+
+    return frozenset(Translator(code)("More choices") for code in languages().interface)
 
 
 @dataclass
@@ -431,7 +438,7 @@ class WaUser:
             with_options = [m for m in self.messages if m.options]
             while with_options:
                 recent.insert(0, with_options.pop())
-                if recent[0].body not in CONTINUED:
+                if recent[0].body not in continued():
                     break
         if not recent:
             raise AssertionError(f"no message with choices for {self.wa_id}")
