@@ -55,11 +55,12 @@ def translations(language: str) -> gettext.NullTranslations:
     lang = languages().resolved(language)
     if lang.code == SOURCE_LANGUAGE:
         return gettext.NullTranslations()
-    return _compiled(lang.catalogue, lang.locale)
+    return _compiled(lang.catalogue, lang.locale, lang.catalogue.stat().st_mtime_ns)
 
 
 @cache
-def _compiled(po: Path, locale: str) -> gettext.NullTranslations:
+def _compiled(po: Path, locale: str, _version: int) -> gettext.NullTranslations:
+    """The catalogue at ``po`` compiled (again when the file changed: ``_version``)."""
     with po.open("rb") as handle:
         catalog = read_po(handle, locale=locale.replace("-", "_"))
     buffer = io.BytesIO()

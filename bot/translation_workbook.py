@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import write_po
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -242,14 +242,23 @@ def _write_catalogue(language: Language, translations: Translations) -> Path:
             forms += [""] * (catalogue.num_plurals - len(forms))
             for form in range(catalogue.num_plurals):
                 forms[form] = translations.interface.get((key, form), forms[form])
-            catalogue.add(message.id, tuple(forms), auto_comments=message.auto_comments)
+            _put(catalogue, message, tuple(forms))
         else:
             old = catalogue.get(message.id)
             previous = str(old.string) if old is not None and old.string else ""
             text = translations.interface.get((str(message.id), None), previous)
-            catalogue.add(message.id, text, auto_comments=message.auto_comments)
+            _put(catalogue, message, text)
     path = language.catalogue
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
         write_po(handle, catalogue, width=100, omit_header=False, ignore_obsolete=True)
     return path
+
+
+def _put(catalogue: Catalog, message: Message, text: str | tuple[str, ...]) -> None:
+    """Set a string's translation (Babel's ``add`` keeps an existing one's)."""
+    old = catalogue.get(message.id)
+    if old is None:
+        catalogue.add(message.id, text, auto_comments=message.auto_comments)
+    else:
+        old.string, old.auto_comments, old.flags = text, list(message.auto_comments), set()

@@ -76,8 +76,11 @@ def language_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 _PSEUDO = re.compile(f"{OPEN}[^{CLOSE}]*{CLOSE}|{RLO}[^{PDF}]*{PDF}")
-#: what a returnee may see that is theirs or a link, not a text to translate
-_NOT_TEXT = re.compile(r"(?<![\w/])/\w+|https?://\S+|t\.me/\S+|CASE-\d+|\b[A-Z]{2}\b")
+#: what a returnee may see that is theirs, a link, or CLDR's words for the locale (a
+#: duration: "2 years"), not a text to translate
+_NOT_TEXT = re.compile(
+    r"(?<![\w/])/\w+|https?://\S+|t\.me/\S+|CASE-\d+|\b[A-Z]{2}\b|\d+ (years?|months?)\b"
+)
 
 
 def unmarked(text: str) -> list[str]:
