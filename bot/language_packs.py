@@ -23,11 +23,12 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from bot.languages import SOURCE_LANGUAGE, Language, LanguageError, Languages, languages
+from bot.programme import Programme, load_programme, programme_labels
 from bot.whatsapp.render import BODY_MAX, ROW_TITLE_MAX
 from flows import FlowDefinition, FlowDefinitionError
 from flows.translations import MissingLabels, survey_labels, with_language
 
-Part = Literal["interface", "survey"]
+Part = Literal["interface", "survey", "programme"]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _LIMIT = re.compile(r"at most (\d+) characters")
 
@@ -150,6 +151,26 @@ def survey_entries(flow: FlowDefinition, language: str) -> list[Entry]:
     return entries
 
 
+def programme_entries(programme: Programme, language: str) -> list[Entry]:
+    """Every label of the programme file (profile attributes, assistance, follow-up),
+    with its text in ``language`` ("" where none: the console shows the English)."""
+    return [
+        Entry("programme", key, what, english, text)
+        for key, what, english, text in programme_labels(programme, language)
+    ]
+
+
+def write_programme_labels(language: Language, labels: dict[str, str]) -> Path:
+    path = language.folder / "programme.yaml"
+    header = (
+        f"# The programme's labels in {language.name} ({language.code}): key -> text "
+        "(see bot/programme.py).\n"
+    )
+    body = yaml.safe_dump({"labels": labels}, allow_unicode=True, sort_keys=False, width=100)
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
 def labels_file(language: Language, flow: FlowDefinition) -> dict[str, str] | None:
     """The labels of ``flow`` in ``language``'s folder (None where it has none)."""
     path = language.survey_labels(flow.id)
@@ -226,6 +247,12 @@ def check(language: Language, flow: FlowDefinition) -> Report:
                 add(Problem("error", "survey", key, "missing"))
             return report
     _check_strings(survey_entries(flow, language.code), add)
+    if language.code != SOURCE_LANGUAGE:
+        for entry in programme_entries(load_programme(), language.code):
+            if not entry.translation:
+                add(
+                    Problem("warning", "programme", entry.key, "missing: the console shows English")
+                )
     missing = [c for c in ("stop", "start", "delete", "mydata") if c not in language.keywords]
     if missing and language.code != SOURCE_LANGUAGE:
         add(

@@ -6,7 +6,7 @@ flag a returnee after a completed survey. Read from ``bot/programme.yaml`` or th
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +15,7 @@ import yaml
 from babel import Locale
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.languages import languages
+from bot.languages import Languages, languages
 
 DEFAULT_FILE = Path(__file__).with_name("programme.yaml")
 Labels = dict[str, str]
@@ -194,10 +194,73 @@ class Programme(Strict):
 
 
 def load_programme(path: str | Path | None = None) -> Programme:
-    """The programme file ``path`` (default: ``RSSBOT_PROGRAMME``, else the built-in one);
+    """The programme file ``path`` (default: ``RSSBOT_PROGRAMME``, else the built-in one),
+    with the labels each language folder has for it (``<language>/programme.yaml``);
     :class:`ProgrammeError` says what is wrong with it."""
     chosen = Path(path or os.environ.get("RSSBOT_PROGRAMME") or DEFAULT_FILE)
-    return _load(chosen.resolve())
+    return _with_language_files(chosen.resolve(), languages())
+
+
+def _label_dicts(data: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """Each label of a dumped programme: its key, what it is, and the label (mutable)."""
+    for a in data["attributes"]:
+        yield f"attributes/{a['id']}", "profile attribute", a["label"]
+        for v in a["values"]:
+            yield f"attributes/{a['id']}/values/{v['id']}", f"value of {a['id']}", v["label"]
+    for kind, what in (("types", "assistance type"), ("levels", "assistance level")):
+        for v in data["assistance"][kind]:
+            yield f"assistance/{kind}/{v['id']}", what, v["label"]
+    for v in data["assistance"]["statuses"]:
+        yield f"assistance/statuses/{v['id']}", "assistance status", v["label"]
+    for r in data["followup"]["rules"]:
+        yield f"followup/rules/{r['id']}", "follow-up reason", r["label"]
+    for v in data["followup"]["actions"]:
+        yield f"followup/actions/{v['id']}", "follow-up action", v["label"]
+
+
+def programme_labels(programme: Programme, language: str) -> list[tuple[str, str, str, str]]:
+    """Every label of the programme: (key, what it is, English, text in ``language``, ""
+    where it has none)."""
+    return [
+        (key, what, label.get("en", ""), label.get(language, ""))
+        for key, what, label in _label_dicts(programme.model_dump(mode="python"))
+    ]
+
+
+def with_labels(programme: Programme, language: str, labels: Mapping[str, str]) -> Programme:
+    """``programme`` with the labels in ``language`` that ``labels`` (key -> text) gives;
+    the others keep showing English."""
+    data = programme.model_dump(mode="python")
+    for key, _what, label in _label_dicts(data):
+        text = str(labels.get(key) or "").strip()
+        if text:
+            label[language] = text
+    return Programme.model_validate(data)
+
+
+def labels_file(folder: Path) -> dict[str, str] | None:
+    """The programme's labels in a language folder (None where it has none)."""
+    path = folder / "programme.yaml"
+    if not path.is_file():
+        return None
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProgrammeError(f"{path}: cannot be read ({exc})") from exc
+    labels = raw.get("labels") if isinstance(raw, dict) else None
+    if not isinstance(labels, dict):
+        raise ProgrammeError(f"{path}: expected a mapping 'labels' of key -> text")
+    return {str(k): "" if v is None else str(v) for k, v in labels.items()}
+
+
+@cache
+def _with_language_files(path: Path, registry: Languages) -> Programme:
+    programme = _load(path)
+    for code, language in registry.items():
+        labels = labels_file(language.folder)
+        if labels is not None:
+            programme = with_labels(programme, code, labels)
+    return programme
 
 
 @cache

@@ -18,8 +18,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.language_packs import interface_entries, survey_entries
+from bot.language_packs import interface_entries, programme_entries, survey_entries
 from bot.languages import COMMANDS, SOURCE_LANGUAGE, Language, languages, read_entry
+from bot.programme import load_programme
 from bot.translation_workbook import Translations, write_language
 from flows import FlowDefinition
 
@@ -84,6 +85,8 @@ def pseudo_translations(code: str, flow: FlowDefinition) -> Translations:
         found.interface[(entry.key, entry.form)] = make(entry.source)
     for entry in survey_entries(flow, code):
         found.survey[entry.key] = make(entry.source)
+    for entry in programme_entries(load_programme(), code):
+        found.programme[entry.key] = make(entry.source)
     for command in COMMANDS:
         words = english.keywords.get(command, [command.upper()])
         found.keywords[command] = [make(words[0]).strip(OPEN + CLOSE + PADDING), *words]

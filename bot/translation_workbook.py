@@ -27,12 +27,15 @@ from bot.language_packs import (
     PLACEHOLDER,
     Entry,
     interface_entries,
+    programme_entries,
     read_catalogue,
     survey_entries,
     template,
     write_labels,
+    write_programme_labels,
 )
 from bot.languages import COMMANDS, ENTRY_FILE, SOURCE_LANGUAGE, Language, languages
+from bot.programme import load_programme
 from flows import FlowDefinition
 
 HEADERS = (
@@ -95,6 +98,7 @@ def write_workbook(language: Language, flow: FlowDefinition, path: Path) -> int:
         *interface_entries(language),
         *keyword_entries(language),
         *survey_entries(flow, language.code),
+        *programme_entries(load_programme(), language.code),
     ]
     rtl = Alignment(wrap_text=True, vertical="top", readingOrder=2 if language.rtl else 1)
     top = Alignment(wrap_text=True, vertical="top")
@@ -135,6 +139,7 @@ class Translations:
     interface: dict[tuple[str, int | None], str] = field(default_factory=dict)
     keywords: dict[str, list[str]] = field(default_factory=dict)
     survey: dict[str, str] = field(default_factory=dict)
+    programme: dict[str, str] = field(default_factory=dict)
     #: rows not taken, as "Strings row N (key): why"
     refused: list[str] = field(default_factory=list)
 
@@ -185,6 +190,8 @@ def read_workbook(path: Path) -> Translations:
             found.keywords[key.removeprefix("keyword:")] = words
         elif part == "survey":
             found.survey[key] = text
+        elif part == "programme":
+            found.programme[key] = text
         else:
             found.interface[(key, None if form is None else int(form))] = text
     return found
@@ -224,6 +231,10 @@ def write_language(translations: Translations, flow: FlowDefinition, root: Path)
             for e in survey_entries(flow, translations.code)
         }
         written.append(write_labels(language, flow, {k: v for k, v in labels.items() if v}))
+    if translations.programme:
+        earlier = {e.key: e.translation for e in programme_entries(load_programme(), language.code)}
+        labels = {k: translations.programme.get(k) or earlier.get(k, "") for k in earlier}
+        written.append(write_programme_labels(language, {k: v for k, v in labels.items() if v}))
     return written
 
 
