@@ -229,7 +229,7 @@ def builtin_folder() -> Path:
 
 def language_folders() -> tuple[str, ...]:
     """The folders languages are read from: the built-in one, then the deployment's."""
-    extra = os.environ.get(LANGUAGES_DIR_VARIABLE, "")
+    extra = os.environ.get("RSSBOT_LANGUAGES_DIR", "")
     return (str(builtin_folder()), *(p for p in extra.split(os.pathsep) if p.strip()))
 
 

@@ -140,7 +140,7 @@ CONSOLE_CHANNEL = "console"
 @app.command("console")
 def console_command(
     language: Annotated[
-        str, typer.Option("--language", "-l", help="Survey language: en, fr or ar.")
+        str, typer.Option("--language", "-l", help="Survey language (rssbot i18n list).")
     ] = "en",
     wave: Annotated[str, typer.Option(help="initial, intermediate or final.")] = "initial",
     weights: Annotated[Path | None, typer.Option(help="Another elements.csv.")] = None,

@@ -3,7 +3,6 @@ is missing or broken per language, and the two pseudo-languages."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from bot.languages import (
     LanguageError,
     builtin_folder,
     forget_languages,
+    language_folders,
     languages,
 )
 from bot.pseudo_locales import write_pseudo_languages
@@ -37,7 +37,7 @@ def _own_folder(into: Path | None) -> Path:
     else the built-in folder."""
     if into is not None:
         return into
-    extra = [p for p in os.environ.get(LANGUAGES_DIR_VARIABLE, "").split(os.pathsep) if p]
+    extra = language_folders()[1:]
     return Path(extra[0]) if extra else builtin_folder()
 
 
@@ -119,7 +119,7 @@ def import_(
             err=True,
         )
     forget_languages()
-    if into is not None and str(into) not in os.environ.get(LANGUAGES_DIR_VARIABLE, ""):
+    if into is not None and str(into) not in language_folders():
         typer.echo(f"to use it: {LANGUAGES_DIR_VARIABLE}={into}")
         return
     raise typer.Exit(_report([found.code]) or (1 if found.refused else 0))

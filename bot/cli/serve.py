@@ -312,7 +312,9 @@ def _channel(channel: str | None) -> str:
 def enroll(
     case: Annotated[str, typer.Option("--case", help="The case reference in your system.")],
     return_date: Annotated[str, typer.Option(help="Date of return, YYYY-MM-DD.")],
-    language: Annotated[str, typer.Option(help="Proposed language: en, fr or ar.")] = "en",
+    language: Annotated[
+        str, typer.Option(help="Proposed language: any language installed.")
+    ] = "en",
     country: Annotated[str | None, typer.Option(help="Country of return (ISO code).")] = None,
     valid_days: Annotated[int, typer.Option(min=1, max=365, help="Link validity.")] = 30,
     qr: QrOption = None,

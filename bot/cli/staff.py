@@ -483,7 +483,10 @@ def export(
         str, typer.Option(help="wide (a row per survey) or long (a row per answer).")
     ] = "wide",
     labels: Annotated[
-        str, typer.Option(help="Labels beside the codes, in en, fr or ar; 'none' for codes only.")
+        str,
+        typer.Option(
+            help="Labels beside the codes, in any language installed; 'none' for codes only."
+        ),
     ] = "en",
     wave: Annotated[str | None, typer.Option(help="Only this wave.")] = None,
     country: Annotated[str | None, typer.Option(help="Only this country.")] = None,
@@ -588,7 +591,9 @@ def report(
     list_breakdowns: Annotated[
         bool, typer.Option("--list-breakdowns", help="Name every breakdown and stop.")
     ] = False,
-    language: Annotated[str, typer.Option(help="The report's words: en, fr or ar.")] = "en",
+    language: Annotated[
+        str, typer.Option(help="The report's words: any language installed.")
+    ] = "en",
     data: Annotated[
         Path | None, typer.Option(help="Also write the tables as JSON (the console reads it).")
     ] = None,
@@ -704,7 +709,9 @@ def chart_cohort(
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    language: Annotated[str, typer.Option(help="The chart's words: en, fr or ar.")] = "en",
+    language: Annotated[
+        str, typer.Option(help="The chart's words: any language installed.")
+    ] = "en",
     panels: Annotated[
         Path | None,
         typer.Option(help="Also write each panel as its own PNG in this folder (for phones)."),
