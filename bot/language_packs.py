@@ -26,7 +26,7 @@ from bot.languages import SOURCE_LANGUAGE, Language, LanguageError, Languages, l
 from bot.programme import Programme, load_programme, programme_labels
 from bot.whatsapp.render import BODY_MAX, ROW_TITLE_MAX
 from flows import FlowDefinition, FlowDefinitionError
-from flows.translations import MissingLabels, survey_labels, with_language
+from flows.translations import BadClips, MissingLabels, survey_labels, with_language
 
 Part = Literal["interface", "survey", "programme"]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -198,8 +198,8 @@ def with_language_files(flow: FlowDefinition, registry: Languages | None = None)
         if labels is None:
             continue
         try:
-            flow = with_language(flow, code, labels)
-        except MissingLabels as exc:
+            flow = with_language(flow, code, labels, language.survey_labels(flow.id).parent)
+        except (MissingLabels, BadClips) as exc:
             raise FlowDefinitionError(str(language.survey_labels(flow.id)), str(exc)) from exc
     return flow
 

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from flows import expressions
+from flows import audio, expressions
 from flows.model import (
     SPEC_VERSION,
     ChoiceQuestion,
@@ -82,6 +82,42 @@ def _check_texts(text: LocalizedText | None, languages: list[str], what: str) ->
     return problems
 
 
+def _resolve_media(data: dict[str, Any], roots: list[Path]) -> None:
+    """Name every clip by where it is (see :func:`flows.audio.resolve`), in place."""
+
+    def resolved(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value  # (the model's validation says what is wrong)
+        return {k: str(audio.resolve(str(v), roots)) if v else v for k, v in value.items()}
+
+    for q in data["questions"]:
+        if "audio" in q:
+            q["audio"] = resolved(q["audio"])
+        options = q.get("options")
+        if isinstance(options, list):
+            q["options"] = [
+                {**o, "audio": resolved(o["audio"])} if isinstance(o, dict) and "audio" in o else o
+                for o in options
+            ]
+
+
+def clip_problems(clips: LocalizedText | None, languages: list[str], what: str) -> list[str]:
+    """What is wrong with the clips of one text: a language the flow does not have, a
+    file missing or in a format a channel refuses (:func:`flows.audio.inspect`)."""
+    if not clips:
+        return []
+    problems = []
+    for lang, file in clips.items():
+        if lang not in languages:
+            problems.append(f"{what} has a clip in undeclared language {lang}")
+            continue
+        try:
+            audio.inspect(file)
+        except audio.ClipError as exc:
+            problems.append(f"{what} ({lang}): {exc}")
+    return problems
+
+
 def _cross_checks(flow: FlowDefinition, source: str) -> None:
     langs = flow.languages
     for problem in _check_texts(flow.title, langs, "title"):
@@ -94,8 +130,10 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
         if q.id in seen:
             raise FlowDefinitionError(source, "question id appears twice", q.id)
         problems = _check_texts(q.text, langs, "text") + _check_texts(q.hint, langs, "hint")
+        problems += clip_problems(q.audio, langs, "audio")
         for o in options_of(q):
             problems += _check_texts(o.label, langs, f"option '{o.id}'")
+            problems += clip_problems(o.audio, langs, f"audio of option '{o.id}'")
         if isinstance(q, MultiSelect) and q.min_choices > len(q.options):
             problems.append("min_choices is larger than the number of options")
         if q.section is not None and q.section not in flow.sections:
@@ -165,8 +203,11 @@ def _constraint_problems(q: Integer | DecimalNumber, languages: list[str]) -> li
     return problems
 
 
-def parse_definition(data: Any, source: str = "<definition>") -> FlowDefinition:
-    """Validate a definition already parsed from YAML or JSON."""
+def parse_definition(
+    data: Any, source: str = "<definition>", media: list[Path] | None = None
+) -> FlowDefinition:
+    """Validate a definition already parsed from YAML or JSON; its clips are looked for
+    in the folders ``media`` (default: the working directory)."""
     if not isinstance(data, dict):
         raise FlowDefinitionError(source, "a flow definition must be a mapping")
     data = dict(data)
@@ -179,6 +220,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> FlowDefinition:
             f"spec_version {spec} is not supported: this program reads spec_version {SPEC_VERSION}",
         )
     data = _resolve_option_sets(data, source)
+    _resolve_media(data, media if media is not None else [Path.cwd()])
     for raw in data["questions"]:
         try:
             _QUESTION.validate_python(raw)
@@ -208,7 +250,13 @@ def load_definition(path: str | Path) -> FlowDefinition:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise FlowDefinitionError(str(path), f"not valid YAML/JSON: {exc}") from exc
-    return parse_definition(data, str(path.name))
+    return parse_definition(data, str(path.name), media_folders(path))
+
+
+def media_folders(path: Path) -> list[Path]:
+    """Where the clips a flow file names are looked for: its folder, then the
+    ``<name>-media`` folder beside it (where ODK keeps a form's media)."""
+    return [path.parent, path.parent / f"{path.stem}-media"]
 
 
 def dump_definition(flow: FlowDefinition) -> str:
@@ -236,4 +284,5 @@ def builtin_definition(name: str = "rss") -> FlowDefinition:
         text = resource.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise FlowDefinitionError(f"{name}.yaml", "no such built-in flow definition") from exc
-    return parse_definition(yaml.safe_load(text), f"{name}.yaml")
+    folder = Path(str(resources.files("flows").joinpath("definitions")))
+    return parse_definition(yaml.safe_load(text), f"{name}.yaml", [folder])

@@ -33,6 +33,8 @@ ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
 class Option(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     label: LocalizedText
+    #: a clip per language saying this choice (:mod:`flows.audio`), sent after the question's
+    audio: LocalizedText | None = None
     #: in a multi-select, choosing this option clears the others (e.g. "none")
     exclusive: bool = False
 
@@ -61,6 +63,9 @@ class _Item(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     text: LocalizedText
     hint: LocalizedText | None = None
+    #: a clip per language (a file; relative to the flow's folder where it is loaded from
+    #: one) sent as a voice note before the text (:mod:`flows.audio`)
+    audio: LocalizedText | None = None
     section: str | None = None
     show_if: ShowIf | None = None
     #: skip logic as an XLSForm expression (:mod:`flows.expressions`); shown when true

@@ -9,6 +9,10 @@ Every localised text of a definition has a key that says where it is shown::
     questions/<id>/constraint_message      said when its constraint refuses an answer
     questions/<id>/options/<option>        one of its answers
 
+and, where the language has recordings, ``questions/<id>/audio`` and
+``questions/<id>/options/<option>/audio``: clips (files beside the labels file) sent as
+voice notes, checked as a flow's own are (:mod:`flows.audio`).
+
 :func:`survey_labels` lists them in the order a respondent meets them;
 :func:`with_language` gives the definition with one more language from such a mapping
 (a language's ``surveys/<flow>.yaml``), refusing one that leaves a text out.
@@ -18,8 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from flows import audio
+from flows.loader import clip_problems
 from flows.model import FlowDefinition, LocalizedText
 
 #: a label's own kinds, as translators read them
@@ -77,15 +84,33 @@ class MissingLabels(ValueError):
         self.keys = keys
 
 
-def with_language(flow: FlowDefinition, language: str, labels: Mapping[str, str]) -> FlowDefinition:
-    """``flow`` with ``language`` added from ``labels`` (key -> text). Keys that name
-    nothing in the flow are ignored (a label file may be a version ahead or behind)."""
+class BadClips(ValueError):
+    """A language's clips are missing or in a format a channel refuses."""
+
+
+def with_language(
+    flow: FlowDefinition, language: str, labels: Mapping[str, str], media: Path | None = None
+) -> FlowDefinition:
+    """``flow`` with ``language`` added from ``labels`` (key -> text), its clips looked
+    for in ``media`` (default: the working directory). Keys that name nothing in the flow
+    are ignored (a label file may be a version ahead or behind)."""
     missing = [key for key, *_rest in _texts(flow) if not str(labels.get(key, "")).strip()]
     if missing:
         raise MissingLabels(language, missing)
+    folder = media if media is not None else Path.cwd()
 
     def add(text: LocalizedText, key: str) -> LocalizedText:
         return {**text, language: str(labels[key]).strip()}
+
+    def clip(clips: LocalizedText | None, key: str) -> LocalizedText | None:
+        file = str(labels.get(key) or "").strip()
+        if not file:
+            return clips
+        path = str(audio.resolve(file, [folder]))
+        problems = clip_problems({language: path}, [language], key)
+        if problems:
+            raise BadClips("; ".join(problems))
+        return {**(clips or {}), language: path}
 
     data: dict[str, Any] = flow.model_dump(mode="python")
     data["languages"] = [*flow.languages, language]
@@ -94,10 +119,12 @@ def with_language(flow: FlowDefinition, language: str, labels: Mapping[str, str]
     for raw, q in zip(data["questions"], flow.questions, strict=True):
         base = f"questions/{q.id}"
         raw["text"] = add(q.text, f"{base}/text")
+        raw["audio"] = clip(q.audio, f"{base}/audio")
         if q.hint:
             raw["hint"] = add(q.hint, f"{base}/hint")
         if raw.get("constraint_message"):
             raw["constraint_message"] = add(raw["constraint_message"], f"{base}/constraint_message")
         for option in raw.get("options") or []:
             option["label"] = add(option["label"], f"{base}/options/{option['id']}")
+            option["audio"] = clip(option.get("audio"), f"{base}/options/{option['id']}/audio")
     return FlowDefinition.model_validate(data)

@@ -32,6 +32,7 @@ definition -> XLSForm -> definition gives the same definition.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -50,8 +51,8 @@ from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 from pyxform.xls2xform import convert
 
-from flows import expressions
-from flows.loader import FlowDefinitionError, parse_definition
+from flows import audio, expressions
+from flows.loader import FlowDefinitionError, clip_problems, media_folders, parse_definition
 from flows.model import (
     SPEC_VERSION,
     DecimalNumber,
@@ -374,9 +375,13 @@ def _bounded_self(constraint: str, function: str, op: str) -> int | None:
 
 
 class _Reader:
-    def __init__(self, form: _Form, choice_rows: dict[tuple[str, str], int]) -> None:
+    def __init__(
+        self, form: _Form, choice_rows: dict[tuple[str, str], int], media: list[Path]
+    ) -> None:
         self.form = form
         self.choice_rows = choice_rows
+        #: where the form's clips are looked for
+        self.media = media
         self.questions: list[dict[str, Any]] = []
         self.sections: dict[str, dict[str, str]] = {}
         #: question id -> its survey row
@@ -469,12 +474,17 @@ class _Reader:
                 raise self.form.fail(
                     "parameters are not supported in a chat survey", row=row, column="parameters"
                 )
-            elif key in ("default", "choice_filter", "trigger", "media", "instance"):
+            elif key == "media":
+                shown = sorted(set(value) - {"audio"}) if isinstance(value, dict) else ["media"]
+                if shown:
+                    raise self.form.fail(
+                        f"'{shown[0]}' is not supported in a chat survey (audio is)",
+                        row=row,
+                        column=shown[0],
+                    )
+            elif key in ("default", "choice_filter", "trigger", "instance"):
                 raise self.form.fail(
-                    f"'{'image, audio or video' if key == 'media' else key}' is not supported "
-                    "in a chat survey",
-                    row=row,
-                    column="image" if key == "media" else key,
+                    f"'{key}' is not supported in a chat survey", row=row, column=key
                 )
 
     def question(
@@ -489,6 +499,9 @@ class _Reader:
         q["text"] = _texts(form, element["label"], row, "label", form.survey)
         if element.get("hint"):
             q["hint"] = _texts(form, element["hint"], row, "hint", form.survey)
+        clips = self.clips(element, row, form.survey)
+        if clips:
+            q["audio"] = clips
         if section is not None:
             q["section"] = section
         if relevant is not None:
@@ -527,6 +540,31 @@ class _Reader:
             )
         return q
 
+    def clips(self, element: dict[str, Any], row: int, sheet: _Sheet) -> dict[str, str]:
+        """A row's ``media::audio::<language>`` clips by language code, each found (in
+        the form's folder or its ``-media`` folder) and in a format both channels send."""
+        form = self.form
+        media = element.get("media") or {}
+        value = media.get("audio") if isinstance(media, dict) else None
+        if not value:
+            return {}
+        by_name = value if isinstance(value, dict) else {"default": value}
+        clips: dict[str, str] = {}
+        for name, file in by_name.items():
+            column = "audio" if name == "default" else f"audio::{name}"
+            code = form.codes.get(name)
+            if code is None:
+                raise form.fail(
+                    f"a clip in '{name}', a language the form has no labels in",
+                    sheet, row, "media", column,
+                )  # fmt: skip
+            path = audio.resolve(str(file), self.media)
+            problems = clip_problems({code: str(path)}, [code], "audio")
+            if problems:
+                raise form.fail(problems[0], sheet, row, "media", column)
+            clips[code] = str(path)
+        return clips
+
     @staticmethod
     def is_yes_no(options: list[dict[str, Any]]) -> bool:
         ids = {o["id"] for o in options}
@@ -540,20 +578,24 @@ class _Reader:
         options = []
         for choice in element["choices"]:
             choice_row = self.choice_rows.get((str(list_name), str(choice["name"])))
-            for key, value in choice.items():
-                if key in ("media",) and value:
-                    raise form.fail(
-                        "choice images and audio are not supported in a chat survey",
-                        form.choices,
-                        choice_row,
-                        "image",
-                    )
+            media = choice.get("media") or {}
+            shown = sorted(set(media) - {"audio"}) if isinstance(media, dict) else ["media"]
+            if shown:
+                raise form.fail(
+                    f"choice '{shown[0]}' is not supported in a chat survey (audio is)",
+                    form.choices,
+                    choice_row,
+                    shown[0],
+                )
             if not choice.get("label"):
                 raise form.fail("a choice needs a label", form.choices, choice_row, "label")
             option: dict[str, Any] = {
                 "id": str(choice["name"]),
                 "label": _texts(form, choice["label"], choice_row or 0, "label", form.choices),
             }
+            clips = self.clips(choice, choice_row or 0, form.choices)
+            if clips:
+                option["audio"] = clips
             exclusive = _truthy(choice.get("exclusive"))
             if exclusive is None:
                 raise form.fail("exclusive is yes or blank", form.choices, choice_row, "exclusive")
@@ -659,7 +701,7 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
     except PyXFormError as exc:
         raise _pyxform_error(form, exc) from exc
 
-    reader = _Reader(form, choice_rows)
+    reader = _Reader(form, choice_rows, media_folders(path))
     reader.walk(tree.get("children", []), None, None)
     if not reader.questions:
         raise form.fail("the form has no question", row=None)
@@ -683,7 +725,7 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
         "questions": reader.questions,
     }
     try:
-        return parse_definition(data, source)
+        return parse_definition(data, source, media_folders(path))
     except XLSFormError:
         raise
     except FlowDefinitionError as exc:
@@ -763,9 +805,23 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
         columns += [f"constraint_message::{name}" for _, name in langs]
     if has_dont_know:
         columns.append("allow_dont_know")
+    has_audio = any(q.audio for q in flow.questions)
+    if has_audio:
+        columns += [f"media::audio::{name}" for _, name in langs]
+    has_choice_audio = any(o.audio for q in flow.questions for o in options_of(q))
+    folder = Path(path).parent
 
     def localized(prefix: str, texts: dict[str, str] | None) -> dict[str, str]:
         return {f"{prefix}::{name}": (texts or {}).get(code, "") for code, name in langs}
+
+    def clips(texts: dict[str, str] | None) -> dict[str, str]:
+        """Clips named relative to the workbook (Kobo and ODK keep media beside it)."""
+        return {
+            f"media::audio::{name}": os.path.relpath((texts or {})[code], folder)
+            if code in (texts or {})
+            else ""
+            for code, name in langs
+        }
 
     #: each distinct option list (as JSON) -> its list name and options
     lists: dict[str, tuple[str, list[Option]]] = {}
@@ -803,6 +859,7 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
             **localized("label", q.text),
             **(localized("hint", q.hint) if q.hint else {}),
             "relevant": _relevant_of(q) or "",
+            **(clips(q.audio) if q.audio else {}),
         }
         if not isinstance(q, Note):
             row["required"] = "" if q.optional else "yes"
@@ -818,12 +875,15 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
     choice_columns = ["list_name", "name", *(f"label::{name}" for _, name in langs)]
     if has_exclusive:
         choice_columns.append("exclusive")
+    if has_choice_audio:
+        choice_columns += [f"media::audio::{name}" for _, name in langs]
     choices = [
         {
             "list_name": list_name,
             "name": o.id,
             **localized("label", o.label),
             "exclusive": "yes" if o.exclusive else "",
+            **(clips(o.audio) if o.audio else {}),
         }
         for list_name, options in lists.values()
         for o in options

@@ -244,7 +244,7 @@ MALFORMED = [
     case("default", [q("integer", "a", default="3")],
          ("survey", 2, "E (default)"), "'default' is not supported"),
     case("image", [q("text", "a", image="a.png")],
-         ("survey", 2, "E (image)"), "'image, audio or video' is not supported"),
+         ("survey", 2, "E (image)"), "'image' is not supported in a chat survey (audio is)"),
     case("unknown choice list", [q("select_one nope", "a")],
          ("survey", 2, "A (type)"), "List name not in choices sheet: nope"),
     case("group never closed", [G1, q("text", "a")],
