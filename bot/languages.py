@@ -37,7 +37,9 @@ from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 #: what a returnee may do by typing a word instead of a command
-Command = Literal["start", "stop", "mydata", "delete", "feedback", "language", "help", "cancel"]
+Command = Literal[
+    "start", "stop", "mydata", "delete", "feedback", "language", "audio", "help", "cancel"
+]
 COMMANDS: tuple[Command, ...] = get_args(Command)
 
 #: the language the interface's strings are written in (gettext msgids)

@@ -281,9 +281,25 @@ def help_lines(_: Translator) -> list[str]:
         _("/language - change the language"),
         _("/mydata - see what is kept about you"),
         _("/feedback - tell us about the help you received"),
+        _("/audio - voice notes with the questions, on or off"),
         _("/stop - stop all messages"),
         _("/delete - erase everything kept about you"),
     ]
+
+
+def audio_switched(_: Translator, on: bool) -> str:
+    """What a returnee reads after switching voice notes on or off."""
+    if on:
+        return _(
+            "Voice notes are on: questions that have a recording come with it. "
+            "Send /audio to switch them off."
+        )
+    return _("Voice notes are off. Send /audio to hear the questions again.")
+
+
+def audio_off_button(_: Translator) -> str:
+    # TRANSLATORS: a button under a question's voice note: at most 20 characters
+    return _("🔇 Audio off")
 
 
 def thanks_lines(_: Translator, scores: Mapping[str, Any] | None) -> list[str]:

@@ -104,6 +104,9 @@ class Returnee(Base):
     #: when the returnee last wrote, to the half hour (WhatsApp: free-form messages only
     #: within 24 hours of it, templates after)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: whether questions that have a clip come with it as a voice note (the returnee
+    #: switches it with the audio keyword or button)
+    audio_prompts: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
 
 class SurveyResponse(Base):
@@ -191,6 +194,11 @@ class Feedback(Base):
     state: Mapped[str] = mapped_column(String(16), index=True, server_default="new")
     state_by: Mapped[str | None] = mapped_column(String(64))
     state_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: feedback sent as a voice note: the clip, encrypted like the text, its type and
+    #: length (the text is then empty)
+    voice_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    voice_mime: Mapped[str | None] = mapped_column(String(64))
+    voice_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class FeedbackQuota(Base):
@@ -273,6 +281,18 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MediaUpload(Base):
+    """An audio prompt a channel already holds: its media id there (a Telegram file id,
+    a WhatsApp media id), by the digest of the clip's bytes, so each clip is uploaded
+    once. No personal data: the clips are the survey's."""
+
+    __tablename__ = "media_uploads"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_id: Mapped[str] = mapped_column(String(512))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ProcessedUpdate(Base):

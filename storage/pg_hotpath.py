@@ -44,7 +44,7 @@ UPDATE_CONTEXT = """
 SELECT (SELECT replied FROM processed_updates WHERE update_id = $1) AS replied,
        r.id AS returnee_id, r.public_id, r.status AS returnee_status,
        r.language AS returnee_language, r.country, r.return_date, r.consent_version,
-       r.channel AS returnee_channel,
+       r.channel AS returnee_channel, r.audio_prompts,
        s.id, s.wave, s.flow_id, s.flow_version, s.language, s.current_question, s.seq,
        s.pending_enc, s.status, s.prompt_message_id, k.kek_id, k.wrapped, a.ids,
        a.questions, a.values

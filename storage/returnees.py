@@ -38,6 +38,8 @@ class ReturneeInfo:
     bound: bool
     #: where they answer (telegram, console...); None until they join
     channel: str | None = None
+    #: whether clips come with the questions that have them
+    audio: bool = True
 
     @classmethod
     def of(cls, row: Returnee) -> ReturneeInfo:
@@ -51,6 +53,7 @@ class ReturneeInfo:
             consent_version=row.consent_version,
             bound=row.telegram_pseudonym is not None,
             channel=row.channel,
+            audio=row.audio_prompts,
         )
 
 
@@ -184,6 +187,12 @@ class Returnees:
                 .values(last_message_at=now)
                 .execution_options(synchronize_session=False)
             )
+
+    async def set_audio(self, returnee_id: str, on: bool) -> None:
+        """Whether questions come with their clips for this returnee, from now on."""
+        async with self.sessions.begin() as session:
+            row = await self.row(session, returnee_id)
+            row.audio_prompts, row.updated_at = on, self.clock()
 
     async def get(self, returnee_id: str) -> ReturneeInfo:
         async with self.sessions() as session:

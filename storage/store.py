@@ -53,6 +53,7 @@ from storage.errors import (
 from storage.feedback import FEEDBACK_OWNER, FEEDBACK_PER_DAY, FeedbackBox
 from storage.followup import FollowUp
 from storage.keys import DataKeys
+from storage.media_uploads import MediaUploads
 from storage.models import (
     Answer,
     AssistanceItem,
@@ -175,6 +176,7 @@ class Store:
         self.set_language, self.set_status = r.set_language, r.set_status
         self.create_invite, self.reissue_invite = r.create_invite, r.reissue_invite
         self.redeem_invite, self.heard_from = r.redeem_invite, r.heard_from
+        self.set_audio = r.set_audio
         #: consent, surveys and their scores
         self.surveys = Surveys(
             self.sessions,
@@ -225,6 +227,8 @@ class Store:
             lambda: self.clock(),
             lambda: self.new_id(),
         )
+        #: the audio prompts each channel already holds
+        self.media = MediaUploads(self.sessions, lambda: self.clock())
         self.add_feedback = self.feedback.add
         self.feedback_left_today = self.feedback.left_today
         self.read_feedback = self.feedback.read
@@ -350,6 +354,7 @@ class Store:
                 return_date=row["return_date"],
                 consent_version=row["consent_version"],
                 channel=row["returnee_channel"],
+                audio=row["audio_prompts"],
                 bound=True,
             )
             return UpdateContext(state, returnee, self.surveys.open_survey_of(returnee.id, row))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.consent import DataPolicy
+from bot.core.audio import Prompts
 from bot.core.entry import Entry
 from bot.core.feedback import FeedbackDesk
 from bot.core.rights import Rights
@@ -49,6 +50,11 @@ class Core:
     def feedback(self) -> FeedbackDesk:
         """Confidential feedback."""
         return FeedbackDesk(self.store)
+
+    @property
+    def prompts(self) -> Prompts:
+        """Audio prompts: which clips, audio off and on, each clip uploaded once."""
+        return Prompts(self.store)
 
     @property
     def rights(self) -> Rights:

@@ -14,7 +14,7 @@ from redis.backoff import ExponentialBackoff
 from bot.i18n import SOURCE_LANGUAGE, Translator
 from bot.languages import languages
 from bot.settings import TELEGRAM_API
-from bot.telegram import entry, feedback, rights, survey
+from bot.telegram import audio, entry, feedback, rights, survey
 from bot.telegram.metrics import Metrics, RequestMetricsMiddleware, UpdateMetricsMiddleware
 from bot.telegram.middlewares import (
     ApplyOnceMiddleware,
@@ -111,6 +111,7 @@ def build_dispatcher(svc: Services, *, webhook: bool = False) -> Dispatcher:
     dp.include_router(build_staff_router())
     dp.include_router(entry.build_router())
     dp.include_router(rights.build_router())
+    dp.include_router(audio.build_router())
     dp.include_router(feedback.build_router())
     dp.include_router(survey.build_text_router())
     return dp
@@ -128,6 +129,7 @@ async def set_commands(bot: Bot) -> None:
             BotCommand(command="language", description=_("Change the language")),
             BotCommand(command="mydata", description=_("See what is kept about you")),
             BotCommand(command="feedback", description=_("Feedback on the help you received")),
+            BotCommand(command="audio", description=_("Voice notes with the questions, on or off")),
             BotCommand(command="stop", description=_("Stop all messages")),
             BotCommand(command="delete", description=_("Erase everything kept about you")),
             BotCommand(command="help", description=_("Help")),

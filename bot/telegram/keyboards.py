@@ -159,3 +159,9 @@ def question_keyboard(
     if specials:
         keyboard.append(specials)
     return InlineKeyboardMarkup(inline_keyboard=keyboard)
+
+
+class AudioCB(CallbackData, prefix="au"):
+    """Voice notes with the questions: on or off (the button under a voice note)."""
+
+    on: bool

@@ -21,6 +21,7 @@ from aiogram.types import CallbackQuery, Message, Update
 
 from bot.core.survey import Applied, OpenWave, Read, asked_event, button_input, typed_refusal
 from bot.i18n import Translator
+from bot.telegram.audio import play
 from bot.telegram.edits import quietly
 from bot.telegram.keyboards import (
     ResumeCB,
@@ -234,6 +235,7 @@ class SurveyHost:
         )
 
     async def show_note(self, note: Question) -> None:
+        await play(self.svc, self.bot, self.chat_id, self.returnee, note, self.lang, self._)
         parts = [html.escape(note.text[self.lang])]
         if note.hint:
             parts.append(f"<i>{html.escape(note.hint[self.lang])}</i>")
@@ -244,6 +246,8 @@ class SurveyHost:
         assert not isinstance(question, Note)  # (notes are never asked)
         if event is None:
             event = asked_event(definition, step, question)
+        else:  # (asked now, not again after a refused answer)
+            await play(self.svc, self.bot, self.chat_id, self.returnee, question, self.lang, _)
         text = question_text(
             definition,
             question,

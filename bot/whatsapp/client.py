@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,6 +26,8 @@ WINDOW_CLOSED = 131047  # re-engagement: more than 24 hours since the returnee l
 UNDELIVERABLE = frozenset({131026, 131030, 131045})  # not on WhatsApp, not allowed, unregistered
 RATE_LIMITED = frozenset({4, 80007, 130429, 131048, 131056})
 INVALID_TOKEN = frozenset({190})
+#: a media id the Cloud API does not know (expired after 30 days, or never uploaded)
+MEDIA_UNKNOWN = frozenset({131052, 131053, 100})
 
 
 class CloudError(Exception):
@@ -62,6 +65,14 @@ class RateLimited(CloudError):
 
 class InvalidToken(CloudError):
     """The access token is wrong or expired: nothing can be sent."""
+
+
+class MediaTooLarge(Exception):
+    """A file a returnee sent is larger than the bot takes."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
 
 
 def cloud_error(status: int, body: Any) -> CloudError:
@@ -112,7 +123,8 @@ class CloudClient:
         timeout: float = 20.0,
     ) -> None:
         self._token, self.phone_number_id = token, phone_number_id
-        self.base = f"{base_url.rstrip('/')}/{version}/{phone_number_id}"
+        self.root = f"{base_url.rstrip('/')}/{version}"
+        self.base = f"{self.root}/{phone_number_id}"
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -145,6 +157,41 @@ class CloudClient:
             if r.status != 200:
                 raise cloud_error(r.status, body)
             return str(body["messages"][0]["id"])
+
+    async def upload_media(self, path: Path, mime_type: str) -> str:
+        """Upload a file (an audio prompt) once; the media id to send it by (the Cloud
+        API keeps it 30 days)."""
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", mime_type)
+        form.add_field("file", path.read_bytes(), filename=path.name, content_type=mime_type)
+        async with self._http().post(f"{self.base}/media", data=form) as r:
+            body = await r.json(content_type=None)
+            if r.status != 200:
+                raise cloud_error(r.status, body)
+            return str(body["id"])
+
+    async def send_audio(self, to: str, media_id: str) -> str:
+        """A voice note, by the media id of an upload."""
+        return await self.send(to, {"type": "audio", "audio": {"id": media_id}})
+
+    async def download_media(self, media_id: str, max_bytes: int) -> tuple[bytes, str]:
+        """A file a returnee sent (a voice note): its bytes and MIME type. The Cloud API
+        gives a short-lived URL for the id, fetched with the same token; a file larger
+        than ``max_bytes`` is refused (:class:`MediaTooLarge`) without reading it all."""
+        async with self._http().get(f"{self.root}/{media_id}") as r:
+            body = await r.json(content_type=None)
+            if r.status != 200:
+                raise cloud_error(r.status, body)
+        if int(body.get("file_size") or 0) > max_bytes:
+            raise MediaTooLarge(int(body["file_size"]))
+        async with self._http().get(str(body["url"])) as r:
+            if r.status != 200:
+                raise CloudError(r.status, 0, "media download failed")
+            data = await r.content.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise MediaTooLarge(len(data))
+        return data, str(body.get("mime_type") or "")
 
     async def send_messages(self, to: str, messages: Sequence[Outgoing]) -> None:
         """Send ``messages`` in order (text, reply buttons or list, as each is)."""

@@ -20,9 +20,12 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bot.consent import consent_text
+from bot.core.audio import MediaGone, Prompt
 from bot.core.feedback import MAX_FEEDBACK, PER_DAY, FeedbackDesk
 from bot.core.services import Core
 from bot.core.survey import (
@@ -38,6 +41,7 @@ from bot.i18n import Translator
 from bot.keywords import keyword, spelled_as_keywords
 from bot.languages import languages
 from bot.texts import (
+    audio_switched,
     data_kept_lines,
     help_lines,
     invitation_problem,
@@ -47,6 +51,7 @@ from bot.texts import (
     typed_refusal_text,
 )
 from bot.whatsapp.client import (
+    MEDIA_UNKNOWN,
     UNDELIVERABLE,
     CloudClient,
     CloudError,
@@ -79,6 +84,8 @@ from storage.store import InviteProblem, NotFound, ReturneeInfo
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
+#: how long an uploaded clip's media id is used (the Cloud API keeps media 30 days)
+MEDIA_KEPT = timedelta(days=29)
 #: seconds between two records of a returnee writing, from one process
 HEARD_EVERY = 600.0
 #: the reply id of "Start the survey" (under a reminder, or a template's quick reply)
@@ -268,6 +275,11 @@ class Turn:
                 await self.say(_("Please open the invitation link you received first."))
                 return
             await self.language_menu(_("Choose your language."), "switch")
+        elif command == "audio":
+            if returnee is None:
+                await self.say(not_invited(_))
+                return
+            await self.say(audio_switched(_, await self.core.prompts.switch(returnee)))
         elif command == "cancel":
             await self.say(_("Cancelled."))
         else:
@@ -615,6 +627,7 @@ class Turn:
                 await self.ask(step, definition.question(event.question), None)
             elif isinstance(event, NoteShown):
                 note = definition.question(event.question)
+                await self.play(note)
                 parts = [note.text[self.lang]]
                 if note.hint:
                     parts.append(f"_{note.hint[self.lang]}_")
@@ -630,7 +643,44 @@ class Turn:
         assert not isinstance(question, Note)  # (notes are never asked)
         if event is None:
             event = asked_event(definition, step, question)
+        else:  # (asked now, not again after a refused answer)
+            await self.play(question)
         await self.send(question_messages(definition, question, event, step, self.lang, self._))
+
+    async def play(self, question: Question) -> None:
+        """``question``'s clips as voice notes, each uploaded once (the Cloud API keeps
+        an upload 30 days) and sent by its media id. WhatsApp shows no caption under a
+        voice note: a choice's clip is preceded by the choice's label. A clip the Cloud
+        API refuses is logged and skipped: the question itself still comes."""
+        prompts = self.core.prompts
+        for prompt in prompts.of(question, self.lang, self.returnee):
+            if prompt.caption:
+                await self.say(prompt.caption)
+            try:
+                await prompts.send(
+                    CHANNEL,
+                    prompt,
+                    self._audio_by_id,
+                    partial(self._audio_by_upload, prompt),
+                    max_age=MEDIA_KEPT,
+                )
+            except (WindowClosed, Undeliverable):
+                raise
+            except CloudError as exc:
+                log.warning("voice note %s not sent: %s", prompt.clip.filename, exc.title)
+
+    async def _audio_by_id(self, media_id: str) -> None:
+        try:
+            await self.client.send_audio(self.to, media_id)
+        except CloudError as exc:
+            if exc.code in MEDIA_UNKNOWN:
+                raise MediaGone(exc.title) from exc
+            raise
+
+    async def _audio_by_upload(self, prompt: Prompt) -> str:
+        media_id = await self.client.upload_media(prompt.clip.path, prompt.clip.mime_type)
+        await self.client.send_audio(self.to, media_id)
+        return media_id
 
     async def thank(self, scores: Mapping[str, Any] | None) -> None:
         shown = scores if self.core.show_scores else None

@@ -50,6 +50,8 @@ class BotMessage:
     edits: int = 0
     file: bytes | None = None
     kind: str = "text"
+    #: the file id Telegram gave a sent file (a voice note's, to send it again)
+    file_id: str | None = None
 
     def buttons(self) -> list[dict[str, Any]]:
         if not self.reply_markup:
@@ -97,6 +99,10 @@ class FakeTelegram:
     encodings: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        #: every file Telegram holds (sent by the bot or by users): file id -> bytes
+        self.files: dict[str, bytes] = {}
+        #: the file ids of the voice notes the bot uploaded (not sent by file id)
+        self.voice_uploads: list[str] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -111,6 +117,7 @@ class FakeTelegram:
     async def start(self) -> str:
         app = web.Application(client_max_size=UPLOAD_LIMIT)
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -236,7 +243,18 @@ class FakeTelegram:
         elif m.kind == "document":
             out.pop("text")
             out["caption"] = m.text
-            out["document"] = {"file_id": "doc", "file_unique_id": "doc"}
+            out["document"] = {"file_id": m.file_id or "doc", "file_unique_id": "doc"}
+        elif m.kind == "voice":
+            out.pop("text")
+            if m.text:
+                out["caption"] = m.text
+            out["voice"] = {
+                "file_id": m.file_id,
+                "file_unique_id": f"u{m.file_id}",
+                "duration": 2,
+                "mime_type": voice_type(m.file or b""),
+                "file_size": len(m.file or b""),
+            }
         if m.reply_markup:
             out["reply_markup"] = m.reply_markup
         return out
@@ -284,6 +302,53 @@ class FakeTelegram:
 
     async def _m_senddocument(self, p: dict[str, Any]) -> dict[str, Any] | web.Response:
         return await self._send_file(p, "document")
+
+    async def _m_sendvoice(self, p: dict[str, Any]) -> dict[str, Any] | web.Response:
+        """A voice note: an upload (OGG Opus, MP3 or M4A; anything else arrives as a
+        document, as the Bot API says) or a file id Telegram gave before."""
+        chat_id = int(p["chat_id"])
+        if chat_id in self.blocked:
+            return self._error(403, "Forbidden: bot was blocked by the user")
+        voice = p.get("voice")
+        if isinstance(voice, bytes):
+            file_id = f"VOICE{len(self.files) + 1}"
+            self.files[file_id] = voice
+            self.voice_uploads.append(file_id)
+        elif isinstance(voice, str) and voice in self.files:
+            file_id = voice
+        else:
+            return self._error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        data = self.files[file_id]
+        message = BotMessage(
+            chat_id=chat_id,
+            message_id=next(self._message_ids),
+            text=_strip_html(p.get("caption", "")),
+            reply_markup=p.get("reply_markup"),
+            protect_content=bool(p.get("protect_content")),
+            file=data,
+            kind="voice" if voice_type(data) else "document",
+            file_id=file_id,
+        )
+        self.messages.setdefault(chat_id, []).append(message)
+        return self._message_json(message)
+
+    async def _m_getfile(self, p: dict[str, Any]) -> dict[str, Any] | web.Response:
+        file_id = str(p.get("file_id", ""))
+        if file_id not in self.files:
+            return self._error(400, "Bad Request: invalid file_id")
+        size = len(self.files[file_id])
+        if size > 20 * 1024 * 1024:  # (bots download files of up to 20 MB)
+            return self._error(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size,
+                "file_path": f"voice/{file_id}.oga"}  # fmt: skip
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != TOKEN:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].removeprefix("voice/").removesuffix(".oga")
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
 
     def _find(self, p: dict[str, Any]) -> BotMessage | None:
         chat_id, message_id = int(p["chat_id"]), int(p["message_id"])
@@ -342,6 +407,17 @@ def _chat(params: dict[str, Any]) -> int:
         return int(params.get("chat_id", 0))
     except (TypeError, ValueError):
         return 0
+
+
+def voice_type(data: bytes) -> str | None:
+    """The MIME type Telegram plays as a voice note, from the file's first bytes."""
+    if data.startswith(b"OggS") and b"OpusHead" in data[:64]:
+        return "audio/ogg"
+    if data.startswith(b"ID3") or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return "audio/mpeg"
+    if data[4:8] == b"ftyp":
+        return "audio/mp4"
+    return None
 
 
 def _strip_html(text: str) -> str:
@@ -426,6 +502,25 @@ class FakeUser:
                         "height": 512,
                         "is_animated": False,
                         "is_video": False,
+                    }
+                )
+            }
+        )
+
+    def send_voice(self, data: bytes, *, seconds: int = 3, mime_type: str = "audio/ogg") -> None:
+        """A voice note recorded in the app (Telegram keeps the file; the bot fetches it
+        with getFile)."""
+        file_id = f"USERVOICE{len(self.server.files) + 1}"
+        self.server.files[file_id] = data
+        self._push(
+            {
+                "message": self._message(
+                    voice={
+                        "file_id": file_id,
+                        "file_unique_id": f"u{file_id}",
+                        "duration": seconds,
+                        "mime_type": mime_type,
+                        "file_size": len(data),
                     }
                 )
             }

@@ -56,6 +56,8 @@ class WaMessage:
     language: str | None = None
     parameters: list[str] = field(default_factory=list)
     quick_reply: str | None = None
+    #: an audio message's media id
+    media_id: str | None = None
 
     @property
     def text(self) -> str:
@@ -63,6 +65,24 @@ class WaMessage:
 
     def labels(self) -> list[str]:
         return [title for _id, title, _d in self.options]
+
+
+#: the audio types the Cloud API takes, and its size limit for audio
+AUDIO_TYPES = frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"})
+MEDIA_LIMIT = 16 * 1024 * 1024
+
+
+def sniffed(data: bytes) -> str | None:
+    """The audio type a file's first bytes say (Ogg must carry Opus)."""
+    if data.startswith(b"OggS"):
+        return "audio/ogg" if b"OpusHead" in data[:64] else None
+    if data.startswith(b"ID3") or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return "audio/mpeg"
+    if data[4:8] == b"ftyp":
+        return "audio/mp4"
+    if data.startswith(b"#!AMR"):
+        return "audio/amr"
+    return None
 
 
 @dataclass
@@ -117,6 +137,10 @@ class FakeWhatsApp:
     offset: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
+        #: uploaded and received media: id -> (bytes, MIME type)
+        self.media: dict[str, tuple[bytes, str]] = {}
+        #: the ids of the media the bot uploaded, in order
+        self.uploads: list[str] = []
         self._ids = itertools.count(1)
         self._turn = itertools.count()
         self._last_inbound: dict[str, float] = {}
@@ -127,9 +151,11 @@ class FakeWhatsApp:
         return time.time() + self.offset.total_seconds()
 
     async def start(self) -> str:
-        app = web.Application()
+        app = web.Application(client_max_size=MEDIA_LIMIT * 2)
         app.router.add_get("/{version}/{phone}", self._phone_number)
         app.router.add_post("/{version}/{phone}/messages", self._send)
+        app.router.add_post("/{version}/{phone}/media", self._upload)
+        app.router.add_get("/download/{media_id}", self._download)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -155,9 +181,55 @@ class FakeWhatsApp:
         )
 
     async def _phone_number(self, request: web.Request) -> web.Response:
+        """The phone number's fields, or a media id's download URL (the same path
+        shape: /{version}/{id})."""
+        if request.headers.get("Authorization") not in {f"Bearer {t}" for t in self.tokens}:
+            return _error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        found = request.match_info["phone"]
+        if found in self.media:
+            data, mime = self.media[found]
+            return web.json_response(
+                {
+                    "messaging_product": "whatsapp",
+                    "url": f"{self.base_url}/download/{found}",
+                    "mime_type": mime,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "file_size": len(data),
+                    "id": found,
+                }
+            )
+        if found != PHONE_NUMBER_ID:
+            return _error(400, 100, f"Unsupported get request. Object with ID '{found}' "
+                          "does not exist")  # fmt: skip
+        return web.json_response({"display_phone_number": "+1 555 0100", "id": PHONE_NUMBER_ID})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """POST /{phone}/media: a file for later messages (the audio types the Cloud API
+        takes, at most 16 MB)."""
         if not self._authorised(request):
             return _error(401, 190, "Invalid OAuth access token - Cannot parse access token")
-        return web.json_response({"display_phone_number": "+1 555 0100", "id": PHONE_NUMBER_ID})
+        form = await request.post()
+        file = form.get("file")
+        mime = str(form.get("type", ""))
+        if form.get("messaging_product") != "whatsapp" or isinstance(file, str) or file is None:
+            return _error(400, 100, "(#100) The parameter messaging_product is required.")
+        data = file.file.read()
+        if mime.split(";")[0] not in AUDIO_TYPES or sniffed(data) != mime.split(";")[0]:
+            return _error(400, 131053, f"Media upload error: unsupported type {mime}")
+        if len(data) > MEDIA_LIMIT:
+            return _error(400, 131053, "Media upload error: file too large")
+        media_id = f"MEDIA{len(self.media) + 1:04d}"
+        self.media[media_id] = (data, mime)
+        self.uploads.append(media_id)
+        return web.json_response({"id": media_id})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") not in {f"Bearer {t}" for t in self.tokens}:
+            return web.Response(status=401)
+        found = self.media.get(request.match_info["media_id"])
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type=found[1].split(";")[0])
 
     async def _send(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
@@ -200,8 +272,7 @@ class FakeWhatsApp:
             }
         )
 
-    @staticmethod
-    def _invalid(payload: dict[str, Any]) -> str | None:
+    def _invalid(self, payload: dict[str, Any]) -> str | None:
         kind = payload.get("type")
         if payload.get("messaging_product") != "whatsapp":
             return "messaging_product"
@@ -210,6 +281,8 @@ class FakeWhatsApp:
             return None if 0 < len(body) <= 4096 else "text.body length"
         if kind == "template":
             return None if payload.get("template", {}).get("name") else "template.name"
+        if kind == "audio":
+            return None if payload.get("audio", {}).get("id") in self.media else "audio.id"
         if kind != "interactive":
             return f"type {kind}"
         interactive = payload["interactive"]
@@ -248,6 +321,8 @@ class FakeWhatsApp:
         message = WaMessage(id=f"wamid.out{next(self._ids)}", to=to, kind=kind)
         if kind == "text":
             message.body = payload["text"]["body"]
+        elif kind == "audio":
+            message.media_id = payload["audio"]["id"]
         elif kind == "interactive":
             interactive = payload["interactive"]
             message.body = interactive["body"]["text"]
@@ -387,6 +462,22 @@ class WaUser:
                 "text": {"body": text},
             }
         )
+
+    def send_voice(self, data: bytes, mime_type: str = "audio/ogg; codecs=opus") -> None:
+        """A voice note recorded in WhatsApp (the Cloud API holds it; the bot fetches it
+        by its media id)."""
+        media_id = f"INBOUND{len(self.server.media) + 1:04d}"
+        self.server.media[media_id] = (data, mime_type)
+        self._deliver(
+            {
+                "from": self.wa_id,
+                "id": self._new_id(),
+                "timestamp": str(int(time.time())),
+                "type": "audio",
+                "audio": {"id": media_id, "mime_type": mime_type, "voice": True,
+                          "sha256": hashlib.sha256(data).hexdigest()},
+            }
+        )  # fmt: skip
 
     def send_photo(self) -> None:
         self._deliver(
