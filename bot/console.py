@@ -8,6 +8,7 @@ completed survey) and renders what happened with rich.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 from rich.panel import Panel
@@ -87,6 +88,7 @@ class ConsoleSurvey:
         note = self.definition.question(event.question)
         self._show_section(note)
         self.console.print()
+        self._name_clips(note)
         self.console.print(note.text[self.language], highlight=False)
         if note.hint:
             self.console.print(note.hint[self.language], style="italic", highlight=False)
@@ -101,13 +103,17 @@ class ConsoleSurvey:
             _("Question {number} of {total}", number=event.number, total=event.total),
             style="dim",
         )
+        self._name_clips(question)
         self.console.print(f"[bold]{question.text[self.language]}[/bold]", highlight=False)
         if question.hint:
             self.console.print(question.hint[self.language], style="italic", highlight=False)
         if isinstance(question, ChoiceQuestion):
             for number, option in enumerate(question.options, start=1):
+                clip = (option.audio or {}).get(self.language)
+                heard = f"  🔊 {Path(clip).name}" if clip else ""
                 self.console.print(
-                    f"  [cyan]{number}[/cyan]  {option.label[self.language]}", highlight=False
+                    f"  [cyan]{number}[/cyan]  {option.label[self.language]}{heard}",
+                    highlight=False,
                 )
         if event.current_answer is not None:
             self.console.print(
@@ -121,6 +127,17 @@ class ConsoleSurvey:
         self.console.print(
             self._how_to_answer(question), style="dim", highlight=False, markup=False
         )
+
+    def _name_clips(self, question: Question) -> None:
+        """A terminal plays no sound: it names the clip a chat would send first."""
+        clip = (question.audio or {}).get(self.language)
+        if clip:
+            self.console.print(
+                "🔊 " + self._("Recording: {file}", file=Path(clip).name),
+                style="magenta",
+                highlight=False,
+                markup=False,
+            )
 
     def _how_to_answer(self, question: AskedQuestion) -> str:
         _ = self._

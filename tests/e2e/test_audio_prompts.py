@@ -15,6 +15,7 @@ import yaml
 
 from flows.loader import load_definition
 from storage.crypto import Keyring
+from storage.store import Store
 from tests.backends import Backend
 from tests.e2e.conftest import Harness, WaHarness, running_bot, running_wa_bot
 from tests.e2e.fake_telegram import FakeUser
@@ -156,3 +157,15 @@ async def test_the_audio_choice_is_kept_across_a_restart(bot: Running) -> None:
     await phone.expect("How old are you?")
     await phone.settle()
     assert len(voices(bot, phone)) == 2  # (the first question's, before audio was off)
+
+
+async def test_the_terminal_survey_names_each_clip(store: Store, tmp_path: Path) -> None:
+    from scoring import default_weight_table
+    from tests.e2e.test_terminal_survey import Terminal
+
+    terminal = Terminal(store, load_definition(voice_flow(tmp_path)), default_weight_table())
+    _state, _scores, shown = await terminal.run(["1", "30"])
+    assert "🔊 Recording: q1.ogg" in shown
+    assert "1  Yes  🔊 yes.mp3" in shown
+    assert shown.index("🔊 Recording: q2.ogg") < shown.index("How old are you?")
+    assert "q3.ogg" in shown and "q4.ogg" not in shown  # (stopped at the third question)
