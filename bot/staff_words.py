@@ -115,6 +115,7 @@ _ACTIONS = {
     "rescore": N_("scored surveys again"),
     "view_returnee": N_("opened a case file"),
     "read_feedback": N_("read feedback"),
+    "play_feedback_voice": N_("played a voice note sent as feedback"),
     "enroll": N_("enrolled a returnee"),
     "reissue_invite": N_("made a new invitation link"),
     "find_case": N_("looked up a case reference"),

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from bot.core.feedback import MAX_VOICE_SECONDS
 from bot.i18n import Translator
 from bot.languages import languages
 from flows.model import (
@@ -285,6 +286,34 @@ def help_lines(_: Translator) -> list[str]:
         _("/stop - stop all messages"),
         _("/delete - erase everything kept about you"),
     ]
+
+
+def feedback_prompt(_: Translator, anonymous: bool) -> str:
+    """Asking for the feedback itself: written, or (with the returnee's name) spoken."""
+    if anonymous:
+        return _("Please write your feedback in one message. Send /cancel to stop.")
+    return _(
+        "Please write your feedback in one message, or send it as a voice note. "
+        "Send /cancel to stop."
+    )
+
+
+def voice_refused(_: Translator, problem: str) -> str:
+    """Why a voice note was not kept as feedback (:meth:`FeedbackDesk.check_voice`)."""
+    if problem == "voice_anonymous":
+        return _(
+            "A voice can be recognised, so anonymous feedback is written only. Please write "
+            "it, or send /cancel, then /feedback to send it with your name."
+        )
+    if problem == "voice_format":
+        return _(
+            "This recording cannot be kept. Please send a voice note recorded in the app, or "
+            "write your feedback."
+        )
+    return _(
+        "Your voice note is too long: at most {minutes} minutes, please.",
+        minutes=MAX_VOICE_SECONDS // 60,
+    )
 
 
 def audio_switched(_: Translator, on: bool) -> str:

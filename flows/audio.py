@@ -12,6 +12,7 @@ waiting for a voice note that never comes.
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -131,6 +132,23 @@ def inspect(path: str | Path) -> Clip:
     if not file.is_file():
         raise ClipError(f"{file}: not a file")
     return _inspected(str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def recording(data: bytes) -> tuple[str, int] | None:
+    """What a recording given as bytes (a voice note a returnee sent) is, read from its
+    content, not from what the sender claims: its MIME type and length in whole
+    seconds; None for anything that is not audio a phone records (OGG Opus, MP3, M4A,
+    AAC)."""
+    try:
+        found = mutagen.File(io.BytesIO(data))
+    except (mutagen.MutagenError, OSError, ValueError):
+        return None
+    kind = _kind(found)
+    if kind is None and type(found).__name__ == "AAC":
+        kind = ("audio/aac", "AAC")
+    if kind is None:
+        return None
+    return kind[0], round(float(getattr(found.info, "length", 0) or 0))
 
 
 def resolve(name: str, roots: list[Path]) -> Path:

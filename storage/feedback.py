@@ -35,6 +35,15 @@ RATING_SCALE = 5
 
 
 @dataclass(frozen=True)
+class Voice:
+    """A voice note: its bytes, MIME type and length in seconds."""
+
+    data: bytes = field(repr=False)
+    mime_type: str
+    seconds: int
+
+
+@dataclass(frozen=True)
 class FeedbackItem:
     id: str
     receipt: str
@@ -49,6 +58,8 @@ class FeedbackItem:
     #: the staff member who set the state (their name where known)
     state_by: str | None
     state_at: datetime | None
+    #: the length of a voice note sent as feedback (None: written feedback)
+    voice_seconds: int | None = None
 
 
 @dataclass
@@ -85,15 +96,20 @@ class FeedbackBox:
         rating: int | None,
         anonymous: bool,
         per_day: int = FEEDBACK_PER_DAY,
+        voice: Voice | None = None,
     ) -> str:
         """Store feedback from a returnee who consented, and return its receipt code.
 
-        Anonymous feedback is linked to no one (its date is the day only). At most
+        Anonymous feedback is linked to no one (its date is the day only); a voice can
+        be recognised, so a voice note is only ever named feedback (erased with the
+        returnee), encrypted under their data key like a text. At most
         ``per_day`` messages a day per returnee (:class:`FeedbackLimitReached`), counted
         under a pseudonym of the returnee and the day, unlinked to the feedback rows.
         """
         if rating is not None and not 1 <= rating <= 5:
             raise StorageError("a rating is between 1 and 5")
+        if voice is not None and anonymous:
+            raise StorageError("a voice note is never anonymous feedback")
         feedback_id = self.new_id()
         receipt = short_code("FB-")
         now = self.clock()
@@ -125,6 +141,11 @@ class FeedbackBox:
                     rating=rating,
                     receipt_code=receipt,
                     created_at=created,
+                    voice_enc=None
+                    if voice is None
+                    else keys.encrypt_bytes(dek, "feedback", feedback_id, "voice", voice.data),
+                    voice_mime=None if voice is None else voice.mime_type,
+                    voice_seconds=None if voice is None else voice.seconds,
                 )
             )
         return receipt
@@ -202,6 +223,7 @@ class FeedbackBox:
                         state=row.state,
                         state_by=state_by_name or row.state_by,
                         state_at=row.state_at,
+                        voice_seconds=row.voice_seconds if row.voice_enc else None,
                     )
                 )
         return FeedbackPage(items, int(total or 0), Counter(counts))
@@ -213,6 +235,24 @@ class FeedbackBox:
         if dek is None:
             return None
         return keys.decrypt(dek, "feedback", row.id, "text", row.text_enc)
+
+    async def voice(self, feedback_id: str, *, actor: str, scope: Scope = EVERYONE) -> Voice | None:
+        """A voice note sent as feedback, decrypted to be played (each play audited); None
+        if there is none in ``scope`` (or its returnee was erased)."""
+        async with self.sessions.begin() as session:
+            row = await session.scalar(
+                select(Feedback).where(Feedback.id == feedback_id, *_within(scope))
+            )
+            if row is None or row.voice_enc is None or row.returnee_id is None:
+                return None
+            dek = await self.keys.get(session, keys.returnee_owner(row.returnee_id), create=False)
+            if dek is None:
+                return None
+            self.staff.record(
+                session, actor, "play_feedback_voice", row.returnee_id, row.receipt_code
+            )
+            data = keys.decrypt_bytes(dek, "feedback", row.id, "voice", row.voice_enc)
+            return Voice(data, row.voice_mime or "audio/ogg", row.voice_seconds or 0)
 
     async def mark(
         self, feedback_id: str, state: str, *, actor: str, scope: Scope = EVERYONE

@@ -31,6 +31,15 @@ def decrypt(dek: bytes, table: str, row_id: str, column: str, blob: bytes) -> st
     return decrypt_field(dek, blob, field_aad(table, row_id, column)).decode("utf-8")
 
 
+def encrypt_bytes(dek: bytes, table: str, row_id: str, column: str, value: bytes) -> bytes:
+    """:func:`encrypt` for a file (a voice note) rather than a text."""
+    return encrypt_field(dek, value, field_aad(table, row_id, column))
+
+
+def decrypt_bytes(dek: bytes, table: str, row_id: str, column: str, blob: bytes) -> bytes:
+    return decrypt_field(dek, blob, field_aad(table, row_id, column))
+
+
 async def returnee_keys(
     session: AsyncSession, keyring: Keyring, returnee_ids: Iterable[str]
 ) -> dict[str, bytes]:

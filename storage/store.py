@@ -50,7 +50,7 @@ from storage.errors import (
     StaleProgress,
     StorageError,
 )
-from storage.feedback import FEEDBACK_OWNER, FEEDBACK_PER_DAY, FeedbackBox
+from storage.feedback import FEEDBACK_OWNER, FEEDBACK_PER_DAY, FeedbackBox, Voice
 from storage.followup import FollowUp
 from storage.keys import DataKeys
 from storage.media_uploads import MediaUploads
@@ -502,6 +502,7 @@ class Store:
                         "receipt": f.receipt_code,
                         "rating": f.rating,
                         "text": self.dec(dek, "feedback", f.id, "text", f.text_enc),
+                        **({"voice_seconds": f.voice_seconds} if f.voice_enc else {}),
                     }
                     for f in feedback
                 ],
@@ -583,6 +584,7 @@ __all__ = [
     "StorageError",
     "Store",
     "StoredScores",
+    "Voice",
     "Wave",
     "WrongKeyError",
     "load_keyring",

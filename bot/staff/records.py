@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.staff import Acting, require
-from storage.feedback import FEEDBACK_STATES, FeedbackPage
+from storage.feedback import FEEDBACK_STATES, FeedbackPage, Voice
 from storage.followup import FlagPage
 from storage.returnees import ReturneeInfo
 from storage.store import Store
@@ -88,6 +88,13 @@ async def all_feedback(store: Store, who: Acting) -> list[dict[str, Any]]:
     """Every feedback in ``who``'s scope, decrypted (the chat's /inbox); audited."""
     require(who, "feedback")
     return await store.feedback.read(actor=who.actor, scope=who.scope)
+
+
+async def feedback_voice(store: Store, who: Acting, feedback_id: str) -> Voice | None:
+    """A voice note sent as feedback, to be played by ``who`` (a feedback officer; in
+    their scope); each play is audited. None if there is none."""
+    require(who, "feedback")
+    return await store.feedback.voice(feedback_id, actor=who.actor, scope=who.scope)
 
 
 async def mark_feedback(store: Store, who: Acting, feedback_id: str, state: str) -> bool:

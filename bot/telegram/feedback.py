@@ -1,7 +1,7 @@
 """Confidential feedback on Telegram: /feedback, with name or anonymously, a rating, then
-one text message (/cancel stops). The choices are kept as a draft
-(:mod:`bot.feedback_drafts`, as on WhatsApp), read only for a message that may be the
-feedback's text."""
+one text message, or a voice note with the returnee's name (/cancel stops). The choices
+are kept as a draft (:mod:`bot.feedback_drafts`, as on WhatsApp), read only for a message
+that may be the feedback."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ from bot.telegram.keyboards import (
 )
 from bot.telegram.services import Services
 from bot.telegram.survey import continue_survey
+from bot.texts import feedback_prompt, voice_refused
 from storage.store import (
     ReturneeInfo,
+    Voice,
 )
 
 log = logging.getLogger(__name__)
@@ -127,9 +129,7 @@ async def on_feedback_rating(
     await svc.drafts.put(returnee.id, draft)
     if isinstance(query.message, Message):
         await remove_keyboard(query.message)
-        await query.message.answer(
-            _("Please write your feedback in one message. Send /cancel to stop.")
-        )
+        await query.message.answer(feedback_prompt(_, bool(draft.anonymous)))
 
 
 async def on_cancel(
@@ -153,6 +153,9 @@ async def on_feedback_text(
         await svc.drafts.drop(returnee.id)
         await _feedback_refused(message, returnee, _, refused)
         return
+    if message.voice is not None or message.audio is not None:
+        await _feedback_voice(message, svc, bot, draft, returnee, _)
+        return
     problem = feedback.FeedbackDesk.check_text(message.text or "")
     if problem == "empty":
         await message.answer(_("Please write your feedback as a text message, or send /cancel."))
@@ -170,12 +173,63 @@ async def on_feedback_text(
     if sent.receipt is None:
         await _feedback_refused(message, returnee, _, sent.refused or "no_consent")
         return
-    receipt = sent.receipt
+    await _received(message, svc, bot, returnee, sent.receipt, _)
+
+
+async def _received(
+    message: Message,
+    svc: Services,
+    bot: Bot,
+    returnee: ReturneeInfo,
+    receipt: str,
+    _: Translator,
+) -> None:
     await message.answer(
         _("Thank you. Your feedback was received. Your receipt code is {code}.", code=receipt)
     )
     if await svc.store.wave_in_progress(returnee.id):
         await continue_survey(svc, bot, message.chat.id, returnee)
+
+
+async def _feedback_voice(
+    message: Message,
+    svc: Services,
+    bot: Bot,
+    draft: FeedbackDraft,
+    returnee: ReturneeInfo,
+    _: Translator,
+) -> None:
+    """A voice note as the feedback: checked (named feedback only, format, size, length)
+    before it is fetched from Telegram, then kept encrypted."""
+    note = message.voice or message.audio
+    assert note is not None
+    mime = note.mime_type or "audio/ogg"
+    problem = feedback.FeedbackDesk.check_voice(
+        mime, note.file_size or 0, note.duration, anonymous=bool(draft.anonymous)
+    )
+    if problem is not None:
+        await message.answer(voice_refused(_, problem))
+        return
+    file = await bot.get_file(note.file_id)
+    if file.file_path is None:
+        await message.answer(voice_refused(_, "voice_format"))
+        return
+    data = await bot.download_file(file.file_path)
+    assert data is not None
+    voice = Voice(data.read(), mime, note.duration or 0)
+    await svc.drafts.drop(returnee.id)
+    sent = await svc.feedback.send_voice(
+        returnee, voice, rating=draft.rating, anonymous=bool(draft.anonymous)
+    )
+    if sent.receipt is None:
+        refused = sent.refused or "no_consent"
+        if refused.startswith("voice_"):
+            await svc.drafts.put(returnee.id, draft)
+            await message.answer(voice_refused(_, refused))
+        else:
+            await _feedback_refused(message, returnee, _, refused)
+        return
+    await _received(message, svc, bot, returnee, sent.receipt, _)
 
 
 def build_router() -> Router:

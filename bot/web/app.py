@@ -53,7 +53,8 @@ COOKIE = "rssbot_console"
 #: the console's language, chosen with the links in its header
 LANGUAGE_COOKIE = "rssbot_console_language"
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+    "form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 #: how the console's server runs: no access log (its lines carry the query, where a

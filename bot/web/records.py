@@ -258,6 +258,22 @@ async def feedback_page(console: Console, request: web.Request) -> web.StreamRes
 
 
 @requires("feedback")
+async def feedback_voice(console: Console, request: web.Request) -> web.StreamResponse:
+    """A voice note sent as feedback, played in the inbox: never cached, each play
+    audited, for feedback officers only."""
+    voice = await staff_records.feedback_voice(
+        console.store, request[USER], request.match_info["feedback"]
+    )
+    if voice is None:
+        return console.refuse(request, 404, N_("There is no such feedback."))
+    return web.Response(
+        body=voice.data,
+        content_type=voice.mime_type.split(";")[0],
+        headers={"Cache-Control": "no-store", "Content-Disposition": "inline"},
+    )
+
+
+@requires("feedback")
 async def mark_feedback(console: Console, request: web.Request) -> web.StreamResponse:
     form = await request.post()
     state = request.match_info["state"]
@@ -537,6 +553,7 @@ def add_routes(router: web.UrlDispatcher, b: Binder) -> None:
     router.add_get("/returnee", b(returnee_search))
     router.add_post("/returnee", b(returnee_page))
     router.add_get("/feedback", b(feedback_page))
+    router.add_get(r"/feedback/{feedback:[0-9a-f-]{36}}/voice", b(feedback_voice))
     router.add_post(
         r"/feedback/{feedback:[0-9a-f-]{36}}/{state:new|read|handled}", b(mark_feedback)
     )

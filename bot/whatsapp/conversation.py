@@ -26,7 +26,7 @@ from typing import Any
 
 from bot.consent import consent_text
 from bot.core.audio import MediaGone, Prompt
-from bot.core.feedback import MAX_FEEDBACK, PER_DAY, FeedbackDesk
+from bot.core.feedback import MAX_FEEDBACK, MAX_VOICE_BYTES, PER_DAY, FeedbackDesk, Sent
 from bot.core.services import Core
 from bot.core.survey import (
     Applied,
@@ -43,18 +43,21 @@ from bot.languages import languages
 from bot.texts import (
     audio_switched,
     data_kept_lines,
+    feedback_prompt,
     help_lines,
     invitation_problem,
     not_invited,
     rejection_message,
     thanks_lines,
     typed_refusal_text,
+    voice_refused,
 )
 from bot.whatsapp.client import (
     MEDIA_UNKNOWN,
     UNDELIVERABLE,
     CloudClient,
     CloudError,
+    MediaTooLarge,
     Outgoing,
     Undeliverable,
     WindowClosed,
@@ -79,7 +82,7 @@ from flows.state import (
     SurveyCompleted,
     Text,
 )
-from storage.store import InviteProblem, NotFound, ReturneeInfo
+from storage.store import InviteProblem, NotFound, ReturneeInfo, Voice
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,8 @@ class Inbound:
     message_id: str
     text: str | None = None
     reply: str | None = None
+    #: a voice note: its media id and MIME type
+    audio: tuple[str, str] | None = None
 
     def __repr__(self) -> str:  # (never the number)
         return f"Inbound(message_id={self.message_id!r}, reply={self.reply!r})"
@@ -231,6 +236,11 @@ class Turn:
         if inbound.reply is not None:
             await self.on_reply(inbound.reply)
             return
+        if inbound.audio is not None and self.returnee is not None:
+            draft = await self.conversation.drafts.get(self.returnee.id)
+            if draft is not None and draft.awaiting_text:
+                await self.feedback_voice(draft, *inbound.audio)
+                return
         if inbound.text is None:
             await self.say(_("I can only read text messages and button presses."))
             if self.returnee is not None and self.returnee.status == "active":
@@ -486,7 +496,7 @@ class Turn:
         elif parts[1] == "rating" and draft.anonymous is not None and 0 <= value <= 5:
             draft.rating, draft.awaiting_text = value or None, True
             await self.conversation.drafts.put(returnee.id, draft)
-            await self.say(_("Please write your feedback in one message. Send /cancel to stop."))
+            await self.say(feedback_prompt(_, bool(draft.anonymous)))
         else:
             await self.say(_("This button is no longer active."))
 
@@ -509,6 +519,39 @@ class Turn:
         sent = await self.core.feedback.send(
             returnee, text, rating=draft.rating, anonymous=bool(draft.anonymous)
         )
+        await self.feedback_sent(sent)
+
+    async def feedback_voice(self, draft: FeedbackDraft, media_id: str, mime: str) -> None:
+        """A voice note as the feedback: checked (named feedback only, format, size)
+        before and while it is fetched from the Cloud API, then kept encrypted."""
+        _, returnee = self._, self.returnee
+        assert returnee is not None
+        problem = FeedbackDesk.check_voice(mime, 0, None, anonymous=bool(draft.anonymous))
+        if problem is not None:
+            await self.say(voice_refused(_, problem))
+            return
+        try:
+            data, mime = await self.client.download_media(media_id, MAX_VOICE_BYTES)
+        except MediaTooLarge:
+            await self.say(voice_refused(_, "voice_too_large"))
+            return
+        await self.conversation.drafts.drop(returnee.id)
+        sent = await self.core.feedback.send_voice(
+            returnee,
+            Voice(data, mime or "audio/ogg", 0),
+            rating=draft.rating,
+            anonymous=bool(draft.anonymous),
+        )
+        if sent.refused is not None and sent.refused.startswith("voice_"):
+            await self.conversation.drafts.put(returnee.id, draft)
+            await self.say(voice_refused(_, sent.refused))
+            return
+        await self.feedback_sent(sent)
+
+    async def feedback_sent(self, sent: Sent) -> None:
+        """Thanks and the receipt code (then the survey where it was), or why not."""
+        _, returnee = self._, self.returnee
+        assert returnee is not None
         if sent.receipt is None:
             await self._refused(sent.refused or "no_consent")
             return

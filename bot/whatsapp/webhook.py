@@ -52,7 +52,12 @@ def inbound_messages(delivery: Any) -> tuple[list[Inbound], list[tuple[str, int]
                 elif kind == "button":  # a template's quick-reply button
                     button = m.get("button") or {}
                     reply, text = button.get("payload"), button.get("text")
-                messages.append(Inbound(str(sender), str(message_id), text, reply))
+                audio = None
+                if kind == "audio":  # a voice note (or an audio file)
+                    media = m.get("audio") or {}
+                    if media.get("id"):
+                        audio = (str(media["id"]), str(media.get("mime_type") or ""))
+                messages.append(Inbound(str(sender), str(message_id), text, reply, audio))
             for status in value.get("statuses") or []:
                 if status.get("status") == "failed" and status.get("recipient_id"):
                     for error in status.get("errors") or []:

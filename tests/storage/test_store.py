@@ -790,3 +790,54 @@ async def test_staff_rounds_and_schedules_from_before_scopes_keep_seeing_everyon
         assert again is not None and again.scope.values == ("GN", "ML")
     finally:
         await store.close()
+
+
+async def test_returnees_and_feedback_from_before_audio_are_taken_over(
+    backend: Backend, keyring: Keyring
+) -> None:
+    """A database the release before audio prompts wrote (revision 0016): its returnees
+    hear clips (audio on, as new ones do) and can switch them off, their written
+    feedback reads as before, and they can send a voice note."""
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from storage.db import upgrade
+    from storage.feedback import Voice
+    from tests.support.audio import opus_clip
+
+    engine = make_engine(backend.url)
+    await upgrade(engine, "0016")
+    store = Store(engine, keyring)
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO returnees (id, public_id, country, return_date, language, "
+                "status, created_at, updated_at) VALUES ('r-1', 'R-OLDAUD1', 'GN', :day, "
+                "'fr', 'active', :at, :at)"
+            ),
+            {"day": date(2026, 5, 1), "at": at},
+        )
+    await upgrade(engine)
+    try:
+        await store.verify()
+        before = await store.get("r-1")
+        assert before.audio is True
+        await store.set_audio("r-1", False)
+        assert (await store.get("r-1")).audio is False
+        await store.give_consent("r-1", version="v1", language="fr")
+        receipt = await store.add_feedback("r-1", "written", rating=3, anonymous=False)
+        with TemporaryDirectory() as folder:
+            data = opus_clip(Path(folder) / "v.ogg").read_bytes()
+        await store.add_feedback(
+            "r-1", "", rating=None, anonymous=False, voice=Voice(data, "audio/ogg", 2)
+        )
+        items = {i.receipt: i for i in (await store.feedback.inbox(actor="t")).items}
+        assert items[receipt].text == "written" and items[receipt].voice_seconds is None
+        (spoken,) = [i for i in items.values() if i.voice_seconds is not None]
+        played = await store.feedback.voice(spoken.id, actor="t")
+        assert played is not None and played.data == data
+        await store.media.remember("whatsapp", "d" * 64, "MEDIA1")
+        assert await store.media.media_id("whatsapp", "d" * 64) == "MEDIA1"
+    finally:
+        await store.close()
