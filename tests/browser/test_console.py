@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -16,8 +17,10 @@ import pytest
 
 from bot.web.app import Console
 from storage import outbox, schedules
+from storage.feedback import Voice
 from tests.e2e.conftest import Harness
 from tests.e2e.fake_telegram import FakeTelegram
+from tests.support.audio import opus_clip
 from tests.support.browser import Browser
 from tests.support.console import completed_surveys, due_returnees, sign_in
 
@@ -167,6 +170,7 @@ async def test_cohort_export_case_file_and_the_console_in_arabic(
     console: Console,
     browser: Browser,
     user_factory: Any,
+    tmp_path: Path,
 ) -> None:
     store = harness.store
     assert store is not None
@@ -176,6 +180,10 @@ async def test_cohort_export_case_file_and_the_console_in_arabic(
     )
     await store.give_consent(officer.id, version="v1", language="fr")
     await store.add_feedback(officer.id, "Le kit est arrivé en retard", rating=3, anonymous=False)
+    spoken = opus_clip(tmp_path / "feedback.ogg", 2).read_bytes()
+    await store.add_feedback(
+        officer.id, "", rating=4, anonymous=False, voice=Voice(spoken, "audio/ogg", 2)
+    )
     admin = user_factory("en")
     await store.add_staff(admin.user_id, "admin", name="Admin")
     await sign_in(browser, admin)
@@ -230,3 +238,17 @@ async def test_cohort_export_case_file_and_the_console_in_arabic(
     await sign_in(browser, officer_staff)
     assert await browser.path() == "/feedback"
     assert "Le kit est arrivé en retard" in await browser.text("#feedback")
+    # the voice note plays in the browser (fetched from the console, each play audited)
+    assert "2 s" in await browser.text("#feedback")
+    state = await browser.script(
+        "const a = document.querySelector('#feedback audio');"
+        "return new Promise((done) => {"
+        "  a.addEventListener('loadedmetadata', () => done(['ok', a.src]));"
+        "  a.addEventListener('error', () => done(['error', a.error && a.error.code]));"
+        "  a.preload = 'auto'; a.load(); });"
+    )
+    assert state[0] == "ok" and state[1].endswith("/voice"), state
+    plays = [e for e in await store.audit_entries() if e.action == "play_feedback_voice"]
+    assert plays and plays[-1].actor.startswith("staff:")
+    assert await browser.accessibility_violations() == []
+    await browser.screenshot("console-feedback-voice")
