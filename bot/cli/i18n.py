@@ -30,6 +30,11 @@ i18n_app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
+#: where language folders are written
+Into = Annotated[
+    Path | None,
+    typer.Option(help="The folder of languages (default: RSSBOT_LANGUAGES_DIR, else built-in)."),
+]
 
 
 def _own_folder(into: Path | None) -> Path:
@@ -89,12 +94,7 @@ def export(
 @i18n_app.command("import")
 def import_(
     workbook: Annotated[Path, typer.Argument(help="A workbook written by i18n export.")],
-    into: Annotated[
-        Path | None,
-        typer.Option(
-            help="The folder of languages (default: RSSBOT_LANGUAGES_DIR, else built-in)."
-        ),
-    ] = None,
+    into: Into = None,
 ) -> None:
     """Read a translated workbook back into the language's files, then check them."""
     try:
@@ -163,12 +163,7 @@ def _report(codes: list[str], *, warnings: bool = False) -> int:
 
 @i18n_app.command("pseudo")
 def pseudo(
-    into: Annotated[
-        Path | None,
-        typer.Option(
-            help="The folder of languages (default: RSSBOT_LANGUAGES_DIR, else built-in)."
-        ),
-    ] = None,
+    into: Into = None,
 ) -> None:
     """Write the pseudo-languages en-XA (accented, 40% longer) and ar-XB (mirrored right
     to left) from the English: every string of the interface and the survey."""
