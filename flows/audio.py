@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from stat import S_ISREG
 
 import mutagen
 from mutagen.mp3 import MP3
@@ -126,12 +128,13 @@ def inspect(path: str | Path) -> Clip:
     is wrong, naming the file); inspected again when the file changes."""
     file = Path(path)
     try:
-        stat = file.stat()
+        stat = os.stat(file)
     except OSError as exc:
         raise ClipError(f"{file}: no such file ({exc.strerror or exc})") from exc
-    if not file.is_file():
+    if not S_ISREG(stat.st_mode):
         raise ClipError(f"{file}: not a file")
-    return _inspected(str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+    named = str(file) if file.is_absolute() else str(file.resolve())
+    return _inspected(named, stat.st_mtime_ns, stat.st_size)
 
 
 def recording(data: bytes) -> tuple[str, int] | None:
