@@ -235,10 +235,10 @@ def parse_definition(
 
 
 def load_definition(path: str | Path) -> FlowDefinition:
-    """Load a definition file: ``.yaml``/``.yml``, ``.json``, or an XLSForm ``.xlsx``
-    (:mod:`flows.xlsform`)."""
+    """Load a definition file: ``.yaml``/``.yml``, ``.json``, or an XLSForm (``.xlsx``,
+    ``.xls`` or ``.csv``: :mod:`flows.xlsform`)."""
     path = Path(path)
-    if path.suffix.lower() == ".xlsx":
+    if path.suffix.lower() in (".xlsx", ".xls", ".csv"):
         from flows.xlsform import read_xlsform  # (pyxform is loaded only for workbooks)
 
         return read_xlsform(path)

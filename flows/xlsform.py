@@ -31,10 +31,12 @@ definition -> XLSForm -> definition gives the same definition.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -42,6 +44,7 @@ from typing import Any
 from zipfile import BadZipFile
 
 import openpyxl
+import xlrd
 from babel import Locale, UnknownLocaleError, localedata
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -186,18 +189,49 @@ class _Form:
         return XLSFormError(self.source, message, sheet=sheet.name, row=row, column=where)
 
 
+#: the workbooks pyxform reads, as its own readers read them
+FORMATS = (".xlsx", ".xls", ".csv")
+
+
+def _lettered(first: Sequence[Any], offset: int = 0) -> dict[str, str]:
+    return {
+        re.sub(r"\s+", " ", str(value).strip()): get_column_letter(i + 1 + offset)
+        for i, value in enumerate(first)
+        if value is not None and str(value).strip()
+    }
+
+
 def _header_letters(path: Path) -> dict[str, dict[str, str]]:
+    """Each sheet's column headers and their letters, as the author sees them."""
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        book = xlrd.open_workbook(str(path), on_demand=True)
+        try:
+            return {
+                sheet.name.lower(): _lettered(sheet.row_values(0) if sheet.nrows else [])
+                for sheet in (book.sheet_by_index(i) for i in range(book.nsheets))
+            }
+        finally:
+            book.release_resources()
+    if suffix == ".csv":  # (a sheet's name in the first column, its header after it)
+        letters: dict[str, dict[str, str]] = {}
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            current = None
+            for row in csv.reader(handle):
+                if row and row[0].strip():
+                    current = row[0].strip().lower()
+                    letters[current] = {}
+                if current is not None and not letters[current] and any(c.strip() for c in row[1:]):
+                    letters[current] = _lettered(row[1:], offset=1)
+        return letters
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        letters: dict[str, dict[str, str]] = {}
-        for sheet in book.worksheets:
-            first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
-            letters[sheet.title.lower()] = {
-                re.sub(r"\s+", " ", str(value).strip()): get_column_letter(i + 1)
-                for i, value in enumerate(first)
-                if value is not None and str(value).strip()
-            }
-        return letters
+        return {
+            sheet.title.lower(): _lettered(
+                next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+            )
+            for sheet in book.worksheets
+        }
     finally:
         book.close()
 
@@ -236,34 +270,70 @@ def kobo_language_name(code: str) -> str:
     return f"{english} ({code})"
 
 
-def _languages(source: str, survey: _Sheet, default: str) -> dict[str, str]:
-    """Each language named by the survey's label columns -> its code, default first."""
+#: the texts of an element that may be given per language
+_TEXT_KEYS = ("label", "hint", "guidance_hint", "constraint_message")
+_BIND_TEXTS = ("jr:constraintMsg", "jr:requiredMsg")
+
+
+def _language_names(tree: dict[str, Any]) -> list[str]:
+    """The language names of a form as pyxform read its columns (``English (en)``,
+    ``english`` from ``label:english``, ``default`` for plain columns), in order of
+    first use."""
+    names: dict[str, None] = {}
+
+    def texts(element: dict[str, Any]) -> None:
+        values = [element.get(k) for k in _TEXT_KEYS]
+        values += [(element.get("bind") or {}).get(k) for k in _BIND_TEXTS]
+        for value in values:
+            if isinstance(value, dict):
+                names.update(dict.fromkeys(map(str, value)))
+            elif value:
+                names["default"] = None
+        for child in [*(element.get("children") or []), *(element.get("choices") or [])]:
+            if isinstance(child, dict):
+                texts(child)
+
+    texts(tree)
+    return list(names)
+
+
+def _languages(form: _Form, names: list[str], default: str) -> dict[str, str]:
+    """Each language a form's columns name -> its code, the default language first.
+    Plain columns (``label``, ``label::default``) are the default language's, or, where
+    a named column already gives that language, what other languages fall back to (as
+    in ODK)."""
     codes: dict[str, str] = {}
-    for header in survey.letters:
-        if _canonical_column(header) not in ("label", "hint", "jr:constraintMsg"):
+    for name in names:
+        if name == "default":
             continue
-        name = header.split("::", 1)[1].strip() if "::" in header else "default"
-        if name in codes:
-            continue
-        code = default if name == "default" else _language_code(name)
+        code = _language_code(name)
+        header = next((h for h in form.survey.letters if h.split(":")[-1].strip() == name), None)
+        column = form.survey.column(None, "label", name) if header is None else header
+        column = f"{form.survey.letters.get(column, '')} ({column})".lstrip() if header else column
         if code is None:
             raise XLSFormError(
-                source,
+                form.source,
                 f"cannot tell the language of '{name}': write its code in brackets, "
-                f"e.g. '{header.split('::', 1)[0]}::{name} (xx)'",
+                f"e.g. 'label::{name} (xx)'",
                 sheet="survey",
                 row=1,
-                column=survey.column(None, _canonical_column(header), name),
+                column=column,
             )
         if code in codes.values():
+            other = next(n for n, c in codes.items() if c == code)
             raise XLSFormError(
-                source,
-                f"language '{code}' has two spellings in the column headers",
+                form.source,
+                f"'{name}' and '{other}' are both language '{code}': spell it one way in "
+                "every column",
                 sheet="survey",
                 row=1,
-                column=survey.column(None, _canonical_column(header), name),
+                column=column,
             )
         codes[name] = code
+    if "default" in names and default not in codes.values():
+        codes["default"] = default
+    if not codes:
+        codes["default"] = default
     return dict(sorted(codes.items(), key=lambda item: item[1] != default))
 
 
@@ -304,7 +374,7 @@ def _texts(form: _Form, value: Any, row: int, column: str, sheet: _Sheet) -> dic
     by_name = value if isinstance(value, dict) else {"default": value}
     texts: dict[str, str] = {}
     for name, code in form.codes.items():
-        text = by_name.get(name)
+        text = by_name.get(name) or by_name.get("default")  # (ODK's fallback)
         if text:
             texts[code] = str(text)
     for name, code in form.codes.items():
@@ -401,6 +471,9 @@ class _Reader:
             if kind in _META:
                 continue
             row = self.row_of(name)
+            generated = not row and name.endswith("_other")
+            if generated:  # (or_other: the text question pyxform adds after the select)
+                row = self.row_of(name.removesuffix("_other"))
             if kind in ("repeat", "loop"):
                 raise self.form.fail(
                     "repeats are not supported: a chat survey asks each question once",
@@ -415,15 +488,11 @@ class _Reader:
                     column="type",
                 )
             self.refuse_unsupported(element, row)
-            if str(self.form.survey.rows[row - 2].get("type", "")).split()[-1:] == ["or_other"]:
-                raise self.form.fail(
-                    "'or_other' is not supported: add an 'other' choice to the list and a text "
-                    "question with relevant selected(${" + name + "}, 'other')",
-                    row=row,
-                    column="type",
-                )
             bind = element.get("bind", {})
             own = bind.get("relevant")
+            if generated and own:  # (pyxform writes its path: ../name)
+                own = re.sub(r"\.\./([A-Za-z_][\w.\-]*)", r"${\1}", own)
+                element = {**element, "bind": {**bind, "relevant": own}}
             if own is not None:
                 self.check_expression(own, row, "relevant")
             combined = _both(relevant, own)
@@ -649,14 +718,19 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
     columns when the settings sheet does not say."""
     path = Path(path)
     source = path.name
-    if path.suffix.lower() != ".xlsx":
-        raise XLSFormError(source, "an XLSForm is read from an .xlsx workbook")
+    if path.suffix.lower() not in FORMATS:
+        raise XLSFormError(
+            source, "an XLSForm is read from an .xlsx or .xls workbook, or an XLSForm .csv"
+        )
     try:
         letters = _header_letters(path)
         raw = get_xlsform(str(path))
     except PyXFormError as exc:
         raise XLSFormError(source, f"cannot read the workbook: {exc}") from exc
-    except (OSError, ValueError, KeyError, BadZipFile, InvalidFileException) as exc:
+    except (
+        OSError, ValueError, KeyError, BadZipFile, InvalidFileException, xlrd.XLRDError,
+        UnicodeDecodeError, csv.Error,
+    ) as exc:  # fmt: skip
         raise XLSFormError(source, f"cannot read the workbook: {exc}") from exc
     if raw.survey is None:
         raise XLSFormError(source, "the workbook has no 'survey' sheet")
@@ -677,13 +751,12 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
                 column=settings.column(2, "default_language"),
             )
         default = code
-    codes = _languages(source, survey, default)
     rows_by_name: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(raw.survey):
         # (a group's end row may repeat the group's name: it is not a second element)
         if row.get("name") and not _END_ROW.match(str(row.get("type", ""))):
             rows_by_name[str(row["name"])].append(i + 2)
-    form = _Form(source, survey, choices, settings, codes, dict(rows_by_name))
+    form = _Form(source, survey, choices, settings, {}, dict(rows_by_name))
     choice_rows = {
         (str(row.get("list_name", row.get("list name", ""))), str(row.get("name", ""))): i + 2
         for i, row in enumerate(raw.choices or [])
@@ -700,6 +773,7 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
         tree = workbook_to_json(raw, warnings=[])
     except PyXFormError as exc:
         raise _pyxform_error(form, exc) from exc
+    form.codes = codes = _languages(form, _language_names(tree), default)
 
     reader = _Reader(form, choice_rows, media_folders(path))
     reader.walk(tree.get("children", []), None, None)

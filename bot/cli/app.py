@@ -155,7 +155,7 @@ def console_command(
         Path | None,
         typer.Option(
             "--flow",
-            help="Another survey: a flow definition (.yaml) or an XLSForm (.xlsx). "
+            help="Another survey: a flow definition (.yaml) or an XLSForm (.xlsx, .xls, .csv). "
             "Default: RSSBOT_FLOW, else the RSS.",
         ),
     ] = None,
@@ -238,7 +238,7 @@ def flow_validate(path: Annotated[Path, typer.Argument(help="A flow definition f
 
 @flow_app.command("import-xlsform")
 def flow_import_xlsform(
-    form: Annotated[Path, typer.Argument(help="An XLSForm workbook (.xlsx) from Kobo or ODK.")],
+    form: Annotated[Path, typer.Argument(help="An XLSForm (.xlsx, .xls, .csv) from Kobo, ODK.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The flow definition to write.")],
     default_language: Annotated[
         str,

@@ -249,8 +249,6 @@ MALFORMED = [
          ("survey", 2, "A (type)"), "List name not in choices sheet: nope"),
     case("group never closed", [G1, q("text", "a")],
          ("survey", 2, "A (type)"), "Unmatched 'begin_group'"),
-    case("or_other", [q("select_one yn or_other", "a")],
-         ("survey", 2, "A (type)"), "'or_other' is not supported"),
     case("invalid name", [q("text", "1a")], ("survey", 2, "B (name)"), "'name' value is invalid"),
     case("constraint message alone", [q("integer", "a", **MESSAGES)],
          ("survey", 2, f"E (constraint_message::{EN})"),
@@ -283,7 +281,10 @@ def test_not_a_workbook_is_refused(tmp_path: Path) -> None:
     broken.write_bytes(b"not a zip")
     with pytest.raises(XLSFormError, match=r"form\.xlsx: cannot read the workbook"):
         read_xlsform(broken)
-    with pytest.raises(XLSFormError, match=r"an XLSForm is read from an \.xlsx workbook"):
+    with pytest.raises(XLSFormError, match=r"an XLSForm is read from an \.xlsx or \.xls"):
+        read_xlsform(tmp_path / "form.ods")
+    (tmp_path / "form.xls").write_bytes(b"not an xls")
+    with pytest.raises(XLSFormError, match=r"form\.xls: cannot read the workbook"):
         read_xlsform(tmp_path / "form.xls")
 
 

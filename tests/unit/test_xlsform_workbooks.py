@@ -1,0 +1,132 @@
+"""Every workbook pyxform reads (.xlsx, .xls, XLSForm .csv) and the header spellings
+Kobo and ODK authors write, read as the same flow; or_other as pyxform expands it."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlwt
+
+from flows.xlsform import XLSFormError, read_xlsform
+from tests.support.xlsforms import write_form
+
+SURVEY = [
+    {"type": "select_one yn", "name": "work", "label::English (en)": "Do you work?",
+     "label::French (fr)": "Travaillez-vous ?", "required": "yes"},
+    {"type": "integer", "name": "age", "label::English (en)": "Age?",
+     "label::French (fr)": "Âge ?", "constraint": ". >= 0"},
+]  # fmt: skip
+CHOICES = [
+    {"list_name": "yn", "name": "yes", "label::English (en)": "Yes", "label::French (fr)": "Oui"},
+    {"list_name": "yn", "name": "no", "label::English (en)": "No", "label::French (fr)": "Non"},
+]
+
+
+def header(rows: list[dict[str, Any]]) -> list[str]:
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    return keys
+
+
+def write_xls(path: Path, sheets: dict[str, list[dict[str, Any]]]) -> Path:
+    book = xlwt.Workbook()
+    for title, rows in sheets.items():
+        sheet = book.add_sheet(title)
+        keys = header(rows)
+        for c, key in enumerate(keys):
+            sheet.write(0, c, key)
+        for r, row in enumerate(rows, start=1):
+            for c, key in enumerate(keys):
+                if row.get(key) is not None:
+                    sheet.write(r, c, row[key])
+    book.save(str(path))
+    return path
+
+
+def write_csv(path: Path, sheets: dict[str, list[dict[str, Any]]]) -> Path:
+    """pyxform's XLSForm CSV: a sheet's name in the first column, its rows beside it."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        for title, rows in sheets.items():
+            keys = header(rows)
+            out.writerow([title, *keys])
+            for row in rows:
+                out.writerow(["", *(row.get(k, "") for k in keys)])
+    return path
+
+
+def test_xlsx_xls_and_csv_read_as_the_same_flow(tmp_path: Path) -> None:
+    sheets = {"survey": SURVEY, "choices": CHOICES}
+    flows = [
+        read_xlsform(write_form(tmp_path / "form.xlsx", SURVEY, CHOICES)),
+        read_xlsform(write_xls(tmp_path / "form.xls", sheets)),
+        read_xlsform(write_csv(tmp_path / "form.csv", sheets)),
+    ]
+    dumped = [f.model_dump() for f in flows]
+    assert dumped[0] == dumped[1] == dumped[2]
+    assert flows[0].languages == ["en", "fr"]
+
+
+def test_an_xls_refusal_names_its_row_and_column_letter(tmp_path: Path) -> None:
+    survey = [*SURVEY, {"type": "geopoint", "name": "where", "label::English (en)": "Where?",
+                        "label::French (fr)": "Où ?"}]  # fmt: skip
+    with pytest.raises(XLSFormError) as refused:
+        read_xlsform(write_xls(tmp_path / "form.xls", {"survey": survey, "choices": CHOICES}))
+    assert (refused.value.sheet, refused.value.row, refused.value.column) == (
+        "survey",
+        4,
+        "A (type)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("columns", "languages", "label"),
+    [
+        ({"label:english": "Name?"}, ["en"], {"en": "Name?"}),  # (ODK's legacy spelling)
+        ({"label::english": "Name?", "hint::default": "as written"}, ["en"], {"en": "Name?"}),
+        ({"label::default": "Name?"}, ["en"], {"en": "Name?"}),
+        ({"label": "Name?", "label::French (fr)": "Nom ?"}, ["en", "fr"],
+         {"en": "Name?", "fr": "Nom ?"}),
+        ({"label::English": "Name?", "label::Arabic": "الاسم؟"}, ["en", "ar"],
+         {"en": "Name?", "ar": "الاسم؟"}),
+    ],
+)  # fmt: skip
+def test_header_spellings_pyxform_accepts(
+    tmp_path: Path, columns: dict[str, str], languages: list[str], label: dict[str, str]
+) -> None:
+    survey = [{"type": "text", "name": "name", **columns}]
+    flow = read_xlsform(write_form(tmp_path / "form.xlsx", survey))
+    assert flow.languages == languages
+    assert flow.question("name").text == label
+
+
+def test_a_plain_hint_is_every_language_s_hint(tmp_path: Path) -> None:
+    survey = [{"type": "text", "name": "name", "label::English (en)": "Name?",
+               "label::French (fr)": "Nom ?", "hint": "Ahmed Diallo"}]  # fmt: skip
+    flow = read_xlsform(write_form(tmp_path / "form.xlsx", survey))
+    assert flow.question("name").hint == {"en": "Ahmed Diallo", "fr": "Ahmed Diallo"}
+
+
+def test_one_language_spelled_two_ways_is_refused_naming_both(tmp_path: Path) -> None:
+    survey = [{"type": "text", "name": "a", "label::English (en)": "A?", "hint::english": "a"}]
+    with pytest.raises(XLSFormError, match="'english' and 'English \\(en\\)' are both"):
+        read_xlsform(write_form(tmp_path / "form.xlsx", survey))
+
+
+@pytest.mark.parametrize(
+    "spelling", ["select_one sexes or_other", "select one from sexes or specify other"]
+)
+def test_or_other_as_pyxform_expands_it(tmp_path: Path, spelling: str) -> None:
+    survey = [{"type": spelling, "name": "sex", "label": "Sex?"}]
+    choices = [{"list_name": "sexes", "name": "f", "label": "Female"},
+               {"list_name": "sexes", "name": "m", "label": "Male"}]  # fmt: skip
+    flow = read_xlsform(write_form(tmp_path / "form.xlsx", survey, choices))
+    assert [o.id for o in flow.question("sex").options] == ["f", "m", "other"]
+    other = flow.question("sex_other")
+    assert other.type == "free_text" and other.optional
+    assert other.show_if is not None and other.show_if.question == "sex"
+    assert other.show_if.any_of == ["other"]
