@@ -456,6 +456,8 @@ class _Reader:
         self.sections: dict[str, dict[str, str]] = {}
         #: question id -> its survey row
         self.rows: dict[str, int] = {}
+        #: what is read but has no use in a chat -> where
+        self.ignored: dict[str, list[str]] = defaultdict(list)
 
     def row_of(self, name: str) -> int:
         return (self.form.rows_by_name.get(name) or [0])[0]  # (names are unique)
@@ -469,6 +471,8 @@ class _Reader:
             if kind == "group" and element.get("control", {}).get("bodyless"):
                 continue  # the meta group pyxform adds (instanceID)
             if kind in _META:
+                shown = name if name == kind else f"{name} ({kind})"
+                self.ignored["metadata a chat has no device for"].append(shown)
                 continue
             row = self.row_of(name)
             generated = not row and name.endswith("_other")
@@ -523,7 +527,11 @@ class _Reader:
         for key, value in element.items():
             if value in (None, "", {}, []):
                 continue
-            if key == "bind":
+            if key == "guidance_hint":
+                self.ignored["guidance_hint"].append(f"row {row}")
+            elif key == "bind":
+                if value.get("jr:requiredMsg"):
+                    self.ignored["required_message"].append(f"row {row}")
                 for bind_key in value:
                     if bind_key not in _BINDS:
                         raise self.form.fail(
@@ -532,6 +540,8 @@ class _Reader:
                             column=bind_key,
                         )
             elif key == "control":
+                if value.get("appearance"):
+                    self.ignored["appearance"].append(f"row {row}")
                 for control_key in value:
                     if control_key not in ("appearance", "bodyless"):
                         raise self.form.fail(
@@ -712,10 +722,41 @@ class _Reader:
         q[key] = bound
 
 
+@dataclass(frozen=True)
+class Imported:
+    """An XLSForm read: the flow, which language each column name became, and what was
+    read but has no use in a chat (each with where it is)."""
+
+    flow: FlowDefinition
+    #: the language as the columns name it ("English (en)", "default") -> its code
+    languages: dict[str, str]
+    #: what was ignored -> the survey rows (or names) where
+    ignored: dict[str, list[str]]
+
+    def summary(self) -> list[str]:
+        """The import in lines a form's author reads."""
+        lines = [
+            "languages: "
+            + ", ".join(
+                f"{'plain columns' if name == 'default' else repr(name)} -> {code}"
+                for name, code in self.languages.items()
+            )
+        ]
+        for what, where in self.ignored.items():
+            shown = ", ".join(where[:8]) + (f" and {len(where) - 8} more" if len(where) > 8 else "")
+            lines.append(f"ignored: {what} ({shown})")
+        return lines
+
+
 def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefinition:
-    """Read an ``.xlsx`` XLSForm as a flow definition; :class:`XLSFormError` says where
-    and why one cannot be used. ``default_language``: the language of plain ``label``
-    columns when the settings sheet does not say."""
+    """Read an XLSForm (``.xlsx``, ``.xls``, XLSForm ``.csv``) as a flow definition;
+    :class:`XLSFormError` says where and why one cannot be used. ``default_language``:
+    the language of plain ``label`` columns when the settings sheet does not say."""
+    return import_xlsform(path, default_language=default_language).flow
+
+
+def import_xlsform(path: str | Path, *, default_language: str = "en") -> Imported:
+    """:func:`read_xlsform`, with what became of the form's columns."""
     path = Path(path)
     source = path.name
     if path.suffix.lower() not in FORMATS:
@@ -799,11 +840,12 @@ def read_xlsform(path: str | Path, *, default_language: str = "en") -> FlowDefin
         "questions": reader.questions,
     }
     try:
-        return parse_definition(data, source, media_folders(path))
+        flow = parse_definition(data, source, media_folders(path))
     except XLSFormError:
         raise
     except FlowDefinitionError as exc:
         raise _located(form, reader, exc) from exc
+    return Imported(flow, dict(codes), dict(reader.ignored))
 
 
 def _located(form: _Form, reader: _Reader, exc: FlowDefinitionError) -> XLSFormError:

@@ -247,14 +247,17 @@ def flow_import_xlsform(
 ) -> None:
     """Read an XLSForm as a flow definition (YAML); what a chat survey cannot ask is
     refused with its sheet, row and column."""
-    from flows.xlsform import read_xlsform
+    from flows.xlsform import import_xlsform
 
     try:
-        flow = read_xlsform(form, default_language=default_language)
+        imported = import_xlsform(form, default_language=default_language)
     except FlowDefinitionError as exc:
         fail(str(exc))
+    flow = imported.flow
     output.write_text(dump_definition(flow), encoding="utf-8")
     typer.echo(f"{output}: {_flow_summary(flow)}")
+    for line in imported.summary():
+        typer.echo(f"  {line}")
     typer.echo(f"try it in the terminal: rssbot console --flow {output}")
 
 

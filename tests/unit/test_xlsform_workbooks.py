@@ -130,3 +130,27 @@ def test_or_other_as_pyxform_expands_it(tmp_path: Path, spelling: str) -> None:
     assert other.type == "free_text" and other.optional
     assert other.show_if is not None and other.show_if.question == "sex"
     assert other.show_if.any_of == ["other"]
+
+
+def test_the_import_says_which_column_became_which_language_and_what_was_ignored(
+    tmp_path: Path,
+) -> None:
+    from flows.xlsform import import_xlsform
+
+    survey = [
+        {"type": "start", "name": "start"},
+        {"type": "deviceid", "name": "phone_id"},
+        {"type": "text", "name": "name", "label:english": "Name?", "label": "Nom ?",
+         "appearance": "multiline", "guidance_hint:english": "as on the ID card"},
+    ]  # fmt: skip
+    imported = import_xlsform(
+        write_form(tmp_path / "form.xlsx", survey, settings={"default_language": "fr"})
+    )
+    assert imported.languages == {"default": "fr", "english": "en"}
+    assert imported.flow.languages == ["fr", "en"]
+    assert imported.summary() == [
+        "languages: plain columns -> fr, 'english' -> en",
+        "ignored: metadata a chat has no device for (start, phone_id (deviceid))",
+        "ignored: appearance (row 4)",
+        "ignored: guidance_hint (row 4)",
+    ]
