@@ -129,6 +129,25 @@ class XLSFormError(FlowDefinitionError):
         super().__init__(", ".join([source, *where]), message)
 
 
+class XLSFormProblems(XLSFormError):
+    """Every problem that stops a form, listed at once; where the first one is (``sheet``,
+    ``row``, ``column``) as for a single problem."""
+
+    def __init__(self, problems: list[XLSFormError]) -> None:
+        first = problems[0]
+        self.problems = problems
+        super().__init__(
+            first.source.split(",")[0], first.problem, sheet=first.sheet, row=first.row,
+            column=first.column,
+        )  # fmt: skip
+        if len(problems) > 1:
+            lines = [f"{len(problems)} problems:", *(f"  {p}" for p in problems)]
+            self.args = ("\n".join(lines),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 # -- reading ------------------------------------------------------------------------
 
 
@@ -156,7 +175,9 @@ class _Sheet:
         or in the sheet's header when the row does not have it."""
         row_keys = list(self.rows[row - 2]) if row is not None and row >= 2 else []
         for header in [*row_keys, *self.letters]:
-            if _canonical_column(header) != canonical:
+            base = _canonical_column(header)
+            media = base == "media" and header.split("::")[1:2] == [canonical]  # media::image
+            if base != canonical and not media:
                 continue
             named = header.split("::", 1)[1].strip() if "::" in header else None
             if language is None or named == language or (named is None and language == ""):
@@ -458,6 +479,8 @@ class _Reader:
         self.rows: dict[str, int] = {}
         #: what is read but has no use in a chat -> where
         self.ignored: dict[str, list[str]] = defaultdict(list)
+        #: what stops the form, every element's
+        self.problems: list[XLSFormError] = []
 
     def row_of(self, name: str) -> int:
         return (self.form.rows_by_name.get(name) or [0])[0]  # (names are unique)
@@ -465,52 +488,61 @@ class _Reader:
     def walk(
         self, children: list[dict[str, Any]], section: str | None, relevant: str | None
     ) -> None:
+        """Read every element; a problem with one is kept (:attr:`problems`) and the
+        next is read, so the author sees every problem at once."""
         for element in children:
-            kind = element.get("type")
-            name = str(element.get("name", ""))
-            if kind == "group" and element.get("control", {}).get("bodyless"):
-                continue  # the meta group pyxform adds (instanceID)
-            if kind in _META:
-                shown = name if name == kind else f"{name} ({kind})"
-                self.ignored["metadata a chat has no device for"].append(shown)
-                continue
-            row = self.row_of(name)
-            generated = not row and name.endswith("_other")
-            if generated:  # (or_other: the text question pyxform adds after the select)
-                row = self.row_of(name.removesuffix("_other"))
-            if kind in ("repeat", "loop"):
-                raise self.form.fail(
-                    "repeats are not supported: a chat survey asks each question once",
-                    row=row,
-                    column="type",
+            try:
+                self.element(element, section, relevant)
+            except XLSFormError as exc:
+                self.problems.append(exc)
+
+    def element(self, element: dict[str, Any], section: str | None, relevant: str | None) -> None:
+        """One element of the form: a question, a group, or what is skipped."""
+        kind = element.get("type")
+        name = str(element.get("name", ""))
+        if kind == "group" and element.get("control", {}).get("bodyless"):
+            return  # the meta group pyxform adds (instanceID)
+        if kind in _META:
+            shown = name if name == kind else f"{name} ({kind})"
+            self.ignored["metadata a chat has no device for"].append(shown)
+            return
+        row = self.row_of(name)
+        generated = not row and name.endswith("_other")
+        if generated:  # (or_other: the text question pyxform adds after the select)
+            row = self.row_of(name.removesuffix("_other"))
+        if kind in ("repeat", "loop"):
+            raise self.form.fail(
+                "repeats are not supported: a chat survey asks each question once",
+                row=row,
+                column="type",
+            )
+        if kind not in _TYPES and kind != "group":
+            supported = ", ".join(["select_one", "select_multiple", *list(_TYPES)[2:]])
+            raise self.form.fail(
+                f"type '{kind}' is not supported (supported: {supported}, begin_group)",
+                row=row,
+                column="type",
+            )
+        self.refuse_unsupported(element, row)
+        bind = element.get("bind", {})
+        own = bind.get("relevant")
+        if generated and own:  # (pyxform writes its path: ../name)
+            own = re.sub(r"\.\./([A-Za-z_][\w.\-]*)", r"${\1}", own)
+            element = {**element, "bind": {**bind, "relevant": own}}
+        if own is not None:
+            self.check_expression(own, row, "relevant")
+        combined = _both(relevant, own)
+        if kind == "group":
+            inner = section
+            if element.get("label"):
+                self.sections[name] = _texts(
+                    self.form, element["label"], row, "label", self.form.survey
                 )
-            if kind not in _TYPES and kind != "group":
-                supported = ", ".join(["select_one", "select_multiple", *list(_TYPES)[2:]])
-                raise self.form.fail(
-                    f"type '{kind}' is not supported (supported: {supported}, begin_group)",
-                    row=row,
-                    column="type",
-                )
-            self.refuse_unsupported(element, row)
-            bind = element.get("bind", {})
-            own = bind.get("relevant")
-            if generated and own:  # (pyxform writes its path: ../name)
-                own = re.sub(r"\.\./([A-Za-z_][\w.\-]*)", r"${\1}", own)
-                element = {**element, "bind": {**bind, "relevant": own}}
-            if own is not None:
-                self.check_expression(own, row, "relevant")
-            combined = _both(relevant, own)
-            if kind == "group":
-                inner = section
-                if element.get("label"):
-                    self.sections[name] = _texts(
-                        self.form, element["label"], row, "label", self.form.survey
-                    )
-                    inner = name
-                self.walk(element.get("children", []), inner, combined)
-                continue
-            self.questions.append(self.question(element, row, section, combined))
-            self.rows[name] = row
+                inner = name
+            self.walk(element.get("children", []), inner, combined)
+            return
+        self.questions.append(self.question(element, row, section, combined))
+        self.rows[name] = row
 
     def check_expression(self, text: str, row: int, column: str) -> None:
         try:
@@ -802,14 +834,18 @@ def import_xlsform(path: str | Path, *, default_language: str = "en") -> Importe
         (str(row.get("list_name", row.get("list name", ""))), str(row.get("name", ""))): i + 2
         for i, row in enumerate(raw.choices or [])
     }
-    for name, rows in rows_by_name.items():
-        if len(rows) > 1:
-            raise form.fail(
-                f"the name '{name}' is used twice (also on row {rows[0]}); every question "
-                "of a chat survey needs its own name",
-                row=rows[1],
-                column="name",
-            )
+    twice = [
+        form.fail(
+            f"the name '{name}' is used twice (also on row {rows[0]}); every question "
+            "of a chat survey needs its own name",
+            row=rows[1],
+            column="name",
+        )
+        for name, rows in rows_by_name.items()
+        if len(rows) > 1
+    ]
+    if twice:  # (pyxform would stop at the first)
+        raise XLSFormProblems(twice)
     try:
         tree = workbook_to_json(raw, warnings=[])
     except PyXFormError as exc:
@@ -818,6 +854,8 @@ def import_xlsform(path: str | Path, *, default_language: str = "en") -> Importe
 
     reader = _Reader(form, choice_rows, media_folders(path))
     reader.walk(tree.get("children", []), None, None)
+    if reader.problems:
+        raise XLSFormProblems(reader.problems)
     if not reader.questions:
         raise form.fail("the form has no question", row=None)
     title = tree.get("title") or tree.get("name") or path.stem

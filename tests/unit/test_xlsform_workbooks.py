@@ -154,3 +154,25 @@ def test_the_import_says_which_column_became_which_language_and_what_was_ignored
         "ignored: appearance (row 4)",
         "ignored: guidance_hint (row 4)",
     ]
+
+
+def test_a_form_that_cannot_run_is_refused_with_every_problem_at_once(tmp_path: Path) -> None:
+    survey = [
+        {"type": "text", "name": "name", "label": "Name?"},
+        {"type": "geopoint", "name": "where", "label": "Where?"},
+        {"type": "integer", "name": "age", "label": "Age?", "relevant": "pulldata('x')"},
+        {"type": "text", "name": "photo", "label": "Photo?", "media::image": "a.png"},
+    ]
+    with pytest.raises(XLSFormError) as refused:
+        read_xlsform(write_form(tmp_path / "form.xlsx", survey))
+    text = str(refused.value)
+    assert text.startswith("3 problems:")
+    for where in ("row 3, column A (type)", "row 4, column D (relevant)",
+                  "row 5, column E (media::image)"):  # fmt: skip
+        assert where in text, where
+    assert (refused.value.sheet, refused.value.row) == ("survey", 3)
+    twice = [*survey[:1], *survey[:1], {**survey[2], "relevant": ""}, survey[2]]
+    with pytest.raises(XLSFormError, match="2 problems:") as refused:
+        read_xlsform(write_form(tmp_path / "twice.xlsx", twice))
+    assert "row 3, column B (name)" in str(refused.value)
+    assert "row 5, column B (name)" in str(refused.value)
