@@ -18,9 +18,10 @@ Navigation rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from flows import expressions
-from flows.model import ChoiceQuestion, FlowDefinition, Note, Question, ShowIf
+from flows.model import ChoiceQuestion, Date, FlowDefinition, Note, Question, ShowIf
 from flows.questions import Reject, Selection, handle
 from flows.state import (
     Answer,
@@ -74,9 +75,12 @@ def _condition_met(rule: ShowIf, answers: dict[str, Answer]) -> bool:
     return not chosen & set(rule.none_of or [])
 
 
-def expression_values(answers: dict[str, Answer]) -> dict[str, str]:
-    """Each answer as XLSForm expressions read it (see :mod:`flows.expressions`)."""
-    values: dict[str, str] = {}
+def expression_values(
+    definition: FlowDefinition, answers: dict[str, Answer]
+) -> dict[str, str | float]:
+    """Each answer as XLSForm expressions read it (see :mod:`flows.expressions`): an
+    option id, option ids separated by spaces, a text, a date as days since 1970."""
+    values: dict[str, str | float] = {}
     for qid, answer in answers.items():
         if isinstance(answer, ChoiceAnswer):
             values[qid] = answer.option
@@ -84,6 +88,8 @@ def expression_values(answers: dict[str, Answer]) -> dict[str, str]:
             values[qid] = " ".join(answer.options)
         elif isinstance(answer, TextAnswer):
             values[qid] = answer.text
+            if definition.has_question(qid) and isinstance(definition.question(qid), Date):
+                values[qid] = expressions.days(date.fromisoformat(answer.text))
     return values
 
 
@@ -98,7 +104,7 @@ def visible_questions(
     if definition.has_notes and not notes:
         shown = [q for q in shown if not isinstance(q, Note)]
     if definition.has_relevant:
-        values = expression_values(answers)
+        values = expression_values(definition, answers)
         shown = [
             q
             for q in shown

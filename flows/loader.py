@@ -163,21 +163,26 @@ def _show_if_problems(flow: FlowDefinition, q: Question, seen: set[str]) -> list
     return [f"show_if names unknown option(s) {', '.join(unknown)} of '{ref}'"] if unknown else []
 
 
+def at_character(exc: expressions.ExpressionError) -> str:
+    """Where in its expression a problem is, where the engine says."""
+    return "" if exc.position is None else f" (at character {exc.position + 1})"
+
+
 def relevant_problems(flow: FlowDefinition, relevant: str, earlier: set[str]) -> list[str]:
     """What is wrong with a ``relevant`` expression: outside the subset, a reference to a
     question that is not an earlier one (or is a note), an option a question does not have."""
     try:
         expr = expressions.parse(relevant)
     except expressions.ExpressionError as exc:
-        return [f"relevant: {exc} (at character {exc.position + 1})"]
+        return [f"relevant: {exc}{at_character(exc)}"]
     problems = []
     if expressions.uses_self(expr):
         problems.append("relevant cannot use '.' (it is for constraints)")
-    for ref in expressions.references(expr):
-        if ref.name not in earlier:
-            problems.append(f"relevant refers to '{ref.name}', which is not an earlier question")
-        elif isinstance(flow.question(ref.name), Note):
-            problems.append(f"relevant refers to '{ref.name}', which is a note")
+    for name in expressions.references(expr):
+        if name not in earlier:
+            problems.append(f"relevant refers to '{name}', which is not an earlier question")
+        elif isinstance(flow.question(name), Note):
+            problems.append(f"relevant refers to '{name}', which is a note")
     for name, option in expressions.compared_options(expr):
         if name in earlier:
             target = flow.question(name)
@@ -195,7 +200,7 @@ def _constraint_problems(q: Integer | DecimalNumber, languages: list[str]) -> li
     try:
         expr = expressions.parse(q.constraint)
     except expressions.ExpressionError as exc:
-        return [*problems, f"constraint: {exc} (at character {exc.position + 1})"]
+        return [*problems, f"constraint: {exc}{at_character(exc)}"]
     if expressions.references(expr):
         problems.append("a constraint compares the answer '.' with numbers, not other questions")
     elif not expressions.uses_self(expr):

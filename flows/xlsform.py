@@ -55,7 +55,13 @@ from pyxform.xls2json_backends import get_xlsform
 from pyxform.xls2xform import convert
 
 from flows import audio, expressions
-from flows.loader import FlowDefinitionError, clip_problems, media_folders, parse_definition
+from flows.loader import (
+    FlowDefinitionError,
+    at_character,
+    clip_problems,
+    media_folders,
+    parse_definition,
+)
 from flows.model import (
     SPEC_VERSION,
     DecimalNumber,
@@ -411,33 +417,30 @@ def _texts(form: _Form, value: Any, row: int, column: str, sheet: _Sheet) -> dic
     return texts
 
 
+_PICKS = re.compile(r"^\s*selected\(\s*\$\{([^}]+)\}\s*,\s*'([^']*)'\s*\)\s*(?:or\s+|$)")
+_NONE_OF = re.compile(r"^\s*\$\{([^}]+)\}\s*!=\s*''\s+and\s+not\((.*)\)\s*$", re.DOTALL)
+
+
+def _any_of(text: str) -> tuple[str, list[str]] | None:
+    """(question, options) when ``text`` is ``selected(${q}, 'a') or selected(${q}, 'b')``."""
+    rest, names, options = text.strip(), set(), []
+    while rest:
+        pick = _PICKS.match(rest)
+        if pick is None:
+            return None
+        names.add(pick.group(1).strip())
+        options.append(pick.group(2))
+        rest = rest[pick.end() :]
+    return (names.pop(), options) if len(names) == 1 and options else None
+
+
 def _show_if(relevant: str) -> ShowIf | None:
     """The ``show_if`` a relevant expression of one of the two canonical shapes says."""
-    expr = expressions.parse(relevant)
-
-    def any_of(e: expressions.Expr) -> tuple[str, list[str]] | None:
-        parts = e.operands if isinstance(e, expressions.BoolOp) and e.op == "or" else (e,)
-        if not all(
-            isinstance(p, expressions.Selected) and isinstance(p.argument, expressions.Ref)
-            for p in parts
-        ):
-            return None
-        names = {p.argument.name for p in parts}  # type: ignore[union-attr]
-        if len(names) != 1:
-            return None
-        return names.pop(), [p.option for p in parts]  # type: ignore[union-attr]
-
-    if (found := any_of(expr)) is not None:
+    if (found := _any_of(relevant)) is not None:
         return ShowIf(question=found[0], any_of=found[1])
-    if (
-        isinstance(expr, expressions.BoolOp)
-        and expr.op == "and"
-        and len(expr.operands) == 2
-        and isinstance(expr.operands[1], expressions.Not)
-        and (found := any_of(expr.operands[1].operand)) is not None
-        and expr.operands[0]
-        == expressions.Compare(expressions.Ref(found[0]), "!=", expressions.Literal_(""))
-    ):
+    shape = _NONE_OF.match(relevant)
+    found = _any_of(shape.group(2)) if shape is not None else None
+    if shape is not None and found is not None and found[0] == shape.group(1).strip():
         return ShowIf(question=found[0], none_of=found[1])
     return None
 
@@ -445,24 +448,15 @@ def _show_if(relevant: str) -> ShowIf | None:
 def _both(first: str | None, second: str | None) -> str | None:
     if first is None or second is None:
         return first or second
-    return expressions.to_text(
-        expressions.BoolOp("and", (expressions.parse(first), expressions.parse(second)))
-    )
+    return expressions.conjunction(first, second)
 
 
 def _bounded_self(constraint: str, function: str, op: str) -> int | None:
     """N when ``constraint`` is exactly ``function(.) op N`` for a whole N."""
-    expr = expressions.parse(constraint)
-    if (
-        isinstance(expr, expressions.Compare)
-        and expr.op == op
-        and expr.left == expressions.Call(function, expressions.Self())  # type: ignore[arg-type]
-        and isinstance(expr.right, expressions.Literal_)
-        and not isinstance(expr.right.value, str)
-        and expr.right.value == expr.right.value.to_integral_value()
-    ):
-        return int(expr.right.value)
-    return None
+    shape = re.fullmatch(
+        rf"\s*{re.escape(function)}\(\s*\.\s*\)\s*{re.escape(op)}\s*(\d+)(?:\.0*)?\s*", constraint
+    )
+    return int(shape.group(1)) if shape else None
 
 
 class _Reader:
@@ -549,10 +543,7 @@ class _Reader:
             expressions.parse(text)
         except expressions.ExpressionError as exc:
             raise self.form.fail(
-                f"'{text}' is outside the supported expressions: {exc} "
-                f"(at character {exc.position + 1})",
-                row=row,
-                column=column,
+                f"'{text}' cannot be used: {exc}{at_character(exc)}", row=row, column=column
             ) from exc
 
     def refuse_unsupported(self, element: dict[str, Any], row: int) -> None:
