@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -23,6 +24,7 @@ from bot.texts import (
     rejection_message,
     typing_hint,
 )
+from flows.engine import shown_text
 from flows.model import (
     AskedQuestion,
     ChoiceQuestion,
@@ -71,6 +73,8 @@ class ConsoleSurvey:
         self.console = console
         self._ = Translator(language)
         self._section: str | None = None
+        #: the answers so far (labels may show them: ``${name}``)
+        self.answers: dict[str, Answer] = {}
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -89,9 +93,13 @@ class ConsoleSurvey:
         self._show_section(note)
         self.console.print()
         self._name_clips(note)
-        self.console.print(note.text[self.language], highlight=False)
+        answers = self.answers
+        self.console.print(
+            shown_text(self.definition, note.text[self.language], answers), highlight=False
+        )
         if note.hint:
-            self.console.print(note.hint[self.language], style="italic", highlight=False)
+            hint = shown_text(self.definition, note.hint[self.language], answers)
+            self.console.print(hint, style="italic", highlight=False)
 
     def _show_question(self, event: QuestionAsked) -> None:
         _ = self._
@@ -104,9 +112,12 @@ class ConsoleSurvey:
             style="dim",
         )
         self._name_clips(question)
-        self.console.print(f"[bold]{question.text[self.language]}[/bold]", highlight=False)
+        answers = self.answers
+        text = shown_text(self.definition, question.text[self.language], answers)
+        self.console.print(f"[bold]{escape(text)}[/bold]", highlight=False)
         if question.hint:
-            self.console.print(question.hint[self.language], style="italic", highlight=False)
+            hint = shown_text(self.definition, question.hint[self.language], answers)
+            self.console.print(hint, style="italic", highlight=False, markup=False)
         if isinstance(question, ChoiceQuestion):
             for number, option in enumerate(question.options, start=1):
                 clip = (option.audio or {}).get(self.language)
@@ -233,6 +244,7 @@ class ConsoleSurvey:
             assert applied.step is not None  # (a terminal survey has its wave and no update)
             if applied.outcome == "applied":
                 state = applied.step.state
+            self.answers = dict(applied.step.state.answers)
             for event in applied.step.events:
                 if isinstance(event, QuestionAsked):
                     self._show_question(event)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from bot.core.feedback import MAX_VOICE_SECONDS
 from bot.i18n import Translator
 from bot.languages import languages
+from flows.engine import shown_text
 from flows.model import (
     AskedQuestion,
     ChoiceQuestion,
@@ -151,24 +152,42 @@ def question_text(
     bold: Callable[[str], str],
     italic: Callable[[str], str],
     escape: Callable[[str], str] = lambda text: text,
+    answers: Mapping[str, Answer] | None = None,
 ) -> str:
-    """A question as a chat shows it: its section, "Question n of m", its text and hint,
-    and for a typed answer the answer given before and how to type one (``bold``,
-    ``italic`` and ``escape`` in the chat's markup)."""
+    """A question as a chat shows it: its section, "Question n of m", its text and hint
+    (with the earlier ``answers`` they name), and for a typed answer the answer given
+    before and how to type one (``bold``, ``italic`` and ``escape`` in the chat's
+    markup)."""
     lines = []
     if question.section:
         lines.append(bold(escape(definition.sections[question.section][language])))
     lines.append(_("Question {number} of {total}", number=event.number, total=event.total))
     lines.append("")
-    lines.append(escape(question.text[language]))
+    lines.append(escape(shown_text(definition, question.text[language], answers or {})))
     if question.hint:
-        lines.append(italic(escape(question.hint[language])))
+        lines.append(italic(escape(shown_text(definition, question.hint[language], answers or {}))))
     how = typing_hint(_, question)
     if how is not None:
         if event.current_answer is not None:
             label = answer_label(question, event.current_answer, language, _)
             lines.append(_("Your answer: {answer}", answer=escape(label)))
         lines.append(how)
+    return "\n".join(lines)
+
+
+def note_text(
+    definition: FlowDefinition,
+    note: Question,
+    language: str,
+    answers: Mapping[str, Answer],
+    *,
+    italic: Callable[[str], str],
+    escape: Callable[[str], str] = lambda text: text,
+) -> str:
+    """A note as a chat shows it: its text and hint, with the answers they name."""
+    lines = [escape(shown_text(definition, note.text[language], answers))]
+    if note.hint:
+        lines.append(italic(escape(shown_text(definition, note.hint[language], answers))))
     return "\n".join(lines)
 
 

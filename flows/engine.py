@@ -17,6 +17,8 @@ Navigation rules:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -75,6 +77,10 @@ def _condition_met(rule: ShowIf, answers: dict[str, Answer]) -> bool:
     return not chosen & set(rule.none_of or [])
 
 
+#: ``${name}`` in a text: that question's answer
+REFERENCE = re.compile(r"\$\{([^}]+)\}")
+
+
 def expression_values(
     definition: FlowDefinition, answers: dict[str, Answer]
 ) -> dict[str, str | float]:
@@ -91,6 +97,24 @@ def expression_values(
             if definition.has_question(qid) and isinstance(definition.question(qid), Date):
                 values[qid] = expressions.days(date.fromisoformat(answer.text))
     return values
+
+
+def shown_text(definition: FlowDefinition, text: str, answers: Mapping[str, Answer]) -> str:
+    """A label, hint or message with each ``${name}`` it holds replaced by that
+    question's answer as ODK shows it (an option's name, names separated by spaces, the
+    text typed, a date as YYYY-MM-DD; nothing while unanswered)."""
+    if "${" not in text:
+        return text
+
+    def answer(match: re.Match[str]) -> str:
+        found = answers.get(match.group(1).strip())
+        if isinstance(found, ChoiceAnswer):
+            return found.option
+        if isinstance(found, MultiAnswer):
+            return " ".join(found.options)
+        return found.text if isinstance(found, TextAnswer) else ""
+
+    return REFERENCE.sub(answer, text)
 
 
 def visible_questions(

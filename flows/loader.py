@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -130,6 +131,7 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
         if q.id in seen:
             raise FlowDefinitionError(source, "question id appears twice", q.id)
         problems = _check_texts(q.text, langs, "text") + _check_texts(q.hint, langs, "hint")
+        problems += _reference_problems(flow, q)
         problems += clip_problems(q.audio, langs, "audio")
         for o in options_of(q):
             problems += _check_texts(o.label, langs, f"option '{o.id}'")
@@ -147,6 +149,17 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
         if problems:
             raise FlowDefinitionError(source, "; ".join(problems), q.id)
         seen.add(q.id)
+
+
+_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+
+
+def _reference_problems(flow: FlowDefinition, q: Question) -> list[str]:
+    """A ``${name}`` in a text that names no question of the flow (or names itself)."""
+    texts = [q.text, q.hint or {}, getattr(q, "constraint_message", None) or {}]
+    names = {m.group(1).strip() for t in texts for v in t.values() for m in _REFERENCE.finditer(v)}
+    unknown = sorted(n for n in names if not flow.has_question(n) or n == q.id)
+    return [f"the text refers to '{n}', which is not another question" for n in unknown]
 
 
 def _show_if_problems(flow: FlowDefinition, q: Question, seen: set[str]) -> list[str]:

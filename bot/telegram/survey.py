@@ -32,6 +32,7 @@ from bot.telegram.middlewares import prompt_shown
 from bot.telegram.services import Services
 from bot.texts import (
     answer_label,
+    note_text,
     question_text,
     rejection_message,
     thanks_lines,
@@ -40,6 +41,7 @@ from bot.texts import (
 from flows.engine import Step
 from flows.model import MultiSelect, Note, Question
 from flows.state import (
+    Answer,
     AnswerRecorded,
     Input,
     InputRejected,
@@ -202,7 +204,7 @@ class SurveyHost:
                 )
             elif isinstance(event, NoteShown):
                 self._retire_prompt(source, closing)
-                await self.show_note(definition.question(event.question))
+                await self.show_note(definition.question(event.question), step.state.answers)
             elif isinstance(event, QuestionAsked):
                 self._retire_prompt(source, closing)
                 await self.ask(step, definition.question(event.question), event)
@@ -234,12 +236,17 @@ class SurveyHost:
             message.edit_text(f"{text}\n\n✓ <b>{html.escape(label)}</b>", reply_markup=None)
         )
 
-    async def show_note(self, note: Question) -> None:
+    async def show_note(self, note: Question, answers: Mapping[str, Answer]) -> None:
         await play(self.svc, self.bot, self.chat_id, self.returnee, note, self.lang, self._)
-        parts = [html.escape(note.text[self.lang])]
-        if note.hint:
-            parts.append(f"<i>{html.escape(note.hint[self.lang])}</i>")
-        await self.bot.send_message(self.chat_id, "\n".join(parts))
+        text = note_text(
+            self.svc.definition,
+            note,
+            self.lang,
+            answers,
+            italic=lambda t: f"<i>{t}</i>",
+            escape=html.escape,
+        )
+        await self.bot.send_message(self.chat_id, text)
 
     async def ask(self, step: Step, question: Question, event: QuestionAsked | None) -> None:
         definition, _ = self.svc.definition, self._
@@ -257,6 +264,7 @@ class SurveyHost:
             bold=lambda t: f"<b>{t}</b>",
             italic=lambda t: f"<i>{t}</i>",
             escape=html.escape,
+            answers=step.state.answers,
         )
         sent = await self.bot.send_message(
             self.chat_id,

@@ -47,6 +47,7 @@ from bot.texts import (
     help_lines,
     invitation_problem,
     not_invited,
+    note_text,
     rejection_message,
     thanks_lines,
     typed_refusal_text,
@@ -671,10 +672,9 @@ class Turn:
             elif isinstance(event, NoteShown):
                 note = definition.question(event.question)
                 await self.play(note)
-                parts = [note.text[self.lang]]
-                if note.hint:
-                    parts.append(f"_{note.hint[self.lang]}_")
-                await self.say("\n".join(parts))
+                await self.say(
+                    note_text(definition, note, self.lang, step.state.answers, italic="_{}_".format)
+                )
             elif isinstance(event, QuestionAsked):
                 asked = True
                 await self.ask(step, definition.question(event.question), event)

@@ -129,7 +129,14 @@ def question_messages(
     lists. Answers can also be typed: an option's number or words."""
     q, seq = definition.index(question.id), step.state.seq
     body = question_text(
-        definition, question, event, language, _, bold="*{}*".format, italic="_{}_".format
+        definition,
+        question,
+        event,
+        language,
+        _,
+        bold="*{}*".format,
+        italic="_{}_".format,
+        answers=step.state.answers,
     )
     if isinstance(question, MultiSelect):
         hint = _(

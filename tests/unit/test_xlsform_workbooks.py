@@ -176,3 +176,48 @@ def test_a_form_that_cannot_run_is_refused_with_every_problem_at_once(tmp_path: 
         read_xlsform(write_form(tmp_path / "twice.xlsx", twice))
     assert "row 3, column B (name)" in str(refused.value)
     assert "row 5, column B (name)" in str(refused.value)
+
+
+def test_a_label_shows_the_earlier_answers_it_names(tmp_path: Path) -> None:
+    from bot.i18n import Translator
+    from bot.texts import note_text, question_text
+    from flows.engine import resume, start
+    from flows.state import QuestionAsked, Text
+
+    survey = [
+        {"type": "text", "name": "name", "label": "Your name?"},
+        {"type": "note", "name": "hello", "label": "Welcome, ${name}."},
+        {"type": "integer", "name": "age", "label": "How old are you, ${name}?",
+         "hint": "${name}, in years", "relevant": "string-length(${name}) > 0"},
+    ]  # fmt: skip
+    flow = read_xlsform(write_form(tmp_path / "form.xlsx", survey))
+    step = resume(flow, start(flow, "en").state, Text(text="Amina"))
+    asked = next(e for e in step.events if isinstance(e, QuestionAsked))
+    shown = question_text(
+        flow, flow.question("age"), asked, "en", Translator("en"), bold=str, italic=str,
+        answers=step.state.answers,
+    )  # fmt: skip
+    assert "How old are you, Amina?" in shown and "Amina, in years" in shown
+    note = note_text(flow, flow.question("hello"), "en", step.state.answers, italic=str)
+    assert note == "Welcome, Amina."
+    assert note_text(flow, flow.question("hello"), "en", {}, italic=str) == "Welcome, ."
+
+
+def test_a_label_naming_no_question_is_refused_at_its_row(tmp_path: Path) -> None:
+    survey = [{"type": "text", "name": "a", "label": "A?"},
+              {"type": "text", "name": "b", "label": "And ${nobody}?"}]  # fmt: skip
+    with pytest.raises(XLSFormError) as refused:
+        read_xlsform(write_form(tmp_path / "form.xlsx", survey))
+    assert (refused.value.row, refused.value.column) == (3, "C (label)")
+    assert "Could not find the name 'nobody'" in str(refused.value)
+    # (a flow file is checked the same way)
+    from flows.loader import FlowDefinitionError, parse_definition
+
+    questions = [
+        {"id": "a", "type": "free_text", "text": {"en": "A?"}},
+        {"id": "b", "type": "free_text", "text": {"en": "And ${nobody}?"}},
+    ]
+    flow = {"spec_version": 1, "id": "f", "version": "1", "languages": ["en"],
+            "title": {"en": "F"}, "questions": questions}  # fmt: skip
+    with pytest.raises(FlowDefinitionError, match="refers to 'nobody', which is not another"):
+        parse_definition(flow)
