@@ -88,15 +88,35 @@ def expression_values(
     option id, option ids separated by spaces, a text, a date as days since 1970."""
     values: dict[str, str | float] = {}
     for qid, answer in answers.items():
-        if isinstance(answer, ChoiceAnswer):
-            values[qid] = answer.option
-        elif isinstance(answer, MultiAnswer):
-            values[qid] = " ".join(answer.options)
-        elif isinstance(answer, TextAnswer):
-            values[qid] = answer.text
-            if definition.has_question(qid) and isinstance(definition.question(qid), Date):
-                values[qid] = expressions.days(date.fromisoformat(answer.text))
+        found = _value(definition, qid, answer)
+        if found is not None:
+            values[qid] = found
     return values
+
+
+def _value(definition: FlowDefinition, qid: str, answer: Answer) -> str | float | None:
+    if isinstance(answer, ChoiceAnswer):
+        return answer.option
+    if isinstance(answer, MultiAnswer):
+        return " ".join(answer.options)
+    if isinstance(answer, TextAnswer):
+        if definition.has_question(qid) and isinstance(definition.question(qid), Date):
+            return expressions.days(date.fromisoformat(answer.text))
+        return answer.text
+    return None
+
+
+def _constraint_met(
+    definition: FlowDefinition, question: Question, answer: Answer, answers: dict[str, Answer]
+) -> bool:
+    """Whether ``answer`` meets ``question``'s constraint, given the earlier answers
+    (a special answer, such as "prefer not to answer", is not checked, as in ODK)."""
+    constraint = getattr(question, "constraint", None)
+    this = _value(definition, question.id, answer)
+    if not constraint or this is None:
+        return True
+    values = expression_values(definition, answers)
+    return expressions.evaluate(expressions.parse(constraint), values, this)
 
 
 def shown_text(definition: FlowDefinition, text: str, answers: Mapping[str, Answer]) -> str:
@@ -342,6 +362,10 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
     else:
         outcome = handle(question, state, inp)
 
+    if not isinstance(outcome, Reject | Selection) and not _constraint_met(
+        definition, question, outcome, state.answers
+    ):
+        outcome = Reject("constraint")
     if isinstance(outcome, Reject):
         events.append(_reject(state, outcome.reason, outcome.limit))
         return Step(state, tuple(events), base)

@@ -15,10 +15,9 @@ from pydantic import TypeAdapter, ValidationError
 from flows import audio, expressions
 from flows.model import (
     SPEC_VERSION,
+    AskedQuestion,
     ChoiceQuestion,
-    DecimalNumber,
     FlowDefinition,
-    Integer,
     LocalizedText,
     MultiSelect,
     Note,
@@ -144,8 +143,8 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
             problems += _show_if_problems(flow, q, seen)
         if q.relevant is not None:
             problems += relevant_problems(flow, q.relevant, seen)
-        if isinstance(q, Integer | DecimalNumber):
-            problems += _constraint_problems(q, langs)
+        if not isinstance(q, Note):
+            problems += _constraint_problems(flow, q, langs, seen)
         if problems:
             raise FlowDefinitionError(source, "; ".join(problems), q.id)
         seen.add(q.id)
@@ -204,7 +203,9 @@ def relevant_problems(flow: FlowDefinition, relevant: str, earlier: set[str]) ->
     return problems
 
 
-def _constraint_problems(q: Integer | DecimalNumber, languages: list[str]) -> list[str]:
+def _constraint_problems(
+    flow: FlowDefinition, q: AskedQuestion, languages: list[str], earlier: set[str]
+) -> list[str]:
     problems = _check_texts(q.constraint_message, languages, "constraint_message")
     if q.constraint is None:
         if q.constraint_message is not None:
@@ -214,10 +215,11 @@ def _constraint_problems(q: Integer | DecimalNumber, languages: list[str]) -> li
         expr = expressions.parse(q.constraint)
     except expressions.ExpressionError as exc:
         return [*problems, f"constraint: {exc}{at_character(exc)}"]
-    if expressions.references(expr):
-        problems.append("a constraint compares the answer '.' with numbers, not other questions")
-    elif not expressions.uses_self(expr):
+    if not expressions.uses_self(expr):
         problems.append("a constraint must test the answer '.'")
+    for name in expressions.references(expr):
+        if name not in earlier or isinstance(flow.question(name), Note):
+            problems.append(f"the constraint refers to '{name}', which is not an earlier question")
     return problems
 
 

@@ -77,6 +77,11 @@ class _QuestionBase(_Item):
     allow_dont_know: bool = False
     #: may be skipped without an answer
     optional: bool = False
+    #: an XLSForm constraint on the answer ``.`` (``. >= 0 and . <= 120``,
+    #: ``regex(., '^[0-9]{9}$')``, ``. <= ${household_size}``), checked before it is kept
+    constraint: str | None = None
+    #: said when the constraint refuses an answer (else a general message)
+    constraint_message: LocalizedText | None = None
 
 
 class _ChoiceQuestion(_QuestionBase):
@@ -124,10 +129,7 @@ class FreeText(_QuestionBase):
 
 
 class _NumberQuestion(_QuestionBase):
-    #: a numeric XLSForm constraint on the answer ``.``, e.g. ``. >= 0 and . <= 120``
-    constraint: str | None = None
-    #: said when the constraint refuses an answer (else a general message)
-    constraint_message: LocalizedText | None = None
+    """What integer and decimal questions have in common."""
 
 
 class Integer(_NumberQuestion):

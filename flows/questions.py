@@ -14,7 +14,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flows import expressions
 from flows.model import (
     ChoiceQuestion,
     Date,
@@ -216,12 +215,7 @@ def _number(question: Integer | DecimalNumber, state: SessionState, inp: Input) 
     number = parse_number(inp.text, whole=whole)
     if number is None:
         return Reject(reason)
-    value = _canonical(number)
-    if question.constraint and not expressions.evaluate(
-        expressions.parse(question.constraint), {}, value
-    ):
-        return Reject("constraint")
-    return TextAnswer(text=value)
+    return TextAnswer(text=_canonical(number))
 
 
 @handles("date")

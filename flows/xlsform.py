@@ -64,10 +64,8 @@ from flows.loader import (
 )
 from flows.model import (
     SPEC_VERSION,
-    DecimalNumber,
     FlowDefinition,
     FreeText,
-    Integer,
     MultiSelect,
     Note,
     Option,
@@ -707,42 +705,22 @@ class _Reader:
         return options
 
     def constraint(self, q: dict[str, Any], constraint: str, message: Any, row: int) -> None:
+        """A constraint as the flow keeps it: a text's length limit and a multi-select's
+        fewest choices as the question's own settings (buttons and limits a chat shows),
+        any other condition as the question's constraint, with its message."""
         form = self.form
-        kind = q["type"]
-        if kind in ("integer", "decimal"):
-            q["constraint"] = constraint
-            if message:
-                q["constraint_message"] = _texts(
-                    form, message, row, "jr:constraintMsg", form.survey
-                )
-            return
         shapes = {
-            "free_text": ("string-length", "<=", "max_length", "string-length(.) <= 200"),
-            "multi_select": ("count-selected", ">=", "min_choices", "count-selected(.) >= 2"),
+            "free_text": ("string-length", "<=", "max_length"),
+            "multi_select": ("count-selected", ">=", "min_choices"),
         }
-        if kind not in shapes:
-            element_type = "select_one" if kind in ("single_choice", "yes_no") else kind
-            raise form.fail(
-                f"constraints on {element_type} questions are not supported "
-                "(only on integer, decimal, text and select_multiple)",
-                row=row,
-                column="constraint",
-            )
-        function, op, key, example = shapes[kind]  # (kind is free_text or multi_select)
-        bound = _bounded_self(constraint, function, op)
-        if bound is None:
-            raise form.fail(
-                f"'{constraint}' is not supported here: write e.g. '{example}'",
-                row=row,
-                column="constraint",
-            )
+        shape = shapes.get(q["type"])
+        bound = _bounded_self(constraint, shape[0], shape[1]) if shape else None
+        if shape is not None and bound is not None and not message:
+            q[shape[2]] = bound
+            return
+        q["constraint"] = constraint
         if message:
-            raise form.fail(
-                "a constraint message is only shown for integer and decimal questions",
-                row=row,
-                column="jr:constraintMsg",
-            )
-        q[key] = bound
+            q["constraint_message"] = _texts(form, message, row, "jr:constraintMsg", form.survey)
 
 
 @dataclass(frozen=True)
@@ -914,13 +892,17 @@ def _relevant_of(question: Question) -> str | None:
 
 
 def _constraint_of(question: Question) -> str | None:
-    if isinstance(question, Integer | DecimalNumber):
-        return question.constraint
+    parts = []
     if isinstance(question, FreeText) and question.max_length != _DEFAULT_MAX_LENGTH:
-        return f"string-length(.) <= {question.max_length}"
+        parts.append(f"string-length(.) <= {question.max_length}")
     if isinstance(question, MultiSelect) and question.min_choices != _DEFAULT_MIN_CHOICES:
-        return f"count-selected(.) >= {question.min_choices}"
-    return None
+        parts.append(f"count-selected(.) >= {question.min_choices}")
+    if not isinstance(question, Note) and question.constraint:
+        parts.append(question.constraint)
+    written = None
+    for part in parts:
+        written = _both(written, part)
+    return written
 
 
 def _xlsform_type(question: Question, list_name: str | None) -> str:
@@ -936,9 +918,7 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
     pyxform converts to an XForm, so the survey runs face to face in Kobo or ODK."""
     langs = [(code, kobo_language_name(code)) for code in flow.languages]
     has_hint = any(getattr(q, "hint", None) for q in flow.questions)
-    has_message = any(
-        isinstance(q, Integer | DecimalNumber) and q.constraint_message for q in flow.questions
-    )
+    has_message = any(not isinstance(q, Note) and q.constraint_message for q in flow.questions)
     has_dont_know = any(getattr(q, "allow_dont_know", False) for q in flow.questions)
     has_exclusive = any(o.exclusive for q in flow.questions for o in options_of(q))
 
@@ -1009,7 +989,7 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
         if not isinstance(q, Note):
             row["required"] = "" if q.optional else "yes"
             row["constraint"] = _constraint_of(q) or ""
-            if isinstance(q, Integer | DecimalNumber) and q.constraint_message:
+            if q.constraint_message:
                 row.update(localized("constraint_message", q.constraint_message))
             if q.allow_dont_know:
                 row["allow_dont_know"] = "yes"
