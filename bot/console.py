@@ -30,7 +30,7 @@ from flows.model import (
     ChoiceQuestion,
     FlowDefinition,
     MultiSelect,
-    Note,
+    NotAsked,
     Question,
 )
 from flows.state import (
@@ -104,7 +104,7 @@ class ConsoleSurvey:
     def _show_question(self, event: QuestionAsked) -> None:
         _ = self._
         question = self.definition.question(event.question)
-        assert not isinstance(question, Note)
+        assert not isinstance(question, NotAsked)
         self._show_section(question)
         self.console.print()
         self.console.print(

@@ -31,6 +31,7 @@ from bot.survey_scores import scoring_gap
 from bot.texts import answer_label, dimension_label
 from flows.model import (
     AskedQuestion,
+    Calculate,
     ChoiceQuestion,
     Date,
     DecimalNumber,
@@ -160,6 +161,9 @@ class ExportSpec:
         columns = self._identifiers()
         for q in self.definition.questions:
             if isinstance(q, Note):
+                continue
+            if isinstance(q, Calculate):
+                columns.append(Column(q.id, f"calculated: {q.calculation}", q, None))
                 continue
             element = self._element(q.id)
             markers = ", ".join(missing_markers(q))
@@ -352,7 +356,7 @@ class ExportSpec:
                 [
                     c.name,
                     c.description,
-                    q.text[language] if q else None,
+                    q.text.get(language) if q else None,
                     self._section(q, language),
                     dimension_label(_, e.dimension) if e else None,
                     e.indicator if e else None,

@@ -283,7 +283,8 @@ def data_kept_lines(
         )
         for question, value in survey.answers:
             label = answer_label(question, value, lang, _)
-            lines.append(f"• {escape(question.text[lang])}: {escape(label)}")
+            named = question.text.get(lang) or question.id  # (a calculation has no text)
+            lines.append(f"• {escape(named)}: {escape(label)}")
         for dimension, score in survey.scores.items():
             lines.append(f"{dimension_label(_, dimension)}: {_.score(score)}")
         if survey.provisional:

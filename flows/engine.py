@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from datetime import date
 
 from flows import expressions
-from flows.model import ChoiceQuestion, Date, FlowDefinition, Note, Question, ShowIf
+from flows.model import (
+    Calculate,
+    ChoiceQuestion,
+    Date,
+    FlowDefinition,
+    NotAsked,
+    Note,
+    Question,
+    ShowIf,
+)
 from flows.questions import Reject, Selection, handle
 from flows.state import (
     Answer,
@@ -138,15 +147,21 @@ def shown_text(definition: FlowDefinition, text: str, answers: Mapping[str, Answ
 
 
 def visible_questions(
-    definition: FlowDefinition, answers: dict[str, Answer], *, notes: bool = False
+    definition: FlowDefinition,
+    answers: dict[str, Answer],
+    *,
+    notes: bool = False,
+    calculations: bool = False,
 ) -> list[Question]:
     """The questions shown given these answers, in definition order; ``notes``: with the
-    notes shown."""
+    notes shown; ``calculations``: with the calculations that apply."""
     shown = [
         q for q in definition.questions if q.show_if is None or _condition_met(q.show_if, answers)
     ]
     if definition.has_notes and not notes:
         shown = [q for q in shown if not isinstance(q, Note)]
+    if definition.calculations and not calculations:
+        shown = [q for q in shown if not isinstance(q, Calculate)]
     if definition.has_relevant:
         values = expression_values(definition, answers)
         shown = [
@@ -200,10 +215,42 @@ def _ask(definition: FlowDefinition, state: SessionState) -> QuestionAsked:
 
 
 def _prune_hidden(definition: FlowDefinition, state: SessionState, events: list[Event]) -> None:
-    shown = {q.id for q in visible_questions(definition, state.answers)}
+    shown = {q.id for q in visible_questions(definition, state.answers, calculations=True)}
     for qid in [q for q in state.answers if q not in shown]:
         del state.answers[qid]
         events.append(AnswerDiscarded(question=qid, reason="hidden"))
+    _recalculate(definition, state, events)
+
+
+def _recalculate(definition: FlowDefinition, state: SessionState, events: list[Event]) -> None:
+    """Work out every calculation that applies, in order (each may use the ones before),
+    recording those whose value changed, and dropping those that no longer apply."""
+    if not definition.calculations:
+        return
+    for calculation in definition.calculations:
+        applies = calculation.id in {
+            q.id for q in visible_questions(definition, state.answers, calculations=True)
+        }
+        previous = state.answers.get(calculation.id)
+        if not applies:
+            if previous is not None:
+                del state.answers[calculation.id]
+                events.append(AnswerDiscarded(question=calculation.id, reason="hidden"))
+            continue
+        once = calculation.calculation.strip().startswith("once(")
+        if once and isinstance(previous, TextAnswer) and previous.text:
+            continue  # (worked out until it has a value, then kept: ODK's once())
+        values = expression_values(definition, state.answers)
+        worked_out = TextAnswer(
+            text=expressions.value(expressions.parse(calculation.calculation), values)
+        )
+        if worked_out != previous:
+            state.answers[calculation.id] = worked_out
+            events.append(
+                AnswerRecorded(
+                    question=calculation.id, answer=worked_out, changed=previous is not None
+                )
+            )
 
 
 def _move_on(
@@ -233,6 +280,8 @@ def _valid(definition: FlowDefinition, question_id: str, answer: Answer) -> bool
     question = definition.question(question_id)
     if isinstance(question, Note):
         return False
+    if isinstance(question, Calculate):
+        return isinstance(answer, TextAnswer)
     if isinstance(answer, SpecialAnswer):
         return (
             answer.value == "prefer_not_to_answer"
@@ -278,6 +327,7 @@ def start(definition: FlowDefinition, language: str) -> Step:
         raise ValueError(f"flow '{definition.id}' has no language '{language}'")
     state = SessionState(flow_id=definition.id, flow_version=definition.version, language=language)
     events: list[Event] = []
+    _recalculate(definition, state, events)
     _move_on(definition, state, None, events)
     return Step(state, tuple(events))
 
@@ -322,7 +372,7 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
         return Step(state, tuple(events), base)
 
     question = definition.question(state.current)
-    assert not isinstance(question, Note)  # (notes are never current)
+    assert not isinstance(question, NotAsked)  # (notes and calculations are never current)
 
     if isinstance(inp, Resume):
         events.append(_ask(definition, state))

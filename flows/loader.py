@@ -16,6 +16,7 @@ from flows import audio, expressions
 from flows.model import (
     SPEC_VERSION,
     AskedQuestion,
+    Calculate,
     ChoiceQuestion,
     FlowDefinition,
     LocalizedText,
@@ -129,7 +130,8 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
     for q in flow.questions:
         if q.id in seen:
             raise FlowDefinitionError(source, "question id appears twice", q.id)
-        problems = _check_texts(q.text, langs, "text") + _check_texts(q.hint, langs, "hint")
+        problems = [] if isinstance(q, Calculate) else _check_texts(q.text, langs, "text")
+        problems += _check_texts(q.hint, langs, "hint")
         problems += _reference_problems(flow, q)
         problems += clip_problems(q.audio, langs, "audio")
         for o in options_of(q):
@@ -143,7 +145,9 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
             problems += _show_if_problems(flow, q, seen)
         if q.relevant is not None:
             problems += relevant_problems(flow, q.relevant, seen)
-        if not isinstance(q, Note):
+        if isinstance(q, Calculate):
+            problems += _calculation_problems(flow, q, seen)
+        elif not isinstance(q, Note):
             problems += _constraint_problems(flow, q, langs, seen)
         if problems:
             raise FlowDefinitionError(source, "; ".join(problems), q.id)
@@ -200,6 +204,18 @@ def relevant_problems(flow: FlowDefinition, relevant: str, earlier: set[str]) ->
             target = flow.question(name)
             if isinstance(target, ChoiceQuestion) and target.option(option) is None:
                 problems.append(f"relevant names unknown option '{option}' of '{name}'")
+    return problems
+
+
+def _calculation_problems(flow: FlowDefinition, q: Calculate, earlier: set[str]) -> list[str]:
+    try:
+        expr = expressions.parse(q.calculation)
+    except expressions.ExpressionError as exc:
+        return [f"calculation: {exc}{at_character(exc)}"]
+    problems = ["a calculation cannot use '.' (it has no answer)"] if expr.uses_self else []
+    for name in expressions.references(expr):
+        if name not in earlier or isinstance(flow.question(name), Note):
+            problems.append(f"the calculation refers to '{name}', which is not an earlier question")
     return problems
 
 

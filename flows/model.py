@@ -156,15 +156,36 @@ class Note(_Item):
     type: Literal["note"] = "note"
 
 
+class Calculate(_Item):
+    """A value computed from the answers as they arrive (XLSForm's ``calculate``): never
+    asked, kept (encrypted) and exported like an answer, usable in later expressions
+    and texts (``${name}``). It has no text of its own."""
+
+    type: Literal["calculate"] = "calculate"
+    #: the expression (:mod:`flows.expressions`) giving its value
+    calculation: str
+    text: LocalizedText = Field(default_factory=dict)
+
+
 Question = Annotated[
-    SingleChoice | YesNo | MultiSelect | FreeText | Integer | DecimalNumber | Date | Note,
+    SingleChoice
+    | YesNo
+    | MultiSelect
+    | FreeText
+    | Integer
+    | DecimalNumber
+    | Date
+    | Note
+    | Calculate,
     Field(discriminator="type"),
 ]
 ChoiceQuestion = SingleChoice | YesNo | MultiSelect
 #: questions answered by typing; the answer is kept as its canonical text
 TypedQuestion = FreeText | Integer | DecimalNumber | Date
-#: questions a respondent answers (every type but notes)
+#: questions a respondent answers (every type but notes and calculations)
 AskedQuestion = ChoiceQuestion | TypedQuestion
+#: what is never asked: notes (shown) and calculations (computed)
+NotAsked = Note | Calculate
 
 
 def options_of(question: Question) -> list[Option]:
@@ -186,12 +207,19 @@ class FlowDefinition(_Strict):
     _positions: dict[str, int] = PrivateAttr(default_factory=dict)
     _has_relevant: bool = PrivateAttr(default=False)
     _has_notes: bool = PrivateAttr(default=False)
+    _calculations: tuple[Calculate, ...] = PrivateAttr(default=())
 
     def model_post_init(self, context: Any) -> None:
         for i, q in enumerate(self.questions):  # (ids are unique: the loader checks)
             self._positions.setdefault(q.id, i)
         self._has_relevant = any(q.relevant is not None for q in self.questions)
         self._has_notes = any(isinstance(q, Note) for q in self.questions)
+        self._calculations = tuple(q for q in self.questions if isinstance(q, Calculate))
+
+    @property
+    def calculations(self) -> tuple[Calculate, ...]:
+        """The flow's calculations, in order."""
+        return self._calculations
 
     @property
     def has_notes(self) -> bool:

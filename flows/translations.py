@@ -27,7 +27,7 @@ from typing import Any
 
 from flows import audio
 from flows.loader import clip_problems
-from flows.model import FlowDefinition, LocalizedText
+from flows.model import Calculate, FlowDefinition, LocalizedText
 
 #: a label's own kinds, as translators read them
 KINDS = {
@@ -56,6 +56,8 @@ def _texts(flow: FlowDefinition) -> Iterator[tuple[str, str, str | None, Localiz
     for section, heading in flow.sections.items():
         yield f"sections/{section}", KINDS["sections"], None, heading
     for q in flow.questions:
+        if isinstance(q, Calculate):
+            continue  # (a calculation has no text)
         base = f"questions/{q.id}"
         yield f"{base}/text", KINDS["text"], q.id, q.text
         if q.hint:
@@ -117,6 +119,8 @@ def with_language(
     data["title"] = add(flow.title, "title")
     data["sections"] = {s: add(t, f"sections/{s}") for s, t in flow.sections.items()}
     for raw, q in zip(data["questions"], flow.questions, strict=True):
+        if isinstance(q, Calculate):
+            continue
         base = f"questions/{q.id}"
         raw["text"] = add(q.text, f"{base}/text")
         raw["audio"] = clip(q.audio, f"{base}/audio")

@@ -64,9 +64,11 @@ from flows.loader import (
 )
 from flows.model import (
     SPEC_VERSION,
+    Calculate,
     FlowDefinition,
     FreeText,
     MultiSelect,
+    NotAsked,
     Note,
     Option,
     Question,
@@ -83,6 +85,7 @@ _TYPES = {
     "decimal": "decimal",
     "date": "date",
     "note": "note",
+    "calculate": "calculate",
 }
 #: the row that closes a group or a repeat (``end_group``, ``end group``...)
 _END_ROW = re.compile(r"\s*end[ _](group|repeat)\s*$", re.IGNORECASE)
@@ -101,7 +104,9 @@ _META = {
     "start-geopoint",
 }
 #: bind columns a question may have
-_BINDS = {"required", "relevant", "constraint", "jr:constraintMsg", "jr:requiredMsg"}
+_BINDS = {
+    "required", "relevant", "constraint", "jr:constraintMsg", "jr:requiredMsg", "calculate"
+}  # fmt: skip
 _DEFAULT_MAX_LENGTH = FreeText.model_fields["max_length"].default
 _DEFAULT_MIN_CHOICES = MultiSelect.model_fields["min_choices"].default
 _CODE = re.compile(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)\)\s*$")
@@ -594,6 +599,17 @@ class _Reader:
         kind = _TYPES[element["type"]]
         bind = element.get("bind", {})
         q: dict[str, Any] = {"id": element["name"], "type": kind}
+        if kind == "calculate":
+            calculation = str(bind.get("calculate") or "").strip()
+            if not calculation:
+                raise form.fail("a calculate needs its calculation", row=row, column="calculate")
+            self.check_expression(calculation, row, "calculate")
+            q["calculation"] = calculation
+            if section is not None:
+                q["section"] = section
+            if relevant is not None:
+                q["relevant"] = relevant
+            return q
         if not element.get("label"):
             raise form.fail("a question needs a label", row=row, column="label")
         q["text"] = _texts(form, element["label"], row, "label", form.survey)
@@ -867,6 +883,7 @@ def _located(form: _Form, reader: _Reader, exc: FlowDefinitionError) -> XLSFormE
         ("min_choices", "constraint"),
         ("option", "type"),
         ("hint", "hint"),
+        ("calculation", "calculate"),
         ("text", "label"),
     )
     column = next((c for word, c in words if re.search(rf"\b{word}\b", problem)), "name")
@@ -897,7 +914,7 @@ def _constraint_of(question: Question) -> str | None:
         parts.append(f"string-length(.) <= {question.max_length}")
     if isinstance(question, MultiSelect) and question.min_choices != _DEFAULT_MIN_CHOICES:
         parts.append(f"count-selected(.) >= {question.min_choices}")
-    if not isinstance(question, Note) and question.constraint:
+    if not isinstance(question, NotAsked) and question.constraint:
         parts.append(question.constraint)
     written = None
     for part in parts:
@@ -918,7 +935,7 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
     pyxform converts to an XForm, so the survey runs face to face in Kobo or ODK."""
     langs = [(code, kobo_language_name(code)) for code in flow.languages]
     has_hint = any(getattr(q, "hint", None) for q in flow.questions)
-    has_message = any(not isinstance(q, Note) and q.constraint_message for q in flow.questions)
+    has_message = any(not isinstance(q, NotAsked) and q.constraint_message for q in flow.questions)
     has_dont_know = any(getattr(q, "allow_dont_know", False) for q in flow.questions)
     has_exclusive = any(o.exclusive for q in flow.questions for o in options_of(q))
 
@@ -930,6 +947,8 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
         columns += [f"constraint_message::{name}" for _, name in langs]
     if has_dont_know:
         columns.append("allow_dont_know")
+    if flow.calculations:
+        columns.append("calculation")
     has_audio = any(q.audio for q in flow.questions)
     if has_audio:
         columns += [f"media::audio::{name}" for _, name in langs]
@@ -986,7 +1005,9 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
             "relevant": _relevant_of(q) or "",
             **(clips(q.audio) if q.audio else {}),
         }
-        if not isinstance(q, Note):
+        if isinstance(q, Calculate):
+            row["calculation"] = q.calculation
+        elif not isinstance(q, Note):
             row["required"] = "" if q.optional else "yes"
             row["constraint"] = _constraint_of(q) or ""
             if q.constraint_message:

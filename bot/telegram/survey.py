@@ -39,7 +39,7 @@ from bot.texts import (
     typed_refusal_text,
 )
 from flows.engine import Step
-from flows.model import MultiSelect, Note, Question
+from flows.model import Calculate, MultiSelect, NotAsked, Question
 from flows.state import (
     Answer,
     AnswerRecorded,
@@ -181,7 +181,11 @@ class SurveyHost:
                 if event.question is not None:
                     self._retire_prompt(source, closing)
                     await self.ask(step, definition.question(event.question), None)
-            elif isinstance(event, AnswerRecorded) and source is not None:
+            elif (
+                isinstance(event, AnswerRecorded)
+                and source is not None
+                and not isinstance(definition.question(event.question), Calculate)
+            ):
                 question = definition.question(event.question)
                 label = answer_label(question, event.answer, self.lang, _)
                 if source.from_user is not None and source.from_user.is_bot:
@@ -250,7 +254,7 @@ class SurveyHost:
 
     async def ask(self, step: Step, question: Question, event: QuestionAsked | None) -> None:
         definition, _ = self.svc.definition, self._
-        assert not isinstance(question, Note)  # (notes are never asked)
+        assert not isinstance(question, NotAsked)  # (notes and calculations are never asked)
         if event is None:
             event = asked_event(definition, step, question)
         else:  # (asked now, not again after a refused answer)

@@ -71,7 +71,7 @@ from bot.whatsapp.render import (
 )
 from bot.whatsapp.sender_order import SenderLocks
 from flows.engine import Step
-from flows.model import Note, Question
+from flows.model import NotAsked, Question
 from flows.state import (
     Input,
     InputRejected,
@@ -683,7 +683,7 @@ class Turn:
 
     async def ask(self, step: Step, question: Question, event: QuestionAsked | None) -> None:
         definition = self.core.definition
-        assert not isinstance(question, Note)  # (notes are never asked)
+        assert not isinstance(question, NotAsked)  # (notes and calculations are never asked)
         if event is None:
             event = asked_event(definition, step, question)
         else:  # (asked now, not again after a refused answer)
