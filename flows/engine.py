@@ -18,7 +18,7 @@ Navigation rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,7 +26,6 @@ from flows import expressions
 from flows.model import (
     Calculate,
     ChoiceQuestion,
-    Date,
     FlowDefinition,
     NotAsked,
     Note,
@@ -90,26 +89,43 @@ def _condition_met(rule: ShowIf, answers: dict[str, Answer]) -> bool:
 REFERENCE = re.compile(r"\$\{([^}]+)\}")
 
 
-def expression_values(
-    definition: FlowDefinition, answers: dict[str, Answer]
-) -> dict[str, str | float]:
+class AnswerValues(Mapping[str, str | float]):
     """Each answer as XLSForm expressions read it (see :mod:`flows.expressions`): an
-    option id, option ids separated by spaces, a text, a date as days since 1970."""
-    values: dict[str, str | float] = {}
-    for qid, answer in answers.items():
-        found = _value(definition, qid, answer)
-        if found is not None:
-            values[qid] = found
-    return values
+    option id, option ids separated by spaces, a text, a date as days since 1970; worked
+    out when an expression asks for it (a condition reads two answers, not three
+    hundred)."""
+
+    def __init__(self, definition: FlowDefinition, answers: Mapping[str, Answer]) -> None:
+        self._dates, self._answers = definition.date_questions, answers
+
+    def __getitem__(self, qid: str) -> str | float:
+        found = self._answers.get(qid)
+        value = None if found is None else _value(self._dates, qid, found)
+        if value is None:
+            raise KeyError(qid)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (qid for qid in self._answers if qid in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
-def _value(definition: FlowDefinition, qid: str, answer: Answer) -> str | float | None:
+def expression_values(
+    definition: FlowDefinition, answers: Mapping[str, Answer]
+) -> Mapping[str, str | float]:
+    """The answers as XLSForm expressions read them (:class:`AnswerValues`)."""
+    return AnswerValues(definition, answers)
+
+
+def _value(dates: frozenset[str], qid: str, answer: Answer) -> str | float | None:
     if isinstance(answer, ChoiceAnswer):
         return answer.option
     if isinstance(answer, MultiAnswer):
         return " ".join(answer.options)
     if isinstance(answer, TextAnswer):
-        if definition.has_question(qid) and isinstance(definition.question(qid), Date):
+        if qid in dates:
             return expressions.days(date.fromisoformat(answer.text))
         return answer.text
     return None
@@ -121,7 +137,7 @@ def _constraint_met(
     """Whether ``answer`` meets ``question``'s constraint, given the earlier answers
     (a special answer, such as "prefer not to answer", is not checked, as in ODK)."""
     constraint = getattr(question, "constraint", None)
-    this = _value(definition, question.id, answer)
+    this = _value(definition.date_questions, question.id, answer)
     if not constraint or this is None:
         return True
     values = expression_values(definition, answers)
@@ -203,9 +219,13 @@ def _pending_for(state: SessionState, question_id: str) -> list[str]:
     return list(answer.options) if isinstance(answer, MultiAnswer) else []
 
 
-def _ask(definition: FlowDefinition, state: SessionState) -> QuestionAsked:
+def _ask(
+    definition: FlowDefinition, state: SessionState, shown: list[str] | None = None
+) -> QuestionAsked:
+    """The current question as asked; ``shown``: the questions shown, where known."""
     assert state.current is not None
-    shown = [q.id for q in visible_questions(definition, state.answers)]
+    if shown is None:
+        shown = [q.id for q in visible_questions(definition, state.answers)]
     return QuestionAsked(
         question=state.current,
         number=shown.index(state.current) + 1,
@@ -214,49 +234,75 @@ def _ask(definition: FlowDefinition, state: SessionState) -> QuestionAsked:
     )
 
 
-def _prune_hidden(definition: FlowDefinition, state: SessionState, events: list[Event]) -> None:
-    shown = {q.id for q in visible_questions(definition, state.answers, calculations=True)}
-    for qid in [q for q in state.answers if q not in shown]:
+def _prune_hidden(
+    definition: FlowDefinition, state: SessionState, events: list[Event]
+) -> list[Question] | None:
+    """Drop the answers of questions no longer shown and work the calculations out
+    again; the questions shown (no notes or calculations) when that changed nothing
+    they depend on, else None."""
+    visible = visible_questions(definition, state.answers, calculations=True)
+    shown = {q.id for q in visible}
+    hidden = [q for q in state.answers if q not in shown]
+    for qid in hidden:
         del state.answers[qid]
         events.append(AnswerDiscarded(question=qid, reason="hidden"))
-    _recalculate(definition, state, events)
+    changed = _recalculate(definition, state, events)
+    if hidden or changed:
+        return None
+    return [q for q in visible if not isinstance(q, Calculate)]
 
 
-def _recalculate(definition: FlowDefinition, state: SessionState, events: list[Event]) -> None:
+def _recalculate(definition: FlowDefinition, state: SessionState, events: list[Event]) -> bool:
     """Work out every calculation that applies, in order (each may use the ones before),
-    recording those whose value changed, and dropping those that no longer apply."""
+    recording those whose value changed, and dropping those that no longer apply;
+    whether any did."""
     if not definition.calculations:
-        return
+        return False
+    changed = False
+    #: the calculations worked out so far in this pass, over the answers
+    values = AnswerValues(definition, state.answers)
     for calculation in definition.calculations:
-        applies = calculation.id in {
-            q.id for q in visible_questions(definition, state.answers, calculations=True)
-        }
+        applies = (
+            calculation.show_if is None or _condition_met(calculation.show_if, state.answers)
+        ) and (
+            calculation.relevant is None
+            or expressions.evaluate(expressions.parse(calculation.relevant), values)
+        )
         previous = state.answers.get(calculation.id)
         if not applies:
             if previous is not None:
                 del state.answers[calculation.id]
                 events.append(AnswerDiscarded(question=calculation.id, reason="hidden"))
+                changed = True
             continue
         once = calculation.calculation.strip().startswith("once(")
         if once and isinstance(previous, TextAnswer) and previous.text:
             continue  # (worked out until it has a value, then kept: ODK's once())
-        values = expression_values(definition, state.answers)
         worked_out = TextAnswer(
             text=expressions.value(expressions.parse(calculation.calculation), values)
         )
         if worked_out != previous:
+            changed = True
             state.answers[calculation.id] = worked_out
             events.append(
                 AnswerRecorded(
                     question=calculation.id, answer=worked_out, changed=previous is not None
                 )
             )
+    return changed
 
 
 def _move_on(
-    definition: FlowDefinition, state: SessionState, after: str | None, events: list[Event]
+    definition: FlowDefinition,
+    state: SessionState,
+    after: str | None,
+    events: list[Event],
+    shown: list[Question] | None = None,
 ) -> None:
-    shown = visible_questions(definition, state.answers)
+    """To the next question not answered after ``after`` (else the first one), or the
+    end; ``shown``: the questions shown, where known."""
+    if shown is None:
+        shown = visible_questions(definition, state.answers)
     unanswered = [q.id for q in shown if q.id not in state.answers]
     later = (
         [q for q in unanswered if definition.index(q) > definition.index(after)] if after else []
@@ -270,7 +316,7 @@ def _move_on(
     events.extend(_notes_before(definition, state.answers, following[0]))
     state.current = following[0]
     state.pending = _pending_for(state, state.current)
-    events.append(_ask(definition, state))
+    events.append(_ask(definition, state, [q.id for q in shown]))
 
 
 def _valid(definition: FlowDefinition, question_id: str, answer: Answer) -> bool:
@@ -309,11 +355,12 @@ def _reconcile(definition: FlowDefinition, state: SessionState, events: list[Eve
             del state.answers[qid]
             events.append(AnswerDiscarded(question=qid, reason="invalid"))
     state.flow_version = definition.version
-    _prune_hidden(definition, state, events)
+    visible = _prune_hidden(definition, state, events)
     if state.completed:
         return
-    shown = {q.id for q in visible_questions(definition, state.answers)}
-    if state.current not in shown:
+    if visible is None:
+        visible = visible_questions(definition, state.answers)
+    if state.current not in {q.id for q in visible}:
         state.current = None
         moved: list[Event] = []
         _move_on(definition, state, None, moved)
@@ -435,6 +482,6 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
             changed=previous is not None and previous != outcome,
         )
     )
-    _prune_hidden(definition, state, events)
-    _move_on(definition, state, question.id, events)
+    visible = _prune_hidden(definition, state, events)
+    _move_on(definition, state, question.id, events, visible)
     return Step(state, tuple(events), base)

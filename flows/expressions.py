@@ -340,6 +340,8 @@ _EXTENSIONS.update({(JR, name): function for name, function in JR_FUNCTIONS.item
 _LITERALS = re.compile(r"'[^']*'|\"[^\"]*\"|\$\{[^}]*\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _CALL = re.compile(r"(?<![\w.\-:$])([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)\s*\(")
+#: functions whose value changes with nothing else changing
+_VOLATILE = frozenset({"today", "now", "random", "uuid"})
 #: XPath's operators that are words: "and (" is not a call
 _OPERATORS = frozenset({"and", "or", "div", "mod"})
 _SELF = re.compile(r"(?<![\w.\])}])\.(?![\w.])")
@@ -355,6 +357,8 @@ class Expression:
     names: tuple[str, ...]
     uses_self: bool
     compiled: etree.XPath = field(repr=False, compare=False)
+    #: whether its value may change with nothing else changing (today(), random()...)
+    volatile: bool = False
 
     def variables(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {f"v{i}": values.get(name, "") for i, name in enumerate(self.names)}
@@ -421,7 +425,10 @@ def parse(text: str) -> Expression:
         column = exc.error_log[-1].column if len(exc.error_log) else None
         at = offsets[min(column, len(offsets) - 1)] if column is not None else None
         raise ExpressionError("not a valid expression", at) from exc
-    expression = Expression(text, code, tuple(names), bool(_SELF.search(blank)), compiled)
+    volatile = any(call.group(1) in _VOLATILE for call in _CALL.finditer(blank))
+    expression = Expression(
+        text, code, tuple(names), bool(_SELF.search(blank)), compiled, volatile
+    )
     try:  # (a function given the wrong number of arguments says so only when it runs)
         _run(expression, {}, "")
     except ExpressionError as exc:
@@ -450,12 +457,24 @@ def _run(expression: Expression, values: Mapping[str, Any], this: Any) -> Any:
 def evaluate(expression: Expression, values: Mapping[str, Any], this: Any = "") -> bool:
     """``expression`` as a condition (``relevant``, ``constraint``), given the answers
     (question -> value) and the answer being checked (``this``)."""
-    return _truth(_run(expression, values, this))
+    if expression.volatile:
+        return _truth(_run(expression, values, this))
+    return _remembered(expression, tuple(values.get(n, "") for n in expression.names), this)[0]
 
 
 def value(expression: Expression, values: Mapping[str, Any], this: Any = "") -> str:
     """``expression``'s value as text, as ODK shows or stores it."""
-    return _text(_run(expression, values, this))
+    if expression.volatile:
+        return _text(_run(expression, values, this))
+    return _remembered(expression, tuple(values.get(n, "") for n in expression.names), this)[1]
+
+
+@lru_cache(maxsize=65536)
+def _remembered(expression: Expression, given: tuple[Any, ...], this: Any) -> tuple[bool, str]:
+    """An expression's truth and text for these values of what it refers to: a form's
+    conditions are worked out many times over the same answers."""
+    found = _run(expression, dict(zip(expression.names, given, strict=True)), this)
+    return _truth(found), _text(found)
 
 
 def references(expression: Expression) -> list[str]:

@@ -208,6 +208,7 @@ class FlowDefinition(_Strict):
     _has_relevant: bool = PrivateAttr(default=False)
     _has_notes: bool = PrivateAttr(default=False)
     _calculations: tuple[Calculate, ...] = PrivateAttr(default=())
+    _dates: frozenset[str] = PrivateAttr(default=frozenset())
 
     def model_post_init(self, context: Any) -> None:
         for i, q in enumerate(self.questions):  # (ids are unique: the loader checks)
@@ -215,6 +216,12 @@ class FlowDefinition(_Strict):
         self._has_relevant = any(q.relevant is not None for q in self.questions)
         self._has_notes = any(isinstance(q, Note) for q in self.questions)
         self._calculations = tuple(q for q in self.questions if isinstance(q, Calculate))
+        self._dates = frozenset(q.id for q in self.questions if isinstance(q, Date))
+
+    @property
+    def date_questions(self) -> frozenset[str]:
+        """The ids of the date questions (expressions compute with their days)."""
+        return self._dates
 
     @property
     def calculations(self) -> tuple[Calculate, ...]:
