@@ -426,9 +426,7 @@ def parse(text: str) -> Expression:
         at = offsets[min(column, len(offsets) - 1)] if column is not None else None
         raise ExpressionError("not a valid expression", at) from exc
     volatile = any(call.group(1) in _VOLATILE for call in _CALL.finditer(blank))
-    expression = Expression(
-        text, code, tuple(names), bool(_SELF.search(blank)), compiled, volatile
-    )
+    expression = Expression(text, code, tuple(names), bool(_SELF.search(blank)), compiled, volatile)
     try:  # (a function given the wrong number of arguments says so only when it runs)
         _run(expression, {}, "")
     except ExpressionError as exc:
