@@ -33,8 +33,9 @@ def form(expressions: bool) -> list[dict[str, Any]]:
             row["relevant"] = f"${{q{i - 1}}} >= 0 and ${{q{i - 2}}} < 1000"
         rows.append(row)
         if expressions and i % 3 == 0 and len(rows) - i - 1 < CALCULATIONS:
-            rows.append({"type": "calculate", "name": f"c{i}",
-                         "calculation": f"if(${{q{i}}} > 5, ${{q{i}}} * 2, round(${{q{i}}} div 3, 2))"})  # fmt: skip
+            ref = f"${{q{i}}}"
+            calculation = f"if({ref} > 5, {ref} * 2, round({ref} div 3, 2))"
+            rows.append({"type": "calculate", "name": f"c{i}", "calculation": calculation})
     return rows
 
 
