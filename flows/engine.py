@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flows import expressions
 from flows.model import (
@@ -104,6 +105,11 @@ class AnswerValues(Mapping[str, str | float]):
         if value is None:
             raise KeyError(qid)
         return value
+
+    def get(self, qid: str, default: Any = None) -> Any:
+        found = self._answers.get(qid)
+        value = None if found is None else _value(self._dates, qid, found)
+        return default if value is None else value
 
     def __iter__(self) -> Iterator[str]:
         return (qid for qid in self._answers if qid in self)

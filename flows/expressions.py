@@ -347,7 +347,7 @@ _OPERATORS = frozenset({"and", "or", "div", "mod"})
 _SELF = re.compile(r"(?<![\w.\])}])\.(?![\w.])")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # (one object per text: parse() remembers them)
 class Expression:
     """A compiled expression: as written, its XPath, the questions it refers to (in
     order of first use) and whether it uses ``.``."""
@@ -457,7 +457,8 @@ def evaluate(expression: Expression, values: Mapping[str, Any], this: Any = "") 
     (question -> value) and the answer being checked (``this``)."""
     if expression.volatile:
         return _truth(_run(expression, values, this))
-    return _remembered(expression, tuple(values.get(n, "") for n in expression.names), this)[0]
+    get = values.get
+    return _remembered(expression, tuple([get(n, "") for n in expression.names]), this)[0]
 
 
 def value(expression: Expression, values: Mapping[str, Any], this: Any = "") -> str:
