@@ -252,7 +252,14 @@ class ConsoleSurvey:
                     self._show_note(event)
                 elif isinstance(event, InputRejected):
                     refused = self.definition.question(event.question) if event.question else None
-                    message = rejection_message(_, event, question=refused, language=self.language)
+                    message = rejection_message(
+                        _,
+                        event,
+                        question=refused,
+                        language=self.language,
+                        definition=self.definition,
+                        answers=applied.step.state.answers,
+                    )
                     self.console.print(message, style="red", highlight=False)
                 elif isinstance(event, SurveyCompleted):
                     self.console.print()

@@ -105,12 +105,17 @@ def rejection_message(
     buttons: bool = False,
     question: Question | None = None,
     language: str = "en",
+    definition: FlowDefinition | None = None,
+    answers: Mapping[str, Answer] | None = None,
 ) -> str:
     """Why an input was refused; ``buttons``: the host shows options as buttons without
     numbers (a chat app), rather than as a numbered list (the terminal). ``question``
-    (in ``language``) gives a refused constraint its own message."""
+    (in ``language``) gives a refused constraint its own message, with the earlier
+    ``answers`` it names (``${name}``) where the host gives them."""
     if event.reason == "constraint":
         own = getattr(question, "constraint_message", None)
+        if own and definition is not None:
+            return shown_text(definition, str(own[language]), answers or {})
         if own:
             return str(own[language])
         return _("That answer is outside the accepted range. Please check it and type it again.")

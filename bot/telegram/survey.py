@@ -176,7 +176,15 @@ class SurveyHost:
                 refused = definition.question(event.question) if event.question else None
                 await self.bot.send_message(
                     self.chat_id,
-                    rejection_message(_, event, buttons=True, question=refused, language=self.lang),
+                    rejection_message(
+                        _,
+                        event,
+                        buttons=True,
+                        question=refused,
+                        language=self.lang,
+                        definition=definition,
+                        answers=step.state.answers,
+                    ),
                 )
                 if event.question is not None:
                     self._retire_prompt(source, closing)

@@ -661,7 +661,15 @@ class Turn:
             if isinstance(event, InputRejected):
                 refused = definition.question(event.question) if event.question else None
                 await self.say(
-                    rejection_message(_, event, buttons=True, question=refused, language=self.lang)
+                    rejection_message(
+                        _,
+                        event,
+                        buttons=True,
+                        question=refused,
+                        language=self.lang,
+                        definition=definition,
+                        answers=step.state.answers,
+                    )
                 )
                 if event.question is not None and not asked:
                     asked = True

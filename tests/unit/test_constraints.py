@@ -16,7 +16,7 @@ SURVEY = [
     {"type": "integer", "name": "household", "label": "How many live with you?"},
     {"type": "integer", "name": "children", "label": "How many are children?",
      "constraint": ". <= ${household}",
-     "constraint_message": "No more than the people in your household."},
+     "constraint_message": "No more than the ${household} people in your household."},
     {"type": "select_one yn", "name": "work", "label": "Do you work?",
      "constraint": ". = 'no' or ${household} > 0"},
     {"type": "text", "name": "phone", "label": "Your phone number?",
@@ -51,8 +51,11 @@ def test_constraints_on_every_kind_of_question_with_earlier_answers(tmp_path: Pa
     rejection = refused(no)
     assert rejection is not None and rejection.reason == "constraint"
     assert "children" not in no.state.answers
-    message = rejection_message(_, rejection, question=flow.question("children"), language="en")
-    assert message == "No more than the people in your household."
+    message = rejection_message(
+        _, rejection, question=flow.question("children"), language="en", definition=flow,
+        answers=no.state.answers,
+    )  # fmt: skip
+    assert message == "No more than the 4 people in your household."
     step = resume(flow, no.state, Text(text="2"))
     assert asked(step) == "work"
     step = resume(flow, step.state, Choose(question="work", seq=step.state.seq, option="yes"))
