@@ -38,6 +38,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,10 @@ _TYPES = {
     "date": "date",
     "note": "note",
     "calculate": "calculate",
+    "range": "range",
 }
+#: a range's parameters (pyxform's defaults: 1 to 10 by 1)
+_RANGE = ("start", "end", "step")
 #: the row that closes a group or a repeat (``end_group``, ``end group``...)
 _END_ROW = re.compile(r"\s*end[ _](group|repeat)\s*$", re.IGNORECASE)
 #: metadata a form collects from the device; a chat has none of it
@@ -550,9 +554,14 @@ class _Reader:
             ) from exc
 
     def refuse_unsupported(self, element: dict[str, Any], row: int) -> None:
+        is_range = element.get("type") == "range"
         for key, value in element.items():
             if value in (None, "", {}, []):
                 continue
+            if is_range and key == "parameters":
+                continue
+            if is_range and key in ("control", "bind"):
+                value = {k: v for k, v in value.items() if k not in (*_RANGE, "type")}
             if key == "guidance_hint":
                 self.ignored["guidance_hint"].append(f"row {row}")
             elif key == "bind":
@@ -626,6 +635,10 @@ class _Reader:
                 q["show_if"] = shape.model_dump(exclude_none=True)
             else:
                 q["relevant"] = relevant
+        if kind == "range":  # (a number between bounds, by steps: typed, then checked)
+            bounds = self.range_bounds(element, row)
+            whole = all(b == b.to_integral_value() for b in bounds)
+            q["type"] = kind = "integer" if whole else "decimal"
         if kind == "note":
             return q
         required = _truthy(bind.get("required"))
@@ -654,6 +667,12 @@ class _Reader:
             raise form.fail(
                 "a constraint message without a constraint", row=row, column="jr:constraintMsg"
             )
+        if element.get("type") == "range":
+            start, end, step = self.range_bounds(element, row)
+            within = f". >= {start} and . <= {end}"
+            if step != 1 or start != start.to_integral_value():
+                within += f" and (. - {start}) mod {step} = 0"
+            q["constraint"] = _both(within, q.get("constraint"))
         return q
 
     def clips(self, element: dict[str, Any], row: int, sheet: _Sheet) -> dict[str, str]:
@@ -680,6 +699,23 @@ class _Reader:
                 raise form.fail(problems[0], sheet, row, "media", column)
             clips[code] = str(path)
         return clips
+
+    def range_bounds(self, element: dict[str, Any], row: int) -> tuple[Decimal, Decimal, Decimal]:
+        """A range's start, end and step (refused where they are not numbers, or the
+        step does not go from start to end)."""
+        given = {**{"start": "1", "end": "10", "step": "1"}, **(element.get("parameters") or {})}
+        try:
+            start, end, step = (Decimal(str(given[k]).strip()) for k in _RANGE)
+        except (InvalidOperation, ValueError) as exc:
+            raise self.form.fail(
+                "a range's start, end and step are numbers", row=row, column="parameters"
+            ) from exc
+        if step <= 0 or end < start:
+            raise self.form.fail(
+                "a range goes from start up to end by a positive step", row=row,
+                column="parameters",
+            )  # fmt: skip
+        return start, end, step
 
     @staticmethod
     def is_yes_no(options: list[dict[str, Any]]) -> bool:

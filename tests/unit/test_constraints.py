@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.i18n import Translator
 from bot.texts import rejection_message
 from flows.engine import Step, resume, start
 from flows.state import Choose, Done, InputRejected, QuestionAsked, Text, Toggle
-from flows.xlsform import read_xlsform, write_xlsform
+from flows.xlsform import XLSFormError, read_xlsform, write_xlsform
 from tests.support.xlsforms import write_form
 
 SURVEY = [
@@ -81,3 +83,23 @@ def test_constraints_go_back_to_an_xlsform_as_they_came(tmp_path: Path) -> None:
     write_xlsform(flow, tmp_path / "again.xlsx")
     again = read_xlsform(tmp_path / "again.xlsx")
     assert again.model_dump() == flow.model_dump()
+
+
+def test_a_range_is_a_number_between_its_bounds_by_its_step(tmp_path: Path) -> None:
+    survey = [
+        {"type": "range", "name": "score", "label": "From 1 to 10?"},
+        {"type": "range", "name": "hours", "label": "Hours a day?",
+         "parameters": "start=0 end=12 step=0.5"},
+    ]  # fmt: skip
+    flow = read_xlsform(write_form(tmp_path / "form.xlsx", survey))
+    assert flow.question("score").type == "integer"
+    assert flow.question("hours").type == "decimal"
+    step = start(flow, "en")
+    assert refused(resume(flow, step.state, Text(text="11"))) is not None
+    step = resume(flow, step.state, Text(text="10"))
+    assert refused(resume(flow, step.state, Text(text="3.25"))) is not None
+    assert refused(resume(flow, step.state, Text(text="13"))) is not None
+    assert resume(flow, step.state, Text(text="7.5")).state.completed
+    bad = [{"type": "range", "name": "r", "label": "R?", "parameters": "start=5 end=1"}]
+    with pytest.raises(XLSFormError, match="from start up to end by a positive step"):
+        read_xlsform(write_form(tmp_path / "bad.xlsx", bad))
