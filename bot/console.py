@@ -24,7 +24,7 @@ from bot.texts import (
     rejection_message,
     typing_hint,
 )
-from flows.engine import shown_text
+from flows.engine import offered_options, shown_text
 from flows.model import (
     AskedQuestion,
     ChoiceQuestion,
@@ -119,7 +119,8 @@ class ConsoleSurvey:
             hint = shown_text(self.definition, question.hint[self.language], answers)
             self.console.print(hint, style="italic", highlight=False, markup=False)
         if isinstance(question, ChoiceQuestion):
-            for number, option in enumerate(question.options, start=1):
+            shown = offered_options(self.definition, question, answers)
+            for number, option in enumerate(shown, start=1):
                 clip = (option.audio or {}).get(self.language)
                 heard = f"  🔊 {Path(clip).name}" if clip else ""
                 self.console.print(

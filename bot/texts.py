@@ -3,14 +3,14 @@ answers offered under it, answers, dimensions, rejections."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.core.feedback import MAX_VOICE_SECONDS
 from bot.i18n import Translator
 from bot.languages import languages
-from flows.engine import shown_text
+from flows.engine import offered_options, shown_text
 from flows.model import (
     AskedQuestion,
     ChoiceQuestion,
@@ -147,6 +147,15 @@ def rejection_message(
     return messages[event.reason]
 
 
+def offered_ids(
+    definition: FlowDefinition, question: Question, answers: Mapping[str, Answer]
+) -> frozenset[str] | None:
+    """The options a choice filter offers now (None: every option)."""
+    if not getattr(question, "choice_filter", None):
+        return None
+    return frozenset(o.id for o in offered_options(definition, question, answers))
+
+
 def question_text(
     definition: FlowDefinition,
     question: AskedQuestion,
@@ -214,13 +223,17 @@ def answer_buttons(
     pending: list[str],
     language: str,
     _: Translator,
+    offered: Collection[str] | None = None,
 ) -> list[AnswerButton]:
     """The buttons under a question, the same on every chat app: the options (ticked or
-    not in a multi-select, then "Done"; the current answer marked), skip if optional,
-    prefer not to answer, don't know if allowed, and back after the first question."""
+    not in a multi-select, then "Done"; the current answer marked; only those
+    ``offered`` where a choice filter keeps some), skip if optional, prefer not to
+    answer, don't know if allowed, and back after the first question."""
     buttons: list[AnswerButton] = []
     if isinstance(question, MultiSelect):
         for i, option in enumerate(question.options):
+            if offered is not None and option.id not in offered:
+                continue
             mark = "☑" if option.id in pending else "☐"
             buttons.append(AnswerButton("t", i, f"{mark} {option.label[language]}", "option"))
         # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
@@ -228,6 +241,8 @@ def answer_buttons(
     elif isinstance(question, ChoiceQuestion):
         current = event.current_answer
         for i, option in enumerate(question.options):
+            if offered is not None and option.id not in offered:
+                continue
             chosen = isinstance(current, ChoiceAnswer) and current.option == option.id
             label = option.label[language]
             buttons.append(AnswerButton("c", i, f"✓ {label}" if chosen else label, "option"))

@@ -30,8 +30,10 @@ from flows.model import (
     FlowDefinition,
     NotAsked,
     Note,
+    Option,
     Question,
     ShowIf,
+    options_of,
 )
 from flows.questions import Reject, Selection, handle
 from flows.state import (
@@ -166,6 +168,30 @@ def shown_text(definition: FlowDefinition, text: str, answers: Mapping[str, Answ
         return found.text if isinstance(found, TextAnswer) else ""
 
     return REFERENCE.sub(answer, text)
+
+
+def offered_options(
+    definition: FlowDefinition, question: Question, answers: Mapping[str, Answer]
+) -> list[Option]:
+    """The options of a choice question offered given the answers so far: those its
+    ``choice_filter`` keeps (all of them where it has none)."""
+    options = options_of(question)
+    choice_filter: str | None = getattr(question, "choice_filter", None)
+    if not choice_filter:
+        return options
+    expression, values = expressions.parse(choice_filter), AnswerValues(definition, answers)
+    return [
+        o for o in options if expressions.offers(expression, values, {"name": o.id, **o.properties})
+    ]
+
+
+def offered(
+    definition: FlowDefinition, question: Question, answers: Mapping[str, Answer]
+) -> Question:
+    """``question`` with only its offered options (:func:`offered_options`)."""
+    if not getattr(question, "choice_filter", None):
+        return question
+    return question.model_copy(update={"options": offered_options(definition, question, answers)})
 
 
 def visible_questions(
@@ -463,7 +489,7 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
             SpecialAnswer(value=inp.value) if allowed else Reject("not_allowed")
         )
     else:
-        outcome = handle(question, state, inp)
+        outcome = handle(offered(definition, question, state.answers), state, inp)
 
     if not isinstance(outcome, Reject | Selection) and not _constraint_met(
         definition, question, outcome, state.answers

@@ -434,9 +434,16 @@ def parse(text: str) -> Expression:
     return expression
 
 
-def _run(expression: Expression, values: Mapping[str, Any], this: Any) -> Any:
+def _run(
+    expression: Expression,
+    values: Mapping[str, Any],
+    this: Any,
+    item: Mapping[str, str] | None = None,
+) -> Any:
     node = etree.Element("value")
     node.text = _text(this)
+    for name, text in (item or {}).items():
+        etree.SubElement(node, name).text = text
     try:
         return expression.compiled(node, **expression.variables(values))
     except TypeError as exc:
@@ -466,6 +473,12 @@ def value(expression: Expression, values: Mapping[str, Any], this: Any = "") -> 
     if expression.volatile:
         return _text(_run(expression, values, this))
     return _remembered(expression, tuple(values.get(n, "") for n in expression.names), this)[1]
+
+
+def offers(expression: Expression, values: Mapping[str, Any], item: Mapping[str, str]) -> bool:
+    """A ``choice_filter`` for one choice: its columns (``item``: name -> value) are read
+    by name, the answers so far as ``${name}``."""
+    return _truth(_run(expression, values, "", item))
 
 
 @lru_cache(maxsize=65536)

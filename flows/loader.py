@@ -145,6 +145,9 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
             problems += _show_if_problems(flow, q, seen)
         if q.relevant is not None:
             problems += relevant_problems(flow, q.relevant, seen)
+        choice_filter = getattr(q, "choice_filter", None)
+        if choice_filter:
+            problems += _filter_problems(flow, choice_filter, seen)
         if isinstance(q, Calculate):
             problems += _calculation_problems(flow, q, seen)
         elif not isinstance(q, Note):
@@ -205,6 +208,18 @@ def relevant_problems(flow: FlowDefinition, relevant: str, earlier: set[str]) ->
             if isinstance(target, ChoiceQuestion) and target.option(option) is None:
                 problems.append(f"relevant names unknown option '{option}' of '{name}'")
     return problems
+
+
+def _filter_problems(flow: FlowDefinition, text: str, earlier: set[str]) -> list[str]:
+    try:
+        expr = expressions.parse(text)
+    except expressions.ExpressionError as exc:
+        return [f"choice_filter: {exc}{at_character(exc)}"]
+    return [
+        f"the choice_filter refers to '{name}', which is not an earlier question"
+        for name in expressions.references(expr)
+        if name not in earlier or isinstance(flow.question(name), Note)
+    ]
 
 
 def _calculation_problems(flow: FlowDefinition, q: Calculate, earlier: set[str]) -> list[str]:

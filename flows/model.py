@@ -37,6 +37,9 @@ class Option(_Strict):
     audio: LocalizedText | None = None
     #: in a multi-select, choosing this option clears the others (e.g. "none")
     exclusive: bool = False
+    #: the choice's other columns (XLSForm's choices sheet: ``region: north``), which a
+    #: question's ``choice_filter`` reads
+    properties: dict[str, str] = Field(default_factory=dict)
 
 
 class ShowIf(_Strict):
@@ -86,6 +89,9 @@ class _QuestionBase(_Item):
 
 class _ChoiceQuestion(_QuestionBase):
     options: list[Option] = Field(min_length=2)
+    #: which options are offered, as an XLSForm expression read for each option (its
+    #: columns by name, ``name`` its id) with the answers so far: ``region = ${region}``
+    choice_filter: str | None = None
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)

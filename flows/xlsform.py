@@ -89,6 +89,8 @@ _TYPES = {
     "calculate": "calculate",
     "range": "range",
 }
+#: the select types pyxform's tree names
+_SELECTS = ("select one", "select all that apply")
 #: a range's parameters (pyxform's defaults: 1 to 10 by 1)
 _RANGE = ("start", "end", "step")
 #: the row that closes a group or a repeat (``end_group``, ``end group``...)
@@ -596,6 +598,8 @@ class _Reader:
                         row=row,
                         column=shown[0],
                     )
+            elif key == "choice_filter" and element.get("type") in _SELECTS:
+                pass  # (read with the question)
             elif key in ("default", "choice_filter", "trigger", "instance"):
                 raise self.form.fail(
                     f"'{key}' is not supported in a chat survey", row=row, column=key
@@ -657,6 +661,9 @@ class _Reader:
             q["allow_dont_know"] = True
         if kind in ("single_choice", "multi_select"):
             q["options"] = self.options(element, row)
+            if element.get("choice_filter"):
+                self.check_expression(str(element["choice_filter"]), row, "choice_filter")
+                q["choice_filter"] = str(element["choice_filter"])
             if kind == "single_choice" and self.is_yes_no(q["options"]):
                 q["type"] = "yes_no"
         constraint = bind.get("constraint")
@@ -748,6 +755,14 @@ class _Reader:
             clips = self.clips(choice, choice_row or 0, form.choices)
             if clips:
                 option["audio"] = clips
+            properties = {
+                str(k): str(v)
+                for k, v in choice.items()
+                if k not in ("name", "label", "media", "exclusive", "image", "audio", "video")
+                and v not in (None, "")
+            }
+            if properties:
+                option["properties"] = properties
             exclusive = _truthy(choice.get("exclusive"))
             if exclusive is None:
                 raise form.fail("exclusive is yes or blank", form.choices, choice_row, "exclusive")
@@ -920,6 +935,7 @@ def _located(form: _Form, reader: _Reader, exc: FlowDefinitionError) -> XLSFormE
         ("option", "type"),
         ("hint", "hint"),
         ("calculation", "calculate"),
+        ("choice_filter", "choice_filter"),
         ("text", "label"),
     )
     column = next((c for word, c in words if re.search(rf"\b{word}\b", problem)), "name")
@@ -985,6 +1001,8 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
         columns.append("allow_dont_know")
     if flow.calculations:
         columns.append("calculation")
+    if any(getattr(q, "choice_filter", None) for q in flow.questions):
+        columns.append("choice_filter")
     has_audio = any(q.audio for q in flow.questions)
     if has_audio:
         columns += [f"media::audio::{name}" for _, name in langs]
@@ -1041,6 +1059,8 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
             "relevant": _relevant_of(q) or "",
             **(clips(q.audio) if q.audio else {}),
         }
+        if getattr(q, "choice_filter", None):
+            row["choice_filter"] = getattr(q, "choice_filter", None)
         if isinstance(q, Calculate):
             row["calculation"] = q.calculation
         elif not isinstance(q, Note):
@@ -1059,6 +1079,9 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
         choice_columns.append("exclusive")
     if has_choice_audio:
         choice_columns += [f"media::audio::{name}" for _, name in langs]
+    for _list, options in lists.values():
+        for o in options:
+            choice_columns += [k for k in o.properties if k not in choice_columns]
     choices = [
         {
             "list_name": list_name,
@@ -1066,6 +1089,7 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
             **localized("label", o.label),
             "exclusive": "yes" if o.exclusive else "",
             **(clips(o.audio) if o.audio else {}),
+            **o.properties,
         }
         for list_name, options in lists.values()
         for o in options

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.languages import languages
-from bot.texts import answer_buttons
+from bot.texts import answer_buttons, offered_ids
 from flows.model import AskedQuestion, FlowDefinition
-from flows.state import QuestionAsked
+from flows.state import Answer, QuestionAsked
 
 
 class LangCB(CallbackData, prefix="lang"):
@@ -138,13 +138,15 @@ def question_keyboard(
     seq: int,
     language: str,
     _: Translator,
+    answers: Mapping[str, Answer] | None = None,
 ) -> InlineKeyboardMarkup:
     """:func:`bot.texts.answer_buttons`: one option per row, the special answers on one
-    row, back on the last."""
+    row, back on the last (the options a choice filter offers, given the ``answers``)."""
     q = definition.index(question.id)
     keyboard: list[list[InlineKeyboardButton]] = []
     specials: list[InlineKeyboardButton] = []
-    for b in answer_buttons(question, event, pending, language, _):
+    offered = offered_ids(definition, question, answers or {})
+    for b in answer_buttons(question, event, pending, language, _, offered):
         button = InlineKeyboardButton(
             text=b.label,
             callback_data=SurveyCB(action=b.action, question=q, option=b.option, seq=seq).pack(),

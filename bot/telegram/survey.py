@@ -211,6 +211,7 @@ class SurveyHost:
                             step.state.seq,
                             self.lang,
                             _,
+                            step.state.answers,
                         )
                     )
                 )
@@ -282,7 +283,14 @@ class SurveyHost:
             self.chat_id,
             text,
             reply_markup=question_keyboard(
-                definition, question, event, step.state.pending, step.state.seq, self.lang, _
+                definition,
+                question,
+                event,
+                step.state.pending,
+                step.state.seq,
+                self.lang,
+                _,
+                step.state.answers,
             ),
         )
         await prompt_shown(self.svc, self.returnee.id, sent.message_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.i18n import Translator
-from bot.texts import answer_buttons, question_text
+from bot.texts import answer_buttons, offered_ids, question_text
 from bot.whatsapp.client import Outgoing, Row
 from flows.engine import Step
 from flows.model import AskedQuestion, FlowDefinition, MultiSelect
@@ -146,6 +146,13 @@ def question_messages(
         body = f"{body}\n\n{hint}"
     options = [
         (survey_reply_id(b.action, q, b.option, seq), b.label)
-        for b in answer_buttons(question, event, step.state.pending, language, _)
+        for b in answer_buttons(
+            question,
+            event,
+            step.state.pending,
+            language,
+            _,
+            offered_ids(definition, question, step.state.answers),
+        )
     ]
     return choices(body, options, _)
