@@ -88,6 +88,7 @@ _TYPES = {
     "note": "note",
     "calculate": "calculate",
     "range": "range",
+    "hidden": "calculate",  # (a value the form carries: its default)
 }
 #: the select types pyxform's tree names
 _SELECTS = ("select one", "select all that apply")
@@ -600,6 +601,8 @@ class _Reader:
                     )
             elif key == "choice_filter" and element.get("type") in _SELECTS:
                 pass  # (read with the question)
+            elif key == "default" and element.get("type") == "hidden":
+                pass  # (its value)
             elif key in ("default", "choice_filter", "trigger", "instance"):
                 raise self.form.fail(
                     f"'{key}' is not supported in a chat survey", row=row, column=key
@@ -612,6 +615,9 @@ class _Reader:
         kind = _TYPES[element["type"]]
         bind = element.get("bind", {})
         q: dict[str, Any] = {"id": element["name"], "type": kind}
+        if element["type"] == "hidden":
+            given = str(element.get("default") or "").replace("'", "’")
+            bind = {**bind, "calculate": f"'{given}'"}
         if kind == "calculate":
             calculation = str(bind.get("calculate") or "").strip()
             if not calculation:

@@ -78,3 +78,14 @@ def test_calculations_go_back_to_an_xlsform_as_they_came(tmp_path: Path) -> None
     flow = read_xlsform(write_form(tmp_path / "form.xlsx", SURVEY))
     write_xlsform(flow, tmp_path / "again.xlsx")
     assert read_xlsform(tmp_path / "again.xlsx").model_dump() == flow.model_dump()
+
+
+def test_a_hidden_value_is_carried_like_a_calculation(tmp_path: Path) -> None:
+    survey = [
+        {"type": "hidden", "name": "source", "default": "door_to_door"},
+        {"type": "text", "name": "name", "label": "Name?"},
+    ]
+    flow = read_xlsform(write_form(tmp_path / "form.xlsx", survey))
+    assert flow.calculations[0].calculation == "'door_to_door'"
+    step = start(flow, "en")
+    assert step.state.answers["source"] == TextAnswer(text="door_to_door")
