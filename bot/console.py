@@ -20,11 +20,15 @@ from bot.i18n import Translator
 from bot.texts import (
     answer_label,
     dimension_label,
+    item_hint,
+    item_text,
+    option_label,
     provisional_note,
     rejection_message,
+    repeat_heading,
     typing_hint,
 )
-from flows.engine import offered_options, shown_text
+from flows.engine import offered_options
 from flows.model import (
     AskedQuestion,
     ChoiceQuestion,
@@ -32,6 +36,7 @@ from flows.model import (
     MultiSelect,
     NotAsked,
     Question,
+    RepeatPrompt,
 )
 from flows.state import (
     Answer,
@@ -93,12 +98,12 @@ class ConsoleSurvey:
         self._show_section(note)
         self.console.print()
         self._name_clips(note)
-        answers = self.answers
+        answers, language = self.answers, self.language
         self.console.print(
-            shown_text(self.definition, note.text[self.language], answers), highlight=False
+            item_text(self.definition, note, language, answers, self._), highlight=False
         )
-        if note.hint:
-            hint = shown_text(self.definition, note.hint[self.language], answers)
+        hint = item_hint(self.definition, note, language, answers)
+        if hint is not None:
             self.console.print(hint, style="italic", highlight=False)
 
     def _show_question(self, event: QuestionAsked) -> None:
@@ -107,26 +112,28 @@ class ConsoleSurvey:
         assert not isinstance(question, NotAsked)
         self._show_section(question)
         self.console.print()
+        language = self.language
+        heading = repeat_heading(self.definition, question, language, _)
+        if heading is not None:
+            self.console.print(heading, style="bold cyan", highlight=False, markup=False)
         self.console.print(
             _("Question {number} of {total}", number=event.number, total=event.total),
             style="dim",
         )
         self._name_clips(question)
         answers = self.answers
-        text = shown_text(self.definition, question.text[self.language], answers)
+        text = item_text(self.definition, question, language, answers, _)
         self.console.print(f"[bold]{escape(text)}[/bold]", highlight=False)
-        if question.hint:
-            hint = shown_text(self.definition, question.hint[self.language], answers)
+        hint = item_hint(self.definition, question, language, answers)
+        if hint is not None:
             self.console.print(hint, style="italic", highlight=False, markup=False)
         if isinstance(question, ChoiceQuestion):
             shown = offered_options(self.definition, question, answers)
             for number, option in enumerate(shown, start=1):
-                clip = (option.audio or {}).get(self.language)
+                clip = (option.audio or {}).get(language)
                 heard = f"  🔊 {Path(clip).name}" if clip else ""
-                self.console.print(
-                    f"  [cyan]{number}[/cyan]  {option.label[self.language]}{heard}",
-                    highlight=False,
-                )
+                label = escape(option_label(question, option, language, _))
+                self.console.print(f"  [cyan]{number}[/cyan]  {label}{heard}", highlight=False)
         if event.current_answer is not None:
             self.console.print(
                 _(
@@ -161,8 +168,10 @@ class ConsoleSurvey:
             how = _("Type the numbers of all that apply, for example 1,3.")
         else:
             how = _("Type the number of your answer.")
-        extras = [_("[0] back"), _("[p] prefer not to answer")]
-        if question.allow_dont_know:
+        extras = [_("[0] back")]
+        if not isinstance(question, RepeatPrompt):
+            extras.append(_("[p] prefer not to answer"))
+        if question.allow_dont_know and not isinstance(question, RepeatPrompt):
             extras.append(_("[d] don't know"))
         extras.append(_("[q] stop"))
         return f"{how}  " + "  ".join(extras)

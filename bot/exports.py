@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -40,6 +41,8 @@ from flows.model import (
     MultiSelect,
     Note,
     Question,
+    RepeatPrompt,
+    instance_key,
 )
 from flows.state import ChoiceAnswer, MultiAnswer, SpecialAnswer, TextAnswer
 from scoring import WeightTable
@@ -159,24 +162,21 @@ class ExportSpec:
                 *([Column("label", "the answer in words")] if self.labels else []),
             ]
         columns = self._identifiers()
+        counted: set[str] = set()
         for q in self.definition.questions:
-            if isinstance(q, Note):
+            if q.repeat is not None:
+                if q.repeat not in counted:
+                    counted.add(q.repeat)
+                    label = self.definition.repeats[q.repeat].label[self.codebook_language]
+                    columns.append(
+                        Column(
+                            f"{q.repeat}_count",
+                            f"how many '{label}' were given: their answers are in the "
+                            f"'{q.repeat}' sheet (CSV: {q.repeat} file), one row each",
+                        )
+                    )
                 continue
-            if isinstance(q, Calculate):
-                columns.append(Column(q.id, f"calculated: {q.calculation}", q, None))
-                continue
-            element = self._element(q.id)
-            markers = ", ".join(missing_markers(q))
-            columns.append(Column(q.id, f"{_DESCRIPTIONS[q.type]}: {markers}", q, element))
-            if isinstance(q, MultiSelect):
-                for o in q.options:
-                    columns.append(Column(f"{q.id}/{o.id}", "1: selected, 0: not", q, None, o.id))
-            if element is not None:
-                columns.append(
-                    Column(f"{q.id}_code", "0-1 code of the answer (blank: missing)", q, element)
-                )
-            if self.labels and isinstance(q, ChoiceQuestion):
-                columns.append(Column(f"{q.id}_label", "the answer in words", q, element))
+            columns += self._question_columns(q)
         if not self.scored:
             return columns
         for key in SCORE_KEYS:
@@ -188,8 +188,74 @@ class ExportSpec:
         ]
         return columns
 
+    def _question_columns(self, q: Question) -> list[Column]:
+        """A question's columns: its answer, each option of a multi-select, its code
+        where scored, its label where labels are exported (none for a note)."""
+        if isinstance(q, Note):
+            return []
+        if isinstance(q, Calculate):
+            return [Column(q.id, f"calculated: {q.calculation}", q, None)]
+        element = None if q.repeat is not None else self._element(q.id)
+        markers = ", ".join(missing_markers(q))
+        columns = [Column(q.id, f"{_DESCRIPTIONS[q.type]}: {markers}", q, element)]
+        if isinstance(q, MultiSelect):
+            for o in q.options:
+                columns.append(Column(f"{q.id}/{o.id}", "1: selected, 0: not", q, None, o.id))
+        if element is not None:
+            columns.append(
+                Column(f"{q.id}_code", "0-1 code of the answer (blank: missing)", q, element)
+            )
+        if self.labels and isinstance(q, ChoiceQuestion):
+            columns.append(Column(f"{q.id}_label", "the answer in words", q, element))
+        return columns
+
+    def _question_cells(
+        self,
+        q: Question,
+        given: Any,
+        coded: dict[str, str | None],
+        language: str,
+        _: Translator,
+    ) -> list[Any]:
+        """The cells of :meth:`_question_columns` for one answer (None: unanswered)."""
+        if isinstance(q, Note):
+            return []
+        element = None if q.repeat is not None else self._element(q.id)
+        cells = [_value(given, q) if given is not None else None]
+        if isinstance(q, MultiSelect):
+            chosen = set(given.options) if isinstance(given, MultiAnswer) else None
+            cells += [None if chosen is None else int(o.id in chosen) for o in q.options]
+        if element is not None:
+            cells.append(self._code(element, coded.get(q.id)))
+        if self.labels and isinstance(q, ChoiceQuestion):
+            cells.append(answer_label(q, given, language, _) if given is not None else None)
+        return cells
+
     def header(self) -> list[str]:
         return [c.name for c in self.columns()]
+
+    # -- repeats ---------------------------------------------------------------------------
+
+    def repeat_columns(self, repeat: str) -> list[Column]:
+        """The columns of a repeat's sheet: who and which survey (the main sheet's
+        identifiers), the instance's number, then its questions' columns."""
+        ids = [c for c in self._identifiers() if c.name in ("returnee", "case_ref", "wave")]
+        label = self.definition.repeats[repeat].label[self.codebook_language]
+        ids.append(Column("instance", f"which '{label}' (1, 2...) of the survey"))
+        body = [c for q in self.definition.body(repeat) for c in self._question_columns(q)]
+        return ids + body
+
+    def repeat_rows(self, repeat: str, s: CompletedSurvey, _: Translator) -> Iterator[list[Any]]:
+        """One row per instance of a repeat in one completed survey."""
+        language = self.labels or "en"
+        ids = [s.public_id, *([s.case_ref] if self.include_case_ref else []), s.wave]
+        body = self.definition.body(repeat)
+        for n in range(1, instance_count(self.definition, repeat, s.answers) + 1):
+            row = [*ids, n]
+            for q in body:
+                given = s.answers.get(instance_key(q.id, n))
+                row += self._question_cells(q, given, {}, language, _)
+            yield row
 
     # -- rows ----------------------------------------------------------------------------
 
@@ -293,14 +359,13 @@ class ExportSpec:
         """The rows of one completed survey (one in the wide layout)."""
         coded = s.scored_answers(self.definition)
         language = self.labels or "en"
-        shown = (q for q in self.definition.questions if q.id in s.answers)
         if self.layout == "long":
-            for q in shown:
-                answer = s.answers[q.id]
-                element = self._element(q.id)
+            for key, q in _answered(self.definition, s.answers):
+                answer = s.answers[key]
+                element = None if q.repeat is not None else self._element(q.id)
                 yield [
                     *self._ids(s),
-                    q.id,
+                    key,
                     element.dimension if element else None,
                     element.indicator if element else None,
                     _value(answer, q),
@@ -309,19 +374,14 @@ class ExportSpec:
                 ]
             return
         row = self._ids(s)
+        counted: set[str] = set()
         for q in self.definition.questions:
-            if isinstance(q, Note):
+            if q.repeat is not None:
+                if q.repeat not in counted:
+                    counted.add(q.repeat)
+                    row.append(instance_count(self.definition, q.repeat, s.answers))
                 continue
-            given = s.answers.get(q.id)
-            element = self._element(q.id)
-            row.append(_value(given, q) if given is not None else None)
-            if isinstance(q, MultiSelect):
-                chosen = set(given.options) if isinstance(given, MultiAnswer) else None
-                row += [None if chosen is None else int(o.id in chosen) for o in q.options]
-            if element is not None:
-                row.append(self._code(element, coded.get(q.id)))
-            if self.labels and isinstance(q, ChoiceQuestion):
-                row.append(answer_label(q, given, language, _) if given is not None else None)
+            row += self._question_cells(q, s.answers.get(q.id), coded, language, _)
         if not self.scored:
             yield row
             return
@@ -367,6 +427,24 @@ class ExportSpec:
                     self.table.version if e or c.name in SCORE_KEYS else None,
                 ]
             )
+        for repeat in self.definition.repeats:
+            for c in self.repeat_columns(repeat):
+                q = c.question
+                rows.append(
+                    [
+                        f"{repeat}: {c.name}",
+                        f"in the '{repeat}' sheet, one row per instance: {c.description}",
+                        q.text.get(language) if q else None,
+                        self._section(q, language),
+                        None,
+                        None,
+                        self._options(q, None, c.option, language),
+                        None,
+                        None,
+                        None,
+                        None,
+                    ]
+                )
         if self.programme is not None:
             rows += self.assistance_codebook()
         return header, rows
@@ -441,6 +519,35 @@ def _value(answer: Any, question: Question) -> str | int | float | date:
     return MISSING_MARKERS.get(answer.value, answer.value)
 
 
+def instance_count(definition: FlowDefinition, repeat: str, answers: dict[str, Any]) -> int:
+    """How many instances of a repeat a completed survey holds (the highest instance
+    with an answer)."""
+    found = 0
+    for key in answers:
+        where = definition.repeat_of(key) if "[" in key else None
+        if where is not None and where[0] == repeat:
+            question = definition.question(key)
+            if not isinstance(question, RepeatPrompt):
+                found = max(found, where[1])
+    return found
+
+
+def _answered(
+    definition: FlowDefinition, answers: dict[str, Any]
+) -> Iterator[tuple[str, Question]]:
+    """(key, question) of each answer in the flow's order, a repeat's by instance."""
+    for q in definition.questions:
+        if q.repeat is None:
+            if q.id in answers:
+                yield q.id, q
+        elif q.id == definition.body(q.repeat)[0].id:
+            for n in range(1, instance_count(definition, q.repeat, answers) + 1):
+                for b in definition.body(q.repeat):
+                    key = instance_key(b.id, n)
+                    if key in answers:
+                        yield key, b
+
+
 # -- writers -------------------------------------------------------------------------------
 
 
@@ -452,6 +559,8 @@ class Written:
     codebook: Path | None
     #: the assistance CSV beside a CSV export (None: in the XLSX, or none)
     assistance: Path | None = None
+    #: a CSV per repeat beside a CSV export (in the XLSX: a sheet each)
+    repeats: tuple[Path, ...] = ()
 
 
 #: reads the assistance of returnees (returnee id -> their items)
@@ -464,6 +573,17 @@ def assistance_path(path: Path) -> Path:
 
 def codebook_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}-codebook.csv")
+
+
+def repeat_path(path: Path, repeat: str) -> Path:
+    """The CSV of a repeat's answers beside a CSV export."""
+    return path.with_name(f"{path.stem}-{repeat}.csv")
+
+
+def repeat_sheet_title(repeat: str) -> str:
+    """A repeat's sheet in the XLSX (a sheet title is at most 31 characters)."""
+    title = repeat[:31]
+    return f"{title[:29]}_r" if title in ("surveys", "codebook", "assistance") else title
 
 
 def _csv_cell(value: Any) -> Any:
@@ -509,10 +629,19 @@ async def write_export(
     count = surveys = 0
     people: dict[str, tuple[str, str | None]] = {}
     with_assistance = assistance is not None and spec.programme is not None
+    repeats = list(spec.definition.repeats)
     if fmt == "csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as out:
+        with ExitStack() as files:
+            out = files.enter_context(path.open("w", encoding="utf-8-sig", newline=""))
             writer = csv.writer(out)
             writer.writerow(header)
+            beside = {}
+            for repeat in repeats:
+                file = repeat_path(path, repeat)
+                beside[repeat] = csv.writer(
+                    files.enter_context(file.open("w", encoding="utf-8-sig", newline=""))
+                )
+                beside[repeat].writerow([c.name for c in spec.repeat_columns(repeat)])
             async for batch in batches:
                 surveys += len(batch)
                 for s in batch:
@@ -520,6 +649,9 @@ async def write_export(
                     for row in spec.rows(s, _):
                         writer.writerow([_csv_cell(v) for v in row])
                         count += 1
+                    for repeat in repeats:
+                        for row in spec.repeat_rows(repeat, s, _):
+                            beside[repeat].writerow([_csv_cell(v) for v in row])
         book_header, book_rows = spec.codebook()
         _write_csv(codebook_path(path), book_header, book_rows)
         extra = None
@@ -528,12 +660,20 @@ async def write_export(
             extra = assistance_path(path)
             rows = await _assistance_rows(spec, people, assistance)
             _write_csv(extra, spec.assistance_header(), rows)
-        return Written(path, count, surveys, codebook_path(path), extra)
+        made = tuple(repeat_path(path, r) for r in repeats)
+        return Written(path, count, surveys, codebook_path(path), extra, made)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("surveys")
     sheet.freeze_panes = "B2"
     _widths(sheet, header)
     sheet.append(header)
+    repeat_sheets = {}
+    for repeat in repeats:
+        repeat_sheets[repeat] = book.create_sheet(repeat_sheet_title(repeat))
+        repeat_sheets[repeat].freeze_panes = "B2"
+        repeat_header = [c.name for c in spec.repeat_columns(repeat)]
+        _widths(repeat_sheets[repeat], repeat_header)
+        repeat_sheets[repeat].append(repeat_header)
     async for batch in batches:
         surveys += len(batch)
         for s in batch:
@@ -541,6 +681,9 @@ async def write_export(
             for row in spec.rows(s, _):
                 sheet.append(row)
                 count += 1
+            for repeat in repeats:
+                for row in spec.repeat_rows(repeat, s, _):
+                    repeat_sheets[repeat].append(row)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
     codebook = book.create_sheet("codebook")
     book_header, book_rows = spec.codebook()

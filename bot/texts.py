@@ -19,7 +19,9 @@ from flows.model import (
     FlowDefinition,
     Integer,
     MultiSelect,
+    Option,
     Question,
+    RepeatPrompt,
 )
 from flows.state import (
     Answer,
@@ -48,11 +50,66 @@ def answer_label(question: Question, answer: Answer, language: str, _: Translato
         return answer.text
     if not isinstance(question, ChoiceQuestion):
         return ""
-    labels = {o.id: o.label[language] for o in question.options}
+    labels = {o.id: option_label(question, o, language, _) for o in question.options}
     if isinstance(answer, ChoiceAnswer):
         return labels.get(answer.option, answer.option)
     assert isinstance(answer, MultiAnswer)
     return ", ".join(labels.get(o, o) for o in answer.options)
+
+
+def option_label(question: Question, option: Option, language: str, _: Translator) -> str:
+    """An option as shown on its button or in a numbered list (a repeat's prompt's in
+    the host's words)."""
+    if isinstance(question, RepeatPrompt):
+        # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
+        return _("Yes, add one") if option.id == "yes" else _("No, go on")
+    return option.label[language]
+
+
+def item_text(
+    definition: FlowDefinition,
+    question: Question,
+    language: str,
+    answers: Mapping[str, Answer],
+    _: Translator,
+) -> str:
+    """What a question or note says, with the answers it names (``${name}``, in a
+    repeat its own instance's); a repeat's prompt asks whether to add an instance."""
+    if isinstance(question, RepeatPrompt):
+        label = definition.repeats[question.group].label[language]
+        if question.instance == 1:
+            return _("Add “{repeat}”?", repeat=label)
+        return "\n".join(
+            [
+                _("Add another “{repeat}”?", repeat=label),
+                _("{count} added so far.", count=question.instance - 1),
+            ]
+        )
+    return shown_text(definition, question.text[language], answers, question.id)
+
+
+def item_hint(
+    definition: FlowDefinition, question: Question, language: str, answers: Mapping[str, Answer]
+) -> str | None:
+    """A question's or note's hint, with the answers it names."""
+    if not question.hint:
+        return None
+    return shown_text(definition, question.hint[language], answers, question.id)
+
+
+def repeat_heading(
+    definition: FlowDefinition, question: Question, language: str, _: Translator
+) -> str | None:
+    """Which instance of a repeat a question is asked in ("Household member 2"); None
+    outside a repeat and for a prompt."""
+    if question.repeat is None or isinstance(question, RepeatPrompt):
+        return None
+    found = definition.repeat_of(question.id)
+    if found is None:
+        return None
+    repeat, number = found
+    # TRANSLATORS: above the questions of one instance of a repeat ("Household member 2")
+    return _("{repeat} {number}", repeat=definition.repeats[repeat].label[language], number=number)
 
 
 def wave_label(_: Translator, wave: str) -> str:
@@ -115,7 +172,8 @@ def rejection_message(
     if event.reason == "constraint":
         own = getattr(question, "constraint_message", None)
         if own and definition is not None:
-            return shown_text(definition, str(own[language]), answers or {})
+            within = question.id if question is not None else None
+            return shown_text(definition, str(own[language]), answers or {}, within)
         if own:
             return str(own[language])
         return _("That answer is outside the accepted range. Please check it and type it again.")
@@ -173,13 +231,18 @@ def question_text(
     before and how to type one (``bold``, ``italic`` and ``escape`` in the chat's
     markup)."""
     lines = []
+    answers = answers or {}
     if question.section:
         lines.append(bold(escape(definition.sections[question.section][language])))
+    heading = repeat_heading(definition, question, language, _)
+    if heading is not None:
+        lines.append(bold(escape(heading)))
     lines.append(_("Question {number} of {total}", number=event.number, total=event.total))
     lines.append("")
-    lines.append(escape(shown_text(definition, question.text[language], answers or {})))
-    if question.hint:
-        lines.append(italic(escape(shown_text(definition, question.hint[language], answers or {}))))
+    lines.append(escape(item_text(definition, question, language, answers, _)))
+    hint = item_hint(definition, question, language, answers)
+    if hint is not None:
+        lines.append(italic(escape(hint)))
     how = typing_hint(_, question)
     if how is not None:
         if event.current_answer is not None:
@@ -199,9 +262,10 @@ def note_text(
     escape: Callable[[str], str] = lambda text: text,
 ) -> str:
     """A note as a chat shows it: its text and hint, with the answers they name."""
-    lines = [escape(shown_text(definition, note.text[language], answers))]
-    if note.hint:
-        lines.append(italic(escape(shown_text(definition, note.hint[language], answers))))
+    lines = [escape(shown_text(definition, note.text[language], answers, note.id))]
+    hint = item_hint(definition, note, language, answers)
+    if hint is not None:
+        lines.append(italic(escape(hint)))
     return "\n".join(lines)
 
 
@@ -244,16 +308,17 @@ def answer_buttons(
             if offered is not None and option.id not in offered:
                 continue
             chosen = isinstance(current, ChoiceAnswer) and current.option == option.id
-            label = option.label[language]
+            label = option_label(question, option, language, _)
             buttons.append(AnswerButton("c", i, f"✓ {label}" if chosen else label, "option"))
-    if question.optional:
+    if not isinstance(question, RepeatPrompt):  # (a prompt is yes or no, nothing else)
+        if question.optional:
+            # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
+            buttons.append(AnswerButton("s", -1, _("Skip"), "special"))
         # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
-        buttons.append(AnswerButton("s", -1, _("Skip"), "special"))
-    # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
-    buttons.append(AnswerButton("p", -1, _("Prefer not to answer"), "special"))
-    if question.allow_dont_know:
-        # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
-        buttons.append(AnswerButton("k", -1, _("Don't know"), "special"))
+        buttons.append(AnswerButton("p", -1, _("Prefer not to answer"), "special"))
+        if question.allow_dont_know:
+            # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
+            buttons.append(AnswerButton("k", -1, _("Don't know"), "special"))
     if event.number > 1:
         # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
         buttons.append(AnswerButton("b", -1, _("◀ Back"), "back"))

@@ -18,13 +18,14 @@ Navigation rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flows import expressions
 from flows.model import (
+    MAX_INSTANCES,
     Calculate,
     ChoiceQuestion,
     FlowDefinition,
@@ -32,7 +33,9 @@ from flows.model import (
     Note,
     Option,
     Question,
+    RepeatPrompt,
     ShowIf,
+    instance_key,
     options_of,
 )
 from flows.questions import Reject, Selection, handle
@@ -75,8 +78,20 @@ class Step:
     base_seq: int | None = None
 
 
-def _condition_met(rule: ShowIf, answers: dict[str, Answer]) -> bool:
-    answer = answers.get(rule.question)
+def _condition_met(
+    rule: ShowIf,
+    answers: Mapping[str, Answer],
+    definition: FlowDefinition | None = None,
+    within: str | None = None,
+) -> bool:
+    """Whether a ``show_if`` holds; ``within``: the key of the item it belongs to (in a
+    repeat, a question of the same repeat is read in the same instance)."""
+    name = rule.question
+    if within is not None and definition is not None and definition.repeats:
+        here = definition.repeat_of(within)
+        if here is not None and name in definition.questions_in_repeats:
+            name = instance_key(name, here[1])
+    answer = answers.get(name)
     if isinstance(answer, ChoiceAnswer):
         chosen = {answer.option}
     elif isinstance(answer, MultiAnswer):
@@ -92,25 +107,51 @@ def _condition_met(rule: ShowIf, answers: dict[str, Answer]) -> bool:
 REFERENCE = re.compile(r"\$\{([^}]+)\}")
 
 
-class AnswerValues(Mapping[str, str | float]):
+class AnswerValues(Mapping[str, str | float | expressions.NodeSet]):
     """Each answer as XLSForm expressions read it (see :mod:`flows.expressions`): an
     option id, option ids separated by spaces, a text, a date as days since 1970; worked
     out when an expression asks for it (a condition reads two answers, not three
-    hundred)."""
+    hundred). ``within``: the key of the item the expression belongs to; in a repeat's
+    instance, a question of the same repeat is read in that instance, one of another
+    repeat as the answers of every instance (a :class:`~flows.expressions.NodeSet`)."""
 
-    def __init__(self, definition: FlowDefinition, answers: Mapping[str, Answer]) -> None:
-        self._dates, self._answers = definition.date_questions, answers
+    def __init__(
+        self, definition: FlowDefinition, answers: Mapping[str, Answer], within: str | None = None
+    ) -> None:
+        self._definition, self._answers = definition, answers
+        self._dates = definition.date_questions
+        self._instance = definition.repeat_of(within) if within and definition.repeats else None
+        #: the instance the expression is read in (``position(..)``)
+        self.position = self._instance[1] if self._instance else 1
 
-    def __getitem__(self, qid: str) -> str | float:
+    def _found(self, qid: str) -> str | float | expressions.NodeSet | None:
+        definition = self._definition
+        if definition.repeats and qid in definition.questions_in_repeats:
+            repeat = definition.question(qid).repeat
+            assert repeat is not None
+            if self._instance is not None and self._instance[0] == repeat:
+                key = instance_key(qid, self._instance[1])
+                found = self._answers.get(key)
+                return None if found is None else _value(self._dates, qid, found)
+            return expressions.NodeSet(
+                tuple(
+                    v
+                    for n in range(1, instances(definition, repeat, self._answers) + 1)
+                    if (a := self._answers.get(instance_key(qid, n))) is not None
+                    and (v := _value(self._dates, qid, a)) is not None
+                )
+            )
         found = self._answers.get(qid)
-        value = None if found is None else _value(self._dates, qid, found)
+        return None if found is None else _value(self._dates, qid, found)
+
+    def __getitem__(self, qid: str) -> str | float | expressions.NodeSet:
+        value = self._found(qid)
         if value is None:
             raise KeyError(qid)
         return value
 
     def get(self, qid: str, default: Any = None) -> Any:
-        found = self._answers.get(qid)
-        value = None if found is None else _value(self._dates, qid, found)
+        value = self._found(qid)
         return default if value is None else value
 
     def __iter__(self) -> Iterator[str]:
@@ -121,10 +162,71 @@ class AnswerValues(Mapping[str, str | float]):
 
 
 def expression_values(
-    definition: FlowDefinition, answers: Mapping[str, Answer]
-) -> Mapping[str, str | float]:
+    definition: FlowDefinition, answers: Mapping[str, Answer], within: str | None = None
+) -> Mapping[str, str | float | expressions.NodeSet]:
     """The answers as XLSForm expressions read them (:class:`AnswerValues`)."""
-    return AnswerValues(definition, answers)
+    return AnswerValues(definition, answers, within)
+
+
+def instances(definition: FlowDefinition, repeat: str, answers: Mapping[str, Answer]) -> int:
+    """How many instances of a repeat there are given the answers: its ``count``
+    worked out, else the prompts answered yes in a row (none where its ``relevant``
+    is false)."""
+    group = definition.repeats[repeat]
+    if group.relevant is not None and not expressions.evaluate(
+        expressions.parse(group.relevant), AnswerValues(definition, answers)
+    ):
+        return 0
+    if group.count is not None:
+        worked_out = expressions.value(
+            expressions.parse(group.count), AnswerValues(definition, answers)
+        )
+        try:
+            count = int(float(worked_out))
+        except ValueError:
+            return 0
+        return max(0, min(count, MAX_INSTANCES))
+    count = 0
+    while count < MAX_INSTANCES:
+        said = answers.get(instance_key(repeat, count + 1))
+        if not (isinstance(said, ChoiceAnswer) and said.option == "yes"):
+            break
+        count += 1
+    return count
+
+
+def items(definition: FlowDefinition, answers: Mapping[str, Answer]) -> list[Question]:
+    """The flow's items in order with each repeat's instances in place (its items once
+    per instance, keyed ``id[n]``; a repeat without a count asks before each instance
+    whether to add it, and once more after the last)."""
+    if not definition.repeats:
+        return definition.questions
+    found: list[Question] = []
+    done: set[str] = set()
+    for q in definition.questions:
+        repeat = q.repeat
+        if repeat is None:
+            found.append(q)
+            continue
+        if repeat in done:
+            continue
+        done.add(repeat)
+        count = instances(definition, repeat, answers)
+        group = definition.repeats[repeat]
+        asked = group.count is None and (
+            group.relevant is None
+            or expressions.evaluate(
+                expressions.parse(group.relevant), AnswerValues(definition, answers)
+            )
+        )
+        body = definition.body(repeat)
+        for n in range(1, count + 1):
+            if asked:
+                found.append(definition.question(instance_key(repeat, n)))
+            found.extend(definition.question(instance_key(b.id, n)) for b in body)
+        if asked and count < MAX_INSTANCES:
+            found.append(definition.question(instance_key(repeat, count + 1)))
+    return found
 
 
 def _value(dates: frozenset[str], qid: str, answer: Answer) -> str | float | None:
@@ -148,19 +250,29 @@ def _constraint_met(
     this = _value(definition.date_questions, question.id, answer)
     if not constraint or this is None:
         return True
-    values = expression_values(definition, answers)
+    values = expression_values(definition, answers, question.id)
     return expressions.evaluate(expressions.parse(constraint), values, this)
 
 
-def shown_text(definition: FlowDefinition, text: str, answers: Mapping[str, Answer]) -> str:
+def shown_text(
+    definition: FlowDefinition,
+    text: str,
+    answers: Mapping[str, Answer],
+    within: str | None = None,
+) -> str:
     """A label, hint or message with each ``${name}`` it holds replaced by that
     question's answer as ODK shows it (an option's name, names separated by spaces, the
-    text typed, a date as YYYY-MM-DD; nothing while unanswered)."""
+    text typed, a date as YYYY-MM-DD; nothing while unanswered); ``within``: the key of
+    the item the text belongs to (in a repeat, its own instance's answers)."""
     if "${" not in text:
         return text
+    here = definition.repeat_of(within) if within and definition.repeats else None
 
     def answer(match: re.Match[str]) -> str:
-        found = answers.get(match.group(1).strip())
+        name = match.group(1).strip()
+        if here is not None and name in definition.questions_in_repeats:
+            name = instance_key(name, here[1])
+        found = answers.get(name)
         if isinstance(found, ChoiceAnswer):
             return found.option
         if isinstance(found, MultiAnswer):
@@ -179,7 +291,8 @@ def offered_options(
     choice_filter: str | None = getattr(question, "choice_filter", None)
     if not choice_filter:
         return options
-    expression, values = expressions.parse(choice_filter), AnswerValues(definition, answers)
+    expression = expressions.parse(choice_filter)
+    values = AnswerValues(definition, answers, question.id)
     return [
         o for o in options if expressions.offers(expression, values, {"name": o.id, **o.properties})
     ]
@@ -194,6 +307,24 @@ def offered(
     return question.model_copy(update={"options": offered_options(definition, question, answers)})
 
 
+def _applies(
+    definition: FlowDefinition,
+    q: Question,
+    answers: Mapping[str, Answer],
+    values: Mapping[str, Any],
+) -> bool:
+    """Whether an item's ``show_if`` and ``relevant`` hold (``values``: the answers as
+    expressions read them outside any repeat)."""
+    within = q.id if q.repeat is not None else None
+    if q.show_if is not None and not _condition_met(q.show_if, answers, definition, within):
+        return False
+    if q.relevant is None:
+        return True
+    if within is not None:
+        values = AnswerValues(definition, answers, within)
+    return expressions.evaluate(expressions.parse(q.relevant), values)
+
+
 def visible_questions(
     definition: FlowDefinition,
     answers: dict[str, Answer],
@@ -201,15 +332,18 @@ def visible_questions(
     notes: bool = False,
     calculations: bool = False,
 ) -> list[Question]:
-    """The questions shown given these answers, in definition order; ``notes``: with the
-    notes shown; ``calculations``: with the calculations that apply."""
-    shown = [
-        q for q in definition.questions if q.show_if is None or _condition_met(q.show_if, answers)
-    ]
+    """The questions shown given these answers, in order (a repeat's once per instance,
+    with its prompts: :func:`items`); ``notes``: with the notes shown;
+    ``calculations``: with the calculations that apply."""
+    shown = items(definition, answers)
     if definition.has_notes and not notes:
         shown = [q for q in shown if not isinstance(q, Note)]
     if definition.calculations and not calculations:
         shown = [q for q in shown if not isinstance(q, Calculate)]
+    if definition.repeats:
+        values = expression_values(definition, answers)
+        return [q for q in shown if _applies(definition, q, answers, values)]
+    shown = [q for q in shown if q.show_if is None or _condition_met(q.show_if, answers)]
     if definition.has_relevant:
         values = expression_values(definition, answers)
         shown = [
@@ -285,21 +419,40 @@ def _prune_hidden(
 
 
 def _recalculate(definition: FlowDefinition, state: SessionState, events: list[Event]) -> bool:
-    """Work out every calculation that applies, in order (each may use the ones before),
-    recording those whose value changed, and dropping those that no longer apply;
-    whether any did."""
+    """Work out every calculation that applies, in order (each may use the ones before;
+    a repeat's once per instance), recording those whose value changed, and dropping
+    those that no longer apply; whether any did."""
     if not definition.calculations:
         return False
     changed = False
+    for _pass in range(3 if definition.repeats else 1):  # (a count may use a calculation)
+        if not _recalculated(definition, state, events):
+            break
+        changed = True
+    return changed
+
+
+def _recalculated(definition: FlowDefinition, state: SessionState, events: list[Event]) -> bool:
+    changed = False
     #: the calculations worked out so far in this pass, over the answers
     values = AnswerValues(definition, state.answers)
-    for calculation in definition.calculations:
-        applies = (
-            calculation.show_if is None or _condition_met(calculation.show_if, state.answers)
-        ) and (
-            calculation.relevant is None
-            or expressions.evaluate(expressions.parse(calculation.relevant), values)
+    calculations: Iterable[Question] = definition.calculations
+    if definition.repeats:
+        calculations = [q for q in items(definition, state.answers) if isinstance(q, Calculate)]
+        wanted = {q.id for q in calculations}
+        for key in [k for k in state.answers if k not in wanted]:  # (instances gone)
+            if isinstance(definition.question(key), Calculate):
+                del state.answers[key]
+                events.append(AnswerDiscarded(question=key, reason="hidden"))
+                changed = True
+    for calculation in calculations:
+        assert isinstance(calculation, Calculate)
+        here = (
+            values
+            if calculation.repeat is None
+            else AnswerValues(definition, state.answers, calculation.id)
         )
+        applies = _applies(definition, calculation, state.answers, values)
         previous = state.answers.get(calculation.id)
         if not applies:
             if previous is not None:
@@ -311,7 +464,7 @@ def _recalculate(definition: FlowDefinition, state: SessionState, events: list[E
         if once and isinstance(previous, TextAnswer) and previous.text:
             continue  # (worked out until it has a value, then kept: ODK's once())
         worked_out = TextAnswer(
-            text=expressions.value(expressions.parse(calculation.calculation), values)
+            text=expressions.value(expressions.parse(calculation.calculation), here)
         )
         if worked_out != previous:
             changed = True
@@ -336,9 +489,16 @@ def _move_on(
     if shown is None:
         shown = visible_questions(definition, state.answers)
     unanswered = [q.id for q in shown if q.id not in state.answers]
-    later = (
-        [q for q in unanswered if definition.index(q) > definition.index(after)] if after else []
-    )
+    if definition.repeats:
+        order = {q.id: i for i, q in enumerate(shown)}
+        at = order.get(after, -1) if after else -1
+        later = [q for q in unanswered if order[q] > at] if after else []
+    else:
+        later = (
+            [q for q in unanswered if definition.index(q) > definition.index(after)]
+            if after
+            else []
+        )
     following = later or unanswered
     if not following:
         state.current, state.pending, state.completed = None, [], True
@@ -480,7 +640,7 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
         return Step(state, tuple(events), base)
 
     if isinstance(inp, Special):
-        allowed = (
+        allowed = not isinstance(question, RepeatPrompt) and (
             inp.value == "prefer_not_to_answer"
             or (inp.value == "dont_know" and question.allow_dont_know)
             or (inp.value == "skip" and question.optional)

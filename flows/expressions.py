@@ -245,9 +245,23 @@ def _format_date(_c: Any, value: Any, pattern: Any) -> str:
     return "".join(out)
 
 
-def _position(_c: Any, _node: Any = None) -> float:
-    """A question's position among its repeat's instances: 1 outside a repeat."""
-    return 1.0
+def _position(context: Any, _node: Any = None) -> float:
+    """A question's position among its repeat's instances (``position(..)``): 1 outside
+    a repeat."""
+    return float(context.context_node.get("position", "1"))
+
+
+def _count(_c: Any, nodes: Any) -> float:
+    """The instances of a repeat's question; a question outside a repeat is one."""
+    return float(len(nodes)) if isinstance(nodes, list) else 1.0
+
+
+def _indexed_repeat(_c: Any, nodes: Any, _repeat: Any, index: Any, *_deeper: Any) -> str:
+    """``indexed-repeat(${age}, ${members}, 2)``: a repeat's question in one instance."""
+    at = _number(index)
+    if not isinstance(nodes, list) or math.isnan(at) or not 1 <= at <= len(nodes):
+        return _text(nodes) if not isinstance(nodes, list) and at == 1 else ""
+    return _text(nodes[int(at) - 1])
 
 
 def _once(_c: Any, value: Any) -> Any:
@@ -293,6 +307,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "format-date": _format_date,
     "format-date-time": _format_date,
     "once": _once,
+    "count": _count,
+    "indexed-repeat": _indexed_repeat,
     "position": _position,
     "ends-with": _ends_with,
     "boolean-from-string": _boolean_from_string,
@@ -311,7 +327,7 @@ XPATH_FUNCTIONS = frozenset(
 )  # fmt: skip
 #: XPath 1.0 functions ODK gives more to (round to places, sum of several values): the
 #: engine calls ODK's under another name
-_OVERRIDDEN = re.compile(r"(?<![\w.\-:$])(round|sum|position)(\s*\()")
+_OVERRIDDEN = re.compile(r"(?<![\w.\-:$])(round|sum|position|count)(\s*\()")
 #: functions that need a device or data a chat survey does not have
 NEEDS_A_DEVICE = {
     "pulldata": "data from a CSV file attached to the form",
@@ -323,13 +339,12 @@ NEEDS_A_DEVICE = {
     "randomize": "a list of nodes to shuffle",
     "property": "a device's properties",
     "version": "a device's form version",
-    "indexed-repeat": "repeats",
 }
 _EXTENSIONS: dict[tuple[str | None, str], Callable[..., Any]] = {
     (None, name): function for name, function in FUNCTIONS.items()
 }
 _EXTENSIONS.update(
-    {(None, f"odk-{name}"): FUNCTIONS[name] for name in ("round", "sum", "position")}
+    {(None, f"odk-{name}"): FUNCTIONS[name] for name in ("round", "sum", "position", "count")}
 )
 _EXTENSIONS.update({(JR, name): function for name, function in JR_FUNCTIONS.items()})
 
@@ -347,6 +362,22 @@ _OPERATORS = frozenset({"and", "or", "div", "mod"})
 _SELF = re.compile(r"(?<![\w.\])}])\.(?![\w.])")
 
 
+@dataclass(frozen=True)
+class NodeSet:
+    """The answers of a question of a repeat, one per instance, as an expression outside
+    that repeat reads them (``count(${age})``, ``sum(${age})``)."""
+
+    values: tuple[str | float, ...]
+
+    def nodes(self) -> list[Any]:
+        made = []
+        for found in self.values:
+            node = etree.Element("v")
+            node.text = _text(found)
+            made.append(node)
+        return made
+
+
 @dataclass(frozen=True, eq=False)  # (one object per text: parse() remembers them)
 class Expression:
     """A compiled expression: as written, its XPath, the questions it refers to (in
@@ -361,7 +392,8 @@ class Expression:
     volatile: bool = False
 
     def variables(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {f"v{i}": values.get(name, "") for i, name in enumerate(self.names)}
+        given = {f"v{i}": values.get(name, "") for i, name in enumerate(self.names)}
+        return {k: v.nodes() if isinstance(v, NodeSet) else v for k, v in given.items()}
 
 
 def _blanked(text: str) -> str:
@@ -439,9 +471,12 @@ def _run(
     values: Mapping[str, Any],
     this: Any,
     item: Mapping[str, str] | None = None,
+    position: int = 1,
 ) -> Any:
     node = etree.Element("value")
     node.text = _text(this)
+    if position != 1:
+        node.set("position", str(position))
     for name, text in (item or {}).items():
         etree.SubElement(node, name).text = text
     try:
@@ -461,31 +496,39 @@ def _run(
 
 def evaluate(expression: Expression, values: Mapping[str, Any], this: Any = "") -> bool:
     """``expression`` as a condition (``relevant``, ``constraint``), given the answers
-    (question -> value) and the answer being checked (``this``)."""
+    (question -> value, a :class:`NodeSet` for a repeat's question read from outside
+    it) and the answer being checked (``this``); ``values`` may say the instance of a
+    repeat it is read in (its ``position``)."""
+    position = getattr(values, "position", 1)
     if expression.volatile:
-        return _truth(_run(expression, values, this))
+        return _truth(_run(expression, values, this, None, position))
     get = values.get
-    return _remembered(expression, tuple([get(n, "") for n in expression.names]), this)[0]
+    given = tuple([get(n, "") for n in expression.names])
+    return _remembered(expression, given, this, position)[0]
 
 
 def value(expression: Expression, values: Mapping[str, Any], this: Any = "") -> str:
     """``expression``'s value as text, as ODK shows or stores it."""
+    position = getattr(values, "position", 1)
     if expression.volatile:
-        return _text(_run(expression, values, this))
-    return _remembered(expression, tuple(values.get(n, "") for n in expression.names), this)[1]
+        return _text(_run(expression, values, this, None, position))
+    given = tuple(values.get(n, "") for n in expression.names)
+    return _remembered(expression, given, this, position)[1]
 
 
 def offers(expression: Expression, values: Mapping[str, Any], item: Mapping[str, str]) -> bool:
     """A ``choice_filter`` for one choice: its columns (``item``: name -> value) are read
     by name, the answers so far as ``${name}``."""
-    return _truth(_run(expression, values, "", item))
+    return _truth(_run(expression, values, "", item, getattr(values, "position", 1)))
 
 
 @lru_cache(maxsize=65536)
-def _remembered(expression: Expression, given: tuple[Any, ...], this: Any) -> tuple[bool, str]:
+def _remembered(
+    expression: Expression, given: tuple[Any, ...], this: Any, position: int
+) -> tuple[bool, str]:
     """An expression's truth and text for these values of what it refers to: a form's
     conditions are worked out many times over the same answers."""
-    found = _run(expression, dict(zip(expression.names, given, strict=True)), this)
+    found = _run(expression, dict(zip(expression.names, given, strict=True)), this, None, position)
     return _truth(found), _text(found)
 
 

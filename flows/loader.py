@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from flows import audio, expressions
 from flows.model import (
+    ID_PATTERN,
     SPEC_VERSION,
     AskedQuestion,
     Calculate,
@@ -21,6 +22,7 @@ from flows.model import (
     FlowDefinition,
     LocalizedText,
     MultiSelect,
+    NotAsked,
     Note,
     Question,
     options_of,
@@ -127,9 +129,12 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
         for problem in _check_texts(title, langs, f"section '{name}'"):
             raise FlowDefinitionError(source, problem)
     seen: set[str] = set()
+    _repeat_checks(flow, source)
     for q in flow.questions:
         if q.id in seen:
             raise FlowDefinitionError(source, "question id appears twice", q.id)
+        if q.repeat is not None and q.repeat not in seen:  # (its first item)
+            seen.add(q.repeat)
         problems = [] if isinstance(q, Calculate) else _check_texts(q.text, langs, "text")
         problems += _check_texts(q.hint, langs, "hint")
         problems += _reference_problems(flow, q)
@@ -155,6 +160,61 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
         if problems:
             raise FlowDefinitionError(source, "; ".join(problems), q.id)
         seen.add(q.id)
+
+
+def _repeat_checks(flow: FlowDefinition, source: str) -> None:
+    """Each repeat: a known one, its items one run, something to answer, its label in
+    every language, its count and relevant usable with the questions before it."""
+    ids = {q.id for q in flow.questions}
+    for q in flow.questions:
+        if q.repeat is not None and q.repeat not in flow.repeats:
+            raise FlowDefinitionError(source, f"unknown repeat '{q.repeat}'", q.id)
+    before: set[str] = set()
+    closed: set[str] = set()
+    current: str | None = None
+    for q in flow.questions:
+        if q.repeat != current:
+            if current is not None:
+                closed.add(current)
+            if q.repeat is not None and q.repeat in closed:
+                raise FlowDefinitionError(
+                    source, f"the questions of repeat '{q.repeat}' must follow each other", q.id
+                )
+            current = q.repeat
+            if current is not None:
+                _repeat_problems(flow, source, current, before, ids)
+        before.add(q.id)
+    for name in flow.repeats:
+        if not any(q.repeat == name for q in flow.questions):
+            raise FlowDefinitionError(source, f"repeat '{name}' has no question")
+
+
+def _repeat_problems(
+    flow: FlowDefinition, source: str, name: str, before: set[str], ids: set[str]
+) -> None:
+    repeat, where = flow.repeats[name], f"repeat '{name}'"
+    problems = []
+    if not re.match(ID_PATTERN, name) or name in ids:
+        problems.append(f"{where}: its name must be one no question has")
+    problems += [f"{where}: {p}" for p in _check_texts(repeat.label, flow.languages, "label")]
+    if not any(not isinstance(q, NotAsked) for q in flow.body(name)):
+        problems.append(f"{where} has nothing to answer")
+    inside = {q.id for q in flow.body(name)}
+    for column, text in (("repeat_count", repeat.count), ("relevant", repeat.relevant)):
+        if text is None:
+            continue
+        try:
+            expr = expressions.parse(text)
+        except expressions.ExpressionError as exc:
+            problems.append(f"{where}: {column}: {exc}{at_character(exc)}")
+            continue
+        problems += [
+            f"{where}: the {column} refers to '{ref}', which is not an earlier question"
+            for ref in expressions.references(expr)
+            if ref not in before or ref in inside
+        ]
+    if problems:
+        raise FlowDefinitionError(source, "; ".join(problems), name)
 
 
 _REFERENCE = re.compile(r"\$\{([^}]*)\}")

@@ -8,6 +8,7 @@ union on ``type``; each type's input handling lives in :mod:`flows.questions`.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -70,6 +71,8 @@ class _Item(_Strict):
     #: one) sent as a voice note before the text (:mod:`flows.audio`)
     audio: LocalizedText | None = None
     section: str | None = None
+    #: the repeat this item belongs to (:class:`Repeat`): asked once per instance
+    repeat: str | None = None
     show_if: ShowIf | None = None
     #: skip logic as an XLSForm expression (:mod:`flows.expressions`); shown when true
     relevant: str | None = None
@@ -173,6 +176,50 @@ class Calculate(_Item):
     text: LocalizedText = Field(default_factory=dict)
 
 
+class RepeatPrompt(YesNo):
+    """Whether to add an instance of a repeat asked "add another?" (a repeat without a
+    ``count``): never written in a definition, made by :meth:`FlowDefinition.question`
+    for the key ``<repeat id>[n]``. Hosts word it and its buttons in their own language
+    (the repeat's label in the flow's); its options are ``yes`` and ``no``."""
+
+    #: the repeat and the instance it would add
+    group: str
+    instance: int
+
+
+class Repeat(_Strict):
+    """A run of questions asked once per instance (XLSForm's ``begin repeat``), such as
+    one per household member: each instance's answers are kept apart, under the key
+    ``<question id>[n]`` (:func:`instance_key`)."""
+
+    #: what one instance is ("Household member"), shown before its questions
+    label: LocalizedText
+    #: how many instances, as an expression (XLSForm's ``repeat_count``); without it the
+    #: respondent is asked whether to add one before each instance (:class:`RepeatPrompt`)
+    count: str | None = None
+    #: the repeat is asked only when this expression is true
+    relevant: str | None = None
+    #: the section the repeat is in (its questions' own section may be one inside it)
+    section: str | None = None
+
+
+#: the most instances of a repeat a chat asks (a count above it asks this many)
+MAX_INSTANCES = 40
+
+_INSTANCE_KEY = re.compile(r"^(.+)\[([0-9]+)\]$")
+
+
+def instance_key(name: str, instance: int) -> str:
+    """The key of question ``name`` (or of a repeat's prompt) in instance ``instance``."""
+    return f"{name}[{instance}]"
+
+
+def split_key(key: str) -> tuple[str, int | None]:
+    """An answer's key as (question or repeat id, instance); None outside a repeat."""
+    found = _INSTANCE_KEY.match(key)
+    return (found.group(1), int(found.group(2))) if found else (key, None)
+
+
 Question = Annotated[
     SingleChoice
     | YesNo
@@ -207,6 +254,8 @@ class FlowDefinition(_Strict):
     languages: list[str] = Field(min_length=1)
     title: LocalizedText
     sections: dict[str, LocalizedText] = Field(default_factory=dict)
+    #: repeat id -> the repeat; its questions name it in ``repeat`` and follow each other
+    repeats: dict[str, Repeat] = Field(default_factory=dict)
     questions: list[Question] = Field(min_length=1)
 
     #: question id -> position (the engine looks questions up on every step)
@@ -215,6 +264,11 @@ class FlowDefinition(_Strict):
     _has_notes: bool = PrivateAttr(default=False)
     _calculations: tuple[Calculate, ...] = PrivateAttr(default=())
     _dates: frozenset[str] = PrivateAttr(default=frozenset())
+    #: repeat id -> its items, in order
+    _bodies: dict[str, tuple[Question, ...]] = PrivateAttr(default_factory=dict)
+    #: instance key -> the item as asked in that instance (made once)
+    _instances: dict[str, Question] = PrivateAttr(default_factory=dict)
+    _in_repeats: frozenset[str] = PrivateAttr(default=frozenset())
 
     def model_post_init(self, context: Any) -> None:
         for i, q in enumerate(self.questions):  # (ids are unique: the loader checks)
@@ -223,6 +277,30 @@ class FlowDefinition(_Strict):
         self._has_notes = any(isinstance(q, Note) for q in self.questions)
         self._calculations = tuple(q for q in self.questions if isinstance(q, Calculate))
         self._dates = frozenset(q.id for q in self.questions if isinstance(q, Date))
+        for repeat in self.repeats:
+            self._bodies[repeat] = tuple(q for q in self.questions if q.repeat == repeat)
+        self._in_repeats = frozenset(q.id for q in self.questions if q.repeat is not None)
+
+    @property
+    def questions_in_repeats(self) -> frozenset[str]:
+        """The ids of the items of every repeat."""
+        return self._in_repeats
+
+    def body(self, repeat: str) -> tuple[Question, ...]:
+        """The items of a repeat, in order (as written: their ids without an instance)."""
+        return self._bodies[repeat]
+
+    def repeat_of(self, key: str) -> tuple[str, int] | None:
+        """(repeat id, instance) of an instance key (a question's or a prompt's); None
+        for a question outside a repeat."""
+        name, instance = split_key(key)
+        if instance is None:
+            return None
+        if name in self.repeats:
+            return name, instance
+        position = self._positions.get(name)
+        repeat = None if position is None else self.questions[position].repeat
+        return None if repeat is None else (repeat, instance)
 
     @property
     def date_questions(self) -> frozenset[str]:
@@ -245,10 +323,52 @@ class FlowDefinition(_Strict):
         return self._has_relevant
 
     def question(self, question_id: str) -> Question:
-        return self.questions[self._positions[question_id]]
+        """A question by id; an instance key (``age[2]``, ``members[3]``) gives the
+        question as asked in that instance (its id the key), or the repeat's prompt."""
+        position = self._positions.get(question_id)
+        if position is not None:
+            return self.questions[position]
+        made = self._instances.get(question_id)
+        if made is not None:
+            return made
+        name, instance = split_key(question_id)
+        if instance is None or not 1 <= instance <= MAX_INSTANCES:
+            raise KeyError(question_id)
+        if name in self.repeats:
+            made = RepeatPrompt(
+                id=name,
+                text=self.repeats[name].label,
+                options=[
+                    Option(id=o, label={lang: o for lang in self.languages}) for o in ("yes", "no")
+                ],
+                group=name,
+                instance=instance,
+                repeat=name,
+            ).model_copy(update={"id": question_id})
+        else:
+            position = self._positions.get(name)
+            if position is None or self.questions[position].repeat is None:
+                raise KeyError(question_id)
+            made = self.questions[position].model_copy(update={"id": question_id})
+        self._instances[question_id] = made
+        return made
 
     def index(self, question_id: str) -> int:
-        return self._positions[question_id]
+        """Where a question is in the definition (an instance's: where its question is;
+        a prompt's: where its repeat begins)."""
+        position = self._positions.get(question_id)
+        if position is not None:
+            return position
+        name, _instance = split_key(question_id)
+        if name in self.repeats:
+            return self._positions[self._bodies[name][0].id]
+        return self._positions[name]
 
     def has_question(self, question_id: str) -> bool:
-        return question_id in self._positions
+        if question_id in self._positions:
+            return True
+        try:
+            self.question(question_id)
+        except KeyError:
+            return False
+        return True

@@ -479,7 +479,10 @@ class _Reader:
         self.media = media
         self.questions: list[dict[str, Any]] = []
         self.sections: dict[str, dict[str, str]] = {}
-        #: question id -> its survey row
+        #: repeat id -> the repeat; the repeat being read
+        self.repeats: dict[str, dict[str, Any]] = {}
+        self.repeat: str | None = None
+        #: question (or repeat) id -> its survey row
         self.rows: dict[str, int] = {}
         #: what is read but has no use in a chat -> where
         self.ignored: dict[str, list[str]] = defaultdict(list)
@@ -514,12 +517,15 @@ class _Reader:
         generated = not row and name.endswith("_other")
         if generated:  # (or_other: the text question pyxform adds after the select)
             row = self.row_of(name.removesuffix("_other"))
-        if kind in ("repeat", "loop"):
+        if kind == "loop":
             raise self.form.fail(
-                "repeats are not supported: a chat survey asks each question once",
+                "a loop over a list cannot be asked in a chat: write a repeat instead",
                 row=row,
                 column="type",
             )
+        if kind == "repeat":
+            self.read_repeat(element, row, section, relevant)
+            return
         if kind not in _TYPES and kind != "group":
             supported = ", ".join(["select_one", "select_multiple", *list(_TYPES)[2:]])
             raise self.form.fail(
@@ -545,8 +551,56 @@ class _Reader:
                 inner = name
             self.walk(element.get("children", []), inner, combined)
             return
-        self.questions.append(self.question(element, row, section, combined))
+        question = self.question(element, row, section, combined)
+        if self.repeat is not None:
+            question["repeat"] = self.repeat
+        self.questions.append(question)
         self.rows[name] = row
+
+    def read_repeat(
+        self, element: dict[str, Any], row: int, section: str | None, relevant: str | None
+    ) -> None:
+        """A repeat: its label, its ``repeat_count`` or (without one) "add another?"
+        before each instance, and its items, each marked as in it."""
+        name = str(element.get("name", ""))
+        if self.repeat is not None:
+            raise self.form.fail(
+                f"a repeat inside a repeat ('{name}' in '{self.repeat}') cannot be asked in "
+                "a chat: ask its questions in the outer repeat, or make it a separate form",
+                row=row,
+                column="type",
+            )
+        control = dict(element.get("control") or {})
+        count = control.pop("jr:count", None)
+        control.pop("jr:noAddRemove", None)
+        self.refuse_unsupported({**element, "control": control}, row)
+        bind = element.get("bind", {})
+        own = bind.get("relevant")
+        if own is not None:
+            self.check_expression(own, row, "relevant")
+        if count is not None:
+            self.check_expression(str(count), row, _canonical_column("repeat_count"))
+        label = element.get("label")
+        texts = (
+            _texts(self.form, label, row, "label", self.form.survey)
+            if label
+            else {code: name for code in self.form.codes.values()}
+        )
+        repeat: dict[str, Any] = {"label": texts}
+        if section is not None:
+            repeat["section"] = section
+        if count is not None:
+            repeat["count"] = str(count)
+        combined = _both(relevant, own)
+        if combined is not None:
+            repeat["relevant"] = combined
+        self.repeats[name] = repeat
+        self.rows[name] = row
+        self.repeat = name
+        try:
+            self.walk(element.get("children", []), section, None)
+        finally:
+            self.repeat = None
 
     def check_expression(self, text: str, row: int, column: str) -> None:
         try:
@@ -917,6 +971,7 @@ def import_xlsform(path: str | Path, *, default_language: str = "en") -> Importe
         "languages": list(codes.values()),
         "title": titles,
         "sections": reader.sections,
+        **({"repeats": reader.repeats} if reader.repeats else {}),
         "questions": reader.questions,
     }
     try:
@@ -942,6 +997,8 @@ def _located(form: _Form, reader: _Reader, exc: FlowDefinitionError) -> XLSFormE
         ("hint", "hint"),
         ("calculation", "calculate"),
         ("choice_filter", "choice_filter"),
+        ("repeat_count", _canonical_column("repeat_count")),
+        ("nothing to answer", "type"),
         ("text", "label"),
     )
     column = next((c for word, c in words if re.search(rf"\b{word}\b", problem)), "name")
@@ -988,6 +1045,18 @@ def _xlsform_type(question: Question, list_name: str | None) -> str:
     return {"free_text": "text"}.get(question.type, question.type)
 
 
+def _containers(flow: FlowDefinition, q: Question) -> list[tuple[str, str]]:
+    """The groups and repeats a question is in, outermost first."""
+    if q.repeat is None:
+        return [] if q.section is None else [("group", q.section)]
+    repeat = flow.repeats[q.repeat]
+    found = [] if repeat.section is None else [("group", repeat.section)]
+    found.append(("repeat", q.repeat))
+    if q.section is not None and q.section != repeat.section:
+        found.append(("group", q.section))
+    return found
+
+
 def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
     """Write a flow definition as an XLSForm workbook (survey, choices, settings) that
     pyxform converts to an XForm, so the survey runs face to face in Kobo or ODK."""
@@ -1007,6 +1076,8 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
         columns.append("allow_dont_know")
     if flow.calculations:
         columns.append("calculation")
+    if any(r.count for r in flow.repeats.values()):
+        columns.append("repeat_count")
     if any(getattr(q, "choice_filter", None) for q in flow.questions):
         columns.append("choice_filter")
     has_audio = any(q.audio for q in flow.questions)
@@ -1030,29 +1101,43 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
     #: each distinct option list (as JSON) -> its list name and options
     lists: dict[str, tuple[str, list[Option]]] = {}
     survey: list[dict[str, Any]] = []
-    open_section: str | None = None
-    closed: set[str] = set()
+    #: the groups and repeats open, outermost first; those closed
+    open_now: list[tuple[str, str]] = []
+    closed: set[tuple[str, str]] = set()
     for q in flow.questions:
-        if q.section != open_section:
-            if open_section is not None:
-                survey.append({"type": "end_group"})
-                closed.add(open_section)
-            if q.section is not None:
-                if q.section in closed:
-                    raise FlowDefinitionError(
-                        flow.id,
-                        f"section '{q.section}' is split in two: an XLSForm group is one run "
-                        "of questions",
-                        q.id,
-                    )
+        inside = _containers(flow, q)
+        kept = 0
+        while kept < min(len(inside), len(open_now)) and inside[kept] == open_now[kept]:
+            kept += 1
+        while len(open_now) > kept:
+            container = open_now.pop()
+            survey.append({"type": f"end_{container[0]}"})
+            closed.add(container)
+        for container in inside[kept:]:
+            kind, name = container
+            if container in closed:
+                raise FlowDefinitionError(
+                    flow.id,
+                    f"{'section' if kind == 'group' else 'repeat'} '{name}' is split in two: an "
+                    "XLSForm group or repeat is one run of questions",
+                    q.id,
+                )
+            if kind == "group":
+                survey.append(
+                    {"type": "begin_group", "name": name, **localized("label", flow.sections[name])}
+                )
+            else:
+                repeat = flow.repeats[name]
                 survey.append(
                     {
-                        "type": "begin_group",
-                        "name": q.section,
-                        **localized("label", flow.sections[q.section]),
+                        "type": "begin_repeat",
+                        "name": name,
+                        **localized("label", repeat.label),
+                        "repeat_count": repeat.count or "",
+                        "relevant": repeat.relevant or "",
                     }
                 )
-            open_section = q.section
+            open_now.append(container)
         list_name = None
         if options := options_of(q):
             key = json.dumps([o.model_dump() for o in options], sort_keys=True)
@@ -1077,8 +1162,8 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
             if q.allow_dont_know:
                 row["allow_dont_know"] = "yes"
         survey.append(row)
-    if open_section is not None:
-        survey.append({"type": "end_group"})
+    while open_now:
+        survey.append({"type": f"end_{open_now.pop()[0]}"})
 
     choice_columns = ["list_name", "name", *(f"label::{name}" for _, name in langs)]
     if has_exclusive:

@@ -567,6 +567,8 @@ def export(
         typer.echo(f"{written.codebook}: the codebook")
     if written.assistance:
         typer.echo(f"{written.assistance}: the assistance of these returnees, one row per item")
+    for repeat_file in written.repeats:
+        typer.echo(f"{repeat_file}: the answers of a repeat, one row per instance")
     if scoring_gap(definition, table) is None:
         typer.echo(weights_line(table))
     else:

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.charts import PANELS
-from bot.exports import FORMATS, LAYOUTS, assistance_path, codebook_path
+from bot.exports import FORMATS, LAYOUTS, assistance_path, codebook_path, repeat_path
 from bot.staff_reads import StaffReadFailed, run_rssbot, weights_arguments
 from bot.staff_words import N_
 from bot.web.app import (
@@ -120,6 +120,10 @@ async def cohort_page(console: Console, request: web.Request) -> web.StreamRespo
         formats=FORMATS,
         layouts=LAYOUTS,
         label_languages=definition.languages,
+        repeats=[
+            (name, repeat.label.get(lang, repeat.label[definition.languages[0]]))
+            for name, repeat in definition.repeats.items()
+        ],
         completed=await reports.count_completed(
             console.store,
             reports.Selection(
@@ -146,8 +150,8 @@ async def export_file(console: Console, request: web.Request) -> web.StreamRespo
         fmt not in FORMATS
         or layout not in LAYOUTS
         or labels not in (*console.definition.languages, "none")
-        or what not in (None, "data", "codebook", "assistance")
-        or (what in ("codebook", "assistance") and fmt != "csv")
+        or what not in (None, "data", "codebook", "assistance", *repeat_files(console.definition))
+        or (what not in (None, "data") and fmt != "csv")
     ):
         return console.refuse(request, 404, N_("There is no such export."))
     wave, country = wave_and_country(query)
@@ -164,9 +168,11 @@ async def export_file(console: Console, request: web.Request) -> web.StreamRespo
             await run_rssbot(console.store, arguments)
         except StaffReadFailed:
             return console.refuse(request, 503, N_("The export stopped; please try again later."))
-        served = {"codebook": codebook_path(path), "assistance": assistance_path(path)}.get(
-            what or "", path
-        )
+        served = {
+            "codebook": codebook_path(path),
+            "assistance": assistance_path(path),
+            **{f"repeat-{r}": repeat_path(path, r) for r in console.definition.repeats},
+        }.get(what or "", path)
         response = web.StreamResponse(
             headers={
                 "Content-Type": CONTENT_TYPES[served.suffix],
@@ -180,6 +186,11 @@ async def export_file(console: Console, request: web.Request) -> web.StreamRespo
                 await response.write(chunk)
         await response.write_eof()
         return response
+
+
+def repeat_files(definition: FlowDefinition) -> list[str]:
+    """The ``file`` of each repeat's CSV beside a CSV export."""
+    return [f"repeat-{r}" for r in definition.repeats]
 
 
 #: the files the console's analysis pages serve
