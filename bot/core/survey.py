@@ -16,7 +16,14 @@ from bot.followup_rules import check_completed
 from bot.programme import Programme, load_programme
 from bot.survey_scores import score_survey, scoring_gap
 from flows.engine import Step, resume, start, visible_questions
-from flows.model import FlowDefinition, Question, options_of
+from flows.model import (
+    MAX_INSTANCES,
+    FlowDefinition,
+    Question,
+    RepeatPrompt,
+    instance_key,
+    options_of,
+)
 from flows.state import (
     Back,
     Choose,
@@ -70,16 +77,49 @@ RACE_ATTEMPTS = 8
 BUTTON_ACTIONS = frozenset("ctdpksb")
 
 
+def question_code(definition: FlowDefinition, key: str) -> int:
+    """A question as a button carries it: its index in the definition; in a repeat's
+    instance n, that index plus n times the number of questions; a repeat's prompt for
+    instance n, the index of its first question plus (n + MAX_INSTANCES) times it."""
+    size, index = len(definition.questions), definition.index(key)
+    found = definition.repeat_of(key)
+    if found is None:
+        return index
+    _repeat, instance = found
+    prompt = isinstance(definition.question(key), RepeatPrompt)
+    return index + size * (instance + (MAX_INSTANCES if prompt else 0))
+
+
+def _question_of_code(definition: FlowDefinition, code: int) -> Question | None:
+    """The question a button's code names (:func:`question_code`); None for no question."""
+    size = len(definition.questions)
+    if code < 0:
+        return None
+    slot, index = divmod(code, size)
+    if slot == 0:
+        return definition.questions[index]
+    template = definition.questions[index]
+    if template.repeat is None:
+        return None
+    if slot > MAX_INSTANCES:
+        key = instance_key(template.repeat, slot - MAX_INSTANCES)
+    else:
+        key = instance_key(template.id, slot)
+    try:
+        return definition.question(key)
+    except KeyError:
+        return None
+
+
 def button_input(
     definition: FlowDefinition, action: str, question: int, option: int, seq: int
 ) -> Input | None:
-    """The engine input a survey button stands for (the question and option by their
-    index in the definition, ``seq`` the survey's sequence number when it was drawn);
-    None for a forged or broken button."""
-    questions = definition.questions
-    if not 0 <= question < len(questions):
+    """The engine input a survey button stands for (the question by its code,
+    :func:`question_code`, the option by its index, ``seq`` the survey's sequence
+    number when it was drawn); None for a forged or broken button."""
+    asked = _question_of_code(definition, question)
+    if asked is None:
         return None
-    asked = questions[question]
     qid, options = asked.id, options_of(asked)
     chosen = options[option].id if 0 <= option < len(options) else None
     if action == "c" and chosen is not None:

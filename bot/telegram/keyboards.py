@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.core.survey import question_code
 from bot.i18n import Translator
 from bot.languages import languages
 from bot.texts import answer_buttons, offered_ids
@@ -142,7 +143,7 @@ def question_keyboard(
 ) -> InlineKeyboardMarkup:
     """:func:`bot.texts.answer_buttons`: one option per row, the special answers on one
     row, back on the last (the options a choice filter offers, given the ``answers``)."""
-    q = definition.index(question.id)
+    q = question_code(definition, question.id)
     keyboard: list[list[InlineKeyboardButton]] = []
     specials: list[InlineKeyboardButton] = []
     offered = offered_ids(definition, question, answers or {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.survey import question_code
 from bot.i18n import Translator
 from bot.texts import answer_buttons, offered_ids, question_text
 from bot.whatsapp.client import Outgoing, Row
@@ -127,7 +128,7 @@ def question_messages(
     """A survey question with the same text and answers as on every chat app
     (:func:`bot.texts.question_text`, :func:`bot.texts.answer_buttons`) as buttons or
     lists. Answers can also be typed: an option's number or words."""
-    q, seq = definition.index(question.id), step.state.seq
+    q, seq = question_code(definition, question.id), step.state.seq
     body = question_text(
         definition,
         question,

@@ -1,7 +1,8 @@
 """An imported Kobo/ODK form answered in a chat on both channels: a cascading select
 offers only the districts of the region chosen, a calculation shows in a later label,
-a constraint using an earlier answer refuses with the form's message; the survey ends,
-its answers and the calculation stored."""
+a constraint using an earlier answer refuses with the form's message, a repeat is asked
+"add one?" with two buttons and its instances kept apart; the survey ends, its answers
+and the calculations stored."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ SURVEY = [
     {"type": "integer", "name": "children", "label": "Children (about ${half})?",
      "constraint": ". <= ${household}",
      "constraint_message": "At most ${household}, please."},
+    {"type": "begin_repeat", "name": "members", "label": "Household member"},
+    {"type": "text", "name": "member", "label": "Their name?"},
+    {"type": "integer", "name": "age", "label": "How old is ${member}?"},
+    {"type": "end_repeat"},
+    {"type": "calculate", "name": "listed", "calculation": "count(${member})"},
+    {"type": "note", "name": "done", "label": "${listed} listed."},
 ]  # fmt: skip
 CHOICES = [
     {"list_name": "region", "name": "north", "label": "North"},
@@ -75,6 +82,22 @@ async def test_a_cascading_select_a_calculation_and_a_constraint_in_a_chat(
     phone.send("9")
     await phone.expect("At most 6, please.")
     phone.send("2")
+    asked = await phone.expect("Add “Household member”?")
+    assert asked.labels() == ["Yes, add one", "No, go on", "◀ Back"]
+    phone.press("Yes, add one")
+    await phone.expect("Household member 1")
+    phone.send("Awa")
+    await phone.expect("How old is Awa?")
+    phone.send("30")
+    await phone.expect("1 added so far.")
+    phone.press("Yes, add one")
+    await phone.expect("Household member 2")
+    phone.send("Sékou")
+    await phone.expect("How old is Sékou?")
+    phone.send("4")
+    await phone.expect("Add another “Household member”?")
+    phone.press("No, go on")
+    await phone.expect("2 listed.")
     await phone.expect("Thank you! You have answered all the questions.")
     assert bot.store is not None
     returnee = await bot.store.find_by_case_ref("CASE-1", actor="test")
@@ -83,3 +106,6 @@ async def test_a_cascading_select_a_calculation_and_a_constraint_in_a_chat(
     assert state is not None and state.completed
     assert state.answers["district"].option == "s2"  # type: ignore[union-attr]
     assert state.answers["half"].text == "3"  # type: ignore[union-attr]
+    assert state.answers["member[1]"].text == "Awa"  # type: ignore[union-attr]
+    assert state.answers["age[2]"].text == "4"  # type: ignore[union-attr]
+    assert state.answers["listed"].text == "2"  # type: ignore[union-attr]
