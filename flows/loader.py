@@ -242,6 +242,11 @@ def _show_if_problems(flow: FlowDefinition, q: Question, seen: set[str]) -> list
     return [f"show_if names unknown option(s) {', '.join(unknown)} of '{ref}'"] if unknown else []
 
 
+def _names_a_note(flow: FlowDefinition, name: str) -> bool:
+    """Whether ``${name}`` names a note (which has no value); a repeat's name does not."""
+    return name not in flow.repeats and isinstance(flow.question(name), Note)
+
+
 def at_character(exc: expressions.ExpressionError) -> str:
     """Where in its expression a problem is, where the engine says."""
     return "" if exc.position is None else f" (at character {exc.position + 1})"
@@ -260,10 +265,10 @@ def relevant_problems(flow: FlowDefinition, relevant: str, earlier: set[str]) ->
     for name in expressions.references(expr):
         if name not in earlier:
             problems.append(f"relevant refers to '{name}', which is not an earlier question")
-        elif isinstance(flow.question(name), Note):
+        elif _names_a_note(flow, name):
             problems.append(f"relevant refers to '{name}', which is a note")
     for name, option in expressions.compared_options(expr):
-        if name in earlier:
+        if name in earlier and name not in flow.repeats:
             target = flow.question(name)
             if isinstance(target, ChoiceQuestion) and target.option(option) is None:
                 problems.append(f"relevant names unknown option '{option}' of '{name}'")
@@ -278,7 +283,7 @@ def _filter_problems(flow: FlowDefinition, text: str, earlier: set[str]) -> list
     return [
         f"the choice_filter refers to '{name}', which is not an earlier question"
         for name in expressions.references(expr)
-        if name not in earlier or isinstance(flow.question(name), Note)
+        if name not in earlier or _names_a_note(flow, name)
     ]
 
 
@@ -289,7 +294,7 @@ def _calculation_problems(flow: FlowDefinition, q: Calculate, earlier: set[str])
         return [f"calculation: {exc}{at_character(exc)}"]
     problems = ["a calculation cannot use '.' (it has no answer)"] if expr.uses_self else []
     for name in expressions.references(expr):
-        if name not in earlier or isinstance(flow.question(name), Note):
+        if name not in earlier or _names_a_note(flow, name):
             problems.append(f"the calculation refers to '{name}', which is not an earlier question")
     return problems
 
@@ -309,7 +314,7 @@ def _constraint_problems(
     if not expressions.uses_self(expr):
         problems.append("a constraint must test the answer '.'")
     for name in expressions.references(expr):
-        if name not in earlier or isinstance(flow.question(name), Note):
+        if name not in earlier or _names_a_note(flow, name):
             problems.append(f"the constraint refers to '{name}', which is not an earlier question")
     return problems
 

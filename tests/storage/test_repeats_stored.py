@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -79,7 +80,7 @@ async def test_a_repeat_resumed_after_a_restart_is_exported_whole(
 
     spec = exports.ExportSpec(flow, table)
 
-    def batches():  # type: ignore[no-untyped-def]
+    def batches() -> AsyncIterator[list[reports.CompletedSurvey]]:
         return reports.completed_batches(
             store, Selection(flow_id=flow.id), weights_version=None, actor="t", action="export"
         )
