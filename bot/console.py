@@ -18,6 +18,7 @@ from rich.table import Table
 from bot.core.survey import OpenWave, SurveyService
 from bot.i18n import Translator
 from bot.texts import (
+    acknowledge_label,
     answer_label,
     dimension_label,
     item_hint,
@@ -30,6 +31,7 @@ from bot.texts import (
 )
 from flows.engine import offered_options
 from flows.model import (
+    Acknowledge,
     AskedQuestion,
     ChoiceQuestion,
     FlowDefinition,
@@ -134,6 +136,9 @@ class ConsoleSurvey:
                 heard = f"  🔊 {Path(clip).name}" if clip else ""
                 label = escape(option_label(question, option, language, _))
                 self.console.print(f"  [cyan]{number}[/cyan]  {label}{heard}", highlight=False)
+        if isinstance(question, Acknowledge):
+            label = escape(acknowledge_label(_))
+            self.console.print(f"  [cyan]1[/cyan]  {label}", highlight=False)
         if event.current_answer is not None:
             self.console.print(
                 _(
@@ -169,6 +174,8 @@ class ConsoleSurvey:
         else:
             how = _("Type the number of your answer.")
         extras = [_("[0] back")]
+        if question.default and typing_hint(_, question) is not None:
+            extras.append(_("[u] use the suggested answer"))
         if not isinstance(question, RepeatPrompt):
             extras.append(_("[p] prefer not to answer"))
         if question.allow_dont_know and not isinstance(question, RepeatPrompt):
@@ -217,6 +224,9 @@ class ConsoleSurvey:
             return Special(value="prefer_not_to_answer")
         if word == "d":
             return Special(value="dont_know")
+        suggested = getattr(question, "default", None)
+        if word == "u" and suggested and typing_hint(self._, question) is not None:
+            return Text(text=suggested)
         return Text(text=line)
 
     # -- the loop ------------------------------------------------------------------------

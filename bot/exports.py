@@ -481,6 +481,8 @@ _DESCRIPTIONS = {
     "integer": "the whole number typed (or a missing marker)",
     "decimal": "the number typed (or a missing marker)",
     "date": "the date typed (or a missing marker)",
+    "time": "the time typed, HH:MM (or a missing marker)",
+    "acknowledge": "OK when confirmed (or a missing marker)",
 }
 
 #: how an answer that is not an answer is exported (the engine's special values)

@@ -12,6 +12,7 @@ from bot.i18n import Translator
 from bot.languages import languages
 from flows.engine import offered_options, shown_text
 from flows.model import (
+    Acknowledge,
     AskedQuestion,
     ChoiceQuestion,
     Date,
@@ -22,7 +23,9 @@ from flows.model import (
     Option,
     Question,
     RepeatPrompt,
+    Time,
 )
+from flows.questions import parse_date
 from flows.state import (
     Answer,
     ChoiceAnswer,
@@ -64,6 +67,24 @@ def option_label(question: Question, option: Option, language: str, _: Translato
         # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)
         return _("Yes, add one") if option.id == "yes" else _("No, go on")
     return option.label[language]
+
+
+def suggestion(question: AskedQuestion, language: str) -> str:
+    """A question's suggested answer (``default``) as the respondent reads it."""
+    given = question.default or ""
+    if isinstance(question, ChoiceQuestion):
+        picks = given.split()
+        return ", ".join(o.label[language] for o in question.options if o.id in picks)
+    if isinstance(question, Date):
+        day = parse_date(given)
+        return day.strftime("%d/%m/%Y") if day else given
+    return given
+
+
+def acknowledge_label(_: Translator) -> str:
+    """The one button of an acknowledgement."""
+    # TRANSLATORS: a button confirming a statement: at most 20 characters
+    return _("OK ✓")
 
 
 def item_text(
@@ -150,7 +171,9 @@ def typing_hint(_: Translator, question: Question) -> str | None:
         return _("Type a number (for example 12 or 3.5).")
     if isinstance(question, Date):
         return _("Type a date as day/month/year (for example 31/12/1990).")
-    if isinstance(question, ChoiceQuestion):
+    if isinstance(question, Time):
+        return _("Type a time as hours:minutes (for example 14:30).")
+    if isinstance(question, ChoiceQuestion | Acknowledge):
         return None
     return _("Type your answer below.")
 
@@ -201,6 +224,7 @@ def rejection_message(
         "expected_date": _(
             "Please type a date as day/month/year, with digits (for example 31/12/1990)."
         ),
+        "expected_time": _("Please type a time as hours:minutes, with digits (for example 14:30)."),
     }
     return messages[event.reason]
 
@@ -243,6 +267,8 @@ def question_text(
     hint = item_hint(definition, question, language, answers)
     if hint is not None:
         lines.append(italic(escape(hint)))
+    if question.default and event.current_answer is None:
+        lines.append(_("Suggested answer: {answer}", answer=escape(suggestion(question, language))))
     how = typing_hint(_, question)
     if how is not None:
         if event.current_answer is not None:
@@ -310,6 +336,11 @@ def answer_buttons(
             chosen = isinstance(current, ChoiceAnswer) and current.option == option.id
             label = option_label(question, option, language, _)
             buttons.append(AnswerButton("c", i, f"✓ {label}" if chosen else label, "option"))
+    elif isinstance(question, Acknowledge):
+        buttons.append(AnswerButton("c", 0, acknowledge_label(_), "option"))
+    if question.default and event.current_answer is None and typing_hint(_, question):
+        # TRANSLATORS: a button answering with the suggested answer: at most 20 characters
+        buttons.append(AnswerButton("u", -1, _("Use the suggestion"), "option"))
     if not isinstance(question, RepeatPrompt):  # (a prompt is yes or no, nothing else)
         if question.optional:
             # TRANSLATORS: a button: at most 20 characters (or WhatsApp shows a list)

@@ -29,6 +29,7 @@ from flows.model import (
     Calculate,
     ChoiceQuestion,
     FlowDefinition,
+    MultiSelect,
     NotAsked,
     Note,
     Option,
@@ -380,9 +381,17 @@ def _notes_before(
     return run
 
 
-def _pending_for(state: SessionState, question_id: str) -> list[str]:
+def _pending_for(definition: FlowDefinition, state: SessionState, question_id: str) -> list[str]:
+    """A multi-select's options ticked when it is asked: its answer's, else those its
+    ``default`` suggests."""
     answer = state.answers.get(question_id)
-    return list(answer.options) if isinstance(answer, MultiAnswer) else []
+    if isinstance(answer, MultiAnswer):
+        return list(answer.options)
+    question = definition.question(question_id)
+    suggested = getattr(question, "default", None)
+    if answer is None and suggested and isinstance(question, MultiSelect):
+        return [o.id for o in question.options if o.id in suggested.split()]
+    return []
 
 
 def _ask(
@@ -507,7 +516,7 @@ def _move_on(
         return
     events.extend(_notes_before(definition, state.answers, following[0]))
     state.current = following[0]
-    state.pending = _pending_for(state, state.current)
+    state.pending = _pending_for(definition, state, state.current)
     events.append(_ask(definition, state, [q.id for q in shown]))
 
 
@@ -634,7 +643,7 @@ def resume(definition: FlowDefinition, state: SessionState, inp: Input | None = 
                 events.append(_reject(state, "not_reachable"))
                 return Step(state, tuple(events), base)
         state.current = target
-        state.pending = _pending_for(state, target)
+        state.pending = _pending_for(definition, state, target)
         state.seq += 1
         events.append(_ask(definition, state))
         return Step(state, tuple(events), base)

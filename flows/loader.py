@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from flows import audio, expressions
+from flows import audio, expressions, questions
 from flows.model import (
     ID_PATTERN,
     SPEC_VERSION,
@@ -157,6 +157,7 @@ def _cross_checks(flow: FlowDefinition, source: str) -> None:
             problems += _calculation_problems(flow, q, seen)
         elif not isinstance(q, Note):
             problems += _constraint_problems(flow, q, langs, seen)
+            problems += _default_problems(q)
         if problems:
             raise FlowDefinitionError(source, "; ".join(problems), q.id)
         seen.add(q.id)
@@ -317,6 +318,28 @@ def _constraint_problems(
         if name not in earlier or _names_a_note(flow, name):
             problems.append(f"the constraint refers to '{name}', which is not an earlier question")
     return problems
+
+
+def _default_problems(q: AskedQuestion) -> list[str]:
+    """A suggested answer the question would refuse."""
+    given = q.default
+    if given is None:
+        return []
+    if isinstance(q, ChoiceQuestion):
+        picks = given.split()
+        unknown = [p for p in picks if q.option(p) is None]
+        if unknown or not picks or (len(picks) > 1 and not isinstance(q, MultiSelect)):
+            return [f"the default '{given}' is not one of the question's options"]
+        return []
+    accepted = {
+        "integer": lambda: questions.parse_number(given, whole=True) is not None,
+        "decimal": lambda: questions.parse_number(given, whole=False) is not None,
+        "date": lambda: questions.parse_date(given) is not None,
+        "time": lambda: questions.parse_time(given) is not None,
+        "acknowledge": lambda: given == "OK",
+        "free_text": lambda: 0 < len(given) <= getattr(q, "max_length", 0),
+    }[q.type]()
+    return [] if accepted else [f"the default '{given}' is not an answer this question takes"]
 
 
 def parse_definition(

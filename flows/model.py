@@ -88,6 +88,9 @@ class _QuestionBase(_Item):
     constraint: str | None = None
     #: said when the constraint refuses an answer (else a general message)
     constraint_message: LocalizedText | None = None
+    #: a suggested answer (XLSForm's ``default``), as typed or as option ids separated by
+    #: spaces: offered in one tap, never recorded unless the respondent takes it
+    default: str | None = None
 
 
 class _ChoiceQuestion(_QuestionBase):
@@ -159,6 +162,20 @@ class Date(_QuestionBase):
     type: Literal["date"] = "date"
 
 
+class Time(_QuestionBase):
+    """A time of day, typed hours and minutes (``14:30``, ``9h05``, ``2:30 pm``); kept
+    as ``HH:MM``."""
+
+    type: Literal["time"] = "time"
+
+
+class Acknowledge(_QuestionBase):
+    """A statement the respondent confirms with one button ("OK"; XLSForm's
+    ``acknowledge``); the answer is ``OK``."""
+
+    type: Literal["acknowledge"] = "acknowledge"
+
+
 class Note(_Item):
     """A text shown on the way to the next question; it takes no answer."""
 
@@ -228,15 +245,17 @@ Question = Annotated[
     | Integer
     | DecimalNumber
     | Date
+    | Time
+    | Acknowledge
     | Note
     | Calculate,
     Field(discriminator="type"),
 ]
 ChoiceQuestion = SingleChoice | YesNo | MultiSelect
 #: questions answered by typing; the answer is kept as its canonical text
-TypedQuestion = FreeText | Integer | DecimalNumber | Date
+TypedQuestion = FreeText | Integer | DecimalNumber | Date | Time
 #: questions a respondent answers (every type but notes and calculations)
-AskedQuestion = ChoiceQuestion | TypedQuestion
+AskedQuestion = ChoiceQuestion | TypedQuestion | Acknowledge
 #: what is never asked: notes (shown) and calculations (computed)
 NotAsked = Note | Calculate
 

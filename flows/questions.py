@@ -10,11 +10,12 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flows.model import (
+    Acknowledge,
     ChoiceQuestion,
     Date,
     DecimalNumber,
@@ -22,6 +23,7 @@ from flows.model import (
     Integer,
     MultiSelect,
     Question,
+    Time,
 )
 from flows.state import (
     Answer,
@@ -226,6 +228,55 @@ def _date(question: Date, state: SessionState, inp: Input) -> Outcome:
         return SpecialAnswer(value="skip")
     day = parse_date(inp.text)
     return Reject("expected_date") if day is None else TextAnswer(text=day.isoformat())
+
+
+_TIME = re.compile(
+    r"^(\d{1,2})\s*(?:([:.])\s*(\d{2})|([hH])\s*(\d{2})?)?\s*(am|pm|a\.m\.|p\.m\.)?$", re.I
+)
+
+
+def parse_time(text: str) -> time | None:
+    """A typed time of day: ``14:30``, ``14.30``, ``14h30``, ``9h``, ``2:30 pm``; digits
+    of any script. None if it is not one."""
+    match = _TIME.match(_digits(text))
+    if match is None or not (match.group(2) or match.group(4) or match.group(6)):
+        return None
+    hour, minute = int(match.group(1)), int(match.group(3) or match.group(5) or 0)
+    half = (match.group(6) or "").lower().replace(".", "")
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+@handles("time")
+def _time(question: Time, state: SessionState, inp: Input) -> Outcome:
+    if not isinstance(inp, Text):
+        return Reject("expected_time")
+    if not inp.text.strip() and question.optional:
+        return SpecialAnswer(value="skip")
+    found = parse_time(inp.text)
+    return Reject("expected_time") if found is None else TextAnswer(text=found.strftime("%H:%M"))
+
+
+#: what confirms an acknowledgement typed rather than pressed
+_ACKNOWLEDGED = frozenset({"1", "ok", "okay", "yes", "oui", "d'accord", "نعم", "حسنا"})
+
+
+@handles("acknowledge")
+def _acknowledge(question: Acknowledge, state: SessionState, inp: Input) -> Outcome:
+    if isinstance(inp, Choose) and inp.option == "OK":
+        return TextAnswer(text="OK")
+    if isinstance(inp, Text):
+        typed = _normalise(inp.text)
+        if not typed and question.optional:
+            return SpecialAnswer(value="skip")
+        if typed in _ACKNOWLEDGED:
+            return TextAnswer(text="OK")
+    return Reject("expected_choice")
 
 
 def handle(question: Question, state: SessionState, inp: Input) -> Outcome:

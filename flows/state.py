@@ -181,6 +181,7 @@ class SelectionChanged(_Value):
 
 RejectReason = Literal[
     "completed",
+    "expected_time",
     "stale",
     "unknown_option",
     "expected_choice",

@@ -85,6 +85,8 @@ _TYPES = {
     "integer": "integer",
     "decimal": "decimal",
     "date": "date",
+    "time": "time",
+    "acknowledge": "acknowledge",
     "note": "note",
     "calculate": "calculate",
     "range": "range",
@@ -655,8 +657,8 @@ class _Reader:
                     )
             elif key == "choice_filter" and element.get("type") in _SELECTS:
                 pass  # (read with the question)
-            elif key == "default" and element.get("type") == "hidden":
-                pass  # (its value)
+            elif key == "default" and element.get("type") not in ("note", "calculate"):
+                pass  # (its value, or the answer suggested: read with the question)
             elif key in ("default", "choice_filter", "trigger", "instance"):
                 raise self.form.fail(
                     f"'{key}' is not supported in a chat survey", row=row, column=key
@@ -726,6 +728,16 @@ class _Reader:
                 q["choice_filter"] = str(element["choice_filter"])
             if kind == "single_choice" and self.is_yes_no(q["options"]):
                 q["type"] = "yes_no"
+        suggested = str(element.get("default") or "").strip()
+        if suggested:
+            if "${" in suggested or re.search(r"[\w-]\s*\(", suggested):
+                raise form.fail(
+                    f"the default '{suggested}' is worked out from other answers: a chat suggests "
+                    "a fixed answer, so write one (or a calculation and a label that shows it)",
+                    row=row,
+                    column="default",
+                )
+            q["default"] = suggested
         constraint = bind.get("constraint")
         if constraint:
             self.check_expression(constraint, row, "constraint")
@@ -996,6 +1008,7 @@ def _located(form: _Form, reader: _Reader, exc: FlowDefinitionError) -> XLSFormE
         ("option", "type"),
         ("hint", "hint"),
         ("calculation", "calculate"),
+        ("default", "default"),
         ("choice_filter", "choice_filter"),
         ("repeat_count", _canonical_column("repeat_count")),
         ("nothing to answer", "type"),
@@ -1080,6 +1093,8 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
         columns.append("repeat_count")
     if any(getattr(q, "choice_filter", None) for q in flow.questions):
         columns.append("choice_filter")
+    if any(getattr(q, "default", None) for q in flow.questions):
+        columns.append("default")
     has_audio = any(q.audio for q in flow.questions)
     if has_audio:
         columns += [f"media::audio::{name}" for _, name in langs]
@@ -1161,6 +1176,8 @@ def write_xlsform(flow: FlowDefinition, path: str | Path) -> None:
                 row.update(localized("constraint_message", q.constraint_message))
             if q.allow_dont_know:
                 row["allow_dont_know"] = "yes"
+            if q.default:
+                row["default"] = q.default
         survey.append(row)
     while open_now:
         survey.append({"type": f"end_{open_now.pop()[0]}"})

@@ -18,6 +18,7 @@ from bot.survey_scores import score_survey, scoring_gap
 from flows.engine import Step, resume, start, visible_questions
 from flows.model import (
     MAX_INSTANCES,
+    Acknowledge,
     FlowDefinition,
     Question,
     RepeatPrompt,
@@ -35,6 +36,7 @@ from flows.state import (
     SessionState,
     SetLanguage,
     Special,
+    Text,
     Toggle,
 )
 from scoring import ScoreResult, WeightTable
@@ -73,8 +75,9 @@ class OpenWave:
 RACE_ATTEMPTS = 8
 
 #: what a survey button does: c choose, t toggle, d done, p prefer not to answer,
-#: k don't know, s skip, b back (every channel's buttons carry these codes)
-BUTTON_ACTIONS = frozenset("ctdpksb")
+#: k don't know, s skip, b back, u use the suggested answer (every channel's buttons
+#: carry these codes)
+BUTTON_ACTIONS = frozenset("ctdpksbu")
 
 
 def question_code(definition: FlowDefinition, key: str) -> int:
@@ -122,6 +125,8 @@ def button_input(
         return None
     qid, options = asked.id, options_of(asked)
     chosen = options[option].id if 0 <= option < len(options) else None
+    if isinstance(asked, Acknowledge) and option == 0:
+        chosen = "OK"
     if action == "c" and chosen is not None:
         return Choose(question=qid, seq=seq, option=chosen)
     # a multi-select's buttons stay valid while its keyboard is being redrawn, so quick
@@ -130,6 +135,9 @@ def button_input(
         return Toggle(question=qid, option=chosen)
     if action == "d":
         return Done(question=qid)
+    suggested = getattr(asked, "default", None)
+    if action == "u" and suggested:
+        return Text(question=qid, seq=seq, text=suggested)
     if action == "b":
         return Back(question=qid, seq=seq)
     specials = {"p": "prefer_not_to_answer", "k": "dont_know", "s": "skip"}
