@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+import xlwt
 
 Rows = Sequence[dict[str, Any]]
 
@@ -139,3 +141,38 @@ def livelihood_form(path: Path) -> Path:
         "form_title_ar": "متابعة سبل العيش",
     }
     return write_form(path, survey, choices, settings)
+
+
+def header(rows: Rows) -> list[str]:
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    return keys
+
+
+def write_xls(path: Path, sheets: Mapping[str, Rows]) -> Path:
+    """An .xls workbook (as ODK and older Kobo projects hand out), one sheet per entry."""
+    book = xlwt.Workbook()
+    for title, rows in sheets.items():
+        sheet = book.add_sheet(title)
+        keys = header(rows)
+        for c, key in enumerate(keys):
+            sheet.write(0, c, key)
+        for r, row in enumerate(rows, start=1):
+            for c, key in enumerate(keys):
+                if row.get(key) is not None:
+                    sheet.write(r, c, row[key])
+    book.save(str(path))
+    return path
+
+
+def write_csv(path: Path, sheets: Mapping[str, Rows]) -> Path:
+    """pyxform's XLSForm CSV: a sheet's name in the first column, its rows beside it."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        for title, rows in sheets.items():
+            keys = header(rows)
+            out.writerow([title, *keys])
+            for row in rows:
+                out.writerow(["", *(row.get(k, "") for k in keys)])
+    return path

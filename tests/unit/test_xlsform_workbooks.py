@@ -3,15 +3,12 @@ Kobo and ODK authors write, read as the same flow; or_other as pyxform expands i
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
-from typing import Any
 
 import pytest
-import xlwt
 
 from flows.xlsform import XLSFormError, read_xlsform
-from tests.support.xlsforms import write_form
+from tests.support.xlsforms import write_csv, write_form, write_xls
 
 SURVEY = [
     {"type": "select_one yn", "name": "work", "label::English (en)": "Do you work?",
@@ -23,40 +20,6 @@ CHOICES = [
     {"list_name": "yn", "name": "yes", "label::English (en)": "Yes", "label::French (fr)": "Oui"},
     {"list_name": "yn", "name": "no", "label::English (en)": "No", "label::French (fr)": "Non"},
 ]
-
-
-def header(rows: list[dict[str, Any]]) -> list[str]:
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row if k not in keys]
-    return keys
-
-
-def write_xls(path: Path, sheets: dict[str, list[dict[str, Any]]]) -> Path:
-    book = xlwt.Workbook()
-    for title, rows in sheets.items():
-        sheet = book.add_sheet(title)
-        keys = header(rows)
-        for c, key in enumerate(keys):
-            sheet.write(0, c, key)
-        for r, row in enumerate(rows, start=1):
-            for c, key in enumerate(keys):
-                if row.get(key) is not None:
-                    sheet.write(r, c, row[key])
-    book.save(str(path))
-    return path
-
-
-def write_csv(path: Path, sheets: dict[str, list[dict[str, Any]]]) -> Path:
-    """pyxform's XLSForm CSV: a sheet's name in the first column, its rows beside it."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        out = csv.writer(handle)
-        for title, rows in sheets.items():
-            keys = header(rows)
-            out.writerow([title, *keys])
-            for row in rows:
-                out.writerow(["", *(row.get(k, "") for k in keys)])
-    return path
 
 
 def test_xlsx_xls_and_csv_read_as_the_same_flow(tmp_path: Path) -> None:
