@@ -484,6 +484,8 @@ class _Reader:
         #: repeat id -> the repeat; the repeat being read
         self.repeats: dict[str, dict[str, Any]] = {}
         self.repeat: str | None = None
+        #: the counts pyxform moved out of repeat_count (``${r_count}`` -> the count)
+        self.counts: dict[str, str] = {}
         #: question (or repeat) id -> its survey row
         self.rows: dict[str, int] = {}
         #: what is read but has no use in a chat -> where
@@ -500,6 +502,16 @@ class _Reader:
         """Read every element; a problem with one is kept (:attr:`problems`) and the
         next is read, so the author sees every problem at once."""
         for element in children:
+            bind = element.get("bind") or {}
+            name = str(element.get("name", ""))
+            if (
+                element.get("type") == "calculate"
+                and name.endswith("_count")
+                and bind.get("readonly") == "true()"
+                and not self.row_of(name)
+            ):  # (pyxform writes a repeat_count that is not a reference as its own value)
+                self.counts[f"${{{name}}}"] = str(bind.get("calculate", ""))
+                continue
             try:
                 self.element(element, section, relevant)
             except XLSFormError as exc:
@@ -574,6 +586,7 @@ class _Reader:
             )
         control = dict(element.get("control") or {})
         count = control.pop("jr:count", None)
+        count = self.counts.get(str(count), count) if count is not None else None
         control.pop("jr:noAddRemove", None)
         self.refuse_unsupported({**element, "control": control}, row)
         bind = element.get("bind", {})
