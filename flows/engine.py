@@ -454,28 +454,30 @@ def _recalculated(definition: FlowDefinition, state: SessionState, events: list[
                 del state.answers[key]
                 events.append(AnswerDiscarded(question=key, reason="hidden"))
                 changed = True
+    answers = state.answers
     for calculation in calculations:
         assert isinstance(calculation, Calculate)
         here = (
             values
             if calculation.repeat is None
-            else AnswerValues(definition, state.answers, calculation.id)
+            else AnswerValues(definition, answers, calculation.id)
         )
-        applies = _applies(definition, calculation, state.answers, values)
-        previous = state.answers.get(calculation.id)
+        applies = (calculation.show_if is None and calculation.relevant is None) or _applies(
+            definition, calculation, answers, values
+        )
+        previous = answers.get(calculation.id)
         if not applies:
             if previous is not None:
                 del state.answers[calculation.id]
                 events.append(AnswerDiscarded(question=calculation.id, reason="hidden"))
                 changed = True
             continue
-        once = calculation.calculation.strip().startswith("once(")
-        if once and isinstance(previous, TextAnswer) and previous.text:
+        kept = previous.text if isinstance(previous, TextAnswer) else None
+        if kept and calculation.calculation.strip().startswith("once("):
             continue  # (worked out until it has a value, then kept: ODK's once())
-        worked_out = TextAnswer(
-            text=expressions.value(expressions.parse(calculation.calculation), here)
-        )
-        if worked_out != previous:
+        text = expressions.value(expressions.parse(calculation.calculation), here)
+        if text != kept:
+            worked_out = TextAnswer(text=text)
             changed = True
             state.answers[calculation.id] = worked_out
             events.append(
@@ -502,12 +504,12 @@ def _move_on(
         order = {q.id: i for i, q in enumerate(shown)}
         at = order.get(after, -1) if after else -1
         later = [q for q in unanswered if order[q] > at] if after else []
+    elif after:
+        positions = definition.positions
+        at = positions[after]
+        later = [q for q in unanswered if positions[q] > at]
     else:
-        later = (
-            [q for q in unanswered if definition.index(q) > definition.index(after)]
-            if after
-            else []
-        )
+        later = []
     following = later or unanswered
     if not following:
         state.current, state.pending, state.completed = None, [], True
@@ -551,8 +553,12 @@ def _reconcile(definition: FlowDefinition, state: SessionState, events: list[Eve
         raise ValueError(f"state of flow '{state.flow_id}' resumed with flow '{definition.id}'")
     if state.language not in definition.languages:
         state.language = definition.languages[0]
+    known = definition.valid_answers  # (an answer is checked once per definition)
     for qid, answer in list(state.answers.items()):
-        if not _valid(definition, qid, answer):
+        ok = known.get((qid, answer))
+        if ok is None:
+            ok = known[(qid, answer)] = _valid(definition, qid, answer)
+        if not ok:
             del state.answers[qid]
             events.append(AnswerDiscarded(question=qid, reason="invalid"))
     state.flow_version = definition.version

@@ -265,6 +265,18 @@ def options_of(question: Question) -> list[Option]:
     return question.options if isinstance(question, _ChoiceQuestion) else []
 
 
+class _Memo(dict[Any, Any]):
+    """A cache kept on a definition: it never makes two definitions different."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Memo)
+
+    def __ne__(self, other: object) -> bool:
+        return not isinstance(other, _Memo)
+
+    __hash__ = None
+
+
 class FlowDefinition(_Strict):
     spec_version: int
     id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=32)
@@ -286,8 +298,10 @@ class FlowDefinition(_Strict):
     #: repeat id -> its items, in order
     _bodies: dict[str, tuple[Question, ...]] = PrivateAttr(default_factory=dict)
     #: instance key -> the item as asked in that instance (made once)
-    _instances: dict[str, Question] = PrivateAttr(default_factory=dict)
+    _instances: dict[str, Question] = PrivateAttr(default_factory=_Memo)
     _in_repeats: frozenset[str] = PrivateAttr(default=frozenset())
+    #: (key, answer) -> whether the answer fits this definition (the engine's memo)
+    _valid_answers: dict[tuple[str, Any], bool] = PrivateAttr(default_factory=_Memo)
 
     def model_post_init(self, context: Any) -> None:
         for i, q in enumerate(self.questions):  # (ids are unique: the loader checks)
@@ -299,6 +313,16 @@ class FlowDefinition(_Strict):
         for repeat in self.repeats:
             self._bodies[repeat] = tuple(q for q in self.questions if q.repeat == repeat)
         self._in_repeats = frozenset(q.id for q in self.questions if q.repeat is not None)
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """Each question's position in :attr:`questions` (instance keys are not in it)."""
+        return self._positions
+
+    @property
+    def valid_answers(self) -> dict[tuple[str, Any], bool]:
+        """The engine's memo of which stored answers fit this definition."""
+        return self._valid_answers
 
     @property
     def questions_in_repeats(self) -> frozenset[str]:
