@@ -447,7 +447,8 @@ async def on_export(
             arguments += [*(["--country", country] if country else [])]
             arguments += ["--output", str(path), *weights_arguments(svc.table)]
             output = await run_rssbot(svc.store, arguments)
-            files = [path, exports.codebook_path(path)] if fmt == "csv" else [path]
+            repeats = [exports.repeat_path(path, r) for r in svc.definition.repeats]
+            files = [path, exports.codebook_path(path), *repeats] if fmt == "csv" else [path]
             if any(f.stat().st_size > UPLOAD_LIMIT for f in files):
                 await bot.send_message(
                     message.chat.id,
@@ -461,6 +462,12 @@ async def on_export(
             )
             if fmt == "csv":
                 await bot.send_document(message.chat.id, FSInputFile(files[1]), caption="Codebook")
+                for repeat, repeat_file in zip(svc.definition.repeats, repeats, strict=True):
+                    await bot.send_document(
+                        message.chat.id,
+                        FSInputFile(repeat_file),
+                        caption=f"Repeat '{repeat}': one row per instance",
+                    )
 
     _in_background(svc, bot, message.chat.id, work(), "The export stopped; please try again later.")
 
