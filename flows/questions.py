@@ -206,28 +206,37 @@ def _canonical(number: Decimal) -> str:
     return "0" if text in ("-0", "0") else text
 
 
+def _typed(
+    question: Question, inp: Input, reason: RejectReason, read: Callable[[str], str | None]
+) -> Outcome:
+    """A typed answer as ``read`` keeps it (None: not one), or a skip when the question
+    is optional and nothing was typed."""
+    if not isinstance(inp, Text):
+        return Reject(reason)
+    if not inp.text.strip() and getattr(question, "optional", False):
+        return SpecialAnswer(value="skip")
+    value = read(inp.text)
+    return Reject(reason) if value is None else TextAnswer(text=value)
+
+
 @handles("integer", "decimal")
 def _number(question: Integer | DecimalNumber, state: SessionState, inp: Input) -> Outcome:
     whole = isinstance(question, Integer)
-    reason: RejectReason = "expected_integer" if whole else "expected_decimal"
-    if not isinstance(inp, Text):
-        return Reject(reason)
-    if not inp.text.strip() and question.optional:
-        return SpecialAnswer(value="skip")
-    number = parse_number(inp.text, whole=whole)
-    if number is None:
-        return Reject(reason)
-    return TextAnswer(text=_canonical(number))
+
+    def read(text: str) -> str | None:
+        number = parse_number(text, whole=whole)
+        return None if number is None else _canonical(number)
+
+    return _typed(question, inp, "expected_integer" if whole else "expected_decimal", read)
 
 
 @handles("date")
 def _date(question: Date, state: SessionState, inp: Input) -> Outcome:
-    if not isinstance(inp, Text):
-        return Reject("expected_date")
-    if not inp.text.strip() and question.optional:
-        return SpecialAnswer(value="skip")
-    day = parse_date(inp.text)
-    return Reject("expected_date") if day is None else TextAnswer(text=day.isoformat())
+    def read(text: str) -> str | None:
+        day = parse_date(text)
+        return None if day is None else day.isoformat()
+
+    return _typed(question, inp, "expected_date", read)
 
 
 _TIME = re.compile(
@@ -254,12 +263,11 @@ def parse_time(text: str) -> time | None:
 
 @handles("time")
 def _time(question: Time, state: SessionState, inp: Input) -> Outcome:
-    if not isinstance(inp, Text):
-        return Reject("expected_time")
-    if not inp.text.strip() and question.optional:
-        return SpecialAnswer(value="skip")
-    found = parse_time(inp.text)
-    return Reject("expected_time") if found is None else TextAnswer(text=found.strftime("%H:%M"))
+    def read(text: str) -> str | None:
+        found = parse_time(text)
+        return None if found is None else found.strftime("%H:%M")
+
+    return _typed(question, inp, "expected_time", read)
 
 
 #: what confirms an acknowledgement typed rather than pressed
