@@ -83,8 +83,13 @@ class Returnee(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     #: short pseudonymous code shown to staff and in exports (not derived from any identity)
     public_id: Mapped[str] = mapped_column(String(16), unique=True)
-    #: HMAC-SHA256 of the Telegram user id under the pepper; null until the invite is used
+    #: HMAC-SHA256 under the pepper of the channel's user id (Telegram: the user id;
+    #: WhatsApp: the business-scoped user id, or the phone number while no BSUID is known);
+    #: null until the invite is used
     telegram_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: WhatsApp: HMAC-SHA256 of the phone number, when the platform showed one (to know a
+    #: returnee enrolled by number when their BSUID first arrives); null otherwise
+    phone_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: the channel the pseudonym and chat id belong to (telegram, console...); None until
     #: the returnee joins
     channel: Mapped[str | None] = mapped_column(String(16))
@@ -92,6 +97,8 @@ class Returnee(Base):
     #: blind index: HMAC of the normalised case reference, to find a case without
     #: decrypting every row
     case_ref_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: where messages go (encrypted): a Telegram chat id; on WhatsApp the BSUID, or the
+    #: phone number while no BSUID is known
     chat_id_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     country: Mapped[str | None] = mapped_column(String(8), index=True)
     return_date: Mapped[date | None] = mapped_column(Date)

@@ -85,7 +85,8 @@ class Claimed:
     round_id: str
     returnee_id: str
     public_id: str
-    chat_id: int
+    #: where the reminder goes: a Telegram chat id; on WhatsApp a BSUID or phone number
+    chat_id: int | str
     language: str
     wave: str
     attempts: int
@@ -393,9 +394,9 @@ async def claim(
                 continue
             reminder.next_attempt_at, reminder.claimed_at = now + lease, now
             dek = await store.keys.returnee(session, returnee.id)
-            chat_id = int(
-                keys.decrypt(dek, "returnees", returnee.id, "chat_id", returnee.chat_id_enc)
-            )
+            address = keys.decrypt(dek, "returnees", returnee.id, "chat_id", returnee.chat_id_enc)
+            channel = returnee.channel or "telegram"
+            chat_id: int | str = int(address) if channel == "telegram" else address
             claimed.append(
                 Claimed(
                     reminder_id=reminder.id,
@@ -407,7 +408,7 @@ async def claim(
                     wave=wave,
                     attempts=reminder.attempts + 1,
                     started=bool(in_progress),
-                    channel=returnee.channel or "telegram",
+                    channel=channel,
                     last_message_at=returnee.last_message_at,
                 )
             )
@@ -481,6 +482,17 @@ async def settle(
         values["next_attempt_at"] = retry_at
     async with store.sessions.begin() as session:
         await session.execute(update(Reminder).where(Reminder.id == reminder_id).values(**values))
+
+
+async def settle_failed(store: Store, reminder_id: str, *, reason: str) -> None:
+    """A reminder the channel took but could not deliver (a failed status, later): its
+    round counts it failed, with ``reason``."""
+    async with store.sessions.begin() as session:
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id, Reminder.status == "sent")
+            .values(status="failed", reason=reason)
+        )
 
 
 async def settle_if_pending(

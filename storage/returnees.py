@@ -151,16 +151,120 @@ class Returnees:
             return ReturneeInfo.of(row) if row else None
 
     async def bind(
-        self, returnee_id: str, user_id: int | str, chat_id: int, *, channel: str = "telegram"
+        self,
+        returnee_id: str,
+        user_id: int | str,
+        chat_id: int | str,
+        *,
+        channel: str = "telegram",
+        phone: str | None = None,
     ) -> None:
-        """Link a chat to a returnee: only an HMAC pseudonym of the user id is kept."""
+        """Link a chat to a returnee: only an HMAC pseudonym of the user id (and of the
+        phone number, on WhatsApp) is kept, and the address to write to, encrypted."""
         async with self.sessions.begin() as session:
             row = await self.row(session, returnee_id)
-            dek = await self.keys.returnee(session, returnee_id)
-            row.telegram_pseudonym = self.keyring.pseudonym(channel, user_id)
-            row.channel = channel
-            row.chat_id_enc = keys.encrypt(dek, "returnees", returnee_id, "chat_id", str(chat_id))
+            await self._link(session, row, user_id, chat_id, channel=channel, phone=phone)
             row.updated_at = self.clock()
+
+    async def _link(
+        self,
+        session: AsyncSession,
+        row: Returnee,
+        user_id: int | str,
+        chat_id: int | str,
+        *,
+        channel: str,
+        phone: str | None,
+    ) -> None:
+        """``row``'s pseudonym, channel and address (encrypted); on WhatsApp the pseudonym
+        of ``phone`` too, taken from whoever held that number before (numbers are reused)."""
+        dek = await self.keys.returnee(session, row.id)
+        row.telegram_pseudonym = self.keyring.pseudonym(channel, user_id)
+        row.channel = channel
+        row.chat_id_enc = keys.encrypt(dek, "returnees", row.id, "chat_id", str(chat_id))
+        if phone:
+            by_phone = self.keyring.pseudonym(channel, phone)
+            await session.execute(
+                update(Returnee)
+                .where(Returnee.phone_pseudonym == by_phone, Returnee.id != row.id)
+                .values(phone_pseudonym=None)
+                .execution_options(synchronize_session=False)
+            )
+            row.phone_pseudonym = by_phone
+
+    async def link_whatsapp(self, *, user_id: str | None, phone: str | None) -> str | None:
+        """The WhatsApp returnee known by ``phone`` (enrolled by number, or linked to a
+        BSUID that this message does not carry), linked from now on to ``user_id`` (their
+        BSUID) when the message gives one: their pseudonym and address become the BSUID's,
+        the number's pseudonym is kept beside it. The returnee's id, or None."""
+        if not phone:
+            return None
+        by_phone = self.keyring.pseudonym("whatsapp", phone)
+        async with self.sessions.begin() as session:
+            row = await session.scalar(
+                select(Returnee)
+                .where(
+                    (Returnee.phone_pseudonym == by_phone)
+                    | (Returnee.telegram_pseudonym == by_phone)
+                )
+                .with_for_update()
+            )
+            if row is None:
+                return None
+            if user_id:
+                taken = await session.scalar(
+                    select(Returnee.id).where(
+                        Returnee.telegram_pseudonym == self.keyring.pseudonym("whatsapp", user_id),
+                        Returnee.id != row.id,
+                    )
+                )
+                if taken is None:
+                    await self._link(
+                        session, row, user_id, user_id, channel="whatsapp", phone=phone
+                    )
+                    row.updated_at = self.clock()
+            return row.id
+
+    async def renumber_whatsapp(
+        self,
+        *,
+        old: tuple[str, ...],
+        user_id: str | None,
+        phone: str | None,
+    ) -> str | None:
+        """A WhatsApp user changed their number (or their BSUID changed): the returnee known
+        by any of the ``old`` identifiers is known from now on by the new ones only, and
+        messages go to the new address (the BSUID, else the new number). The returnee's
+        id, or None when nobody is known by the old identifiers (or the new ones already
+        belong to someone else)."""
+        address = user_id or phone
+        if not address:
+            return None
+        olds = [self.keyring.pseudonym("whatsapp", value) for value in old if value]
+        if not olds:
+            return None
+        new = self.keyring.pseudonym("whatsapp", address)
+        async with self.sessions.begin() as session:
+            row = await session.scalar(
+                select(Returnee)
+                .where(Returnee.telegram_pseudonym.in_(olds) | Returnee.phone_pseudonym.in_(olds))
+                .with_for_update()
+            )
+            if row is None:
+                return None
+            taken = await session.scalar(
+                select(Returnee.id).where(Returnee.telegram_pseudonym == new, Returnee.id != row.id)
+            )
+            if taken is not None:
+                return None
+            row.phone_pseudonym = None
+            if row.chat_id_enc is None:  # (declined: only the pseudonyms are kept)
+                row.telegram_pseudonym = new
+                await session.flush()
+            else:
+                await self._link(session, row, address, address, channel="whatsapp", phone=phone)
+            row.updated_at = self.clock()
+            return row.id
 
     async def find_by_telegram(
         self, user_id: int | str, *, channel: str = "telegram"
@@ -170,6 +274,18 @@ class Returnees:
             row = await session.scalar(
                 select(Returnee).where(Returnee.telegram_pseudonym == pseudonym)
             )
+            return ReturneeInfo.of(row) if row else None
+
+    async def find_whatsapp(self, *, user_id: str | None, phone: str | None) -> ReturneeInfo | None:
+        """The WhatsApp returnee known by this BSUID or phone number."""
+        known = [self.keyring.pseudonym("whatsapp", v) for v in (user_id, phone) if v]
+        if not known:
+            return None
+        where: ColumnElement[bool] = Returnee.telegram_pseudonym.in_(known)
+        if phone:
+            where = where | (Returnee.phone_pseudonym == self.keyring.pseudonym("whatsapp", phone))
+        async with self.autocommit() as session:
+            row = await session.scalar(select(Returnee).where(where).limit(1))
             return ReturneeInfo.of(row) if row else None
 
     async def heard_from(self, returnee_id: str) -> None:
@@ -282,7 +398,13 @@ class Returnees:
             return self._new_invite(session, returnee_id, valid_days)
 
     async def redeem_invite(
-        self, token: str, user_id: int | str, chat_id: int, *, channel: str = "telegram"
+        self,
+        token: str,
+        user_id: int | str,
+        chat_id: int | str,
+        *,
+        channel: str = "telegram",
+        phone: str | None = None,
     ) -> ReturneeInfo:
         """Bind this user of ``channel`` to the invited returnee, once; or raise
         InviteProblem."""
@@ -304,10 +426,7 @@ class Returnees:
             if taken is not None and taken != invite.returnee_id:
                 raise InviteProblem("taken")
             row = await self.row(session, invite.returnee_id)
-            dek = await self.keys.returnee(session, row.id)
-            row.telegram_pseudonym = pseudonym
-            row.channel = channel
-            row.chat_id_enc = keys.encrypt(dek, "returnees", row.id, "chat_id", str(chat_id))
+            await self._link(session, row, user_id, chat_id, channel=channel, phone=phone)
             row.updated_at = now
             invite.used_at = now
             return ReturneeInfo.of(row)

@@ -177,6 +177,8 @@ class Store:
         self.create_invite, self.reissue_invite = r.create_invite, r.reissue_invite
         self.redeem_invite, self.heard_from = r.redeem_invite, r.heard_from
         self.set_audio = r.set_audio
+        self.find_whatsapp, self.link_whatsapp = r.find_whatsapp, r.link_whatsapp
+        self.renumber_whatsapp = r.renumber_whatsapp
         #: consent, surveys and their scores
         self.surveys = Surveys(
             self.sessions,

@@ -18,11 +18,17 @@ class Entry:
     policy: DataPolicy
 
     async def open_invitation(
-        self, token: str, user_id: int | str, chat_id: int, *, channel: str = "telegram"
+        self,
+        token: str,
+        user_id: int | str,
+        chat_id: int | str,
+        *,
+        channel: str = "telegram",
+        phone: str | None = None,
     ) -> ReturneeInfo:
         """Bind the invitation's returnee to this chat of ``channel`` (``InviteProblem``
-        says why not)."""
-        return await self.store.redeem_invite(token, user_id, chat_id, channel=channel)
+        says why not); on WhatsApp ``phone`` is the number, when the platform shows it."""
+        return await self.store.redeem_invite(token, user_id, chat_id, channel=channel, phone=phone)
 
     async def choose_language(self, returnee: ReturneeInfo, code: str) -> ReturneeInfo:
         await self.store.set_language(returnee.id, code)

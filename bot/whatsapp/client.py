@@ -2,7 +2,8 @@
 lists) and template messages, check the access token; errors mapped to what the bot does
 about them. The base URL is configurable (a local fake in tests).
 
-Phone numbers travel only in request bodies: never in a URL, an exception or a log line.
+Phone numbers and business-scoped user ids travel only in request bodies: never in a URL,
+an exception or a log line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from bot.settings import GRAPH_API
+from bot.whatsapp.payloads import is_bsuid
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +150,25 @@ class CloudClient:
                 raise cloud_error(r.status, body)
             return str(body.get("display_phone_number", ""))
 
-    async def send(self, to: str, message: dict[str, Any]) -> str:
-        """Send one message (``message``: its type and content); returns its id."""
-        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+    async def send(
+        self,
+        to: str,
+        message: dict[str, Any],
+        *,
+        group: bool = False,
+        callback: str | None = None,
+    ) -> str:
+        """Send one message (``message``: its type and content); returns its id. ``to`` is
+        a phone number (sent as ``to``), a business-scoped user id (sent as ``recipient``,
+        as the Cloud API takes BSUIDs) or, with ``group``, a group's id; ``callback``
+        comes back in the message's statuses (``biz_opaque_callback_data``)."""
+        payload: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "group" if group else "individual",
+        }
+        payload["recipient" if not group and is_bsuid(to) else "to"] = to
+        if callback is not None:
+            payload["biz_opaque_callback_data"] = callback
         payload.update(message)
         async with self._http().post(f"{self.base}/messages", json=payload) as r:
             body = await r.json(content_type=None)
@@ -193,20 +211,24 @@ class CloudClient:
             raise MediaTooLarge(len(data))
         return data, str(body.get("mime_type") or "")
 
-    async def send_messages(self, to: str, messages: Sequence[Outgoing]) -> None:
+    async def send_messages(
+        self, to: str, messages: Sequence[Outgoing], *, callback: str | None = None
+    ) -> None:
         """Send ``messages`` in order (text, reply buttons or list, as each is)."""
         for message in messages:
             if message.buttons:
-                await self.send_buttons(to, message.body, list(message.buttons))
+                await self.send_buttons(to, message.body, list(message.buttons), callback=callback)
             elif message.rows:
                 await self.send_list(to, message.body, message.button, list(message.rows))
             else:
                 await self.send_text(to, message.body)
 
-    async def send_text(self, to: str, body: str) -> str:
-        return await self.send(to, {"type": "text", "text": {"body": body}})
+    async def send_text(self, to: str, body: str, *, group: bool = False) -> str:
+        return await self.send(to, {"type": "text", "text": {"body": body}}, group=group)
 
-    async def send_buttons(self, to: str, body: str, buttons: list[tuple[str, str]]) -> str:
+    async def send_buttons(
+        self, to: str, body: str, buttons: list[tuple[str, str]], *, callback: str | None = None
+    ) -> str:
         """Reply buttons: at most 3, titles at most 20 characters."""
         return await self.send(
             to,
@@ -223,6 +245,7 @@ class CloudClient:
                     },
                 },
             },
+            callback=callback,
         )
 
     async def send_list(self, to: str, body: str, button: str, rows: list[Row]) -> str:
@@ -258,6 +281,7 @@ class CloudClient:
         *,
         body: Sequence[str] = (),
         quick_reply: str | None = None,
+        callback: str | None = None,
     ) -> str:
         """A pre-approved template (the only kind allowed outside the 24-hour window)."""
         components: list[dict[str, Any]] = []
@@ -277,4 +301,4 @@ class CloudClient:
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
         if components:
             template["components"] = components
-        return await self.send(to, {"type": "template", "template": template})
+        return await self.send(to, {"type": "template", "template": template}, callback=callback)

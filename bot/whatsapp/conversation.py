@@ -4,8 +4,14 @@ same texts as on Telegram.
 
 WhatsApp has no commands: the keywords of :mod:`bot.keywords` (STOP, DATA, DELETE,
 FEEDBACK, LANGUAGE, HELP, and ``START <token>`` from the invitation link, with or without
-a slash) stand for them. The returnee's number (wa_id) is used only to find them by
-pseudonym and to reply; it is never stored in clear, logged, or put in Redis.
+a slash) stand for them. A returnee is known by their business-scoped user id (BSUID),
+or by their phone number while the platform gives no BSUID; either is used only to find
+them by pseudonym and to reply, never stored in clear, logged, or put in Redis. A
+returnee enrolled by number is linked to their BSUID by the first message that carries
+both; a number change (a ``system`` message) moves them to the new identifiers.
+
+A message written in a group never reaches the survey: nothing is looked up or stored,
+and the only reply is a neutral line pointing to a private chat, to a start keyword.
 
 A message id is applied once: it is turned into an update id of its own (negative, never
 a Telegram one) and goes through the same apply-once records as Telegram's updates, so a
@@ -63,6 +69,7 @@ from bot.whatsapp.client import (
     Undeliverable,
     WindowClosed,
 )
+from bot.whatsapp.payloads import Failure, Inbound, NumberChange
 from bot.whatsapp.render import (
     choices,
     parse_survey_reply,
@@ -83,7 +90,8 @@ from flows.state import (
     SurveyCompleted,
     Text,
 )
-from storage.store import InviteProblem, NotFound, ReturneeInfo, Voice
+from storage import outbox
+from storage.store import InviteProblem, NotFound, ReturneeInfo, UpdateContext, Voice
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +100,10 @@ CHANNEL = "whatsapp"
 MEDIA_KEPT = timedelta(days=29)
 #: seconds between two records of a returnee writing, from one process
 HEARD_EVERY = 600.0
+#: seconds during which a sender is told only once that photos, stickers... cannot be read
+HINT_EVERY = 600.0
+#: a reminder's messages carry this and its id back in their statuses
+REMINDER_CALLBACK = "reminder:"
 #: the reply id of "Start the survey" (under a reminder, or a template's quick reply)
 RESUME = "go"
 #: the invitation template's quick reply: this prefix and the invitation's token
@@ -103,22 +115,6 @@ def update_id_of(message_id: str) -> int:
     meets a Telegram update id (positive) in the apply-once records."""
     digest = hashlib.sha256(b"whatsapp:" + message_id.encode("utf-8")).digest()
     return -(int.from_bytes(digest[:8], "big") >> 1) - 1
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """One message from a returnee: typed ``text``, or the id of the ``reply`` button or
-    list row pressed (with its title as ``text``); neither for a photo, sticker..."""
-
-    wa_id: str
-    message_id: str
-    text: str | None = None
-    reply: str | None = None
-    #: a voice note: its media id and MIME type
-    audio: tuple[str, str] | None = None
-
-    def __repr__(self) -> str:  # (never the number)
-        return f"Inbound(message_id={self.message_id!r}, reply={self.reply!r})"
 
 
 @dataclass
@@ -133,22 +129,58 @@ class WhatsAppConversation:
     drafts: Drafts = field(default_factory=Drafts)
     #: when this process last recorded that a returnee wrote (the record is kept to the
     #: half hour: no write for each message)
-    _heard: dict[str, float] = field(default_factory=dict)
+    _heard: Every = field(default_factory=lambda: Every(HEARD_EVERY))
+    #: when this process last told a sender it can only read text and buttons
+    _hinted: Every = field(default_factory=lambda: Every(HINT_EVERY))
 
     async def handle(self, inbound: Inbound) -> None:
         """Apply one message once; an error leaves it unmarked (Meta delivers it again)."""
+        if inbound.group_id is not None:
+            await self.in_group(inbound)
+            return
         sender = self.core.store.keyring.pseudonym(CHANNEL, inbound.wa_id)
         async with self.locks.hold(sender):
             await self._handle(inbound)
 
+    async def in_group(self, inbound: Inbound) -> None:
+        """A message written in a group: nobody is looked up and nothing is stored; a
+        start keyword is answered, in the group, by a line pointing to a private chat."""
+        assert inbound.group_id is not None
+        found = keyword(inbound.text) if inbound.text else None
+        if found is not None and found[0] in ("start", "help"):
+            line = Translator("en", commands=spelled_as_keywords)(
+                "Please write to me in a private chat."
+            )
+            with contextlib.suppress(CloudError):
+                await self.client.send_text(inbound.group_id, line, group=True)
+        log.info("WhatsApp message in a group: not read")
+
+    async def _context(self, update_id: int, inbound: Inbound) -> UpdateContext:
+        """The message's state and its sender, linking a returnee known by their number
+        to the BSUID this message carries (once: from then on the BSUID finds them)."""
+        store, sender = self.core.store, inbound.sender
+        context = await store.update_context(update_id, sender.key, channel=CHANNEL)
+        if context.returnee is not None or sender.phone is None:
+            return context
+        linked = await store.link_whatsapp(user_id=sender.user_id, phone=sender.phone)
+        if linked is None:
+            return context
+        if sender.user_id is not None:
+            log.info("a WhatsApp returnee known by number is now known by their BSUID")
+            return await store.update_context(update_id, sender.key, channel=CHANNEL)
+        return UpdateContext(context.state, await store.get(linked), "unread")
+
     async def _handle(self, inbound: Inbound) -> None:
         store = self.core.store
         update_id = update_id_of(inbound.message_id)
-        context = await store.update_context(update_id, inbound.wa_id, channel=CHANNEL)
+        context = await self._context(update_id, inbound)
         if context.state == "replied" or (
             context.state == "applied" and await store.replied_meanwhile(update_id)
         ):
             log.info("WhatsApp message already applied: skipped")
+            return
+        if inbound.kind == "unusable" and not self._hinted.due(inbound.wa_id):
+            await store.mark_processed(update_id)  # (told a moment ago: once is enough)
             return
         returnee = context.returnee
         if returnee is not None:
@@ -175,23 +207,56 @@ class WhatsAppConversation:
     async def heard_from(self, returnee_id: str) -> None:
         """Record that a returnee wrote (the 24-hour window), at most every ten minutes
         from this process."""
-        now = time.monotonic()
-        if now - self._heard.get(returnee_id, -HEARD_EVERY) < HEARD_EVERY:
-            return
-        if len(self._heard) > 100_000:  # (forget whoever has not written for ten minutes)
-            self._heard = {k: t for k, t in self._heard.items() if now - t < HEARD_EVERY}
-        self._heard[returnee_id] = now
-        await self.core.store.heard_from(returnee_id)
+        if self._heard.due(returnee_id):
+            await self.core.store.heard_from(returnee_id)
 
-    async def status_failed(self, wa_id: str, code: int) -> None:
-        """A message was not delivered (a status webhook): an undeliverable number marks
-        the returnee unreachable, as a blocked bot does on Telegram."""
-        if code not in UNDELIVERABLE:
+    async def number_changed(self, change: NumberChange) -> None:
+        """A user changed their number (or BSUID): the returnee known by the old
+        identifiers is known, and written to, by the new ones from now on."""
+        moved = await self.core.store.renumber_whatsapp(
+            old=change.old, user_id=change.user_id, phone=change.phone
+        )
+        if moved is not None:
+            self._heard.forget(moved)
+            log.info("a WhatsApp returnee changed number: their new identifiers are kept")
+
+    async def status_failed(self, failure: Failure) -> None:
+        """A message was not delivered (a status webhook, by phone number or BSUID): a
+        reminder's failure reaches its round's report; an undeliverable number marks the
+        returnee unreachable, as a blocked bot does on Telegram."""
+        store = self.core.store
+        reason = "undeliverable" if failure.code in UNDELIVERABLE else f"error_{failure.code}"
+        if failure.callback is not None and failure.callback.startswith(REMINDER_CALLBACK):
+            reminder = failure.callback.removeprefix(REMINDER_CALLBACK)
+            await outbox.settle_failed(store, reminder, reason=f"status_{reason}")
+        if failure.code not in UNDELIVERABLE:
             return
-        returnee = await self.core.store.find_by_telegram(wa_id, channel=CHANNEL)
+        recipient = failure.recipient
+        returnee = await store.find_whatsapp(user_id=recipient.user_id, phone=recipient.phone)
         if returnee is not None and returnee.status == "active":
-            await self.core.store.set_status(returnee.id, "unreachable")
+            await store.set_status(returnee.id, "unreachable")
             log.info("returnee %s is unreachable on WhatsApp", returnee.public_id)
+
+
+class Every:
+    """Whether something is due for a key, at most once per ``interval`` seconds, in
+    this process (whoever has not come back within an interval is forgotten)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+
+    def due(self, key: str) -> bool:
+        now = time.monotonic()
+        if now - self._last.get(key, -self.interval) < self.interval:
+            return False
+        if len(self._last) > 100_000:
+            self._last = {k: t for k, t in self._last.items() if now - t < self.interval}
+        self._last[key] = now
+        return True
+
+    def forget(self, key: str) -> None:
+        self._last.pop(key, None)
 
 
 class Turn:
@@ -242,7 +307,13 @@ class Turn:
             if draft is not None and draft.awaiting_text:
                 await self.feedback_voice(draft, *inbound.audio)
                 return
-        if inbound.text is None:
+        if inbound.kind == "welcome":  # (the chat opened for the first time)
+            if self.returnee is None:
+                await self.say(not_invited(_))
+            else:
+                await self.on_start("")
+            return
+        if inbound.text is None or inbound.kind == "unusable":
             await self.say(_("I can only read text messages and button presses."))
             if self.returnee is not None and self.returnee.status == "active":
                 await self.survey(Resume())
@@ -349,7 +420,7 @@ class Turn:
                 return
             try:
                 returnee = await self.core.entry.open_invitation(
-                    token, self.to, int(self.to), channel=CHANNEL
+                    token, self.to, self.to, channel=CHANNEL, phone=self.inbound.sender.phone
                 )
             except InviteProblem as problem:
                 await self.say(invitation_problem(_, problem.reason))

@@ -1,6 +1,7 @@
 """Reminders on WhatsApp: inside the 24-hour window a message with a "start the survey"
 button; outside it (or when WhatsApp says the window has closed) the approved template,
-whose quick-reply button starts the survey the same way."""
+whose quick-reply button starts the survey the same way. A reminder's messages carry its
+id back in their statuses, so a failure WhatsApp reports later reaches the round."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from bot.whatsapp.client import (
     Undeliverable,
     WindowClosed,
 )
-from bot.whatsapp.conversation import INVITATION_REPLY, RESUME
+from bot.whatsapp.conversation import INVITATION_REPLY, REMINDER_CALLBACK, RESUME
 from bot.whatsapp.render import BUTTON_TITLE_MAX, choices
 from storage.outbox import Claimed
 from storage.store import Store
@@ -66,12 +67,14 @@ class WhatsAppCourier:
 
     async def remind(self, item: Claimed) -> Delivery:
         _ = Translator(item.language, commands=spelled_as_keywords)
-        to = str(item.chat_id)
+        to, callback = str(item.chat_id), REMINDER_CALLBACK + item.reminder_id
         try:
             if self.window_open(item):
                 text, label = reminder_text(_, item.wave, item.started, button_max=BUTTON_TITLE_MAX)
                 try:  # (a label within a button's limit: a reply button, one tap)
-                    await self.client.send_messages(to, choices(text, [(RESUME, label)], _))
+                    await self.client.send_messages(
+                        to, choices(text, [(RESUME, label)], _), callback=callback
+                    )
                     self.sent_as.append("message")
                     return Delivery("sent")
                 except WindowClosed:
@@ -82,6 +85,7 @@ class WhatsAppCourier:
                 self.template_language(item.language),
                 body=[wave_label(_, item.wave)],
                 quick_reply=RESUME,
+                callback=callback,
             )
             self.sent_as.append("template")
         except RateLimited:

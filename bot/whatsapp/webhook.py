@@ -3,8 +3,10 @@
 A delivery is handled only if its ``X-Hub-Signature-256`` is the HMAC-SHA256 of the raw
 body under the app secret: none is 401, a wrong one 403, and nothing is read from it.
 Messages are handled before the answer: an error answers 503 and Meta delivers again
-(each message is applied once, :mod:`bot.whatsapp.conversation`). Status deliveries say
-when a message could not be delivered (the returnee is marked unreachable).
+(each message is applied once, :mod:`bot.whatsapp.conversation`). What a delivery holds is
+read by :mod:`bot.whatsapp.payloads`: number changes, messages, and failed statuses (a
+reminder's failure reaches its round; an undeliverable number marks the returnee
+unreachable); anything else is answered 200 and let go.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import hashlib
 import hmac
 import json
 import logging
-from typing import Any
 
 from aiohttp import web
 
-from bot.whatsapp.conversation import Inbound, WhatsAppConversation
+from bot.whatsapp.conversation import WhatsAppConversation
+from bot.whatsapp.payloads import read_delivery
 
 log = logging.getLogger(__name__)
 
@@ -27,42 +29,6 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 def signature(body: bytes, app_secret: str) -> str:
     """The value of ``X-Hub-Signature-256`` for ``body``."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def inbound_messages(delivery: Any) -> tuple[list[Inbound], list[tuple[str, int]]]:
-    """The messages of a delivery, and its failed statuses (recipient, error code)."""
-    messages: list[Inbound] = []
-    failures: list[tuple[str, int]] = []
-    if not isinstance(delivery, dict):
-        return messages, failures
-    for entry in delivery.get("entry") or []:
-        for change in entry.get("changes") or []:
-            value = change.get("value") or {}
-            for m in value.get("messages") or []:
-                sender, message_id = m.get("from"), m.get("id")
-                if not sender or not message_id:
-                    continue
-                kind, text, reply = m.get("type"), None, None
-                if kind == "text":
-                    text = (m.get("text") or {}).get("body")
-                elif kind == "interactive":
-                    interactive = m.get("interactive") or {}
-                    chosen = interactive.get(interactive.get("type", "")) or {}
-                    reply, text = chosen.get("id"), chosen.get("title")
-                elif kind == "button":  # a template's quick-reply button
-                    button = m.get("button") or {}
-                    reply, text = button.get("payload"), button.get("text")
-                audio = None
-                if kind == "audio":  # a voice note (or an audio file)
-                    media = m.get("audio") or {}
-                    if media.get("id"):
-                        audio = (str(media["id"]), str(media.get("mime_type") or ""))
-                messages.append(Inbound(str(sender), str(message_id), text, reply, audio))
-            for status in value.get("statuses") or []:
-                if status.get("status") == "failed" and status.get("recipient_id"):
-                    for error in status.get("errors") or []:
-                        failures.append((str(status["recipient_id"]), int(error.get("code", 0))))
-    return messages, failures
 
 
 def add_routes(
@@ -97,18 +63,22 @@ def add_routes(
             delivery = json.loads(body)
         except ValueError:
             return web.Response(status=400, text="not JSON")
-        messages, failures = inbound_messages(delivery)
+        found = read_delivery(delivery)
         try:
-            for inbound in messages:
+            for change in found.changes:
+                await conversation.number_changed(change)
+            for inbound in found.messages:
                 await conversation.handle(inbound)
-            for wa_id, code in failures:
-                await conversation.status_failed(wa_id, code)
+            for failure in found.failures:
+                await conversation.status_failed(failure)
         except Exception as exc:  # Meta delivers again: each message is applied once
             log.warning(
                 "WhatsApp delivery not handled (%s): Meta will deliver it again",
                 exc.__class__.__name__,
             )
             return web.Response(status=503, text="try again later")
+        if found.other:
+            log.debug("WhatsApp delivery: also %s", dict(found.other))
         return web.Response(text="ok")
 
     app.router.add_get(path, verify)

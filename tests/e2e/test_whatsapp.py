@@ -91,7 +91,7 @@ async def test_a_multi_select_as_lists_within_the_limits(wa_harness: WaHarness) 
     await user.expect(QUESTION["ar"].format(32))
     store = wa_harness.store
     assert store is not None
-    returnee = await store.find_by_telegram(user.wa_id, channel="whatsapp")
+    returnee = await store.find_whatsapp(user_id=user.user_id, phone=user.wa_id)
     assert returnee is not None
     data = await store.my_data(returnee.id)
     assert data["surveys"][0]["answers"]["ctx_assistance_received"]["options"] == [
@@ -161,13 +161,13 @@ async def test_language_switch_keywords_and_rights(wa_harness: WaHarness) -> Non
     user.send("توقف")
     await user.expect("لن تصلك")
     assert wa_harness.store is not None
-    found = await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    found = await wa_harness.store.find_whatsapp(user_id=user.user_id, phone=user.wa_id)
     assert found is not None and found.status == "opted_out"
     user.send("حذف")
     await user.expect("هل تريد")
     user.press_nth(0)
     await user.expect("تم محو")
-    assert await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp") is None
+    assert await wa_harness.store.find_whatsapp(user_id=user.user_id, phone=user.wa_id) is None
     assert await answers(wa_harness) == 0
 
 
@@ -182,7 +182,7 @@ async def test_the_number_never_reaches_the_database_or_the_log(
     user.send_photo()
     await user.settle()
     assert wa_harness.store is not None
-    found = await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    found = await wa_harness.store.find_whatsapp(user_id=user.user_id, phone=user.wa_id)
     assert found is not None and found.status == "unreachable"
     assert user.wa_id not in caplog.text
     async with wa_harness.store.engine.connect() as conn:
@@ -215,7 +215,7 @@ async def remind(h: WaHarness) -> tuple[WhatsAppCourier, RoundReport]:
 async def last_wrote(h: WaHarness, user: WaUser, ago: timedelta) -> None:
     """The returnee last wrote ``ago`` (in the bot's records and WhatsApp's)."""
     assert h.store is not None
-    found = await h.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    found = await h.store.find_whatsapp(user_id=user.user_id, phone=user.wa_id)
     assert found is not None
     async with h.store.sessions.begin() as session:
         await session.execute(
@@ -274,7 +274,7 @@ async def test_window_closed_says_whatsapp_the_template_goes_instead(
     courier, report = await remind(wa_harness)
     assert report.counts["sent"] == 1 and courier.sent_as == ["template"]
     refused = [r for r in wa_harness.server.requests if r["type"] != "template"][-1]
-    assert refused["to"] == user.wa_id  # the free-form attempt came first
+    assert refused["recipient"] == user.user_id  # the free-form attempt came first
 
 
 async def test_reminder_errors_unreachable_and_throttled(wa_harness: WaHarness) -> None:
@@ -285,7 +285,7 @@ async def test_reminder_errors_unreachable_and_throttled(wa_harness: WaHarness) 
     assert report.counts["sent"] == 1 and report.counts["failed"] == 1
     assert report.reasons["failed:undeliverable"] == 1
     assert wa_harness.store is not None
-    lost = await wa_harness.store.find_by_telegram(gone.wa_id, channel="whatsapp")
+    lost = await wa_harness.store.find_whatsapp(user_id=gone.user_id, phone=gone.wa_id)
     assert lost is not None and lost.status == "unreachable"
     assert any("Hello!" in m.body for m in slow.messages)
 
@@ -311,7 +311,7 @@ async def test_a_failed_status_marks_an_undeliverable_number_unreachable(
     signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert await server.post(body, signature) == 200
     assert wa_harness.store is not None
-    found = await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    found = await wa_harness.store.find_whatsapp(user_id=user.user_id, phone=user.wa_id)
     assert found is not None and found.status == "unreachable"
 
 
@@ -375,7 +375,7 @@ async def test_typed_choices_of_a_multi_select_are_the_whole_answer_as_the_hint_
     user.send("2,3")
     await user.expect(QUESTION["en"].format(32))
     assert wa_harness.store is not None
-    returnee = await wa_harness.store.find_by_telegram(user.wa_id, channel="whatsapp")
+    returnee = await wa_harness.store.find_whatsapp(user_id=user.user_id, phone=user.wa_id)
     assert returnee is not None
     chosen = (await wa_harness.store.my_data(returnee.id))["surveys"][0]["answers"]
     options = [o.id for o in wa_harness.definition.question("ctx_assistance_received").options]  # type: ignore[union-attr]

@@ -121,7 +121,7 @@ async def test_two_messages_of_one_returnee_at_once_on_two_workers_are_both_appl
                 assert statuses == [200, 200]
             await user.expect(QUESTION["en"].format(11))
             assert first.store is not None
-            found = await first.store.find_by_telegram(user.wa_id, channel="whatsapp")
+            found = await first.store.find_whatsapp(user_id=user.user_id, phone=user.wa_id)
             assert found is not None
             answers = (await first.store.my_data(found.id))["surveys"][0]["answers"]
             assert len(answers) == 10
@@ -206,7 +206,7 @@ async def test_a_worker_killed_mid_message_leaves_nothing_the_next_answer_waits_
                 assert after and after[0] < 5.0, after
             assert b.store is not None
             for user in users:
-                found = await b.store.find_by_telegram(user.wa_id, channel="whatsapp")
+                found = await b.store.find_whatsapp(user_id=user.user_id, phone=user.wa_id)
                 assert found is not None
                 answers = (await b.store.my_data(found.id))["surveys"][0]["answers"]
                 assert len(answers) == 19, sorted(answers)

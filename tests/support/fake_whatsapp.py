@@ -1,6 +1,16 @@
 """A fake WhatsApp Cloud API (aiohttp, loopback) and a returnee's phone that writes to the
 bot's webhook.
 
+People are known as Meta knows them since 2026: by a business-scoped user id (BSUID,
+``SN.…``) and, unless they adopted a username, their phone number; the bot writes to a
+number in ``to`` and to a BSUID in ``recipient`` (a BSUID in ``to``, or a number in
+``recipient``, is refused as the Cloud API refuses it). A number change retires the old
+identifiers (a message to them is kept apart and refused) and is delivered as a
+``system`` message. A phone can write in a group (``group_id``), and failed statuses are
+delivered with ``recipient_id`` / ``recipient_user_id`` and the message's
+``biz_opaque_callback_data``. Deliveries from a number that is not a registered person
+have the shape of the years before BSUIDs (``from`` and ``wa_id`` only).
+
 The server checks what the real one checks: the bearer token (190, HTTP 401), the
 interactive limits (3 reply buttons of 20 characters, 10 list rows of 24 characters with
 72-character descriptions, bodies of 1024, texts of 4096, unique ids: 131009 "parameter
@@ -18,6 +28,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -58,6 +69,11 @@ class WaMessage:
     quick_reply: str | None = None
     #: an audio message's media id
     media_id: str | None = None
+    #: the identifier it was sent to (a phone number or a BSUID) and in which field
+    address: str = ""
+    field: str = "to"
+    #: ``biz_opaque_callback_data``, given back in the message's statuses
+    callback: str | None = None
 
     @property
     def text(self) -> str:
@@ -109,6 +125,25 @@ def _error(status: int, code: int, message: str) -> web.Response:
 
 
 @dataclass
+class Person:
+    """Someone on WhatsApp as the Cloud API knows them."""
+
+    key: str
+    user_id: str
+    phone: str | None
+    #: False for someone who adopted a username: no number in any payload
+    shows_number: bool = True
+    username: str | None = None
+    name: str = "Test"
+
+
+def bsuid_for(seed: str, country: str = "SN") -> str:
+    """A business-scoped user id, as Meta shapes them (a country code, a dot, digits)."""
+    digits = str(int(hashlib.sha256(seed.encode()).hexdigest(), 16))[:20]
+    return f"{country}.{digits}"
+
+
+@dataclass
 class FakeWhatsApp:
     host: str = "127.0.0.1"
     port: int = 0
@@ -144,6 +179,13 @@ class FakeWhatsApp:
         self._ids = itertools.count(1)
         self._turn = itertools.count()
         self._last_inbound: dict[str, float] = {}
+        #: the people who have a BSUID, by their key (the test's name for them)
+        self.people: dict[str, Person] = {}
+        #: every identifier (phone number, BSUID) of a person -> their key
+        self.addresses: dict[str, str] = {}
+        #: identifiers given up by a number change, and what the bot sent to them after
+        self.retired: set[str] = set()
+        self.sent_to_retired: list[dict[str, Any]] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
 
@@ -242,13 +284,19 @@ class FakeWhatsApp:
             if fault.times <= 0:
                 self.faults.pop(0)
             return _error(fault.status, fault.code, fault.message)
-        to, kind = str(payload.get("to", "")), payload.get("type")
-        problem = self._invalid(payload)
+        kind = payload.get("type")
+        problem = self._invalid(payload) or self._invalid_recipient(payload)
         if problem is not None:
             return _error(400, 131009, f"(#131009) Parameter value is not valid: {problem}")
-        if to in self.undeliverable:
+        address = str(payload.get("to") or payload.get("recipient"))
+        group = payload.get("recipient_type") == "group"
+        if address in self.retired:
+            self.sent_to_retired.append(payload)
             return _error(400, 131026, "Message undeliverable")
-        if kind != "template":
+        to = f"group:{address}" if group else self.addresses.get(address, address)
+        if address in self.undeliverable or to in self.undeliverable:
+            return _error(400, 131026, "Message undeliverable")
+        if kind != "template" and not group:
             last = self._last_inbound.get(to)
             if last is None or self.now() - last > WINDOW.total_seconds():
                 return _error(
@@ -262,15 +310,39 @@ class FakeWhatsApp:
             if template["language"]["code"] not in self.templates.get(template["name"], set()):
                 return _error(404, 132001, "Template name does not exist in the translation")
         message = self._record(to, kind, payload)
+        message.address, message.field = address, "recipient" if "recipient" in payload else "to"
+        message.callback = payload.get("biz_opaque_callback_data")
         async with self._changed:
             self._changed.notify_all()
+        person = self.people.get(to)
+        contact: dict[str, Any] = {"input": address}
+        if person is None:
+            contact["wa_id"] = address
+        else:
+            contact["user_id"] = person.user_id
+            if person.shows_number and person.phone:
+                contact["wa_id"] = person.phone
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
-                "contacts": [{"input": to, "wa_id": to}],
+                "contacts": [contact],
                 "messages": [{"id": message.id}],
             }
         )
+
+    @staticmethod
+    def _invalid_recipient(payload: dict[str, Any]) -> str | None:
+        """A BSUID goes in ``recipient``, a phone number (or a group id) in ``to``."""
+        to, recipient = payload.get("to"), payload.get("recipient")
+        if bool(to) == bool(recipient):
+            return "exactly one of to and recipient"
+        if payload.get("recipient_type", "individual") not in ("individual", "group"):
+            return "recipient_type"
+        if to and "." in str(to):
+            return "to: a business-scoped user id goes in recipient"
+        if recipient and not re.fullmatch(r"[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}", str(recipient)):
+            return "recipient: not a business-scoped user id"
+        return None
 
     def _invalid(self, payload: dict[str, Any]) -> str | None:
         kind = payload.get("type")
@@ -352,8 +424,108 @@ class FakeWhatsApp:
 
     # -- deliveries to the bot -------------------------------------------------------------
 
+    def register(self, person: Person) -> Person:
+        self.people[person.key] = person
+        self.addresses[person.user_id] = person.key
+        if person.phone:
+            self.addresses[person.phone] = person.key
+        return person
+
+    def change_number(self, key: str, new_phone: str) -> tuple[bytes, str]:
+        """The person changes their number: a new BSUID, the old identifiers retired; the
+        ``system`` message Meta sends, signed (deliver it with :meth:`post`)."""
+        person = self.people[key]
+        old_phone, old_user = person.phone, person.user_id
+        self.retired.update(v for v in (old_phone, old_user) if v)
+        self.addresses.pop(old_user, None)
+        if old_phone:
+            self.addresses.pop(old_phone, None)
+        person.phone, person.user_id = new_phone, bsuid_for(f"{key}:{new_phone}")
+        self.register(person)
+        system: dict[str, Any] = {
+            "body": f"User {person.name} changed from {old_phone} to {new_phone}",
+            "type": "user_changed_number",
+            "user_id": person.user_id,
+        }
+        message: dict[str, Any] = {
+            "id": f"wamid.system.{next(self._ids)}",
+            "timestamp": str(int(time.time())),
+            "type": "system",
+            "from_user_id": old_user,
+            "system": system,
+        }
+        if person.shows_number:
+            system["wa_id"] = new_phone
+            message["from"] = old_phone
+        value = self._value(None, message)
+        value.pop("contacts", None)  # (system messages carry no contacts)
+        return self._signed(self._envelope([value]))
+
+    def _value(self, key: str | None, message: dict[str, Any]) -> dict[str, Any]:
+        """The ``value`` of a messages change: the message from ``key`` and its contact,
+        with the identifiers Meta gives for that person."""
+        person = self.people.get(key) if key is not None else None
+        message = dict(message)
+        contact: dict[str, Any] = {"profile": {"name": "Test"}}
+        if person is None:
+            contact["wa_id"] = key
+        else:
+            contact["user_id"] = person.user_id
+            contact["profile"] = {"name": person.name}
+            if person.username:
+                contact["profile"]["username"] = person.username
+            message["from_user_id"] = person.user_id
+            message.pop("from", None)
+            if person.shows_number and person.phone:
+                contact["wa_id"] = message["from"] = person.phone
+        return {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [contact],
+            "messages": [message],
+        }
+
+    @staticmethod
+    def _envelope(values: list[dict[str, Any]], field: str = "messages") -> dict[str, Any]:
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA-1", "changes": [{"field": field, "value": v} for v in values]}],
+        }
+
+    def _signed(self, delivery: dict[str, Any], secret: str = APP_SECRET) -> tuple[bytes, str]:
+        body = json.dumps(delivery).encode()
+        return body, "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+    def failed_status(self, message: WaMessage, code: int = 131026) -> tuple[bytes, str]:
+        """The signed status delivery saying ``message`` was not delivered (by phone
+        number and BSUID, as Meta identifies the person)."""
+        person = self.people.get(message.to)
+        status: dict[str, Any] = {
+            "id": message.id,
+            "status": "failed",
+            "timestamp": str(int(time.time())),
+            "recipient_type": "individual",
+            "errors": [{"code": code, "title": "Message undeliverable"}],
+        }
+        if person is None:
+            status["recipient_id"] = message.to
+        else:
+            status["recipient_user_id"] = person.user_id
+            if person.shows_number and person.phone:
+                status["recipient_id"] = person.phone
+        if message.callback is not None:
+            status["biz_opaque_callback_data"] = message.callback
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100", "phone_number_id": PHONE_NUMBER_ID},
+            "statuses": [status],
+        }
+        return self._signed(self._envelope([value]))
+
     def delivery(self, wa_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """A webhook delivery of one message, shaped as Meta sends it."""
+        if wa_id in self.people:
+            return self._envelope([self._value(wa_id, message)])
         return {
             "object": "whatsapp_business_account",
             "entry": [
@@ -405,8 +577,7 @@ class FakeWhatsApp:
         """A delivery of a message from ``wa_id`` and its signature, as Meta makes them
         (the returnee's 24-hour window opens)."""
         self._last_inbound[wa_id] = self.now()
-        body = json.dumps(self.delivery(wa_id, message)).encode()
-        return body, "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return self._signed(self.delivery(wa_id, message), secret)
 
     async def deliver(self, wa_id: str, message: dict[str, Any], secret: str = APP_SECRET) -> int:
         """Deliver a message from ``wa_id``, signed as Meta signs it."""
@@ -420,8 +591,29 @@ class FakeWhatsApp:
 class WaUser:
     """A returnee with WhatsApp: types text, taps reply buttons and list rows by title."""
 
-    def __init__(self, server: FakeWhatsApp, wa_id: str) -> None:
+    def __init__(
+        self,
+        server: FakeWhatsApp,
+        wa_id: str,
+        *,
+        bsuid: bool = True,
+        username: str | None = None,
+    ) -> None:
+        """``wa_id``: the person's number (and the test's name for them). With ``bsuid``
+        (the 2026 norm) they have a BSUID in every payload; with a ``username`` their
+        number is in none. Without ``bsuid``: payloads as before BSUIDs existed."""
         self.server, self.wa_id = server, wa_id
+        self.person: Person | None = None
+        if bsuid:
+            self.person = server.register(
+                Person(
+                    key=wa_id,
+                    user_id=bsuid_for(wa_id),
+                    phone=wa_id,
+                    shows_number=username is None,
+                    username=username,
+                )
+            )
         self._seen = 0
         #: the bot's messages since this user's last message (what their screen shows last)
         self._batch_start = 0
@@ -489,6 +681,34 @@ class WaUser:
                 "image": {"id": "MEDIA-1", "mime_type": "image/jpeg"},
             }
         )
+
+    @property
+    def user_id(self) -> str | None:
+        """The BSUID the bot knows this person by (None: a payload without BSUIDs)."""
+        return None if self.person is None else self.person.user_id
+
+    def send_in_group(self, text: str, group_id: str = "GROUP-1") -> None:
+        """A message this person writes in a WhatsApp group the business is in."""
+        self._deliver(
+            {
+                "from": self.wa_id,
+                "id": self._new_id(),
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "group_id": group_id,
+                "text": {"body": text},
+            }
+        )
+
+    def send_raw(self, message: dict[str, Any]) -> None:
+        """Any message object (a sticker, a location, a reaction...) from this person."""
+        self._deliver({"from": self.wa_id, "id": self._new_id(),
+                       "timestamp": str(int(time.time())), **message})  # fmt: skip
+
+    async def change_number(self, new_phone: str) -> int:
+        """Change number (a new BSUID; Meta tells the bot with a ``system`` message); the
+        test keeps calling this person by their first number. The delivery's status."""
+        return await self.server.post(*self.server.change_number(self.wa_id, new_phone))
 
     def redeliver(self) -> None:
         """Meta delivers the last message again (same id)."""
