@@ -53,8 +53,9 @@ class Chat:
         return FakeUser(self.harness.server, next(self._ids), "en")
 
     async def returnee(self, phone: Phone) -> ReturneeInfo | None:
-        who = phone.wa_id if isinstance(phone, WaUser) else phone.user_id
-        return await self.store.find_by_telegram(who, channel=self.name)
+        if isinstance(phone, WaUser):
+            return await self.store.find_whatsapp(user_id=phone.user_id, phone=phone.wa_id)
+        return await self.store.find_by_telegram(phone.user_id, channel=self.name)
 
 
 @pytest.fixture(params=["telegram", "whatsapp"])

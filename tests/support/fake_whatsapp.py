@@ -682,6 +682,14 @@ class WaUser:
             }
         )
 
+    def gets_bsuid(self) -> None:
+        """From now on Meta gives this person's BSUID with their number (a person
+        enrolled before BSUIDs, or by the number in the caseload)."""
+        assert self.person is None
+        self.person = self.server.register(
+            Person(key=self.wa_id, user_id=bsuid_for(self.wa_id), phone=self.wa_id)
+        )
+
     @property
     def user_id(self) -> str | None:
         """The BSUID the bot knows this person by (None: a payload without BSUIDs)."""
