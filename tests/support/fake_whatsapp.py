@@ -296,9 +296,9 @@ class FakeWhatsApp:
         to = f"group:{address}" if group else self.addresses.get(address, address)
         if address in self.undeliverable or to in self.undeliverable:
             return _error(400, 131026, "Message undeliverable")
-        if kind != "template" and not group:
+        if kind != "template":
             last = self._last_inbound.get(to)
-            if last is None or self.now() - last > WINDOW.total_seconds():
+            if not group and (last is None or self.now() - last > WINDOW.total_seconds()):
                 return _error(
                     400,
                     131047,
@@ -457,14 +457,16 @@ class FakeWhatsApp:
         if person.shows_number:
             system["wa_id"] = new_phone
             message["from"] = old_phone
-        value = self._value(None, message)
+        value = self.message_value(None, message)
         value.pop("contacts", None)  # (system messages carry no contacts)
-        return self._signed(self._envelope([value]))
+        return self.signed(self.envelope([value]))
 
-    def _value(self, key: str | None, message: dict[str, Any]) -> dict[str, Any]:
+    def message_value(self, key: str | None, message: dict[str, Any]) -> dict[str, Any]:
         """The ``value`` of a messages change: the message from ``key`` and its contact,
         with the identifiers Meta gives for that person."""
         person = self.people.get(key) if key is not None else None
+        if key is not None and message.get("type") != "system":
+            self._last_inbound[key] = self.now()  # (they wrote: their 24 hours start)
         message = dict(message)
         contact: dict[str, Any] = {"profile": {"name": "Test"}}
         if person is None:
@@ -486,13 +488,13 @@ class FakeWhatsApp:
         }
 
     @staticmethod
-    def _envelope(values: list[dict[str, Any]], field: str = "messages") -> dict[str, Any]:
+    def envelope(values: list[dict[str, Any]], field: str = "messages") -> dict[str, Any]:
         return {
             "object": "whatsapp_business_account",
             "entry": [{"id": "WABA-1", "changes": [{"field": field, "value": v} for v in values]}],
         }
 
-    def _signed(self, delivery: dict[str, Any], secret: str = APP_SECRET) -> tuple[bytes, str]:
+    def signed(self, delivery: dict[str, Any], secret: str = APP_SECRET) -> tuple[bytes, str]:
         body = json.dumps(delivery).encode()
         return body, "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -520,12 +522,12 @@ class FakeWhatsApp:
             "metadata": {"display_phone_number": "15550100", "phone_number_id": PHONE_NUMBER_ID},
             "statuses": [status],
         }
-        return self._signed(self._envelope([value]))
+        return self.signed(self.envelope([value]))
 
     def delivery(self, wa_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """A webhook delivery of one message, shaped as Meta sends it."""
         if wa_id in self.people:
-            return self._envelope([self._value(wa_id, message)])
+            return self.envelope([self.message_value(wa_id, message)])
         return {
             "object": "whatsapp_business_account",
             "entry": [
@@ -577,7 +579,7 @@ class FakeWhatsApp:
         """A delivery of a message from ``wa_id`` and its signature, as Meta makes them
         (the returnee's 24-hour window opens)."""
         self._last_inbound[wa_id] = self.now()
-        return self._signed(self.delivery(wa_id, message), secret)
+        return self.signed(self.delivery(wa_id, message), secret)
 
     async def deliver(self, wa_id: str, message: dict[str, Any], secret: str = APP_SECRET) -> int:
         """Deliver a message from ``wa_id``, signed as Meta signs it."""
