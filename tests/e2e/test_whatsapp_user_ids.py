@@ -7,8 +7,10 @@ reminders reach each of them inside and outside the 24 hours, by BSUID."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.rate_limits import RateLimiter
@@ -19,6 +21,7 @@ from storage.models import Returnee
 from storage.outbox import RoundReport
 from storage.waves import WaveWindows
 from tests.e2e.conftest import WaHarness
+from tests.storage.helpers import assert_absent, database_dump
 from tests.support.fake_whatsapp import WaUser
 from tests.support.journeys import DONE, QUESTION, to_the_first_question
 
@@ -158,3 +161,45 @@ async def test_a_returnee_known_by_number_is_linked_to_their_bsuid(
     linked = await h.store.find_whatsapp(user_id=phone.user_id, phone=None)
     by_number = await h.store.find_whatsapp(user_id=None, phone=phone.wa_id)
     assert linked is not None and by_number is not None and linked.id == by_number.id
+
+
+async def test_no_bsuid_username_number_or_profile_name_is_kept_or_logged(
+    wa_harness: WaHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The canary scan: a returnee who shows a number and a username-only one answer,
+    change number, are reminded and get a failed status; none of their identifiers or
+    names is in the database's bytes or in any log line (at DEBUG)."""
+    caplog.set_level(logging.DEBUG)
+    h = wa_harness
+    shown = WaUser(h.server, "22177955501", name="Aminata-CANARY-name")
+    hidden = WaUser(h.server, "22177955502", username="@canary_handle_x", name="Ousmane-CANARY")
+    for phone in (shown, hidden):
+        await to_the_first_question(phone, f"START {await h.invite()}")
+        await answer(phone, 1, 3)
+    assert await shown.change_number("22177955599") == 200
+    await answer(shown, 4, 5)
+    await remind(h)
+    assert await h.server.post(*h.server.failed_status(hidden.messages[-1], code=131049)) == 200
+    await hidden.settle()
+    secrets = [
+        "22177955501",
+        "22177955502",
+        "22177955599",
+        "canary_handle_x",
+        "CANARY-name",
+        "Ousmane-CANARY",
+        *(v for v in (shown.user_id, hidden.user_id) if v),
+        *bsuids_before(h),
+    ]
+    dump = database_dump(h.backend)
+    assert len(dump) > 10_000
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "changed number" in logged and "POST /whatsapp" in logged  # (the bot's log, read)
+    for secret in secrets:
+        assert_absent(secret, dump)
+        assert secret not in logged, secret
+
+
+def bsuids_before(h: WaHarness) -> list[str]:
+    """Every BSUID the fake Cloud API ever gave (old ones included)."""
+    return [v for v in h.server.retired if "." in v]

@@ -93,7 +93,8 @@ async def test_two_workers_share_feedback_and_limits_without_personal_data(
 
             dump = await redis_dump(redis, prefix)
             assert f"{prefix}:whatsapp:send:".encode() in dump
-            for secret in (CANARY, user.wa_id, "Satisfied", "satisfied"):
+            assert user.user_id is not None
+            for secret in (CANARY, user.wa_id, user.user_id, "Satisfied", "satisfied"):
                 assert secret.encode() not in dump, secret
         finally:
             await second.stop()

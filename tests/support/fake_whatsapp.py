@@ -600,6 +600,7 @@ class WaUser:
         *,
         bsuid: bool = True,
         username: str | None = None,
+        name: str = "Test",
     ) -> None:
         """``wa_id``: the person's number (and the test's name for them). With ``bsuid``
         (the 2026 norm) they have a BSUID in every payload; with a ``username`` their
@@ -614,6 +615,7 @@ class WaUser:
                     phone=wa_id,
                     shows_number=username is None,
                     username=username,
+                    name=name,
                 )
             )
         self._seen = 0
