@@ -89,7 +89,7 @@ class Returnee(Base):
     telegram_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: WhatsApp: HMAC-SHA256 of the phone number, when the platform showed one (to know a
     #: returnee enrolled by number when their BSUID first arrives); null otherwise
-    phone_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True)
+    phone_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     #: the channel the pseudonym and chat id belong to (telegram, console...); None until
     #: the returnee joins
     channel: Mapped[str | None] = mapped_column(String(16))

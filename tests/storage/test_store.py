@@ -841,3 +841,72 @@ async def test_returnees_and_feedback_from_before_audio_are_taken_over(
         assert await store.media.media_id("whatsapp", "d" * 64) == "MEDIA1"
     finally:
         await store.close()
+
+
+async def test_whatsapp_returnees_known_by_number_are_linked_to_their_bsuid_after_the_upgrade(
+    backend: Backend, keyring: Keyring
+) -> None:
+    """A database the release before BSUIDs wrote (revision 0017): a WhatsApp returnee
+    known by the pseudonym of their number, half-way through a survey. After the upgrade
+    the first message carrying their number and BSUID finds the same returnee, from then
+    on known and written to by the BSUID; their survey and answers are theirs still."""
+    import os
+
+    from storage import keys
+    from storage.db import upgrade
+
+    engine = make_engine(backend.url)
+    await upgrade(engine, "0017")
+    at, number, bsuid = datetime(2026, 11, 1, tzinfo=UTC), "22177123456", "SN.77001122"
+    dek = os.urandom(32)
+    kek_id, wrapped = keyring.wrap(dek, keys.returnee_owner("r-1"))
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO returnees (id, public_id, telegram_pseudonym, channel, "
+                "chat_id_enc, country, return_date, language, status, consent_version, "
+                "created_at, updated_at) VALUES ('r-1', 'R-WAOLD01', :pseudonym, "
+                "'whatsapp', :chat, 'SN', :day, 'fr', 'active', 'v1', :at, :at)"
+            ),
+            {
+                "pseudonym": keyring.pseudonym("whatsapp", number),
+                "chat": keys.encrypt(dek, "returnees", "r-1", "chat_id", number),
+                "day": date(2026, 5, 1),
+                "at": at,
+            },
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO data_keys (owner, kek_id, wrapped, created_at) "
+                "VALUES ('returnee:r-1', :kek, :wrapped, :at)"
+            ),
+            {"kek": kek_id, "wrapped": wrapped, "at": at},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO survey_responses (id, returnee_id, wave, flow_id, flow_version, "
+                "language, status, seq, started_at, updated_at) VALUES ('s-1', 'r-1', "
+                "'initial', 'rss', '1', 'fr', 'in_progress', 3, :at, :at)"
+            ),
+            {"at": at},
+        )
+    await upgrade(engine)
+    store = Store(engine, keyring)
+    try:
+        await store.verify()
+        assert await store.find_whatsapp(user_id=bsuid, phone=None) is None  # not yet
+        assert await store.link_whatsapp(user_id=bsuid, phone=number) == "r-1"
+        found = await store.find_whatsapp(user_id=bsuid, phone=None)
+        assert found is not None and found.id == "r-1" and found.status == "active"
+        assert (await store.find_whatsapp(user_id=None, phone=number)) == found  # no second
+        async with store.sessions() as session:
+            row = await session.get(Returnee, "r-1")
+            assert row is not None and row.chat_id_enc is not None
+            assert keys.decrypt(dek, "returnees", "r-1", "chat_id", row.chat_id_enc) == bsuid
+            assert await session.scalar(select(func.count()).select_from(Returnee)) == 1
+        async with store.sessions() as session:
+            survey = await session.get(SurveyResponse, "s-1")
+            assert survey is not None, "gone"
+            assert (survey.returnee_id, survey.status, survey.seq) == ("r-1", "in_progress", 3)
+    finally:
+        await store.close()

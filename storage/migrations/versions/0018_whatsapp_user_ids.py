@@ -23,9 +23,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("returnees", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("phone_pseudonym", sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(op.f("uq_returnees_phone_pseudonym"), ["phone_pseudonym"])
+    # (a column and a unique index, not a table constraint: SQLite would rebuild the
+    # table, and dropping the old one would cascade to every survey of every returnee)
+    op.add_column("returnees", sa.Column("phone_pseudonym", sa.String(length=64), nullable=True))
+    op.create_index(
+        op.f("ix_returnees_phone_pseudonym"), "returnees", ["phone_pseudonym"], unique=True
+    )
     op.execute(
         "UPDATE returnees SET phone_pseudonym = telegram_pseudonym "
         "WHERE channel = 'whatsapp' AND telegram_pseudonym IS NOT NULL"
@@ -33,6 +36,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_returnees_phone_pseudonym"), table_name="returnees")
     with op.batch_alter_table("returnees", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_returnees_phone_pseudonym", type_="unique")
         batch_op.drop_column("phone_pseudonym")
