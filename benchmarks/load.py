@@ -39,9 +39,11 @@ from storage.db import make_engine, upgrade
 from storage.store import Store
 from tests.e2e.fake_telegram import TOKEN, FakeTelegram
 from tests.support import fake_whatsapp
-from tests.support.fake_whatsapp import CONTINUED, FakeWhatsApp
+from tests.support.fake_whatsapp import FakeWhatsApp, Person, bsuid_for, continued
 
 SECRET = "bench-webhook-secret-0123456789"
+#: the body of a list that continues the one before, in every language
+CONTINUED = continued()
 RSSBOT = str(Path(sys.executable).parent / "rssbot")
 
 
@@ -298,8 +300,13 @@ async def main(args: argparse.Namespace) -> None:
             r = await store.enroll(
                 case_ref=f"B-{user}", return_date=date.today(), country="GN", language="en"
             )
-            if whatsapp:
-                await store.bind_telegram(r.id, str(user), user, channel="whatsapp")
+            if whatsapp:  # (as Meta shows people since 2026: a BSUID and their number)
+                person = wa_server.register(
+                    Person(key=str(user), user_id=bsuid_for(str(user)), phone=str(user))
+                )
+                await store.bind_telegram(
+                    r.id, person.user_id, person.user_id, channel="whatsapp", phone=str(user)
+                )
             else:
                 await store.bind_telegram(r.id, user, user)
             await store.give_consent(r.id, version="bench", language="en")

@@ -253,7 +253,7 @@ async def test_a_group_message_changes_nothing_and_gets_no_personal_data(
 async def test_a_failed_status_by_bsuid_alone_reaches_the_round(wa_harness: WaHarness) -> None:
     """A reminder WhatsApp took, then reported failed (by BSUID only, no number): the
     round counts it failed; an undeliverable person is marked unreachable."""
-    from tests.e2e.test_whatsapp_user_ids import remind
+    from tests.e2e.test_whatsapp import remind
 
     h, server = wa_harness, wa_harness.server
     phone = WaUser(server, "22177200005", username="@fatou")

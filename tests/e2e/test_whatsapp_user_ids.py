@@ -13,31 +13,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.rate_limits import RateLimiter
-from bot.telegram.sender import RoundSender
-from bot.whatsapp.reminders import WhatsAppCourier
-from storage import outbox
 from storage.models import Returnee
-from storage.outbox import RoundReport
-from storage.waves import WaveWindows
 from tests.e2e.conftest import WaHarness
+from tests.e2e.test_whatsapp import remind
 from tests.storage.helpers import assert_absent, database_dump
 from tests.support.fake_whatsapp import WaUser
 from tests.support.journeys import DONE, QUESTION, to_the_first_question
 
 THANKS = "Thank you! You have answered"
-
-
-async def remind(h: WaHarness) -> tuple[WhatsAppCourier, RoundReport]:
-    assert h.store is not None and h.client is not None
-    preview = await outbox.preview_round(
-        h.store, wave="initial", country=None, windows=WaveWindows(), today=h.today
-    )
-    round_id = await outbox.create_round(h.store, preview, actor="test")
-    courier = WhatsAppCourier(
-        h.client, RateLimiter(rate=None), template="rss_reminder", clock=h.store.clock
-    )
-    return courier, await RoundSender(h.store, None, couriers=[courier], backoff=0.05).run(round_id)
 
 
 async def answer(phone: WaUser, first: int, last: int) -> None:
