@@ -58,7 +58,7 @@ async def test_two_workers_share_feedback_and_limits_without_personal_data(
         await second.start()
         try:
             first.server.webhook_urls = [first.url, second.url]
-            user: WaUser = first.new_user()
+            user = WaUser(first.server, "22177400001", username="@heron_q", name="Quartz-Name")
             token = await first.invite()
             question1 = await to_the_first_question(user, f"START {token}")
             user.send("FEEDBACK")
@@ -94,7 +94,8 @@ async def test_two_workers_share_feedback_and_limits_without_personal_data(
             dump = await redis_dump(redis, prefix)
             assert f"{prefix}:whatsapp:send:".encode() in dump
             assert user.user_id is not None
-            for secret in (CANARY, user.wa_id, user.user_id, "Satisfied", "satisfied"):
+            for secret in (CANARY, user.wa_id, user.user_id, "heron_q", "Quartz-Name",
+                           "Satisfied", "satisfied"):  # fmt: skip
                 assert secret.encode() not in dump, secret
         finally:
             await second.stop()
