@@ -219,11 +219,20 @@ class Returnees:
                     )
                 )
                 if taken is None:
-                    await self._link(
-                        session, row, user_id, user_id, channel="whatsapp", phone=phone
-                    )
-                    row.updated_at = self.clock()
+                    await self._move_whatsapp(session, row, user_id, phone)
             return row.id
+
+    async def _move_whatsapp(
+        self, session: AsyncSession, row: Returnee, address: str, phone: str | None
+    ) -> None:
+        """``row`` known (and written to) by ``address`` from now on; someone who declined
+        keeps only the pseudonym (no address, no data key comes back)."""
+        if row.chat_id_enc is None:
+            row.telegram_pseudonym = self.keyring.pseudonym("whatsapp", address)
+            await session.flush()
+        else:
+            await self._link(session, row, address, address, channel="whatsapp", phone=phone)
+        row.updated_at = self.clock()
 
     async def renumber_whatsapp(
         self,
@@ -257,13 +266,8 @@ class Returnees:
             )
             if taken is not None:
                 return None
-            row.phone_pseudonym = None
-            if row.chat_id_enc is None:  # (declined: only the pseudonyms are kept)
-                row.telegram_pseudonym = new
-                await session.flush()
-            else:
-                await self._link(session, row, address, address, channel="whatsapp", phone=phone)
-            row.updated_at = self.clock()
+            row.phone_pseudonym = None  # (the old number is no longer theirs)
+            await self._move_whatsapp(session, row, address, phone)
             return row.id
 
     async def find_by_telegram(

@@ -910,3 +910,38 @@ async def test_whatsapp_returnees_known_by_number_are_linked_to_their_bsuid_afte
             assert (survey.returnee_id, survey.status, survey.seq) == ("r-1", "in_progress", 3)
     finally:
         await store.close()
+
+
+async def test_whatsapp_identifiers_move_without_bringing_back_what_a_decline_removed(
+    store: Store,
+) -> None:
+    """Linking a number to a BSUID, and a number change, move the pseudonym and the
+    address; for someone who declined, only the pseudonym (no address, no data key)."""
+    from storage.models import DataKey
+
+    joined = await store.enroll(case_ref="WA-1", return_date=date(2026, 5, 1), country="sn",
+                                language="fr")  # fmt: skip
+    await store.bind_telegram(joined.id, "221770001", "221770001", channel="whatsapp")
+    declined = await store.enroll(case_ref="WA-2", return_date=date(2026, 5, 1), country="sn",
+                                  language="fr")  # fmt: skip
+    await store.bind_telegram(declined.id, "221770002", "221770002", channel="whatsapp")
+    await store.decline_consent(declined.id, version="v1", language="fr")
+
+    assert await store.link_whatsapp(user_id="SN.1", phone="221770001") == joined.id
+    assert await store.link_whatsapp(user_id="SN.2", phone="221770002") == declined.id
+    assert await store.link_whatsapp(user_id="SN.9", phone="221770999") is None
+    async with store.sessions() as session:
+        row = await session.get(Returnee, declined.id)
+        assert row is not None and row.chat_id_enc is None and row.status == "declined"
+        owners = set(await session.scalars(select(DataKey.owner)))
+        assert f"returnee:{declined.id}" not in owners
+    assert (await store.find_whatsapp(user_id="SN.2", phone=None)) is not None
+
+    moved = await store.renumber_whatsapp(old=("SN.1", "221770001"), user_id="SN.3",
+                                          phone="221770003")  # fmt: skip
+    assert moved == joined.id
+    assert await store.find_whatsapp(user_id="SN.1", phone="221770001") is None
+    found = await store.find_whatsapp(user_id=None, phone="221770003")
+    assert found is not None and found.id == joined.id
+    # a change to identifiers someone else already has moves nobody
+    assert await store.renumber_whatsapp(old=("SN.3",), user_id="SN.2", phone=None) is None
