@@ -84,9 +84,11 @@ async def whole_survey(bot: Running, code: str) -> Any:
 async def test_a_language_from_files_runs_the_whole_journey(bot: Running, code: str) -> None:
     phone = await whole_survey(bot, code)
     assert bot.store is not None
-    who = phone.wa_id if isinstance(bot, WaHarness) else phone.user_id
     channel = "whatsapp" if isinstance(bot, WaHarness) else "telegram"
-    returnee = await bot.store.find_by_telegram(who, channel=channel)
+    if isinstance(bot, WaHarness):
+        returnee = await bot.store.find_whatsapp(user_id=phone.user_id, phone=phone.wa_id)
+    else:
+        returnee = await bot.store.find_by_telegram(phone.user_id)
     assert returnee is not None and returnee.language == code
     [scores] = await bot.store.scores(returnee.id)
     assert scores.values["composite"] == 1.0
