@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.core.feedback import MAX_VOICE_SECONDS
-from bot.i18n import Translator
+from bot.i18n import Translator, proposed_language
 from bot.languages import languages
 from flows.engine import offered_options, shown_text
 from flows.model import (
@@ -537,3 +537,9 @@ def reminder_text(
         wave=wave_label(_, wave),
     )
     return text, label
+
+
+def private_only_line(language_code: str | None) -> str:
+    """The one line a group gets (Telegram or WhatsApp): write in a private chat."""
+    _ = Translator(proposed_language(language_code))
+    return _("Please write to me in a private chat.")

@@ -229,7 +229,6 @@ class Returnees:
         keeps only the pseudonym (no address, no data key comes back)."""
         if row.chat_id_enc is None:
             row.telegram_pseudonym = self.keyring.pseudonym("whatsapp", address)
-            await session.flush()
         else:
             await self._link(session, row, address, address, channel="whatsapp", phone=phone)
         row.updated_at = self.clock()

@@ -16,15 +16,10 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 
-from bot.i18n import Translator, proposed_language
+from bot.texts import private_only_line
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-
-
-def private_only_line(language_code: str | None) -> str:
-    _ = Translator(proposed_language(language_code))
-    return _("Please write to me in a private chat.")
 
 
 class PrivateChatsOnly(BaseMiddleware):

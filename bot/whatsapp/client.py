@@ -219,12 +219,17 @@ class CloudClient:
             if message.buttons:
                 await self.send_buttons(to, message.body, list(message.buttons), callback=callback)
             elif message.rows:
-                await self.send_list(to, message.body, message.button, list(message.rows))
+                await self.send_list(
+                    to, message.body, message.button, list(message.rows), callback=callback
+                )
             else:
-                await self.send_text(to, message.body)
+                await self.send_text(to, message.body, callback=callback)
 
-    async def send_text(self, to: str, body: str, *, group: bool = False) -> str:
-        return await self.send(to, {"type": "text", "text": {"body": body}}, group=group)
+    async def send_text(
+        self, to: str, body: str, *, group: bool = False, callback: str | None = None
+    ) -> str:
+        message = {"type": "text", "text": {"body": body}}
+        return await self.send(to, message, group=group, callback=callback)
 
     async def send_buttons(
         self, to: str, body: str, buttons: list[tuple[str, str]], *, callback: str | None = None
@@ -248,7 +253,9 @@ class CloudClient:
             callback=callback,
         )
 
-    async def send_list(self, to: str, body: str, button: str, rows: list[Row]) -> str:
+    async def send_list(
+        self, to: str, body: str, button: str, rows: list[Row], *, callback: str | None = None
+    ) -> str:
         """A list message: at most 10 rows behind one button (20 characters)."""
         return await self.send(
             to,
@@ -271,6 +278,7 @@ class CloudClient:
                     },
                 },
             },
+            callback=callback,
         )
 
     async def send_template(

@@ -54,6 +54,7 @@ from bot.texts import (
     invitation_problem,
     not_invited,
     note_text,
+    private_only_line,
     rejection_message,
     thanks_lines,
     typed_refusal_text,
@@ -140,7 +141,7 @@ class WhatsAppConversation:
             return
         sender = self.core.store.keyring.pseudonym(CHANNEL, inbound.wa_id)
         async with self.locks.hold(sender):
-            await self._handle(inbound)
+            await self._handle(inbound, sender)
 
     async def in_group(self, inbound: Inbound) -> None:
         """A message written in a group: nobody is looked up and nothing is stored; a
@@ -148,11 +149,8 @@ class WhatsAppConversation:
         assert inbound.group_id is not None
         found = keyword(inbound.text) if inbound.text else None
         if found is not None and found[0] in ("start", "help"):
-            line = Translator("en", commands=spelled_as_keywords)(
-                "Please write to me in a private chat."
-            )
             with contextlib.suppress(CloudError):
-                await self.client.send_text(inbound.group_id, line, group=True)
+                await self.client.send_text(inbound.group_id, private_only_line(None), group=True)
         log.info("WhatsApp message in a group: not read")
 
     async def _context(self, update_id: int, inbound: Inbound) -> UpdateContext:
@@ -170,7 +168,7 @@ class WhatsAppConversation:
             return await store.update_context(update_id, sender.key, channel=CHANNEL)
         return UpdateContext(context.state, await store.get(linked), "unread")
 
-    async def _handle(self, inbound: Inbound) -> None:
+    async def _handle(self, inbound: Inbound, sender: str) -> None:
         store = self.core.store
         update_id = update_id_of(inbound.message_id)
         context = await self._context(update_id, inbound)
@@ -179,7 +177,7 @@ class WhatsAppConversation:
         ):
             log.info("WhatsApp message already applied: skipped")
             return
-        if inbound.kind == "unusable" and not self._hinted.due(inbound.wa_id):
+        if inbound.kind == "unusable" and not self._hinted.due(sender):
             await store.mark_processed(update_id)  # (told a moment ago: once is enough)
             return
         returnee = context.returnee

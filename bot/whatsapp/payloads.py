@@ -20,33 +20,15 @@ username may show no phone number, or the BSUID where the number was.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-log = logging.getLogger(__name__)
-
 _BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 
-#: message types the survey can read
+#: message types the survey can read (any other a person sends gets a short hint)
 READABLE = frozenset({"text", "interactive", "button", "audio"})
-#: message types a person sends that the survey cannot use (a short hint answers them)
-UNUSABLE = frozenset(
-    {
-        "image",
-        "video",
-        "document",
-        "sticker",
-        "location",
-        "contacts",
-        "reaction",
-        "order",
-        "unsupported",
-        "unknown",
-    }
-)
 #: message types that are not something the person sent now: ignored without a reply
 SILENT = frozenset({"edit", "revoke", "ephemeral"})
 
